@@ -1,0 +1,21 @@
+/**
+ * Time as the election sees it. Deadlines use a monotonic clock so that wall-clock jumps (NTP,
+ * a user changing the date) can neither extend nor cut a lease; tests drive a virtual one.
+ */
+export interface Clock {
+  /** Monotonic milliseconds (`performance.now()` base). */
+  now(): number;
+  /** Wall-clock time, only for values shown to people (`since`, `startedAt`). */
+  wallTime(): Date;
+  setTimer(callback: () => void, delayMs: number): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+
+export type TimerHandle = { readonly __timer: unique symbol } | object;
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  wallTime: () => new Date(),
+  setTimer: (callback, delayMs) => setTimeout(callback, Math.max(0, delayMs)),
+  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};

@@ -1,0 +1,56 @@
+/** What this instance is doing in the election. */
+export type ElectionRole = 'follower' | 'leader' | 'stopped';
+
+/** The instance that holds the key, as every candidate reads it from Consul. */
+export interface LeaderInfo {
+  /** The holder's `instanceId` option. */
+  readonly instanceId: string;
+  /** The holder's `metadata` option, as it wrote it into the key. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** Wall-clock time at which the holder acquired the key (its own clock). */
+  readonly since: Date;
+  /** The key's `LockIndex` for this holding: Consul's sequencer, strictly increasing per acquire. */
+  readonly fencingToken: number;
+}
+
+/** One continuous period of leadership of this instance. */
+export interface LeadershipTerm {
+  /** The key's `LockIndex` at acquire. Hand it to downstream systems so they can reject stale leaders. */
+  readonly fencingToken: number;
+  /** Local count of terms this election has held, starting at 1. */
+  readonly number: number;
+  /** Wall-clock time at which this instance started to act as leader. */
+  readonly startedAt: Date;
+  /** Aborted the moment this term ends, whatever the reason (deadline, lost key, resign, stop). */
+  readonly signal: AbortSignal;
+}
+
+/** Why Consul could not be used as it should, surfaced in the state rather than only in logs. */
+export type ElectionProblemKind = 'unreachable' | 'timeout' | 'server-error' | 'forbidden' | 'unexpected';
+
+export interface ElectionProblem {
+  readonly kind: ElectionProblemKind;
+  /** A sentence a user can act on: which key, which request, which Consul answer. */
+  readonly message: string;
+  /** HTTP status of Consul's answer, when there was one. */
+  readonly status?: number;
+}
+
+/** A snapshot of the election, as carried by `LeaderElection.state$`. */
+export interface LeadershipState {
+  readonly instanceId: string;
+  readonly role: ElectionRole;
+  /** False while requests to Consul fail for network, timeout or 5xx reasons. */
+  readonly consulReachable: boolean;
+  /** The last unresolved problem with Consul, or null once requests succeed again. */
+  readonly problem: ElectionProblem | null;
+  /** Who holds the key now, as this instance last read it; null when nobody does. */
+  readonly leader: LeaderInfo | null;
+  /** This instance's current term; non-null exactly when `role === 'leader'`. */
+  readonly term: LeadershipTerm | null;
+  /**
+   * While leader: the monotonic time (`performance.now()` base, ms) at which this instance steps down
+   * unless Consul confirms its hold again. Null otherwise.
+   */
+  readonly stepDownDeadline: number | null;
+}
