@@ -1,0 +1,180 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { harnessPaths, type HarnessPaths } from './harness-paths';
+
+/**
+ * Every process the harness starts is written down in `.consul/run/<pid>.json` and the file is
+ * removed when the process is stopped. Jest's globalTeardown and `cli.ts check-leftovers` read
+ * these files, so an agent survives neither a failed suite nor a killed worker.
+ *
+ * Several engineers (and several Jest runs) share one tree, so a record carries its owner's PID
+ * and the Jest run id: a teardown only kills what its own run started, or what an owner that is
+ * gone left behind. Before any kill the PID's command line is compared with the recorded one, so
+ * a PID reused by the system is never touched.
+ */
+export interface RunRecord {
+  readonly pid: number;
+  /** The process that spawned it (a Jest worker, the CLI). */
+  readonly ownerPid: number;
+  /** `CONSUL_HARNESS_RUN_ID` of the Jest run that started it, if any. */
+  readonly runId: string | undefined;
+  readonly node: string;
+  readonly argv: readonly string[];
+  readonly startedAt: string;
+}
+
+/** Set by global-setup and inherited by Jest workers. */
+export const RUN_ID_ENV = 'CONSUL_HARNESS_RUN_ID';
+
+export function recordProcess(
+  record: Omit<RunRecord, 'ownerPid' | 'runId' | 'startedAt'>,
+  paths: HarnessPaths = harnessPaths(),
+): RunRecord {
+  const full: RunRecord = {
+    ...record,
+    ownerPid: process.pid,
+    runId: process.env[RUN_ID_ENV],
+    startedAt: new Date().toISOString(),
+  };
+  fs.mkdirSync(paths.run, { recursive: true });
+  fs.writeFileSync(path.join(paths.run, `${record.pid}.json`), JSON.stringify(full, null, 2));
+  return full;
+}
+
+export function forgetProcess(pid: number, paths: HarnessPaths = harnessPaths()): void {
+  fs.rmSync(path.join(paths.run, `${pid}.json`), { force: true });
+}
+
+export function listRecords(paths: HarnessPaths = harnessPaths()): RunRecord[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(paths.run);
+  } catch {
+    return [];
+  }
+  const records: RunRecord[] = [];
+  for (const name of names.filter((n) => /^\d+\.json$/.test(n))) {
+    try {
+      records.push(JSON.parse(fs.readFileSync(path.join(paths.run, name), 'utf8')) as RunRecord);
+    } catch {
+      // A file being written by another worker right now; the next reader will see it whole.
+    }
+  }
+  return records;
+}
+
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when `pid` is alive and still runs exactly the recorded command line (not a reused PID). */
+export function isRecordedProcessAlive(record: RunRecord): boolean {
+  if (!isPidAlive(record.pid)) return false;
+  const cmdlinePath = `/proc/${record.pid}/cmdline`;
+  if (fs.existsSync('/proc/self/cmdline')) {
+    let cmdline: string;
+    try {
+      cmdline = fs.readFileSync(cmdlinePath, 'utf8');
+    } catch {
+      return false;
+    }
+    // A zombie (exited, not yet reaped) has an empty command line: nothing left to kill.
+    return cmdline.split('\0').filter(Boolean).join('\0') === record.argv.join('\0');
+  }
+  try {
+    const command = execFileSync('ps', ['-o', 'command=', '-p', String(record.pid)], {
+      encoding: 'utf8',
+    });
+    return command.includes(record.argv[0]) && command.includes(record.node);
+  } catch {
+    return false;
+  }
+}
+
+/** Records whose process still runs; `scope` narrows them to one run or to orphans. */
+export function liveRecords(
+  scope: { runId?: string; orphansOnly?: boolean } = {},
+  paths: HarnessPaths = harnessPaths(),
+): RunRecord[] {
+  const live: RunRecord[] = [];
+  for (const record of listRecords(paths)) {
+    if (!isRecordedProcessAlive(record)) {
+      forgetProcess(record.pid, paths);
+      continue;
+    }
+    const ownRun = scope.runId !== undefined && record.runId === scope.runId;
+    const orphan = record.ownerPid !== process.pid && !isPidAlive(record.ownerPid);
+    if (scope.runId === undefined && !scope.orphansOnly) live.push(record);
+    else if (ownRun || orphan) live.push(record);
+  }
+  return live;
+}
+
+async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return check();
+}
+
+/**
+ * SIGTERM, then SIGKILL after `graceMs`, each only after re-checking the command line.
+ * Resolves with the records that could not be stopped.
+ */
+export async function killRecorded(
+  records: readonly RunRecord[],
+  graceMs = 5_000,
+  paths: HarnessPaths = harnessPaths(),
+): Promise<RunRecord[]> {
+  const signal = (record: RunRecord, sig: NodeJS.Signals): void => {
+    if (!isRecordedProcessAlive(record)) return;
+    try {
+      process.kill(record.pid, sig);
+    } catch {
+      // Exited between the check and the kill.
+    }
+  };
+  records.forEach((r) => signal(r, 'SIGTERM'));
+  const allGone = () => records.every((r) => !isRecordedProcessAlive(r));
+  if (!(await waitUntil(allGone, graceMs))) {
+    records.forEach((r) => signal(r, 'SIGKILL'));
+    await waitUntil(allGone, 2_000);
+  }
+  const left = records.filter(isRecordedProcessAlive);
+  for (const r of records) if (!left.includes(r)) forgetProcess(r.pid, paths);
+  return left;
+}
+
+/**
+ * Synchronous last resort for a process that exits while its agents run (a Jest worker torn
+ * down, the CLI crashing): SIGKILL whatever this process started. Runs from an `exit` handler,
+ * where nothing asynchronous can happen.
+ */
+export function killOwnChildrenSync(paths: HarnessPaths = harnessPaths()): void {
+  for (const record of listRecords(paths)) {
+    if (record.ownerPid !== process.pid || !isRecordedProcessAlive(record)) continue;
+    try {
+      process.kill(record.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    forgetProcess(record.pid, paths);
+  }
+}
+
+function onExit(): void {
+  killOwnChildrenSync();
+}
+
+/** Idempotent: the handler is a module constant, so it is added to `process` at most once. */
+export function installExitCleanup(): void {
+  if (!process.listeners('exit').includes(onExit)) process.on('exit', onExit);
+}
