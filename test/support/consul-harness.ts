@@ -345,8 +345,13 @@ class LocalConsulAgent implements ConsulAgent {
   async halt(): Promise<void> {
     if (this.pid === undefined) return;
     this.child?.kill('SIGTERM');
-    const timer = delay(STOP_GRACE_MS).then(() => 'late' as const);
-    if ((await Promise.race([this.exited, timer])) === 'late') await this.kill('SIGKILL');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), STOP_GRACE_MS);
+    });
+    const outcome = await Promise.race([this.exited, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') await this.kill('SIGKILL');
   }
 
   async restart(): Promise<void> {
@@ -660,15 +665,23 @@ class LocalConsulCluster implements ConsulCluster {
     await server.halt();
     server.spawn();
     await server.waitReady(`cluster server ${i} (${server.node}) rejoining`);
+    // Its own peer list comes from its data dir and proves nothing; the leader's autopilot view
+    // says whether it is in contact and caught up with the log.
     await pollUntil(
-      `server ${i} back in the Raft peer set`,
+      `server ${i} (${server.node}) healthy in the leader's autopilot view`,
       async () => {
         try {
-          const { body } = await consulRequest(server.address, '/v1/status/peers');
-          const peers = JSON.parse(body) as string[];
-          return peers.length === 3 && peers.includes(server.raftAddress)
+          const { status, body } = await consulRequest(
+            server.address,
+            '/v1/operator/autopilot/health',
+          );
+          const health = JSON.parse(body) as {
+            Servers?: Array<{ Name: string; Healthy: boolean; Voter: boolean }>;
+          };
+          const self = health.Servers?.find((s) => s.Name === server.node);
+          return self?.Healthy && self.Voter
             ? undefined
-            : `peers ${body}`;
+            : `${status} ${JSON.stringify(self ?? body)}`;
         } catch (error) {
           return (error as Error).message;
         }
