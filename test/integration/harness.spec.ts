@@ -1,4 +1,12 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { startConsulAgent, startTcpProxy, type ConsulAgent, type TcpProxy } from '../support';
+import {
+  isRecordedProcessAlive,
+  killRecorded,
+  listRecords,
+  liveRecords,
+} from '../support/process-registry';
 
 async function consul<T>(
   agent: { address: string },
@@ -118,3 +126,68 @@ describe('the Consul test harness', () => {
     });
   });
 });
+
+describe('the harness cleanup', () => {
+  const root = path.resolve(__dirname, '..', '..');
+
+  /** Runs `cli.ts agent` in its own process and resolves with its PID and its agent's record. */
+  async function agentOwnedByAnotherProcess(env: NodeJS.ProcessEnv = {}) {
+    const cli = spawn(
+      process.execPath,
+      [
+        path.join(root, 'node_modules/.bin/ts-node'),
+        '--transpile-only',
+        'test/support/cli.ts',
+        'agent',
+        '--local',
+      ],
+      { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    cli.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const agentPid = await pollFor(
+      () => Number(/pid (\d+)/.exec(stderr)?.[1]) || undefined,
+      30_000,
+      () => `cli said: ${stderr}`,
+    );
+    const record = listRecords().find((r) => r.pid === agentPid);
+    expect(record?.ownerPid).toBe(cli.pid);
+    return { cli, record: record! };
+  }
+
+  it('stops an agent within seconds when the process that started it is SIGKILLed', async () => {
+    const { cli, record } = await agentOwnedByAnotherProcess();
+    cli.kill('SIGKILL');
+    await pollFor(
+      () => !isRecordedProcessAlive(record) || undefined,
+      15_000,
+      () => `pid ${record.pid} still runs`,
+    );
+  });
+
+  it('finds an orphaned agent as a leftover and stops it by PID, as globalTeardown does', async () => {
+    const { cli, record } = await agentOwnedByAnotherProcess({ CONSUL_HARNESS_NO_WATCHDOG: '1' });
+    cli.kill('SIGKILL');
+    await new Promise((resolve) => cli.once('exit', resolve));
+    const leftovers = liveRecords({ orphansOnly: true }).filter((r) => r.pid === record.pid);
+    expect(leftovers).toHaveLength(1);
+    expect(await killRecorded(leftovers)).toEqual([]);
+    expect(isRecordedProcessAlive(record)).toBe(false);
+    expect(listRecords().some((r) => r.pid === record.pid)).toBe(false);
+  });
+});
+
+/** Polls `probe` every 50 ms until it returns a value, or throws with `why()` at the deadline. */
+async function pollFor<T>(
+  probe: () => T | undefined,
+  timeoutMs: number,
+  why: () => string,
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`not after ${timeoutMs} ms: ${why()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { ensureConsulSource, type ConsulSource } from './consul-source';
 import { harnessPaths } from './harness-paths';
 import { canBind, findFreePorts } from './ports';
-import { forgetProcess, installExitCleanup, recordProcess } from './process-registry';
+import { forgetProcess, installExitCleanup, recordProcess, watchOwner } from './process-registry';
 
 export {
   CONSUL_SOURCE_HELP,
@@ -289,6 +289,7 @@ class LocalConsulAgent implements ConsulAgent {
     }
     const pid = child.pid;
     recordProcess({ pid, node: this.spec.node, argv: [this.binary, ...args] });
+    watchOwner(pid);
     this.exited = new Promise((resolve) => {
       child.once('exit', () => {
         forgetProcess(pid);

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { harnessPaths, type HarnessPaths } from './harness-paths';
@@ -177,4 +177,40 @@ function onExit(): void {
 /** Idempotent: the handler is a module constant, so it is added to `process` at most once. */
 export function installExitCleanup(): void {
   if (!process.listeners('exit').includes(onExit)) process.on('exit', onExit);
+}
+
+/*
+ * Runs beside each agent and stops it when the process that started it dies (a Jest worker that
+ * crashed or was killed), checked once a second. It compares the agent's command line with the
+ * one it saw at start, so a reused PID is never signalled, and it ends as soon as the agent does.
+ * A separate process because `process.on('exit')` cannot help: inside a Jest test `process` is a
+ * sandbox copy whose listeners never fire, and nothing runs in a SIGKILLed worker anyway.
+ */
+const WATCHDOG_SCRIPT = `
+owner=$1 agent=$2
+cmd() { ps -o args= -p "$1" 2>/dev/null; }
+seen=$(cmd "$agent")
+while kill -0 "$owner" 2>/dev/null && kill -0 "$agent" 2>/dev/null; do sleep 1; done
+[ -n "$seen" ] && [ "$(cmd "$agent")" = "$seen" ] || exit 0
+kill -TERM "$agent" 2>/dev/null
+i=0; while [ $i -lt 10 ] && kill -0 "$agent" 2>/dev/null; do sleep 0.5; i=$((i+1)); done
+[ "$(cmd "$agent")" = "$seen" ] && kill -KILL "$agent" 2>/dev/null
+exit 0
+`;
+
+/** Starts the watchdog for `agentPid` (owner: this process); it needs nothing more from us. */
+export function watchOwner(agentPid: number): void {
+  // Lets a test leave an orphan behind on purpose, to prove the teardown finds it.
+  if (process.env.CONSUL_HARNESS_NO_WATCHDOG === '1') return;
+  const watchdog = spawn(
+    'sh',
+    ['-c', WATCHDOG_SCRIPT, 'consul-watchdog', String(process.pid), String(agentPid)],
+    {
+      stdio: 'ignore',
+      // Its own process group: a Ctrl-C in the terminal reaches the agents directly, not it.
+      detached: true,
+    },
+  );
+  watchdog.on('error', () => undefined);
+  watchdog.unref();
 }
