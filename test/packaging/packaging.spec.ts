@@ -1,0 +1,218 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startConsulAgent, type ConsulAgent } from '../support';
+import { FixtureProcess, waitForAny, type FixtureEvent } from './fixture-process';
+import {
+  compileFixture,
+  installFixture,
+  NEST11_CJS,
+  NEST12_ESM,
+  REPO_ROOT,
+  writeFixture,
+  type Fixture,
+  type FixtureSpec,
+} from './fixtures';
+import { packLibrary, type PackedLibrary } from './pack';
+import { run, type RunResult } from './run';
+
+/*
+ * Packaging proof (issue 4): what users install is the tarball, not lib/. So: `npm pack`, install
+ * the .tgz into a NestJS 11 CommonJS app and a NestJS 12 ESM app made from scratch, type-check
+ * them against the shipped .d.ts, load the package with require() and import, and run two
+ * processes of each app against a real Consul: one leader, its @Cron @LeaderOnly job runs and the
+ * follower's does not; when the leader closes, the other takes over with a larger fencing token.
+ *
+ * PACKAGING_KEEP_TMP=1 keeps the temp folder (fixtures, their node_modules, the tarball).
+ */
+
+const SPECS: readonly FixtureSpec[] = [NEST11_CJS, NEST12_ESM];
+
+/** Errors that would mean the CommonJS library cannot sit under an ESM-only NestJS. */
+const MODULE_FORMAT_ERRORS =
+  /ERR_REQUIRE_ESM|ERR_REQUIRE_ASYNC_MODULE|ERR_REQUIRE_CYCLE_MODULE|ERR_MODULE_NOT_FOUND|ERR_PACKAGE_PATH_NOT_EXPORTED|does not provide an export named|ExperimentalWarning/;
+
+const timings: Record<string, number> = {};
+const started = Date.now();
+let tmp: string;
+let packed: PackedLibrary;
+let agent: ConsulAgent | undefined;
+const fixtures = new Map<string, Fixture>();
+const installs = new Map<string, RunResult>();
+const processes: FixtureProcess[] = [];
+
+function time<T>(label: string, work: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  return work().finally(() => {
+    timings[label] = Date.now() - t0;
+  });
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nestjs-consul-leader-packaging-'));
+  const consul = time('consul agent', () => startConsulAgent());
+  // Keep the rejection for the tests that need Consul; the install tests can still report.
+  consul.catch(() => undefined);
+  packed = await time('npm pack', () => packLibrary(path.join(tmp, 'pack')));
+  for (const spec of SPECS) fixtures.set(spec.name, writeFixture(tmp, spec, packed.tarball));
+  await Promise.all(
+    SPECS.map((spec) =>
+      time(`install ${spec.name}`, async () => {
+        installs.set(spec.name, await installFixture(fixtures.get(spec.name)!));
+      }),
+    ),
+  );
+  agent = await consul;
+}, 400_000);
+
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.kill()));
+  await agent?.stop();
+  timings.total = Date.now() - started;
+  console.log(
+    `[packaging] timings (ms): ${JSON.stringify(timings)}\n[packaging] temp folder: ${tmp}`,
+  );
+  if (tmp && process.env.PACKAGING_KEEP_TMP !== '1')
+    fs.rmSync(tmp, { recursive: true, force: true });
+}, 60_000);
+
+describe('the packed tarball', () => {
+  it('ships the built entry points and their types, and no sources or tests', () => {
+    expect(packed.files).toEqual(
+      expect.arrayContaining(['package.json', 'dist/index.js', 'dist/index.d.ts']),
+    );
+    const stray = packed.files.filter(
+      (file) =>
+        /^(lib|test|sample|bench|scripts|node_modules)\//.test(file) ||
+        file.endsWith('.tsbuildinfo'),
+    );
+    expect(stray).toEqual([]);
+  });
+
+  it('holds no stale build output: every dist/ module has a source in lib/', () => {
+    // `npm run build` does not empty dist/, so a module deleted from lib/ would still be published.
+    const orphans = packed.files
+      .filter((file) => file.startsWith('dist/') && file.endsWith('.js'))
+      .filter(
+        (file) =>
+          !fs.existsSync(
+            path.join(REPO_ROOT, file.replace(/^dist\//, 'lib/').replace(/\.js$/, '.ts')),
+          ),
+      );
+    expect(orphans).toEqual([]);
+  });
+});
+
+describe.each(SPECS.map((spec) => [spec.name, spec] as const))('%s fixture', (name, spec) => {
+  const fixture = (): Fixture => fixtures.get(name)!;
+
+  it(`installs the tarball next to NestJS ${spec.nest} with one copy of @nestjs/common`, async () => {
+    const install = installs.get(name)!;
+    expect(install.stderr).not.toMatch(/ERESOLVE|peer dep/i);
+    const dir = fixture().dir;
+    const installed = JSON.parse(
+      fs.readFileSync(path.join(dir, 'node_modules', '@nestjs', 'common', 'package.json'), 'utf8'),
+    ) as { version: string; type?: string };
+    expect(Number(installed.version.split('.')[0])).toBe(spec.nest);
+    expect(installed.type === 'module').toBe(spec.format === 'module');
+    // A nested copy under the library would be a second Nest instance (a second DI world).
+    expect(
+      fs.existsSync(
+        path.join(dir, 'node_modules', 'nestjs-consul-leader', 'node_modules', '@nestjs'),
+      ),
+    ).toBe(false);
+  });
+
+  it(`loads with ${spec.format === 'module' ? 'import' : 'require()'} and shares the app's @nestjs/common`, async () => {
+    const probe = await run(process.execPath, [spec.probe], {
+      cwd: fixture().dir,
+      allowFailure: true,
+    });
+    expect({ code: probe.code, stderr: probe.stderr }).toEqual({ code: 0, stderr: '' });
+    const report = JSON.parse(probe.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      format: spec.format,
+      forRoot: 'function',
+      leaderOnly: 'function',
+      service: 'function',
+      sameCommon: true,
+    });
+    expect(report.exports).toEqual(
+      expect.arrayContaining(['ConsulLeaderModule', 'ConsulLeaderService', 'LeaderOnly']),
+    );
+    expect(report.commonFromLib).toBe(report.commonFromApp);
+  });
+
+  it(`type-checks against the package's .d.ts and compiles (${String(spec.compilerOptions.module)})`, async () => {
+    const result = await time(`tsc ${name}`, () => compileFixture(fixture()));
+    expect(result.stdout + result.stderr).toBe('');
+    expect(fs.existsSync(fixture().main)).toBe(true);
+  });
+
+  it('runs two instances against Consul: one leader runs the @Cron @LeaderOnly job, then hands over', async () => {
+    if (!agent) throw new Error('no Consul agent (see beforeAll)');
+    if (!fs.existsSync(fixture().main)) throw new Error(`${fixture().main} was not compiled`);
+    const t0 = Date.now();
+    const env = {
+      FIXTURE_KEY: `nestjs-consul-leader/packaging/${name}/${process.pid}-${Date.now()}`,
+      FIXTURE_CONSUL_HOST: agent.host,
+      FIXTURE_CONSUL_PORT: String(agent.port),
+    };
+    const pair = ['a', 'b'].map((suffix) => {
+      const child = new FixtureProcess({
+        cwd: fixture().dir,
+        main: fixture().main,
+        instance: `${name}-${suffix}`,
+        env,
+      });
+      processes.push(child);
+      return child;
+    });
+
+    // Both boot, and DI hands the job the app's own ConsulLeaderService.
+    for (const child of pair) {
+      const ready = await child.waitFor('"ready"', (e) => e.event === 'ready', 30_000);
+      expect(ready).toMatchObject({ injected: true, isService: true });
+    }
+
+    // One of them wins; its job ticks while the other's stays silent.
+    const isLeaderEvent = (e: FixtureEvent): boolean =>
+      e.event === 'leadership' && e.isLeader === true;
+    const { process: leader } = await waitForAny(pair, 'a leader', isLeaderEvent, 20_000);
+    const follower = pair.find((p) => p !== leader)!;
+    await leader.waitUntil('3 ticks on the leader', () => leader.named('tick').length >= 3, 10_000);
+    expect(follower.named('tick')).toEqual([]);
+    expect(follower.named('leadership').map((e) => e.isLeader)).toEqual([false]);
+    const leaderTicks = leader.named('tick');
+    for (const tick of leaderTicks) {
+      expect(tick).toMatchObject({ isLeader: true, fencingToken: expect.any(Number) });
+    }
+    const firstTerm = leaderTicks[0].fencingToken as number;
+
+    // The leader closes (app.close(), as on a deploy); the follower takes over and its job runs.
+    const closed = await leader.close();
+    const asked = leader.named('closing')[0];
+    expect(await leader.waitExit(10_000)).toBe(0);
+    expect(leader.named('tick').filter((t) => t.at > closed.at)).toEqual([]);
+    const takeover = await follower.waitFor('leadership after the handover', isLeaderEvent, 15_000);
+    await follower.waitUntil(
+      '2 ticks on the new leader',
+      () => follower.named('tick').length >= 2,
+      10_000,
+    );
+    const newTicks = follower.named('tick');
+    for (const tick of newTicks) {
+      expect(tick).toMatchObject({ isLeader: true, fencingToken: expect.any(Number) });
+      expect(tick.fencingToken as number).toBeGreaterThan(firstTerm);
+    }
+    // Never two leaders at once: the new leader's first tick comes after the old leader's last.
+    const lastOld = Math.max(...leader.named('tick').map((t) => t.at));
+    expect(newTicks[0].at).toBeGreaterThanOrEqual(lastOld);
+    timings[`handover ${name}`] = takeover.at - asked.at;
+
+    await follower.close();
+    expect(await follower.waitExit(10_000)).toBe(0);
+    for (const child of pair) expect(child.stderr).not.toMatch(MODULE_FORMAT_ERRORS);
+    timings[`run ${name}`] = Date.now() - t0;
+  }, 90_000);
+});
