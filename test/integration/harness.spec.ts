@@ -127,6 +127,31 @@ describe('the Consul test harness', () => {
   });
 });
 
+describe('an agent with ACLs from the harness', () => {
+  const managementToken = '3f1c2b9e-8d47-4a55-9a1e-6c0b7d2e4f10';
+  let agent: ConsulAgent;
+
+  beforeAll(async () => {
+    agent = await startConsulAgent({ acl: { defaultPolicy: 'deny', managementToken } });
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+  });
+
+  it('refuses an anonymous KV write and accepts the management token', async () => {
+    const put = (token?: string) =>
+      fetch(`${agent.address}/v1/kv/harness/acl`, {
+        method: 'PUT',
+        body: 'x',
+        headers: token ? { 'X-Consul-Token': token } : {},
+      });
+    expect((await put()).status).toBe(403);
+    expect((await put(managementToken)).status).toBe(200);
+    expect(await agent.version()).toMatch(/^\d+\./);
+  });
+});
+
 describe('the harness cleanup', () => {
   const root = path.resolve(__dirname, '..', '..');
 

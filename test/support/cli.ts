@@ -36,6 +36,10 @@ async function agent(): Promise<number> {
 function checkLeftovers(): number {
   // Whatever runs while its owner (a Jest worker, a CLI) is gone was never stopped.
   const left = liveRecords({ orphansOnly: true });
+  const owned = liveRecords().filter((r) => !left.some((l) => l.pid === r.pid));
+  for (const r of owned) {
+    console.log(`(pid ${r.pid} node ${r.node} still runs for its live owner pid ${r.ownerPid})`);
+  }
   if (left.length === 0) {
     console.log('No Consul process left running by the harness.');
     return 0;

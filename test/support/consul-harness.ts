@@ -122,6 +122,13 @@ async function isServing(address: string, token: string | undefined): Promise<st
   }
 }
 
+/** `Config.Version` from `GET /v1/agent/self` (needs `agent:read` under ACLs). */
+async function agentVersion(address: string, token: string | undefined): Promise<string> {
+  const { status, body } = await consulRequest(address, '/v1/agent/self', { token });
+  if (status !== 200) throw new Error(`GET ${address}/v1/agent/self answered ${status}: ${body}`);
+  return (JSON.parse(body) as { Config: { Version: string } }).Config.Version;
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -324,12 +331,8 @@ class LocalConsulAgent implements ConsulAgent {
     return /address already in use/i.test(this.logTail(30));
   }
 
-  async version(): Promise<string> {
-    const { status, body } = await consulRequest(this.address, '/v1/agent/self', {
-      token: this.spec.token,
-    });
-    if (status !== 200) throw new Error(`GET /v1/agent/self answered ${status}: ${body}`);
-    return (JSON.parse(body) as { Config: { Version: string } }).Config.Version;
+  version(): Promise<string> {
+    return agentVersion(this.address, this.spec.token);
   }
 
   logTail(lines = 40): string {
@@ -386,12 +389,8 @@ class ExternalConsulAgent implements ConsulAgent {
     this.port = Number(url.port);
   }
 
-  async version(): Promise<string> {
-    const { status, body } = await consulRequest(this.address, '/v1/agent/self', {
-      token: process.env.CONSUL_HTTP_TOKEN,
-    });
-    if (status !== 200) throw new Error(`GET /v1/agent/self answered ${status}: ${body}`);
-    return (JSON.parse(body) as { Config: { Version: string } }).Config.Version;
+  version(): Promise<string> {
+    return agentVersion(this.address, process.env.CONSUL_HTTP_TOKEN);
   }
 
   logTail(): string {
@@ -474,9 +473,8 @@ class DockerConsulAgent implements ConsulAgent {
     );
   }
 
-  async version(): Promise<string> {
-    const { body } = await consulRequest(this.address, '/v1/agent/self', { token: this.token });
-    return (JSON.parse(body) as { Config: { Version: string } }).Config.Version;
+  version(): Promise<string> {
+    return agentVersion(this.address, this.token);
   }
 
   logTail(lines = 40): string {

@@ -97,23 +97,23 @@ export function isRecordedProcessAlive(record: RunRecord): boolean {
   }
 }
 
-/** Records whose process still runs; `scope` narrows them to one run or to orphans. */
+/**
+ * Records whose process still runs (dead ones are forgotten on the way): all of them, or, when
+ * `scope` is given, the orphans (owner gone) plus those of run `runId`.
+ */
 export function liveRecords(
-  scope: { runId?: string; orphansOnly?: boolean } = {},
+  scope?: { runId?: string; orphansOnly: true },
   paths: HarnessPaths = harnessPaths(),
 ): RunRecord[] {
-  const live: RunRecord[] = [];
-  for (const record of listRecords(paths)) {
+  return listRecords(paths).filter((record) => {
     if (!isRecordedProcessAlive(record)) {
       forgetProcess(record.pid, paths);
-      continue;
+      return false;
     }
-    const ownRun = scope.runId !== undefined && record.runId === scope.runId;
+    if (scope === undefined) return true;
     const orphan = record.ownerPid !== process.pid && !isPidAlive(record.ownerPid);
-    if (scope.runId === undefined && !scope.orphansOnly) live.push(record);
-    else if (ownRun || orphan) live.push(record);
-  }
-  return live;
+    return orphan || (scope.runId !== undefined && record.runId === scope.runId);
+  });
 }
 
 async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
