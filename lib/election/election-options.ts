@@ -22,6 +22,11 @@ export interface ConsulConnectionOptions {
 export interface HealthCheckOptions {
   /** How long the check stays passing without an update. Default `'2s'`, range 1s–10m. Updated every `ttl / 2`. */
   ttl?: Duration;
+  /**
+   * The check's TTL while this instance only waits (follows). Default `'30s'`, range `ttl`–10m. A longer
+   * one makes followers quieter; a dead follower then stays in the succession order this long.
+   */
+  standbyTtl?: Duration;
   /** Consul removes a service whose check stays critical this long. Default `'1m'` (Consul's minimum), up to 24h. */
   deregisterCriticalServiceAfter?: Duration;
   /** Service name the instance registers under. Default: `leader-` + the key with `/` turned into `-`. */
@@ -75,6 +80,12 @@ export interface ElectionOptions {
   sessionTtl?: Duration;
   /** Bind the session to a per-instance TTL check (default), or `false` to rely on the session TTL alone. */
   healthCheck?: HealthCheckOptions | false;
+  /**
+   * Ordered succession: the k-th candidate in line tries to take a free key only `k × successionStep`
+   * after the first, so a failover costs one acquire, not one per candidate. Default `'250ms'`,
+   * range 10ms–10s. Needs the health check (the order comes from the catalog).
+   */
+  successionStep?: Duration;
   /** Blocking-query wait when watching the key. Default `'60s'`, range 1s–10m. */
   watchWait?: Duration;
   /** How long `resign()` keeps this instance from campaigning again. Default `'5s'`, range 0–1h. */
@@ -104,9 +115,11 @@ export interface ResolvedElectionOptions {
   readonly sessionTtlMs: number;
   readonly healthCheck: {
     readonly ttlMs: number;
+    readonly standbyTtlMs: number;
     readonly deregisterCriticalServiceAfterMs: number;
     readonly serviceName: string;
   } | null;
+  readonly successionStepMs: number;
   readonly watchWaitMs: number;
   readonly resignPauseMs: number;
   readonly drainTimeoutMs: number;

@@ -1,0 +1,104 @@
+/**
+ * The election's only way out to Consul. The real implementation sits on the `consul` npm client
+ * ({@link NodeConsulPort}); the interface keeps the election loop free of HTTP details and lets a
+ * counting or failing port wrap the real one.
+ *
+ * Every method takes a timeout: the leader's renewal path must never wait longer than its lease.
+ */
+export interface ConsulPort {
+  /** Reads the key; with `index`, a blocking query that returns when the key's index moves past it or `waitMs` ends. */
+  readKey(key: string, request: ReadKeyRequest): Promise<KeyRead>;
+  createSession(session: NewSession, timeoutMs: number): Promise<string>;
+  /** `'not-found'` means Consul no longer knows the session: whatever it held is gone. */
+  renewSession(sessionId: string, timeoutMs: number): Promise<'renewed' | 'not-found'>;
+  destroySession(sessionId: string, timeoutMs: number): Promise<void>;
+  /**
+   * Acquires the key for the session in one transaction, only if the key is still in the state the
+   * caller observed (`expectedModifyIndex`, or absent when 0), and returns its `LockIndex` after.
+   */
+  acquire(request: AcquireRequest, timeoutMs: number): Promise<AcquireResult>;
+  /** Releases the key held by the session, writing `value` (no lock-delay applies to a release). */
+  release(key: string, sessionId: string, value: string, timeoutMs: number): Promise<boolean>;
+  /** True when the session is alive and still holds the key (a `check-session` transaction). */
+  confirmHolding(key: string, sessionId: string, timeoutMs: number): Promise<boolean>;
+  /** Registers (or re-registers) this instance as a service in the agent's catalog. */
+  registerService(service: CandidateService, timeoutMs: number): Promise<void>;
+  /**
+   * Registers a TTL check that starts passing, or re-registers it with another TTL. Consul keeps the
+   * sessions bound to a check across a re-registration that stays passing (checked on 1.8.7).
+   */
+  registerTtlCheck(check: TtlCheck, timeoutMs: number): Promise<void>;
+  /** The instances of a service whose checks all pass, for ordered succession; a blocking query with `index`. */
+  readCandidates(serviceName: string, request: ReadKeyRequest): Promise<CandidatesRead>;
+  passCheck(checkId: string, timeoutMs: number): Promise<'passed' | 'not-found'>;
+  deregisterService(serviceId: string, timeoutMs: number): Promise<void>;
+  /** Frees sockets; pending requests fail. */
+  close(): void;
+}
+
+export interface ReadKeyRequest {
+  /** Blocking-query index; 0 or absent reads at once. */
+  readonly index?: number;
+  readonly waitMs?: number;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface KeyEntry {
+  readonly value: string | null;
+  readonly session: string | null;
+  readonly lockIndex: number;
+  readonly modifyIndex: number;
+}
+
+export interface KeyRead {
+  /** Null when the key does not exist. */
+  readonly entry: KeyEntry | null;
+  /** `X-Consul-Index` of the answer, for the next blocking query. */
+  readonly index: number;
+}
+
+export interface NewSession {
+  readonly name: string;
+  readonly ttlMs: number;
+  readonly lockDelayMs: number;
+  /** Check ids the session is bound to; `serfHealth` is always added by Consul. */
+  readonly checks: readonly string[];
+}
+
+export interface AcquireRequest {
+  readonly key: string;
+  readonly sessionId: string;
+  readonly value: string;
+  /** ModifyIndex of the free key the caller observed; 0 when it observed no key. */
+  readonly expectedModifyIndex: number;
+}
+
+export type AcquireResult =
+  | { readonly acquired: true; readonly lockIndex: number; readonly modifyIndex: number }
+  | { readonly acquired: false; readonly reason: 'changed' | 'held' | 'lock-delay' | 'session-invalid'; readonly detail: string };
+
+export interface CandidateService {
+  readonly id: string;
+  readonly name: string;
+  readonly meta: Readonly<Record<string, string>>;
+}
+
+export interface TtlCheck {
+  readonly id: string;
+  readonly name: string;
+  readonly serviceId: string;
+  readonly ttlMs: number;
+  readonly deregisterCriticalServiceAfterMs: number;
+}
+
+export interface Candidate {
+  readonly instanceId: string;
+  /** Raft index of the service registration: earlier registrations come first in the succession. */
+  readonly createIndex: number;
+}
+
+export interface CandidatesRead {
+  readonly candidates: readonly Candidate[];
+  readonly index: number;
+}

@@ -1,0 +1,25 @@
+export { LeaderElection, LeadershipLostError, type StepDownReason } from './leader-election';
+export type {
+  ElectionOptions,
+  ConsulConnectionOptions,
+  HealthCheckOptions,
+  RetryOptions,
+  ElectionLogger,
+  ResolvedElectionOptions,
+} from './election-options';
+export { ElectionOptionsError } from './election-options.error';
+export type {
+  ElectionRole,
+  LeaderInfo,
+  LeadershipTerm,
+  LeadershipState,
+  ElectionProblem,
+  ElectionProblemKind,
+} from './leadership-state';
+export type { Duration } from './duration';
+export { parseDuration } from './duration';
+export type { Clock } from './clock';
+export { systemClock } from './clock';
+export type { ConsulPort, KeyEntry, KeyRead, NewSession, AcquireRequest, AcquireResult, CandidateService, TtlCheck, Candidate, CandidatesRead, ReadKeyRequest } from './consul-port';
+export { ConsulRequestError } from './consul-request.error';
+export { NodeConsulPort } from './node-consul.port';

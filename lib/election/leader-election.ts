@@ -1,0 +1,729 @@
+import { BehaviorSubject, type Observable } from 'rxjs';
+import { Backoff } from './backoff';
+import { systemClock, type Clock, type TimerHandle } from './clock';
+import { CandidateSession } from './candidate-session';
+import type { Candidate, ConsulPort, KeyEntry, ReadKeyRequest } from './consul-port';
+import { ConsulRequestError } from './consul-request.error';
+import { describeDuration, parseDuration, type Duration } from './duration';
+import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
+import { ElectionOptionsError } from './election-options.error';
+import { ElectionMessages } from './election.messages';
+import { Lease } from './lease';
+import { decodeLeaderValue, encodeLeaderValue, toLeaderInfo, type LeaderValue } from './leader-value';
+import type { ElectionProblem, LeadershipState, LeadershipTerm } from './leadership-state';
+import { NodeConsulPort, classify } from './node-consul.port';
+import { resolveElectionOptions } from './resolve-election-options';
+import { successionRank } from './succession';
+
+/** Why a term ended; carried as the `reason` of the term's aborted signal. */
+export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | 'stop';
+
+/** The error a term's `AbortSignal` is aborted with. */
+export class LeadershipLostError extends Error {
+  override readonly name = 'LeadershipLostError';
+  constructor(readonly reason: StepDownReason) {
+    super(`Leadership ended: ${reason}`);
+  }
+}
+
+/** The loops that talk to Consul, each reporting its own problems. */
+type ProblemSource = 'watch' | 'candidates' | 'session' | 'campaign' | 'confirm' | 'keepalive' | 'release';
+
+/** How the free key we are about to take over became free; decides how long we must hold back. */
+type Vacancy = 'released' | 'absent' | 'invalidated';
+
+interface Observation {
+  readonly entry: KeyEntry | null;
+  /** `X-Consul-Index` of the read that produced it. */
+  readonly index: number;
+  /** Monotonic time at which this instance received it. */
+  readonly observedAt: number;
+}
+
+interface Holding {
+  readonly session: CandidateSession;
+  readonly fencingToken: number;
+  /** ModifyIndex of the key after our acquire: reads older than this cannot tell us we lost it. */
+  readonly acquiredIndex: number;
+  readonly value: LeaderValue;
+  readonly lease: Lease;
+  /** Monotonic time from which this instance may act (later than the acquire when the old lease may still run). */
+  readonly actAt: number;
+  term: (LeadershipTerm & { readonly controller: AbortController }) | null;
+}
+
+/** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
+const LOCK_DELAY_MARGIN_MS = 25;
+
+/**
+ * One candidate in a leader election on one Consul key: the Consul recipe (session, `acquire`, blocking
+ * watch) with a local lease that makes a leader step down before Consul could hand the key to another.
+ *
+ * Safety (DESIGN-NOTES, "The safety argument"): the leader acts only while `now < sent + D`, `sent`
+ * being the send time of its last confirmation (`check-session` transaction) that Consul answered yes.
+ * A candidate that takes over a key that was not explicitly released acts only from `t_obs + D`,
+ * `t_obs` being when it saw the key free, and its acquire is conditioned on the key being unchanged
+ * since `t_obs`. Lock-delay ≥ D is a second layer.
+ */
+export class LeaderElection {
+  readonly options: ResolvedElectionOptions;
+  readonly instanceId: string;
+  /** Replays the current state; emits on every transition and renewal; completes after {@link stop}. */
+  readonly state$: Observable<LeadershipState>;
+
+  private readonly port: ConsulPort;
+  private readonly ownsPort: boolean;
+  private readonly clock: Clock;
+  private readonly logger: ElectionLogger;
+  private readonly subject: BehaviorSubject<LeadershipState>;
+  private readonly lifetime = new AbortController();
+
+  private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+  private observation: Observation | null = null;
+  private session: CandidateSession | null = null;
+  private openingSession = false;
+  private readonly sessionBackoff: Backoff;
+  private candidates: readonly Candidate[] = [];
+  private sessionWork: Promise<unknown> = Promise.resolve();
+  private holding: Holding | null = null;
+  private campaigning = false;
+  private campaignTimer: TimerHandle | null = null;
+  private confirmTimer: TimerHandle | null = null;
+  private deadlineTimer: TimerHandle | null = null;
+  private actTimer: TimerHandle | null = null;
+  private campaignPausedUntil = 0;
+  private termCount = 0;
+  private readonly campaignBackoff: Backoff;
+  private settled = false;
+  private readonly settledWaiters: Array<(state: LeadershipState) => void> = [];
+  private lastLoggedProblem: string | null = null;
+  private readonly problems = new Map<ProblemSource, { problem: ElectionProblem; transient: boolean }>();
+
+  /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
+  constructor(options: ElectionOptions) {
+    this.options = resolveElectionOptions(options);
+    this.instanceId = this.options.instanceId;
+    this.clock = options.clock ?? systemClock;
+    // The framework-agnostic default; the Nest module passes its Logger.
+    this.logger = options.logger ?? console;
+    this.ownsPort = !options.consulPort;
+    this.port = options.consulPort ?? new NodeConsulPort(this.options.consul);
+    this.campaignBackoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
+    this.sessionBackoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
+    this.subject = new BehaviorSubject<LeadershipState>({
+      instanceId: this.instanceId,
+      role: 'follower',
+      consulReachable: true,
+      problem: null,
+      leader: null,
+      term: null,
+      stepDownDeadline: null,
+    });
+    this.state$ = this.subject.asObservable();
+  }
+
+  get state(): LeadershipState {
+    return this.subject.getValue();
+  }
+
+  /** True only while this instance leads and its lease has not run out — checked against the clock now. */
+  isLeader(): boolean {
+    const holding = this.holding;
+    return holding?.term != null && holding.lease.isValidAt(this.clock.now());
+  }
+
+  /** The monotonic deadline of the current lease, or null when not holding the key. */
+  get stepDownDeadline(): number | null {
+    return this.holding?.lease.deadline ?? null;
+  }
+
+  /** Joins the election. Returns at once; watch {@link state$} or await {@link whenSettled}. */
+  start(): void {
+    if (this.phase !== 'idle') return;
+    this.phase = 'running';
+    void this.watchKey();
+    if (this.options.healthCheck) void this.watchCandidates();
+    // The session is opened up front, so that taking a free key costs a single request.
+    this.keepCandidacy();
+  }
+
+  /** Resolves at the first outcome: leader, a follower that has read the key, or a problem with Consul. */
+  whenSettled(): Promise<LeadershipState> {
+    if (this.settled || this.phase === 'stopped') return Promise.resolve(this.state);
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  /**
+   * Steps down now (the term's signal aborts), releases the key so that another candidate leads at
+   * once, and keeps this instance from campaigning for `pause` (default: the `resignPause` option).
+   */
+  async resign(options: { pause?: Duration } = {}): Promise<void> {
+    const pauseMs = options.pause === undefined ? this.options.resignPauseMs : parseDuration(options.pause);
+    if (pauseMs === undefined) {
+      throw new ElectionOptionsError('pause', ElectionMessages.optionOutOfRange('pause', options.pause, 'a duration'));
+    }
+    if (this.phase !== 'running') return;
+    this.campaignPausedUntil = this.clock.now() + pauseMs;
+    this.cancelCampaign();
+    const resumeTimer = this.clock.setTimer(() => this.considerCampaign(), pauseMs + 1);
+    this.lifetime.signal.addEventListener('abort', () => this.clock.clearTimer(resumeTimer), { once: true });
+    if (this.holding) {
+      this.stepDown('resign');
+      await this.sessionWork;
+    }
+  }
+
+  /**
+   * Leaves the election gracefully: steps down locally first (the term's signal aborts and
+   * {@link isLeader} turns false), waits for `drain` (in-flight leader work) up to `drainTimeout`,
+   * then releases the key — marked as released, so a follower leads within milliseconds — and
+   * destroys the session. Never throws for Consul errors: they are logged.
+   */
+  async stop(options: { drain?: () => Promise<unknown> } = {}): Promise<void> {
+    if (this.phase === 'stopped' || this.phase === 'stopping') return this.whenStopped();
+    const wasRunning = this.phase === 'running';
+    this.phase = 'stopping';
+    this.cancelCampaign();
+    const holding = this.holding;
+    if (holding) this.endTerm('stop');
+    if (options.drain) await this.drain(options.drain);
+    this.lifetime.abort();
+    await this.sessionWork;
+    if (wasRunning) await this.leaveConsul(holding?.value ?? null);
+    this.clearTimer('confirmTimer');
+    this.clearTimer('deadlineTimer');
+    this.clearTimer('actTimer');
+    this.phase = 'stopped';
+    this.publish({ role: 'stopped', term: null, stepDownDeadline: null });
+    this.markSettled();
+    this.subject.complete();
+    if (this.ownsPort) this.port.close();
+    if (wasRunning) this.logger.log(`Left the election for "${this.options.key}"`);
+  }
+
+  private whenStopped(): Promise<void> {
+    if (this.phase === 'stopped') return Promise.resolve();
+    return new Promise((resolve) => this.subject.subscribe({ complete: () => resolve() }));
+  }
+
+  // ---------------------------------------------------------------- watching the key
+
+  /** One blocking query on the key after another, for as long as the election runs, leader or not. */
+  private watchKey(): Promise<void> {
+    return this.watch(
+      'watch',
+      (request) => this.port.readKey(this.options.key, request),
+      (read, at) => this.observe({ entry: read.entry, index: read.index, observedAt: at }),
+    );
+  }
+
+  /** Keeps the succession order current: the live candidates, from the catalog. */
+  private watchCandidates(): Promise<void> {
+    const serviceName = this.options.healthCheck!.serviceName;
+    return this.watch(
+      'candidates',
+      (request) => this.port.readCandidates(serviceName, request),
+      (read) => {
+        this.candidates = read.candidates;
+      },
+    );
+  }
+
+  /** A blocking-query loop with Consul's index rules and capped, jittered backoff on errors. */
+  private async watch<T extends { readonly index: number }>(
+    source: ProblemSource,
+    read: (request: ReadKeyRequest) => Promise<T>,
+    onRead: (result: T, receivedAt: number) => void,
+  ): Promise<void> {
+    const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
+    const { watchWaitMs, requestTimeoutMs } = this.options;
+    let index = 0;
+    while (this.phase === 'running') {
+      const startedAt = this.clock.now();
+      try {
+        const result = await read({
+          index,
+          waitMs: watchWaitMs,
+          // A blocking query is a long poll: Consul adds up to wait/16 of jitter before answering.
+          timeoutMs: watchWaitMs + watchWaitMs / 16 + requestTimeoutMs + 5_000,
+          signal: this.lifetime.signal,
+        });
+        if (this.phase !== 'running') return;
+        this.reportSuccess(source);
+        backoff.reset();
+        const receivedAt = this.clock.now();
+        // Indexes can go backwards (agent restart, snapshot restore): start over rather than block forever.
+        const nextIndex = result.index < index ? 0 : Math.max(result.index, 1);
+        const unchangedEarly = nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
+        index = nextIndex;
+        onRead(result, receivedAt);
+        // Consul may answer early with the same index; never spin on it.
+        if (unchangedEarly) await this.sleep(this.options.retry.initialDelayMs);
+      } catch (error) {
+        if (this.phase !== 'running') return;
+        this.reportProblem(source, classify(error, source === 'watch' ? 'key watch' : 'candidates watch'));
+        await this.sleep(this.backoffDelay(backoff, error));
+      }
+    }
+  }
+
+  private observe(observation: Observation): void {
+    this.observation = observation;
+    const { entry } = observation;
+    const holderValue = entry?.session ? decodeLeaderValue(entry.value) : null;
+    const leader = entry?.session ? toLeaderInfo(holderValue, entry.lockIndex) : null;
+    this.publish({ leader });
+
+    const holding = this.holding;
+    if (holding && observation.index >= holding.acquiredIndex && entry?.session !== holding.session.id) {
+      this.logger.warn(`Key "${this.options.key}" is no longer held by this instance's session; stepping down`);
+      this.stepDown('lost');
+    }
+    this.markSettled();
+    this.considerCampaign();
+  }
+
+  // ---------------------------------------------------------------- campaigning
+
+  /** Tries to take the key when the last observation shows it free, at the earliest safe moment. */
+  private considerCampaign(): void {
+    if (this.phase !== 'running' || this.holding || this.campaigning) return;
+    const observation = this.observation;
+    if (!observation) return;
+    const holder = observation.entry?.session;
+    if (holder) {
+      this.cancelCampaign();
+      if (this.session && holder === this.session.id) {
+        // Our acquire went through but its answer was lost: we never acted, so hand the key back at once.
+        const value = decodeLeaderValue(observation.entry?.value ?? null);
+        void this.releaseKey(this.session, value ?? { instanceId: this.instanceId, metadata: {}, since: new Date(0).toISOString() });
+      }
+      return;
+    }
+    const now = this.clock.now();
+    let notBefore = this.campaignPausedUntil;
+    // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
+    if (vacancyOf(observation.entry) === 'invalidated') {
+      notBefore = Math.max(notBefore, observation.observedAt + this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS);
+    }
+    if (this.options.healthCheck) {
+      const previousHolder = decodeLeaderValue(observation.entry?.value ?? null)?.instanceId ?? null;
+      const rank = successionRank(this.candidates, this.instanceId, previousHolder);
+      notBefore = Math.max(notBefore, observation.observedAt) + rank * this.options.successionStepMs;
+    }
+    this.cancelCampaign();
+    if (notBefore > now) {
+      this.campaignTimer = this.clock.setTimer(() => {
+        this.campaignTimer = null;
+        this.considerCampaign();
+      }, notBefore - now);
+      return;
+    }
+    void this.campaign(observation);
+  }
+
+  private async campaign(observation: Observation): Promise<void> {
+    this.campaigning = true;
+    let retryInMs: number | null = null;
+    try {
+      const session = await this.ensureSession();
+      if (this.phase !== 'running' || this.observation !== observation) return;
+      const value: LeaderValue = {
+        instanceId: this.instanceId,
+        metadata: { ...this.options.metadata },
+        since: this.clock.wallTime().toISOString(),
+      };
+      const sentAt = this.clock.now();
+      const result = await this.port.acquire(
+        {
+          key: this.options.key,
+          sessionId: session.id,
+          value: encodeLeaderValue(value),
+          expectedModifyIndex: observation.entry?.modifyIndex ?? 0,
+        },
+        this.options.requestTimeoutMs,
+      );
+      this.reportSuccess('campaign');
+      if (result.acquired) {
+        this.campaignBackoff.reset();
+        this.onAcquired(session, value, result, sentAt, observation);
+        return;
+      }
+      this.logger.debug?.(`Acquire of "${this.options.key}" refused (${result.reason}): ${result.detail}`);
+      if (result.reason === 'lock-delay') retryInMs = this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
+      if (result.reason === 'session-invalid') {
+        this.onSessionLost(session);
+        return;
+      }
+      // 'changed' and 'held': the watch brings the new state and decides.
+    } catch (error) {
+      if (this.phase !== 'running') return;
+      this.reportProblem('campaign', classify(error, 'acquire'));
+      retryInMs = this.backoffDelay(this.campaignBackoff, error);
+    } finally {
+      this.campaigning = false;
+    }
+    if (this.phase !== 'running' || this.holding) return;
+    if (retryInMs === null) {
+      if (this.observation !== observation) this.considerCampaign();
+      return;
+    }
+    {
+      this.cancelCampaign();
+      this.campaignTimer = this.clock.setTimer(() => {
+        this.campaignTimer = null;
+        this.considerCampaign();
+      }, retryInMs);
+    }
+  }
+
+  private onAcquired(
+    session: CandidateSession,
+    value: LeaderValue,
+    acquired: { lockIndex: number; modifyIndex: number },
+    sentAt: number,
+    observation: Observation,
+  ): void {
+    const fencingToken = acquired.lockIndex;
+    // The acquire itself proves the hold at its send time; the old holder may act until t_obs + D
+    // unless it released the key after stepping down.
+    const vacancy = vacancyOf(observation.entry);
+    const actAt = vacancy === 'released' ? sentAt : Math.max(sentAt, observation.observedAt + this.options.leaseDurationMs);
+    const holding: Holding = {
+      session,
+      fencingToken,
+      acquiredIndex: acquired.modifyIndex,
+      value,
+      lease: new Lease(this.options.leaseDurationMs, sentAt),
+      actAt,
+      term: null,
+    };
+    this.holding = holding;
+    // Leading: Consul should notice a crash within the short check TTL from now on.
+    session.setMode('leading');
+    this.publish({ leader: toLeaderInfo(value, fencingToken), stepDownDeadline: holding.lease.deadline });
+    this.armDeadline();
+    this.scheduleConfirm(this.options.renewIntervalMs);
+    const waitMs = actAt - this.clock.now();
+    if (waitMs > 0) {
+      this.logger.log(
+        `Acquired "${this.options.key}" (fencing token ${fencingToken}); acting in ${describeDuration(waitMs)}, once the previous holder's lease has run out`,
+      );
+      this.actTimer = this.clock.setTimer(() => {
+        this.actTimer = null;
+        this.beginTerm(holding);
+      }, waitMs);
+    } else {
+      this.beginTerm(holding);
+    }
+  }
+
+  private beginTerm(holding: Holding): void {
+    if (this.holding !== holding || holding.term || !holding.lease.isValidAt(this.clock.now())) return;
+    const controller = new AbortController();
+    this.termCount += 1;
+    holding.term = {
+      fencingToken: holding.fencingToken,
+      number: this.termCount,
+      startedAt: this.clock.wallTime(),
+      signal: controller.signal,
+      controller,
+    };
+    const { controller: _controller, ...term } = holding.term;
+    this.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
+    this.markSettled();
+    this.logger.log(`Became leader of "${this.options.key}" (fencing token ${holding.fencingToken}, term ${this.termCount})`);
+  }
+
+  private cancelCampaign(): void {
+    if (this.campaignTimer) this.clock.clearTimer(this.campaignTimer);
+    this.campaignTimer = null;
+  }
+
+  // ---------------------------------------------------------------- holding: confirm, deadline, step down
+
+  private scheduleConfirm(delayMs: number): void {
+    this.clearTimer('confirmTimer');
+    this.confirmTimer = this.clock.setTimer(() => {
+      this.confirmTimer = null;
+      void this.confirmHold();
+    }, delayMs);
+  }
+
+  private async confirmHold(): Promise<void> {
+    const holding = this.holding;
+    if (!holding) return;
+    const sentAt = this.clock.now();
+    let confirmed: boolean;
+    try {
+      confirmed = await this.port.confirmHolding(this.options.key, holding.session.id, this.options.requestTimeoutMs);
+    } catch (error) {
+      if (this.holding !== holding) return;
+      this.reportProblem('confirm', classify(error, 'hold confirmation'));
+      // Retry soon: the lease leaves room for one more try before the deadline.
+      this.scheduleConfirm(Math.min(this.options.retry.initialDelayMs, this.options.renewIntervalMs));
+      return;
+    }
+    if (this.holding !== holding) return;
+    this.reportSuccess('confirm');
+    if (!confirmed) {
+      this.logger.warn(`Consul says this instance's session no longer holds "${this.options.key}"; stepping down`);
+      this.stepDown('lost');
+      return;
+    }
+    holding.lease.confirm(sentAt);
+    this.armDeadline();
+    this.publish({ stepDownDeadline: holding.lease.deadline });
+    this.scheduleConfirm(this.options.renewIntervalMs);
+  }
+
+  /** A timer at the lease deadline; {@link isLeader} checks the clock too, so a late timer is harmless. */
+  private armDeadline(): void {
+    const holding = this.holding;
+    if (!holding) return;
+    this.clearTimer('deadlineTimer');
+    this.deadlineTimer = this.clock.setTimer(() => {
+      this.deadlineTimer = null;
+      if (this.holding !== holding) return;
+      if (holding.lease.isValidAt(this.clock.now())) return this.armDeadline();
+      this.logger.warn(
+        `Lease on "${this.options.key}" ran out: no confirmation from Consul within ${describeDuration(this.options.leaseDurationMs)}; stepping down`,
+      );
+      this.stepDown('deadline');
+    }, holding.lease.deadline - this.clock.now());
+  }
+
+  /** Ends the term locally at once, then lets go of the session in the background. */
+  private stepDown(reason: StepDownReason): void {
+    const holding = this.holding;
+    if (!holding) return;
+    this.endTerm(reason);
+    // Release only what we may still hold: after 'lost' the key is someone else's (or deleted).
+    if (reason === 'deadline' || reason === 'resign') void this.releaseKey(holding.session, holding.value);
+    else holding.session.setMode('standby');
+    this.considerCampaign();
+  }
+
+  private endTerm(reason: StepDownReason): void {
+    const holding = this.holding;
+    if (!holding) return;
+    this.holding = null;
+    this.clearTimer('confirmTimer');
+    this.clearTimer('deadlineTimer');
+    this.clearTimer('actTimer');
+    const hadTerm = holding.term !== null;
+    holding.term?.controller.abort(new LeadershipLostError(reason));
+    holding.term = null;
+    const leaderStillUs = this.state.leader?.fencingToken === holding.fencingToken && this.state.leader?.instanceId === this.instanceId;
+    this.publish({
+      role: this.phase === 'running' || this.phase === 'stopping' ? 'follower' : this.state.role,
+      term: null,
+      stepDownDeadline: null,
+      ...(leaderStillUs && reason !== 'deadline' ? { leader: null } : {}),
+    });
+    if (hadTerm) this.logger.log(`Stepped down as leader of "${this.options.key}" (${reason})`);
+  }
+
+  private async drain(drain: () => Promise<unknown>): Promise<void> {
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = this.clock.setTimer(() => resolve('timeout'), this.options.drainTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([drain().then(() => 'drained' as const), timeout]);
+      if (outcome === 'timeout') {
+        this.logger.warn(
+          `Leader work still running after drainTimeout ${describeDuration(this.options.drainTimeoutMs)}; releasing "${this.options.key}" anyway (its AbortSignal was aborted)`,
+        );
+      }
+    } catch (error) {
+      this.logger.warn(`Leader work failed while draining: ${(error as Error).message}`);
+    } finally {
+      if (timer) this.clock.clearTimer(timer);
+    }
+  }
+
+  // ---------------------------------------------------------------- the session
+
+  /** The candidacy's session, opened once and reused across terms until Consul loses it or we stop. */
+  private ensureSession(): Promise<CandidateSession> {
+    const next = this.sessionWork.then(async () => {
+      if (this.session) return this.session;
+      if (this.phase !== 'running') throw new Error('election is not running');
+      const session = await CandidateSession.open(this.port, this.options, this.clock, {
+        onLost: (lost) => this.onSessionLost(lost),
+        onSuccess: () => this.reportSuccess('keepalive'),
+        onProblem: (error) => this.reportProblem('keepalive', error),
+      });
+      if (this.phase !== 'running') {
+        await session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
+        throw new Error('election stopped while opening its session');
+      }
+      this.session = session;
+      this.logger.debug?.(`Opened session ${session.id} for "${this.options.key}"`);
+      return session;
+    });
+    this.sessionWork = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Opens the session now, and again after Consul loses it, retrying with backoff. */
+  private keepCandidacy(): void {
+    if (this.phase !== 'running' || this.session || this.openingSession) return;
+    this.openingSession = true;
+    this.ensureSession().then(
+      () => {
+        this.openingSession = false;
+        this.sessionBackoff.reset();
+        this.reportSuccess('session');
+        this.considerCampaign();
+      },
+      (error: unknown) => {
+        this.openingSession = false;
+        if (this.phase !== 'running') return;
+        this.reportProblem('session', classify(error, 'session create'));
+        const timer = this.clock.setTimer(() => this.keepCandidacy(), this.backoffDelay(this.sessionBackoff, error));
+        this.lifetime.signal.addEventListener('abort', () => this.clock.clearTimer(timer), { once: true });
+      },
+    );
+  }
+
+  private onSessionLost(session: CandidateSession): void {
+    if (this.session !== session) return;
+    this.logger.warn(`Consul no longer knows session ${session.id} of "${this.options.key}"; opening a new one`);
+    if (this.holding?.session === session) this.endTerm('session-lost');
+    this.session = null;
+    this.keepCandidacy();
+  }
+
+  /**
+   * Releases the key after this instance stepped down, marked as released so that the next candidate
+   * may act at once. Retries transient failures while the election runs: a leader cut off from Consul
+   * hands over as soon as it is back (if its session survived), instead of leaving others to wait.
+   */
+  private releaseKey(session: CandidateSession, value: LeaderValue): Promise<void> {
+    const work = this.sessionWork.then(async () => {
+      const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
+      const released: LeaderValue = { ...value, releasedAt: this.clock.wallTime().toISOString() };
+      while (this.session === session) {
+        try {
+          await this.port.release(this.options.key, session.id, encodeLeaderValue(released), this.options.requestTimeoutMs);
+          this.reportSuccess('release');
+          session.setMode('standby');
+          return;
+        } catch (error) {
+          const failure = classify(error, 'key release');
+          if (this.phase !== 'running' || !failure.transient) {
+            this.logger.warn(`Could not release "${this.options.key}": ${failure.message}`);
+            return;
+          }
+          this.reportProblem('release', failure);
+          await this.sleep(backoff.next());
+        }
+      }
+    });
+    this.sessionWork = work.catch(() => undefined);
+    return work;
+  }
+
+  /** At stop: one try each to release what we hold, destroy the session and remove our service. */
+  private async leaveConsul(heldValue: LeaderValue | null): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    if (!session) return;
+    session.close();
+    const { key, requestTimeoutMs } = this.options;
+    try {
+      // Release before destroy: a release has no lock-delay, a destroyed holder's key has.
+      if (heldValue) {
+        const released: LeaderValue = { ...heldValue, releasedAt: this.clock.wallTime().toISOString() };
+        await this.port.release(key, session.id, encodeLeaderValue(released), requestTimeoutMs);
+      }
+      await session.destroy(requestTimeoutMs);
+    } catch (error) {
+      this.logger.warn(
+        `Could not clean up session ${session.id} of "${key}" at stop (${classify(error, 'stop').message}); Consul frees it by itself`,
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- state, problems, helpers
+
+  private publish(patch: Partial<LeadershipState>): void {
+    if (this.subject.closed) return;
+    this.subject.next({ ...this.subject.getValue(), ...patch });
+  }
+
+  private markSettled(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const state = this.state;
+    for (const resolve of this.settledWaiters.splice(0)) resolve(state);
+  }
+
+  /** A request of this kind succeeded: whatever it had reported is over. */
+  private reportSuccess(source: ProblemSource): void {
+    if (!this.problems.delete(source)) return;
+    this.publishProblems();
+  }
+
+  /**
+   * Surfaces a failed request in the state (and in the log once per change, not per retry). Problems
+   * are kept per source so that a key read that works does not hide a session create that keeps failing.
+   */
+  private reportProblem(source: ProblemSource, error: ConsulRequestError): void {
+    const problem: ElectionProblem =
+      error.kind === 'forbidden'
+        ? { kind: 'forbidden', message: ElectionMessages.forbidden(this.options.key, error.operation, error.status), status: error.status }
+        : { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) };
+    this.problems.set(source, { problem, transient: error.transient });
+    this.publishProblems();
+    this.markSettled();
+  }
+
+  private publishProblems(): void {
+    const outstanding = [...this.problems.values()];
+    const latest = outstanding.at(-1)?.problem ?? null;
+    const consulReachable = outstanding.every((entry) => !entry.transient);
+    const signature = latest ? `${latest.kind}:${latest.status ?? ''}:${consulReachable}` : null;
+    if (signature !== this.lastLoggedProblem) {
+      if (latest?.kind === 'forbidden') this.logger.error(latest.message);
+      else if (latest) this.logger.warn(`${latest.message} (key "${this.options.key}"; retrying with backoff)`);
+      else this.logger.log(`Consul answers again for "${this.options.key}"`);
+      this.lastLoggedProblem = signature;
+    }
+    const state = this.state;
+    if (state.problem !== latest || state.consulReachable !== consulReachable) this.publish({ problem: latest, consulReachable });
+  }
+
+  /** A 403 will not heal by itself soon: wait the longest delay instead of a tight loop. */
+  private backoffDelay(backoff: Backoff, error: unknown): number {
+    return error instanceof ConsulRequestError && error.kind === 'forbidden' ? this.options.retry.maxDelayMs : backoff.next();
+  }
+
+  private sleep(ms: number, evenWhenStopping = false): Promise<void> {
+    return new Promise((resolve) => {
+      if (!evenWhenStopping && this.lifetime.signal.aborted) return resolve();
+      const onAbort = (): void => {
+        this.clock.clearTimer(timer);
+        resolve();
+      };
+      const timer = this.clock.setTimer(() => {
+        this.lifetime.signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      if (!evenWhenStopping) this.lifetime.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private clearTimer(name: 'confirmTimer' | 'deadlineTimer' | 'actTimer'): void {
+    const handle = this[name];
+    if (handle) this.clock.clearTimer(handle);
+    this[name] = null;
+  }
+}
+
+function vacancyOf(entry: KeyEntry | null): Vacancy {
+  if (!entry) return 'absent';
+  return decodeLeaderValue(entry.value)?.releasedAt ? 'released' : 'invalidated';
+}
