@@ -58,6 +58,10 @@ export class CandidateSession {
         requestTimeoutMs,
       );
       await port.registerTtlCheck(checkDefinition(options, serviceId, checkId, 'standby'), requestTimeoutMs);
+      // A re-registered TTL check gets back the state the agent persisted for it (critical after a
+      // partition) whatever status the registration asks for; only an update makes it pass, and a
+      // session can only bind to a passing check.
+      await port.passCheck(checkId, requestTimeoutMs);
     }
     const id = await port.createSession(
       {

@@ -97,6 +97,8 @@ export class LeaderElection {
   private settled = false;
   private readonly settledWaiters: Array<(state: LeadershipState) => void> = [];
   private lastLoggedProblem: string | null = null;
+  private readonly pendingTimers = new Set<TimerHandle>();
+  private readonly sleepers = new Set<() => void>();
   private readonly problems = new Map<ProblemSource, { problem: ElectionProblem; transient: boolean }>();
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
@@ -165,8 +167,7 @@ export class LeaderElection {
     if (this.phase !== 'running') return;
     this.campaignPausedUntil = this.clock.now() + pauseMs;
     this.cancelCampaign();
-    const resumeTimer = this.clock.setTimer(() => this.considerCampaign(), pauseMs + 1);
-    this.lifetime.signal.addEventListener('abort', () => this.clock.clearTimer(resumeTimer), { once: true });
+    this.later(() => this.considerCampaign(), pauseMs + 1);
     if (this.holding) {
       this.stepDown('resign');
       await this.sessionWork;
@@ -188,6 +189,10 @@ export class LeaderElection {
     if (holding) this.endTerm('stop');
     if (options.drain) await this.drain(options.drain);
     this.lifetime.abort();
+    for (const wake of this.sleepers) wake();
+    this.sleepers.clear();
+    for (const handle of this.pendingTimers) this.clock.clearTimer(handle);
+    this.pendingTimers.clear();
     await this.sessionWork;
     if (wasRunning) await this.leaveConsul(holding?.value ?? null);
     this.clearTimer('confirmTimer');
@@ -582,8 +587,7 @@ export class LeaderElection {
         this.openingSession = false;
         if (this.phase !== 'running') return;
         this.reportProblem('session', classify(error, 'session create'));
-        const timer = this.clock.setTimer(() => this.keepCandidacy(), this.backoffDelay(this.sessionBackoff, error));
-        this.lifetime.signal.addEventListener('abort', () => this.clock.clearTimer(timer), { once: true });
+        this.later(() => this.keepCandidacy(), this.backoffDelay(this.sessionBackoff, error));
       },
     );
   }
@@ -661,10 +665,17 @@ export class LeaderElection {
     for (const resolve of this.settledWaiters.splice(0)) resolve(state);
   }
 
-  /** A request of this kind succeeded: whatever it had reported is over. */
+  /**
+   * A request succeeded: its own problem is over, and so is any network, timeout or 5xx problem —
+   * Consul evidently answers (a loop that stopped, like the confirmations of a term that ended,
+   * would otherwise leave its last timeout behind for good).
+   */
   private reportSuccess(source: ProblemSource): void {
-    if (!this.problems.delete(source)) return;
-    this.publishProblems();
+    let changed = this.problems.delete(source);
+    for (const [other, entry] of this.problems) {
+      if (entry.transient) changed = this.problems.delete(other) || changed;
+    }
+    if (changed) this.publishProblems();
   }
 
   /**
@@ -701,18 +712,30 @@ export class LeaderElection {
     return error instanceof ConsulRequestError && error.kind === 'forbidden' ? this.options.retry.maxDelayMs : backoff.next();
   }
 
-  private sleep(ms: number, evenWhenStopping = false): Promise<void> {
+  /** A timer that {@link stop} cancels. */
+  private later(callback: () => void, delayMs: number): TimerHandle {
+    const handle = this.clock.setTimer(() => {
+      this.pendingTimers.delete(handle);
+      callback();
+    }, delayMs);
+    this.pendingTimers.add(handle);
+    return handle;
+  }
+
+  /** Resolves after `ms`, or at once when the election stops. */
+  private sleep(ms: number): Promise<void> {
+    if (this.phase !== 'running') return Promise.resolve();
     return new Promise((resolve) => {
-      if (!evenWhenStopping && this.lifetime.signal.aborted) return resolve();
-      const onAbort = (): void => {
-        this.clock.clearTimer(timer);
-        resolve();
-      };
-      const timer = this.clock.setTimer(() => {
-        this.lifetime.signal.removeEventListener('abort', onAbort);
+      const handle = this.later(() => {
+        this.sleepers.delete(wake);
         resolve();
       }, ms);
-      if (!evenWhenStopping) this.lifetime.signal.addEventListener('abort', onAbort, { once: true });
+      const wake = (): void => {
+        this.clock.clearTimer(handle);
+        this.pendingTimers.delete(handle);
+        resolve();
+      };
+      this.sleepers.add(wake);
     });
   }
 
