@@ -36,7 +36,7 @@ export class FixtureProcess {
   constructor(readonly options: FixtureProcessOptions) {
     this.child = spawn(process.execPath, [options.main], {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env, FIXTURE_INSTANCE: options.instance },
+      env: { ...process.env, NO_COLOR: '1', ...options.env, FIXTURE_INSTANCE: options.instance },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child.stdout.setEncoding('utf8').on('data', (chunk: string) => this.onStdout(chunk));
@@ -131,7 +131,8 @@ export class FixtureProcess {
       if (outcome === 'timeout') {
         throw new Error(
           `${this.instance} did not exit within ${timeoutMs} ms of being asked to close ` +
-            `(something still holds the event loop open)\n${this.diagnostics()}`,
+            `(still open: ${JSON.stringify(this.named('still-running')[0]?.resources ?? 'unknown')})\n` +
+            this.diagnostics(),
         );
       }
     }

@@ -12,15 +12,22 @@ export const MARKER = '@@fixture ';
 /**
  * One Nest app (an application context: no HTTP platform is needed) with a `@Cron` job every second
  * behind `@LeaderOnly()`. It reports readiness (with whether DI handed the job the same
- * `ConsulLeaderService` the app resolves), each leadership change, each tick, and its shutdown.
- * Writing `close` to its stdin calls `app.close()`; the process must then exit on its own.
+ * `ConsulLeaderService` the app resolves), each change of its own role (`isLeader$`) and of who
+ * leads (`leader$`), each tick, and its shutdown.
+ * Writing `close` to its stdin calls `app.close()`; the process must then exit on its own (if it
+ * does not, it reports what still holds the event loop).
  * The same source compiles as CommonJS (Nest 11) and as an ES module (Nest 12).
  */
 export const APP_SOURCE = `import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Cron, ScheduleModule } from '@nestjs/schedule';
-import { ConsulLeaderModule, ConsulLeaderService, LeaderOnly } from 'nestjs-consul-leader';
+import {
+  ConsulLeaderModule,
+  ConsulLeaderService,
+  LeaderOnly,
+  type LeaderInfo,
+} from 'nestjs-consul-leader';
 
 function setting(name: string): string {
   const value = process.env[name];
@@ -81,17 +88,27 @@ async function main(): Promise<void> {
       report('leadership', { isLeader, fencingToken: service.fencingToken }),
     complete: () => report('leadership-complete'),
   });
+  service.leader$.subscribe((leader: LeaderInfo | null) =>
+    report('leader', {
+      leader: leader ? leader.instanceId : null,
+      fencingToken: leader ? leader.fencingToken : null,
+    }),
+  );
 
   let closing = false;
   process.stdin.setEncoding('utf8');
   process.stdin.on('data', (chunk: string) => {
     if (closing || !chunk.includes('close')) return;
     closing = true;
-    process.stdin.pause();
-    process.stdin.removeAllListeners('data');
+    // Let go of stdin (a paused pipe still holds the event loop) so only the app can keep it alive.
+    process.stdin.destroy();
     report('closing');
     app.close().then(
-      () => report('closed'),
+      () => {
+        report('closed');
+        // If the process is still here shortly after, say what holds it (this timer does not).
+        setTimeout(() => report('still-running', { resources: process.getActiveResourcesInfo() }), 2000).unref();
+      },
       (error: unknown) => {
         report('close-failed', { error: String(error) });
         process.exitCode = 1;
@@ -103,7 +120,7 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   report('crashed', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   process.exitCode = 1;
-  process.stdin.pause();
+  process.stdin.destroy();
 });
 `;
 

@@ -35,3 +35,15 @@ export async function packLibrary(destination: string): Promise<PackedLibrary> {
     throw new Error(`npm pack reported ${tarball}, which does not exist`);
   return { tarball, files: entry.files.map((file) => file.path).sort(), ms: result.ms };
 }
+
+/** The file list of an existing tarball (`tar -tzf`; npm puts everything under `package/`). */
+export async function listTarball(tarball: string): Promise<PackedLibrary> {
+  if (!fs.existsSync(tarball)) throw new Error(`PACKAGING_TARBALL=${tarball} does not exist`);
+  const result = await run('tar', ['-tzf', tarball], { cwd: path.dirname(tarball) });
+  const files = result.stdout
+    .split('\n')
+    .filter((line) => line && !line.endsWith('/'))
+    .map((line) => line.replace(/^package\//, ''))
+    .sort();
+  return { tarball, files, ms: result.ms };
+}
