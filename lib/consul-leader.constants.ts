@@ -1,0 +1,30 @@
+/** Logger context of the default election; a named one logs as `ConsulLeader:<name>`. */
+export const CONSUL_LEADER_LOGGER_CONTEXT = 'ConsulLeader';
+
+/** Token of the module options (one provider per module instance, so per election). */
+export const CONSUL_LEADER_MODULE_OPTIONS = 'nestjs-consul-leader:module-options';
+
+/** Module-local token of the election's name (`null` for the default election). */
+export const CONSUL_LEADER_NAME = 'nestjs-consul-leader:name';
+
+/** Module-local token of the core `LeaderElection` this module instance drives. */
+export const CONSUL_LEADER_ELECTION = 'nestjs-consul-leader:election';
+
+/**
+ * On a `@LeaderOnly` wrapper: the name of the election it follows (`null` for the default one).
+ * `LeaderOnlyGuard` reads it to pick the election of a handler.
+ */
+export const LEADER_ONLY_METADATA = 'nestjs-consul-leader:leader-only';
+
+/**
+ * On a class: the election names its `@LeaderOnly` methods follow. The explorer reads it to find
+ * instances that dependency injection did not property-inject (`useFactory`/`useValue` providers).
+ */
+export const LEADER_ONLY_ELECTIONS_METADATA = 'nestjs-consul-leader:leader-only-elections';
+
+/**
+ * The method a `@LeaderOnly` wrapper calls on the service it reaches: runs the call when this
+ * instance leads and counts it in flight until it settles. A symbol so that it stays out of the
+ * public API; `Symbol.for` so that two copies of the library in one process agree on it.
+ */
+export const RUN_AS_LEADER = Symbol.for('nestjs-consul-leader:run-as-leader');

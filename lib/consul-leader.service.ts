@@ -1,0 +1,126 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { distinctUntilChanged, map, type Observable } from 'rxjs';
+import type { Duration, LeaderElection, LeaderInfo, LeadershipState } from './election';
+import {
+  CONSUL_LEADER_ELECTION,
+  CONSUL_LEADER_LOGGER_CONTEXT,
+  CONSUL_LEADER_MODULE_OPTIONS,
+  CONSUL_LEADER_NAME,
+  RUN_AS_LEADER,
+} from './consul-leader.constants';
+import { InFlightCalls } from './consul-leader.in-flight';
+import { CALL_SKIPPED, DRAINING, SETTLED_AS, WAITING_FOR_ELECTION } from './consul-leader.messages';
+import type { ConsulLeader, LeaderOnlyRunner } from './interfaces/consul-leader.interface';
+import type { ConsulLeaderModuleOptions } from './interfaces/consul-leader-module-options.interface';
+
+/** The logger context of an election: `ConsulLeader`, or `ConsulLeader:<name>` for a named one. */
+export const consulLeaderLoggerContext = (name: string | null): string =>
+  name === null ? CONSUL_LEADER_LOGGER_CONTEXT : `${CONSUL_LEADER_LOGGER_CONTEXT}:${name}`;
+
+/**
+ * One election in a Nest app, wired into the app's lifecycle. Inject it by type for the default
+ * election, with `@InjectConsulLeader(name)` for a named one.
+ *
+ * Lifecycle: joins the election at `onApplicationBootstrap` (without blocking bootstrap unless
+ * `waitForElection`). At `beforeApplicationShutdown` it steps down locally (the term's signal aborts,
+ * `isLeader()` turns false, `@LeaderOnly` calls are skipped), waits for in-flight `@LeaderOnly` calls
+ * up to `drainTimeout`, then releases the key and destroys its session; the streams complete.
+ * `beforeApplicationShutdown` runs after every `onModuleDestroy` but before the app closes its HTTP
+ * and microservice servers and before any `onApplicationShutdown`, where most libraries close their
+ * connections (TypeORM, Mongoose, clients): in-flight leader work can still finish its writes.
+ */
+@Injectable()
+export class ConsulLeaderService
+  implements ConsulLeader, LeaderOnlyRunner, OnApplicationBootstrap, BeforeApplicationShutdown
+{
+  readonly isLeader$: Observable<boolean>;
+  readonly leader$: Observable<LeaderInfo | null>;
+  readonly state$: Observable<LeadershipState>;
+
+  private readonly logger: Logger;
+  private readonly inFlight = new InFlightCalls();
+
+  constructor(
+    @Inject(CONSUL_LEADER_ELECTION) private readonly election: LeaderElection,
+    @Inject(CONSUL_LEADER_MODULE_OPTIONS) private readonly options: ConsulLeaderModuleOptions,
+    /** The election's name; null for the default election. */
+    @Inject(CONSUL_LEADER_NAME) readonly name: string | null,
+  ) {
+    this.logger = new Logger(consulLeaderLoggerContext(name));
+    this.state$ = election.state$;
+    this.isLeader$ = election.state$.pipe(
+      map((state) => state.role === 'leader'),
+      distinctUntilChanged(),
+    );
+    this.leader$ = election.state$.pipe(
+      map((state) => state.leader),
+      distinctUntilChanged(
+        (previous, current) =>
+          previous?.instanceId === current?.instanceId &&
+          previous?.fencingToken === current?.fencingToken,
+      ),
+    );
+  }
+
+  /** This instance's identity in the election (the `instanceId` option or its default). */
+  get instanceId(): string {
+    return this.election.instanceId;
+  }
+
+  /** The Consul key this election competes for. */
+  get key(): string {
+    return this.election.options.key;
+  }
+
+  get state(): LeadershipState {
+    return this.election.state;
+  }
+
+  get fencingToken(): number | null {
+    return this.election.state.term?.fencingToken ?? null;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.election.state.term?.signal;
+  }
+
+  isLeader(): boolean {
+    return this.election.isLeader();
+  }
+
+  resign(options?: { pause?: Duration }): Promise<void> {
+    return this.election.resign(options);
+  }
+
+  /** @internal What a `@LeaderOnly` wrapper calls. */
+  [RUN_AS_LEADER]<T>(label: string, call: () => T): T | undefined {
+    if (!this.election.isLeader()) {
+      this.logger.debug(CALL_SKIPPED(label));
+      return undefined;
+    }
+    return this.inFlight.track(call());
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.election.start();
+    if (!this.options.waitForElection) return;
+    this.logger.log(WAITING_FOR_ELECTION);
+    const state = await this.election.whenSettled();
+    this.logger.log(SETTLED_AS(state.role, state.problem?.message));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.election.stop({
+      drain: async () => {
+        if (this.inFlight.size > 0) this.logger.log(DRAINING(this.inFlight.size));
+        await this.inFlight.drain();
+      },
+    });
+  }
+}

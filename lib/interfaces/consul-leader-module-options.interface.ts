@@ -1,0 +1,35 @@
+import type { ElectionOptions } from '../election';
+
+/**
+ * Options of one election in a Nest app: the core's {@link ElectionOptions} plus how the app waits
+ * for it. `name` and `isGlobal` are not here: they shape the module, so they sit beside the options
+ * (`forRoot({ name, isGlobal, ...options })`, `forRootAsync({ name, isGlobal, useFactory })`).
+ */
+export interface ConsulLeaderModuleOptions extends ElectionOptions {
+  /**
+   * When true, application bootstrap (`app.init()`/`listen()`) waits until this instance knows its
+   * first role: leader, follower that has read the key, or a Consul problem (bootstrap then
+   * continues as follower and the problem is logged). Default false: bootstrap does not wait, and
+   * `@LeaderOnly` methods are skipped until the election says otherwise.
+   */
+  waitForElection?: boolean;
+}
+
+/** What `forRoot`/`forRootAsync` take beside the options. */
+export interface ConsulLeaderModuleExtras {
+  /**
+   * Register the service globally, so every module's `@LeaderOnly` methods and injections reach it.
+   * Default true (like `ScheduleModule`): `@LeaderOnly` is typically used far from `AppModule`.
+   */
+  isGlobal: boolean;
+  /**
+   * The name of this election when an app has several (one key each). Inject it with
+   * `@InjectConsulLeader(name)`, guard methods with `@LeaderOnly(name)`. Default: the unnamed election.
+   */
+  name?: string;
+}
+
+/** For `forRootAsync({ useClass })` / `useExisting`. */
+export interface ConsulLeaderOptionsFactory {
+  createConsulLeaderOptions(): ConsulLeaderModuleOptions | Promise<ConsulLeaderModuleOptions>;
+}

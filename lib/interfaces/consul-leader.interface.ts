@@ -1,0 +1,34 @@
+import type { Observable } from 'rxjs';
+import type { Duration, LeaderInfo, LeadershipState } from '../election';
+import type { RUN_AS_LEADER } from '../consul-leader.constants';
+
+/**
+ * What the app sees of one election: implemented by `ConsulLeaderService` and by the testing stand-in
+ * (`createConsulLeaderServiceStub()`), so code written against it runs under both.
+ */
+export interface ConsulLeader {
+  /** Replays the current value to each subscriber, emits on change only, completes at shutdown. */
+  readonly isLeader$: Observable<boolean>;
+  /** Who holds the key now, as this instance reads it (null: nobody); emits on change only. */
+  readonly leader$: Observable<LeaderInfo | null>;
+  /** Every snapshot of the election: transitions, renewals, problems. Replays the current one. */
+  readonly state$: Observable<LeadershipState>;
+  /** The current snapshot. */
+  readonly state: LeadershipState;
+  /**
+   * The current term's fencing token (the key's `LockIndex`) while a term is open, else null. Read it
+   * when work starts and pass it downstream so that a stale leader's writes can be rejected.
+   */
+  readonly fencingToken: number | null;
+  /** The current term's signal while a term is open, else undefined; aborted the moment the term ends. */
+  readonly signal: AbortSignal | undefined;
+  /** Synchronous; true only while this instance leads and its step-down deadline has not passed. */
+  isLeader(): boolean;
+  /** Steps down now and campaigns again after `pause` (default: the `resignPause` option). */
+  resign(options?: { pause?: Duration }): Promise<void>;
+}
+
+/** Implemented by what a `@LeaderOnly` wrapper calls: runs `call` as leader, counting it in flight. */
+export interface LeaderOnlyRunner {
+  [RUN_AS_LEADER]<T>(label: string, call: () => T): T | undefined;
+}

@@ -1,0 +1,6 @@
+export type {
+  ConsulLeaderModuleExtras,
+  ConsulLeaderModuleOptions,
+  ConsulLeaderOptionsFactory,
+} from './consul-leader-module-options.interface';
+export type { ConsulLeader, LeaderOnlyRunner } from './consul-leader.interface';
