@@ -1,0 +1,88 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { CONSUL_LEADER_NAME, LEADER_ONLY_METADATA } from './consul-leader.constants';
+import {
+  INSTANCE_SHARED_BETWEEN_APPS,
+  LEADER_ONLY_METHODS_FOUND,
+  MISSING_ELECTION,
+} from './consul-leader.messages';
+import { consulLeaderLoggerContext } from './consul-leader.service';
+import { getConsulLeaderToken, leaderOnlyServiceKey } from './consul-leader.tokens';
+import { getLeaderOnlyElections } from './decorators/leader-only.decorator';
+
+/**
+ * Collects the app's `@LeaderOnly` instances for one election at `onModuleInit` (after every instance
+ * exists, before anything runs). Nest's injector already gave class-made instances their service;
+ * `useFactory`/`useValue` instances were made outside it, so the explorer hands them the service of
+ * this app. It fails the bootstrap when an instance follows an election the app does not have.
+ * Request-scoped and transient instances are made later, by the injector, which injects them.
+ */
+@Injectable()
+export class ConsulLeaderExplorer implements OnModuleInit {
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly metadataScanner: MetadataScanner,
+    private readonly moduleRef: ModuleRef,
+    @Inject(CONSUL_LEADER_NAME) private readonly name: string | null,
+  ) {
+    this.logger = new Logger(consulLeaderLoggerContext(name));
+  }
+
+  onModuleInit(): void {
+    const methods: string[] = [];
+    for (const wrapper of [...this.discovery.getControllers(), ...this.discovery.getProviders()]) {
+      const instance = wrapper.instance as Record<symbol, unknown> | null | undefined;
+      if (wrapper.isAlias || !instance || typeof instance !== 'object') continue;
+      const elections = getLeaderOnlyElections(instance.constructor);
+      if (elections.length === 0) continue;
+      if (elections.includes(this.name)) methods.push(...this.leaderOnlyMethods(instance));
+      if (!wrapper.isDependencyTreeStatic()) continue;
+      for (const name of elections) {
+        // Another election's explorer provides its own service; this one only checks it exists.
+        if (name === this.name) this.provideService(wrapper, instance);
+        else this.findService(name, instance);
+      }
+    }
+    this.logger.debug(LEADER_ONLY_METHODS_FOUND([...new Set(methods)]));
+  }
+
+  private provideService(wrapper: InstanceWrapper, instance: Record<symbol, unknown>): void {
+    const key = leaderOnlyServiceKey(this.name);
+    const service = this.findService(this.name, instance);
+    const current = instance[key];
+    if (current === undefined) {
+      instance[key] = service;
+    } else if (current !== service && !isMadeByInjector(wrapper)) {
+      throw new Error(INSTANCE_SHARED_BETWEEN_APPS(instance.constructor.name, this.name));
+    }
+  }
+
+  private findService(name: string | null, instance: object): unknown {
+    try {
+      return this.moduleRef.get(getConsulLeaderToken(name ?? undefined), { strict: false });
+    } catch {
+      throw new Error(MISSING_ELECTION(instance.constructor.name, name));
+    }
+  }
+
+  private leaderOnlyMethods(instance: object): string[] {
+    const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
+    return this.metadataScanner
+      .getAllMethodNames(prototype)
+      .filter((method) => {
+        const fn = prototype[method];
+        return (
+          typeof fn === 'function' && Reflect.getOwnMetadata(LEADER_ONLY_METADATA, fn) === this.name
+        );
+      })
+      .map((method) => `${instance.constructor.name}.${method}`);
+  }
+}
+
+/** A class provider: Nest's injector made it and set its injected properties. */
+function isMadeByInjector(wrapper: InstanceWrapper): boolean {
+  return wrapper.metatype !== null && wrapper.metatype !== undefined && !wrapper.inject;
+}
