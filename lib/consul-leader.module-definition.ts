@@ -1,0 +1,95 @@
+import {
+  ConfigurableModuleBuilder,
+  Logger,
+  type DynamicModule,
+  type Provider,
+} from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ElectionOptionsError, LeaderElection } from './election';
+import {
+  CONSUL_LEADER_ELECTION,
+  CONSUL_LEADER_MODULE_OPTIONS,
+  CONSUL_LEADER_NAME,
+} from './consul-leader.constants';
+import { ConsulLeaderExplorer } from './consul-leader.explorer';
+import { INVALID_MODULE_OPTIONS } from './consul-leader.messages';
+import { ConsulLeaderService, consulLeaderLoggerContext } from './consul-leader.service';
+import { getConsulLeaderToken, normalizeElectionName } from './consul-leader.tokens';
+import type {
+  ConsulLeaderModuleExtras,
+  ConsulLeaderModuleOptions,
+} from './interfaces/consul-leader-module-options.interface';
+
+export const {
+  ConfigurableModuleClass: ConfigurableConsulLeaderModule,
+  OPTIONS_TYPE: CONSUL_LEADER_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: CONSUL_LEADER_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<ConsulLeaderModuleOptions>({
+  optionsInjectionToken: CONSUL_LEADER_MODULE_OPTIONS,
+})
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName('createConsulLeaderOptions')
+  .setExtras<ConsulLeaderModuleExtras>({ isGlobal: true, name: undefined }, withElection)
+  .build();
+
+/**
+ * Completes the module that `forRoot`/`forRootAsync` built around the options provider. Every
+ * provider here is local to this module instance; only the service's token is exported. A named
+ * election gets a different token and a name provider, so its dynamic module differs from the
+ * default one's and Nest makes it a separate module instance with its own options, election,
+ * service and explorer: `forRoot({ name: 'a' })` and `forRoot({ name: 'b' })` live side by side.
+ */
+function withElection(definition: DynamicModule, extras: ConsulLeaderModuleExtras): DynamicModule {
+  const name = normalizeElectionName(extras.name);
+  const token = getConsulLeaderToken(extras.name);
+  const service: Provider =
+    token === ConsulLeaderService
+      ? ConsulLeaderService
+      : { provide: token, useClass: ConsulLeaderService };
+  return {
+    ...definition,
+    global: extras.isGlobal,
+    imports: [...(definition.imports ?? []), DiscoveryModule],
+    providers: [
+      ...(definition.providers ?? []),
+      { provide: CONSUL_LEADER_NAME, useValue: name },
+      {
+        provide: CONSUL_LEADER_ELECTION,
+        useFactory: createElection,
+        inject: [CONSUL_LEADER_MODULE_OPTIONS, CONSUL_LEADER_NAME],
+      },
+      service,
+      ConsulLeaderExplorer,
+    ],
+    exports: [token],
+  };
+}
+
+/**
+ * Builds the core election when the app is created, so that invalid options fail the bootstrap with
+ * the core's message (which names the field, the value and the accepted range), prefixed with the
+ * module call it came from. Nothing talks to Consul before `onApplicationBootstrap`.
+ */
+function createElection(
+  options: ConsulLeaderModuleOptions | undefined,
+  name: string | null,
+): LeaderElection {
+  const { waitForElection: _waitForElection, ...electionOptions } =
+    options ?? ({} as ConsulLeaderModuleOptions);
+  try {
+    return new LeaderElection({
+      ...electionOptions,
+      logger: electionOptions.logger ?? new Logger(consulLeaderLoggerContext(name)),
+    });
+  } catch (error) {
+    if (error instanceof ElectionOptionsError) {
+      const withContext = new ElectionOptionsError(
+        error.field,
+        INVALID_MODULE_OPTIONS(name, error.message),
+      );
+      withContext.cause = error;
+      throw withContext;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,5 @@
+export {
+  ConsulLeaderServiceStub,
+  createConsulLeaderServiceStub,
+  type ConsulLeaderServiceStubOptions,
+} from './consul-leader-service.stub';
