@@ -1,0 +1,161 @@
+// ConsulLeaderService's side of the contract with the core: when it starts and stops the election,
+// what it hands stop() to drain, and how it derives its streams. The election here is a fake that
+// records calls; what Consul does is tested in test/e2e with a real agent.
+import 'reflect-metadata';
+import { BehaviorSubject } from 'rxjs';
+import type { LeaderElection, LeadershipState } from '../../../lib';
+import { ConsulLeaderService, createConsulLeaderServiceStub } from '../../../lib';
+import { RUN_AS_LEADER } from '../../../lib/consul-leader.constants';
+import { captureLogs, waitFor } from './helpers';
+
+// The stub's first state is a follower's, exactly as the core starts.
+const follower: LeadershipState = createConsulLeaderServiceStub({ instanceId: 'me' }).state;
+
+function leaderState(fencingToken: number, signal = new AbortController().signal): LeadershipState {
+  const since = new Date(0);
+  return {
+    ...follower,
+    role: 'leader',
+    leader: { instanceId: 'me', metadata: {}, since, fencingToken },
+    term: { fencingToken, number: 1, startedAt: since, signal },
+    stepDownDeadline: Number.POSITIVE_INFINITY,
+  };
+}
+
+/** Records what the service asks of the core; `stop()` behaves as the core's contract says. */
+function fakeElection() {
+  const subject = new BehaviorSubject<LeadershipState>(follower);
+  const events: string[] = [];
+  let settle: (state: LeadershipState) => void = () => undefined;
+  const election = {
+    instanceId: 'me',
+    options: { key: 'fake/key' },
+    state$: subject.asObservable(),
+    get state() {
+      return subject.getValue();
+    },
+    isLeader: () => subject.getValue().role === 'leader',
+    start: () => events.push('start'),
+    whenSettled: () => new Promise<LeadershipState>((resolve) => (settle = resolve)),
+    resign: async () => void events.push('resign'),
+    stop: async ({ drain }: { drain?: () => Promise<unknown> } = {}) => {
+      subject.next(follower);
+      events.push('stepped down');
+      await drain?.();
+      events.push('released');
+      subject.next({ ...follower, role: 'stopped' });
+      subject.complete();
+    },
+  };
+  return { election, subject, events, settle: (state: LeadershipState) => settle(state) };
+}
+
+const makeService = (
+  fake: ReturnType<typeof fakeElection>,
+  waitForElection = false,
+  name: string | null = null,
+) =>
+  new ConsulLeaderService(
+    fake.election as unknown as LeaderElection,
+    { key: 'fake/key', waitForElection },
+    name,
+  );
+
+describe('ConsulLeaderService', () => {
+  let logs: ReturnType<typeof captureLogs>;
+  beforeEach(() => (logs = captureLogs()));
+  afterEach(() => logs.restore());
+
+  it('starts the election at bootstrap without waiting for its result', async () => {
+    const fake = fakeElection();
+    await makeService(fake).onApplicationBootstrap();
+    expect(fake.events).toEqual(['start']);
+  });
+
+  it('holds bootstrap until the first election result when waitForElection is set', async () => {
+    const fake = fakeElection();
+    let bootstrapped = false;
+    const bootstrap = makeService(fake, true)
+      .onApplicationBootstrap()
+      .then(() => (bootstrapped = true));
+    await waitFor('the election to start', () => fake.events.includes('start'));
+    expect(bootstrapped).toBe(false);
+    fake.settle(leaderState(7));
+    await bootstrap;
+    expect(logs.lines).toContainEqual({
+      level: 'log',
+      message: 'First election result: leader',
+      context: 'ConsulLeader',
+    });
+  });
+
+  it('at shutdown lets in-flight @LeaderOnly calls finish before the key is released', async () => {
+    const fake = fakeElection();
+    fake.subject.next(leaderState(3));
+    const service = makeService(fake);
+    let finishJob: () => void = () => undefined;
+    const job = service[RUN_AS_LEADER](
+      'Jobs.run',
+      () => new Promise<void>((resolve) => (finishJob = resolve)),
+    );
+    expect(job).toBeInstanceOf(Promise);
+
+    const shutdown = service.beforeApplicationShutdown();
+    await waitFor('the local step-down', () => fake.events.includes('stepped down'));
+    expect(service[RUN_AS_LEADER]('Jobs.run', () => 'ran')).toBeUndefined(); // no new work once stepped down
+    expect(fake.events).not.toContain('released');
+    finishJob();
+    await shutdown;
+    expect(fake.events).toEqual(['stepped down', 'released']);
+  });
+
+  it('logs a skipped call at debug under its election context', () => {
+    const fake = fakeElection();
+    const service = makeService(fake, false, 'billing');
+    expect(service[RUN_AS_LEADER]('Jobs.run', () => 'ran')).toBeUndefined();
+    expect(logs.lines).toContainEqual({
+      level: 'debug',
+      message: 'Skipped Jobs.run: this instance is not the leader',
+      context: 'ConsulLeader:billing',
+    });
+  });
+
+  it('emits isLeader$ on change only, replays it to late subscribers and completes at shutdown', async () => {
+    const fake = fakeElection();
+    const service = makeService(fake);
+    const seen: boolean[] = [];
+    let completed = false;
+    service.isLeader$.subscribe({
+      next: (value) => seen.push(value),
+      complete: () => (completed = true),
+    });
+    fake.subject.next(leaderState(1));
+    fake.subject.next({ ...leaderState(1), stepDownDeadline: 123 }); // a renewal: no new value
+    const late: boolean[] = [];
+    service.isLeader$.subscribe((value) => late.push(value));
+    await service.beforeApplicationShutdown();
+    expect(seen).toEqual([false, true, false]);
+    expect(late).toEqual([true, false]);
+    expect(completed).toBe(true);
+  });
+
+  it('emits leader$ when the holder or its term changes, not on renewals', () => {
+    const fake = fakeElection();
+    const service = makeService(fake);
+    const seen: Array<number | null> = [];
+    service.leader$.subscribe((leader) => seen.push(leader?.fencingToken ?? null));
+    fake.subject.next(leaderState(1));
+    fake.subject.next({ ...leaderState(1), stepDownDeadline: 5 });
+    fake.subject.next(leaderState(2));
+    expect(seen).toEqual([null, 1, 2]);
+  });
+
+  it("exposes the open term's fencing token and signal, and nothing outside a term", () => {
+    const fake = fakeElection();
+    const service = makeService(fake);
+    expect([service.fencingToken, service.signal]).toEqual([null, undefined]);
+    const controller = new AbortController();
+    fake.subject.next(leaderState(42, controller.signal));
+    expect([service.fencingToken, service.signal]).toEqual([42, controller.signal]);
+  });
+});
