@@ -1,0 +1,123 @@
+import { ElectionOptionsError, type ElectionOptions } from '../../../lib/election';
+import { resolveElectionOptions } from '../../../lib/election/resolve-election-options';
+
+const valid: ElectionOptions = { key: 'service/billing/leader' };
+
+function failure(options: Partial<ElectionOptions> & Record<string, unknown>, env: NodeJS.ProcessEnv = {}): ElectionOptionsError {
+  try {
+    resolveElectionOptions({ ...valid, ...options } as ElectionOptions, env);
+  } catch (error) {
+    if (error instanceof ElectionOptionsError) return error;
+    throw error;
+  }
+  throw new Error('expected the options to be rejected');
+}
+
+describe('election options', () => {
+  it('gives defaults that satisfy every safety rule', () => {
+    const resolved = resolveElectionOptions(valid, {});
+    expect(resolved).toMatchObject({
+      leaseDurationMs: 2_500,
+      renewIntervalMs: 1_500,
+      lockDelayMs: 2_500,
+      sessionTtlMs: 30_000,
+      healthCheck: { ttlMs: 2_000, standbyTtlMs: 30_000, deregisterCriticalServiceAfterMs: 60_000, serviceName: 'leader-service-billing-leader' },
+      consul: { host: '127.0.0.1', port: 8500, secure: false },
+    });
+    expect(resolved.requestTimeoutMs).toBeLessThan(resolved.leaseDurationMs);
+    expect(resolved.instanceId).toMatch(/^.+-\d+-[0-9a-f]{6}$/);
+  });
+
+  it('accepts milliseconds and Consul duration strings alike', () => {
+    expect(resolveElectionOptions({ ...valid, watchWait: '1m30s' }, {}).watchWaitMs).toBe(90_000);
+    expect(resolveElectionOptions({ ...valid, leaseDuration: '3s', lockDelay: 3_000 }, {}).leaseDurationMs).toBe(3_000);
+    expect(resolveElectionOptions({ ...valid, leaseDuration: 800, lockDelay: '1.5s' }, {}).lockDelayMs).toBe(1_500);
+  });
+
+  it('requires a key', () => {
+    const error = failure({ key: undefined });
+    expect(error.field).toBe('key');
+    expect(error.message).toMatch(/"key" is required/);
+  });
+
+  it.each([['/leading/slash'], ['trailing/'], ['has space'], ['a//b'], ['q?x']])('rejects the key %j and says what a key may be', (key) => {
+    const error = failure({ key });
+    expect(error.field).toBe('key');
+    expect(error.message).toContain(JSON.stringify(key));
+    expect(error.message).toMatch(/accepted: a Consul KV path/);
+  });
+
+  it.each([
+    ['leaseDuration', '100ms', 'from 200ms to 60s'],
+    ['leaseDuration', 'soon', 'from 200ms to 60s'],
+    ['sessionTtl', '500ms', 'from 1s to 86400s'],
+    ['watchWait', '11m', 'from 1s to 600s'],
+    ['lockDelay', '61s', 'from 0ms to 60s'],
+    ['successionStep', '5ms', 'from 10ms to 10s'],
+    ['drainTimeout', -1, 'from 0ms to 600s'],
+  ])('rejects %s = %j and names the accepted range', (field, value, range) => {
+    const error = failure({ [field]: value, ...(field === 'lockDelay' ? {} : {}) });
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(`"${field}" is ${JSON.stringify(value)}`);
+    expect(error.message).toContain(range);
+  });
+
+  it('rejects a health check TTL out of range, naming the nested field', () => {
+    const error = failure({ healthCheck: { ttl: '500ms' } });
+    expect(error.field).toBe('healthCheck.ttl');
+    expect(error.message).toContain('from 1s to 600s');
+  });
+
+  it('rejects a standby TTL shorter than the leading TTL', () => {
+    expect(failure({ healthCheck: { ttl: '5s', standbyTtl: '2s' } }).field).toBe('healthCheck.standbyTtl');
+  });
+
+  it('enforces requestTimeout < leaseDuration', () => {
+    const error = failure({ leaseDuration: '1s', lockDelay: '1s', requestTimeout: '1s' });
+    expect(error.field).toBe('requestTimeout');
+    expect(error.message).toContain('rule requestTimeout < leaseDuration');
+  });
+
+  it('enforces renewInterval + requestTimeout < leaseDuration', () => {
+    const error = failure({ leaseDuration: '2s', lockDelay: '2s', renewInterval: '1500ms', requestTimeout: '600ms' });
+    expect(error.field).toBe('renewInterval');
+    expect(error.message).toContain('renewInterval + requestTimeout < leaseDuration');
+    expect(error.message).toContain('1.5s');
+  });
+
+  it('enforces lockDelay >= leaseDuration', () => {
+    const error = failure({ leaseDuration: '3s', lockDelay: '1s' });
+    expect(error.field).toBe('lockDelay');
+    expect(error.message).toContain('lockDelay >= leaseDuration');
+  });
+
+  it('enforces that the check is updated well within its TTL', () => {
+    const error = failure({ leaseDuration: '3s', lockDelay: '3s', requestTimeout: '900ms', healthCheck: { ttl: '1s' } });
+    expect(error.field).toBe('healthCheck.ttl');
+  });
+
+  it('rejects metadata that is not a plain object', () => {
+    expect(failure({ metadata: ['x'] as unknown as Record<string, unknown> }).field).toBe('metadata');
+  });
+
+  it('rejects a port out of range', () => {
+    const error = failure({ consul: { port: 70_000 } });
+    expect(error.field).toBe('consul.port');
+    expect(error.message).toContain('from 1 to 65535');
+  });
+
+  it('follows CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN when the options leave Consul unset', () => {
+    const resolved = resolveElectionOptions(valid, { CONSUL_HTTP_ADDR: 'https://consul.internal:8501', CONSUL_HTTP_TOKEN: 't0k' });
+    expect(resolved.consul).toMatchObject({ host: 'consul.internal', port: 8501, secure: true, token: 't0k' });
+    expect(resolveElectionOptions(valid, { CONSUL_HTTP_ADDR: '10.0.0.5:9500' }).consul).toMatchObject({ host: '10.0.0.5', port: 9500, secure: false });
+  });
+
+  it('lets explicit options win over the environment', () => {
+    const resolved = resolveElectionOptions({ ...valid, consul: { host: 'h', port: 1234, token: 'mine' } }, { CONSUL_HTTP_ADDR: 'x:1', CONSUL_HTTP_TOKEN: 'env' });
+    expect(resolved.consul).toMatchObject({ host: 'h', port: 1234, token: 'mine' });
+  });
+
+  it('allows turning the health check off', () => {
+    expect(resolveElectionOptions({ ...valid, healthCheck: false }, {}).healthCheck).toBeNull();
+  });
+});
