@@ -59,7 +59,10 @@ export interface ConsulCluster {
   readonly servers: ConsulAgent[];
   /** Index in `servers` of the current Raft leader, or -1 when no live server knows one. */
   raftLeaderIndex(): Promise<number>;
-  /** Polls until a leader other than `exclude` is known to the live servers; returns its index. */
+  /**
+   * Polls until a leader other than `exclude` is known to the live servers and has finished
+   * establishing its leadership (it serves consistent reads); returns its index.
+   */
   waitForRaftLeader(timeoutMs?: number, exclude?: number): Promise<number>;
   killServer(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts server `i` again with its data dir; resolves when it is back in the Raft peer set. */
@@ -648,7 +651,21 @@ class LocalConsulCluster implements ConsulCluster {
       'Raft leader election',
       async () => {
         index = await this.raftLeaderIndex(exclude);
-        return index === -1 || index === exclude ? `leader index ${index}` : undefined;
+        if (index === -1 || index === exclude) return `leader index ${index}`;
+        // A new Raft leader answers reads from its FSM before it has applied the entries of the
+        // previous term (a key written just before the failover can read as 404). Consul sets
+        // "ready for consistent reads" after its leadership barrier, so wait for that too.
+        try {
+          const { status, body } = await consulRequest(
+            this.servers[index].address,
+            `/v1/kv/${READY_KEY}?consistent`,
+          );
+          return status === 200 || status === 404
+            ? undefined
+            : `consistent read: ${status} ${body}`;
+        } catch (error) {
+          return `consistent read: ${(error as Error).message}`;
+        }
       },
       timeoutMs,
     );
