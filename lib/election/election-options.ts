@@ -72,7 +72,7 @@ export interface ElectionOptions {
   leaseDuration?: Duration;
   /** How often the leader confirms its hold. Default: 60% of `leaseDuration`. */
   renewInterval?: Duration;
-  /** Timeout of each request on the leader's path. Default: the smaller of 1s and `leaseDuration / 3`. */
+  /** Timeout of each request on the leader's path. Default: the smallest of 1s, `leaseDuration / 3` and `healthCheck.ttl / 4`. */
   requestTimeout?: Duration;
   /** Consul lock-delay on the session. Default: `leaseDuration`; range `leaseDuration`–60s. */
   lockDelay?: Duration;

@@ -31,10 +31,12 @@ export function resolveElectionOptions(
 
   const leaseDurationMs = durationIn('leaseDuration', options.leaseDuration, 2_500, 200, MINUTE);
   const renewIntervalMs = durationIn('renewInterval', options.renewInterval, leaseDurationMs * 0.6, 50, MINUTE);
+  // The default timeout fits every cadence it serves: a lease renewal and a check update.
+  const checkTtlMs = options.healthCheck === false ? Infinity : (parseDuration(options.healthCheck?.ttl ?? 2 * SECOND) ?? Infinity);
   const requestTimeoutMs = durationIn(
     'requestTimeout',
     options.requestTimeout,
-    Math.min(SECOND, leaseDurationMs / 3),
+    Math.min(SECOND, leaseDurationMs / 3, checkTtlMs / 4),
     50,
     MINUTE,
   );
