@@ -31,6 +31,8 @@ export interface ConsulProbe {
   debianWithApt(): boolean;
   /** Path the Debian package's binary is (or will be) cached at. */
   debianBinary(): string;
+  /** Used by `ensureConsulSource` only: why testcontainers cannot run, or undefined. */
+  testcontainersProblem?(): Promise<string | undefined>;
 }
 
 export function defaultConsulProbe(): ConsulProbe {
@@ -93,15 +95,7 @@ export async function resolveConsulSource(
   if (onPath) return { kind: 'binary', binary: onPath, detail: `consul on PATH: ${onPath}` };
   const engine = await p.dockerEngine();
   if (engine) return { kind: 'docker', detail: `Docker engine at ${engine}` };
-  if (p.debianWithApt()) {
-    const binary = p.debianBinary();
-    const cached = p.isExecutable(binary);
-    return {
-      kind: 'debian',
-      binary,
-      detail: `Debian package consul (bullseye), ${cached ? 'cached at' : 'to be fetched into'} ${binary}`,
-    };
-  }
+  if (p.debianWithApt()) return debianSource(p);
   throw new Error(
     options.forceLocal && addr
       ? `This test starts its own agent, so CONSUL_HTTP_ADDR=${addr} is not enough.\n\n${CONSUL_SOURCE_HELP}`
@@ -109,15 +103,56 @@ export async function resolveConsulSource(
   );
 }
 
-/** `resolveConsulSource` plus the Debian fetch, so a returned `debian` source has its binary. */
+function debianSource(p: ConsulProbe, note = ''): ConsulSource {
+  const binary = p.debianBinary();
+  const state = p.isExecutable(binary) ? 'cached at' : 'to be fetched into';
+  return {
+    kind: 'debian',
+    binary,
+    detail: `Debian package consul (bullseye), ${state} ${binary}${note}`,
+  };
+}
+
+/**
+ * Why testcontainers cannot run here, or undefined. testcontainers 12 depends on undici 8, which
+ * needs Node >= 22.19 and throws while loading on Node 20; the harness must not die with that
+ * stack trace on a machine that merely has Docker.
+ */
+export async function testcontainersProblem(): Promise<string | undefined> {
+  try {
+    await import('testcontainers');
+    return undefined;
+  } catch (error) {
+    return `testcontainers cannot be loaded on Node ${process.versions.node} (${(error as Error).message.split('\n')[0]})`;
+  }
+}
+
+/**
+ * `resolveConsulSource`, then what makes the answer usable: a `docker` source whose testcontainers
+ * cannot load falls back to Debian (or fails, saying why), and a `debian` source gets its binary
+ * fetched.
+ */
 export async function ensureConsulSource(
   probe: Partial<ConsulProbe> = {},
   options: { forceLocal?: boolean } = {},
 ): Promise<ConsulSource> {
-  const source = await resolveConsulSource(probe, options);
+  const p: ConsulProbe = { ...defaultConsulProbe(), ...probe };
+  let source = await resolveConsulSource(p, options);
+  if (source.kind === 'docker') {
+    const problem = await (p.testcontainersProblem ?? testcontainersProblem)();
+    if (problem === undefined) return source;
+    if (!p.debianWithApt()) {
+      throw new Error(`${source.detail} was found, but ${problem}.\n\n${CONSUL_SOURCE_HELP}`);
+    }
+    source = debianSource(p, ` (Docker skipped: ${problem})`);
+  }
   if (source.kind !== 'debian') return source;
   const binary = await provisionDebianConsul();
-  return { ...source, binary, detail: `Debian package consul (bullseye) at ${binary}` };
+  return {
+    ...source,
+    binary,
+    detail: source.detail.replace(/(cached at|to be fetched into) /, 'at '),
+  };
 }
 
 /**

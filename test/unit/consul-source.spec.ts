@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { resolveConsulSource, type ConsulProbe } from '../support';
-import { pingDockerEngine } from '../support/consul-source';
+import { ensureConsulSource, pingDockerEngine } from '../support/consul-source';
 import { debianArchiveUri } from '../support/debian-consul';
 
 /** A machine with nothing on it; each test adds what it needs. */
@@ -92,6 +92,17 @@ describe('where the tests find Consul', () => {
       }),
     );
     expect(source.kind).toBe('docker');
+  });
+
+  it('says why when Docker answers but testcontainers cannot load, instead of a stack trace', async () => {
+    await expect(
+      ensureConsulSource(
+        bareMachine({
+          dockerEngine: async () => 'unix:///var/run/docker.sock',
+          testcontainersProblem: async () => 'testcontainers cannot be loaded on Node 20.0.0 (x)',
+        }),
+      ),
+    ).rejects.toThrow(/Docker engine at unix:.*was found, but testcontainers cannot be loaded/);
   });
 
   it('falls back to the Debian package, cached in .consul/debian', async () => {
