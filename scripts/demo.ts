@@ -11,9 +11,11 @@
  * crash failover and a graceful handoff were seen, with no tick on an instance that did not lead.
  * `--verbose` also shows Nest's start-up lines and debug output.
  */
+import * as fs from 'node:fs';
 import { startConsulAgent, type ConsulAgent } from '../test/support';
 import { findFreePorts } from '../test/support/ports';
 import { createPaint, type AnsiColour } from './demo/ansi';
+import { compileSample } from './demo/compile-sample';
 import {
   SampleInstance,
   type InstanceEvent,
@@ -28,7 +30,7 @@ interface DemoOptions {
 
 /** The whole `--ci` run must finish within this; a hung step fails the run instead of CI's job. */
 const CI_TIMEOUT_MS = 90_000;
-/** Three Nest apps compiled by ts-node on a busy CI machine. */
+/** Three Nest apps starting on a busy two-core CI machine, then the first lease wait. */
 const FIRST_LEADER_TIMEOUT_MS = 45_000;
 /** Defaults give a few seconds; anything near this is a bug worth failing on. */
 const FAILOVER_TIMEOUT_MS = 30_000;
@@ -85,6 +87,9 @@ class Demo {
   private readonly signalled = new Set<SampleInstance>();
   private readonly leading = new Set<SampleInstance>();
   private consul: ConsulAgent | undefined;
+  /** Kept so that a stop during the agent's start-up still stops it. */
+  private consulStarting: Promise<ConsulAgent> | undefined;
+  private compiledDir: string | undefined;
   private failure: Error | undefined;
   private storyDone = false;
   private lastLoss: { instance: SampleInstance; at: number } | undefined;
@@ -243,7 +248,15 @@ class Demo {
         ? `Using the Consul agent at CONSUL_HTTP_ADDR=${process.env.CONSUL_HTTP_ADDR}`
         : 'Starting a dev Consul agent (the test harness finds or fetches the binary)…',
     );
-    this.consul = await startConsulAgent();
+    this.consulStarting = startConsulAgent();
+    let compiled: ReturnType<typeof compileSample>;
+    try {
+      // Synchronous work that overlaps with the agent's start-up.
+      compiled = compileSample();
+      this.compiledDir = compiled.outDir;
+    } finally {
+      this.consul = await this.consulStarting;
+    }
     const pid = this.consul.pid === undefined ? '' : `, pid ${this.consul.pid}`;
     this.narrate(`Consul ${await this.consul.version()} at ${this.consul.address}${pid}`);
 
@@ -253,7 +266,12 @@ class Demo {
     for (const [i, { name, colour }] of INSTANCES.entries()) {
       this.colours.set(name, colour);
       const instance = new SampleInstance(
-        { name, port: ports[i]!, env: { CONSUL_HTTP_ADDR: this.consul.address, LEADER_KEY: key } },
+        {
+          name,
+          port: ports[i]!,
+          entry: compiled.entry,
+          env: { CONSUL_HTTP_ADDR: this.consul.address, LEADER_KEY: key },
+        },
         {
           onLine: (inst, raw, line) => this.printLine(inst, raw, line),
           onEvent: (event) => this.onEvent(event),
@@ -428,12 +446,14 @@ class Demo {
     this.stopping ??= (async () => {
       this.waiters.forEach((wake) => wake());
       await Promise.all(this.instances.map((instance) => instance.stop(STOP_GRACE_MS)));
-      await this.consul?.stop();
+      const consul = await this.consulStarting?.catch(() => undefined);
+      await consul?.stop();
+      this.removeCompiled();
       const left = this.instances.filter((i) => i.running).map((i) => `${i.name} (pid ${i.pid})`);
-      const consul = this.consul?.external === false ? ' and the Consul agent' : '';
+      const agent = consul?.external === false ? ' and the Consul agent' : '';
       this.narrate(
         left.length === 0
-          ? `Stopped ${this.instances.length} instances${consul}.`
+          ? `Stopped ${this.instances.length} instances${agent}.`
           : `Could not stop ${left.join(', ')}`,
         left.length === 0 ? 'bold' : 'red',
       );
@@ -444,6 +464,11 @@ class Demo {
   /** From a second Ctrl-C or the `exit` handler: no waiting. The harness kills its agent on exit. */
   killNow(): void {
     this.instances.forEach((i) => i.killNow());
+    this.removeCompiled();
+  }
+
+  private removeCompiled(): void {
+    if (this.compiledDir) fs.rmSync(this.compiledDir, { recursive: true, force: true });
   }
 }
 

@@ -62,6 +62,8 @@ export interface InstanceSpec {
   /** Short name shown in the prefix and used as INSTANCE_ID. */
   readonly name: string;
   readonly port: number;
+  /** The transpiled `sample/main.ts` (see compile-sample.ts). */
+  readonly entry: string;
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -99,29 +101,24 @@ export class SampleInstance {
 
   start(): void {
     this.exitedAt = undefined;
-    // The same Node that runs the demo, with ts-node's register hook: no build step, and Nest's
-    // DI gets the decorator metadata it needs (`--transpile-only` emits it too).
-    const child = spawn(
-      process.execPath,
-      ['-r', 'ts-node/register/transpile-only', path.join('sample', 'main.ts')],
-      {
-        cwd: PROJECT_ROOT,
-        env: {
-          ...process.env,
-          ...this.spec.env,
-          PORT: String(this.spec.port),
-          INSTANCE_ID: this.spec.name,
-          // Plain lines: the demo parses them and adds its own colours.
-          NO_COLOR: '1',
-          FORCE_COLOR: '0',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        // A process group of its own: a terminal's Ctrl-C reaches only the demo, which then stops
-        // each instance with one SIGTERM. (A second signal during Nest's shutdown hooks would kill
-        // the process before its leader releases the key.)
-        detached: true,
+    // The same Node that runs the demo, on the sample as `compileSample()` transpiled it.
+    const child = spawn(process.execPath, ['--enable-source-maps', this.spec.entry], {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        ...this.spec.env,
+        PORT: String(this.spec.port),
+        INSTANCE_ID: this.spec.name,
+        // Plain lines: the demo parses them and adds its own colours.
+        NO_COLOR: '1',
+        FORCE_COLOR: '0',
       },
-    );
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // A process group of its own: a terminal's Ctrl-C reaches only the demo, which then stops
+      // each instance with one SIGTERM. (A second signal during Nest's shutdown hooks would kill
+      // the process before its leader releases the key.)
+      detached: true,
+    });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream! }).on('line', (raw) => this.onLine(raw));
