@@ -70,9 +70,9 @@ export interface ElectionOptions {
    * confirmed. Default `'2500ms'`, range 200ms–60s.
    */
   leaseDuration?: Duration;
-  /** How often the leader confirms its hold. Default: 60% of `leaseDuration`. */
+  /** How often the leader confirms its hold. Default: half of `leaseDuration`, so one timed-out confirmation can be retried in time. */
   renewInterval?: Duration;
-  /** Timeout of each request on the leader's path. Default: the smallest of 1s, `leaseDuration / 3` and `healthCheck.ttl / 4`. */
+  /** Timeout of each request on the leader's path. Default: the smallest of 1s, `leaseDuration / 5` and `healthCheck.ttl / 4`. */
   requestTimeout?: Duration;
   /** Consul lock-delay on the session. Default: `leaseDuration`; range `leaseDuration`–60s. */
   lockDelay?: Duration;

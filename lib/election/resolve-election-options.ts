@@ -30,13 +30,14 @@ export function resolveElectionOptions(
   const metadata = resolveMetadata(options.metadata);
 
   const leaseDurationMs = durationIn('leaseDuration', options.leaseDuration, 2_500, 200, MINUTE);
-  const renewIntervalMs = durationIn('renewInterval', options.renewInterval, leaseDurationMs * 0.6, 50, MINUTE);
+  // Half the lease: a confirmation that times out can be retried once before the deadline.
+  const renewIntervalMs = durationIn('renewInterval', options.renewInterval, leaseDurationMs / 2, 50, MINUTE);
   // The default timeout fits every cadence it serves: a lease renewal and a check update.
   const checkTtlMs = options.healthCheck === false ? Infinity : (parseDuration(options.healthCheck?.ttl ?? 2 * SECOND) ?? Infinity);
   const requestTimeoutMs = durationIn(
     'requestTimeout',
     options.requestTimeout,
-    Math.min(SECOND, leaseDurationMs / 3, checkTtlMs / 4),
+    Math.min(SECOND, leaseDurationMs / 5, checkTtlMs / 4),
     50,
     MINUTE,
   );

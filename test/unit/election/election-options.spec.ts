@@ -18,7 +18,8 @@ describe('election options', () => {
     const resolved = resolveElectionOptions(valid, {});
     expect(resolved).toMatchObject({
       leaseDurationMs: 2_500,
-      renewIntervalMs: 1_500,
+      renewIntervalMs: 1_250,
+      requestTimeoutMs: 500,
       lockDelayMs: 2_500,
       sessionTtlMs: 30_000,
       healthCheck: { ttlMs: 2_000, standbyTtlMs: 30_000, deregisterCriticalServiceAfterMs: 60_000, serviceName: 'leader-service-billing-leader' },
