@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureConsulSource, type ConsulSource } from './consul-source';
 import { harnessPaths } from './harness-paths';
@@ -298,8 +297,9 @@ class LocalConsulAgent implements ConsulAgent {
       throw new Error(`Could not start ${this.binary}: ${this.logTail(5)}`);
     }
     const pid = child.pid;
-    recordProcess({ pid, node: this.spec.node, argv: [this.binary, ...args] });
-    watchOwner(pid);
+    const workDir = this.spec.workDir;
+    recordProcess({ pid, node: this.spec.node, argv: [this.binary, ...args], workDir });
+    watchOwner(pid, workDir);
     this.exited = new Promise((resolve) => {
       child.once('exit', () => {
         forgetProcess(pid);
@@ -504,8 +504,11 @@ class DockerConsulAgent implements ConsulAgent {
 // ---------------------------------------------------------------------------------------------
 // Public entry points
 
+/** Config file and data dir of one agent, inside `.consul/data/` so a teardown can find it. */
 function workDir(node: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `${node}-`));
+  const { data } = harnessPaths();
+  fs.mkdirSync(data, { recursive: true });
+  return fs.mkdtempSync(path.join(data, `${node}-`));
 }
 
 /**

@@ -21,6 +21,8 @@ export interface RunRecord {
   readonly runId: string | undefined;
   readonly node: string;
   readonly argv: readonly string[];
+  /** The agent's config and data, under `.consul/data/`; removed with an orphan. */
+  readonly workDir?: string;
   readonly startedAt: string;
 }
 
@@ -44,6 +46,17 @@ export function recordProcess(
 
 export function forgetProcess(pid: number, paths: HarnessPaths = harnessPaths()): void {
   fs.rmSync(path.join(paths.run, `${pid}.json`), { force: true });
+}
+
+/**
+ * Removes the work dir of a record whose owner can no longer do it. Only below `.consul/data/`:
+ * a record is a file anyone could edit, and this is an `rm -rf`.
+ */
+function removeWorkDir(record: RunRecord, paths: HarnessPaths): void {
+  if (record.workDir === undefined) return;
+  const resolved = path.resolve(record.workDir);
+  if (!resolved.startsWith(paths.data + path.sep)) return;
+  fs.rmSync(resolved, { recursive: true, force: true });
 }
 
 export function listRecords(paths: HarnessPaths = harnessPaths()): RunRecord[] {
@@ -108,6 +121,8 @@ export function liveRecords(
   return listRecords(paths).filter((record) => {
     if (!isRecordedProcessAlive(record)) {
       forgetProcess(record.pid, paths);
+      // A live owner may be restarting the agent in that same dir: only an orphan's goes.
+      if (!isPidAlive(record.ownerPid)) removeWorkDir(record, paths);
       return false;
     }
     if (scope === undefined) return true;
@@ -149,7 +164,11 @@ export async function killRecorded(
     await waitUntil(allGone, 2_000);
   }
   const left = records.filter(isRecordedProcessAlive);
-  for (const r of records) if (!left.includes(r)) forgetProcess(r.pid, paths);
+  for (const r of records) {
+    if (left.includes(r)) continue;
+    forgetProcess(r.pid, paths);
+    removeWorkDir(r, paths);
+  }
   return left;
 }
 
@@ -167,6 +186,7 @@ export function killOwnChildrenSync(paths: HarnessPaths = harnessPaths()): void 
       // Already gone.
     }
     forgetProcess(record.pid, paths);
+    removeWorkDir(record, paths);
   }
 }
 
@@ -182,29 +202,49 @@ export function installExitCleanup(): void {
 /*
  * Runs beside each agent and stops it when the process that started it dies (a Jest worker that
  * crashed or was killed), checked once a second. It compares the agent's command line with the
- * one it saw at start, so a reused PID is never signalled, and it ends as soon as the agent does.
+ * one it saw at start, so a reused PID is never signalled, and it ends as soon as the agent does;
+ * while the owner lives, the agent and its dir are the owner's business (it may be restarting).
  * A separate process because `process.on('exit')` cannot help: inside a Jest test `process` is a
  * sandbox copy whose listeners never fire, and nothing runs in a SIGKILLed worker anyway.
  */
 const WATCHDOG_SCRIPT = `
-owner=$1 agent=$2
+owner=$1 agent=$2 dir=$3
 cmd() { ps -o args= -p "$1" 2>/dev/null; }
 seen=$(cmd "$agent")
 while kill -0 "$owner" 2>/dev/null && kill -0 "$agent" 2>/dev/null; do sleep 1; done
-[ -n "$seen" ] && [ "$(cmd "$agent")" = "$seen" ] || exit 0
-kill -TERM "$agent" 2>/dev/null
-i=0; while [ $i -lt 10 ] && kill -0 "$agent" 2>/dev/null; do sleep 0.5; i=$((i+1)); done
-[ "$(cmd "$agent")" = "$seen" ] && kill -KILL "$agent" 2>/dev/null
+kill -0 "$owner" 2>/dev/null && exit 0
+if [ -n "$seen" ] && [ "$(cmd "$agent")" = "$seen" ]; then
+  kill -TERM "$agent" 2>/dev/null
+  i=0; while [ $i -lt 10 ] && kill -0 "$agent" 2>/dev/null; do sleep 0.5; i=$((i+1)); done
+  [ "$(cmd "$agent")" = "$seen" ] && kill -KILL "$agent" 2>/dev/null
+fi
+[ -n "$dir" ] && rm -rf "$dir"
 exit 0
 `;
 
-/** Starts the watchdog for `agentPid` (owner: this process); it needs nothing more from us. */
-export function watchOwner(agentPid: number): void {
+/**
+ * Starts the watchdog for `agentPid` (owner: this process); it needs nothing more from us. Once
+ * the owner is gone it also removes `workDir` (only if below `.consul/data/`).
+ */
+export function watchOwner(
+  agentPid: number,
+  workDir?: string,
+  paths: HarnessPaths = harnessPaths(),
+): void {
   // Lets a test leave an orphan behind on purpose, to prove the teardown finds it.
   if (process.env.CONSUL_HARNESS_NO_WATCHDOG === '1') return;
   const watchdog = spawn(
     'sh',
-    ['-c', WATCHDOG_SCRIPT, 'consul-watchdog', String(process.pid), String(agentPid)],
+    [
+      '-c',
+      WATCHDOG_SCRIPT,
+      'consul-watchdog',
+      String(process.pid),
+      String(agentPid),
+      workDir !== undefined && path.resolve(workDir).startsWith(paths.data + path.sep)
+        ? workDir
+        : '',
+    ],
     {
       stdio: 'ignore',
       // Its own process group: a Ctrl-C in the terminal reaches the agents directly, not it.
