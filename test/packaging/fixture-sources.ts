@@ -10,8 +10,8 @@
 export const MARKER = '@@fixture ';
 
 /**
- * One Nest app (an application context: no HTTP platform is needed) with a `@Cron` job every second
- * behind `@LeaderOnly()`. It reports readiness (with whether DI handed the job the same
+ * One Nest app (an application context: no HTTP platform is needed) with two `@Cron` jobs every
+ * second behind `@LeaderOnly()`, one with each decorator order (`job: 'below' | 'above'`). It reports readiness (with whether DI handed the job the same
  * `ConsulLeaderService` the app resolves), each change of its own role (`isLeader$`) and of who
  * leads (`leader$`), each tick, and its shutdown.
  * Writing `close` to its stdin calls `app.close()`; the process must then exit on its own (if it
@@ -46,10 +46,22 @@ function report(event: string, data: Record<string, unknown> = {}): void {
 export class HeartbeatJob {
   constructor(readonly leadership: ConsulLeaderService) {}
 
+  // Both decorator orders: @LeaderOnly below @Cron, and above it.
   @Cron('* * * * * *')
   @LeaderOnly()
-  beat(): void {
+  leaderOnlyBelowCron(): void {
+    this.beat('below');
+  }
+
+  @LeaderOnly()
+  @Cron('* * * * * *')
+  leaderOnlyAboveCron(): void {
+    this.beat('above');
+  }
+
+  private beat(job: string): void {
     report('tick', {
+      job,
       isLeader: this.leadership.isLeader(),
       fencingToken: this.leadership.fencingToken,
     });
