@@ -15,7 +15,7 @@ const settings = readSampleSettings();
     // (a crashed leader is replaced within a few seconds, a graceful stop hands over at once).
     ConsulLeaderModule.forRoot({
       key: settings.leaderKey,
-      consul: settings.consul,
+      // No `consul: { host, port, token }`: CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN are the defaults.
       instanceId: settings.instanceId,
       // Written into the key while this instance leads; every instance sees it in `leader$`.
       metadata: { url: `http://127.0.0.1:${settings.port}`, pid: process.pid },

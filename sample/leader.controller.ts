@@ -18,7 +18,7 @@ export class LeaderController {
   @Get()
   async status(): Promise<LeaderStatus> {
     return {
-      instanceId: this.leadership.instanceId,
+      instanceId: this.leadership.state.instanceId,
       isLeader: this.leadership.isLeader(),
       // `leader$` replays the current holder to each new subscriber, so this resolves at once.
       leader: await firstValueFrom(this.leadership.leader$),
