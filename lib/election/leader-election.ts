@@ -292,7 +292,8 @@ export class LeaderElection {
 
   /** Tries to take the key when the last observation shows it free, at the earliest safe moment. */
   private considerCampaign(): void {
-    if (this.phase !== 'running' || this.holding || this.campaigning) return;
+    // Without a session there is nothing to campaign with; keepCandidacy() calls back once it has one.
+    if (this.phase !== 'running' || this.holding || this.campaigning || !this.session) return;
     const observation = this.observation;
     if (!observation) return;
     const holder = observation.entry?.session;
@@ -331,8 +332,8 @@ export class LeaderElection {
     this.campaigning = true;
     let retryInMs: number | null = null;
     try {
-      const session = await this.ensureSession();
-      if (this.phase !== 'running' || this.observation !== observation) return;
+      const session = this.session;
+      if (!session || this.phase !== 'running' || this.observation !== observation) return;
       const value: LeaderValue = {
         instanceId: this.instanceId,
         metadata: { ...this.options.metadata },

@@ -1,0 +1,142 @@
+// An in-memory stand-in for the election's Consul port, for state-machine specs only: it models
+// what the election relies on (sessions, acquire with its conditions, lock-delay, release, blocking
+// reads) and lets a spec invalidate a session or stop answering. Consul behaviour itself is
+// specified against a real agent (test/integration).
+import type {
+  AcquireRequest,
+  AcquireResult,
+  CandidatesRead,
+  ConsulPort,
+  KeyEntry,
+  KeyRead,
+  NewSession,
+  ReadKeyRequest,
+} from '../../lib/election';
+import { ConsulRequestError } from '../../lib/election';
+import type { VirtualClock } from './virtual-clock';
+
+export class InMemoryConsul implements ConsulPort {
+  entry: KeyEntry | null = null;
+  private index = 1;
+  private sessionCount = 0;
+  readonly sessions = new Map<string, NewSession>();
+  private lockDelayUntil = 0;
+  private waiters: Array<() => void> = [];
+  /** When set, every request on the leader's path fails this way (or never answers, for 'hang'). */
+  failure: 'hang' | 'forbidden' | null = null;
+  /** Virtual time every gated request takes to be answered. */
+  latencyMs = 0;
+  readonly calls: string[] = [];
+
+  constructor(private readonly clock: VirtualClock) {}
+
+  async readKey(_key: string, request: ReadKeyRequest): Promise<KeyRead> {
+    this.calls.push('readKey');
+    if (request.index && request.index >= this.index) {
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        request.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+    return { entry: this.entry, index: this.index };
+  }
+
+  async readCandidates(_serviceName: string, request: ReadKeyRequest): Promise<CandidatesRead> {
+    if (request.index) await new Promise<void>((resolve) => request.signal?.addEventListener('abort', () => resolve(), { once: true }));
+    return { candidates: [], index: 1 };
+  }
+
+  async createSession(session: NewSession): Promise<string> {
+    await this.gate('createSession');
+    const id = `session-${++this.sessionCount}`;
+    this.sessions.set(id, session);
+    return id;
+  }
+
+  async renewSession(sessionId: string): Promise<'renewed' | 'not-found'> {
+    await this.gate('renewSession');
+    return this.sessions.has(sessionId) ? 'renewed' : 'not-found';
+  }
+
+  async destroySession(sessionId: string): Promise<void> {
+    await this.gate('destroySession');
+    this.invalidate(sessionId);
+  }
+
+  async acquire(request: AcquireRequest): Promise<AcquireResult> {
+    await this.gate('acquire');
+    const modifyIndex = this.entry?.modifyIndex ?? 0;
+    if (modifyIndex !== request.expectedModifyIndex) return { acquired: false, reason: 'changed', detail: 'index moved' };
+    if (!this.sessions.has(request.sessionId)) return { acquired: false, reason: 'session-invalid', detail: 'no session' };
+    if (this.entry?.session) return { acquired: false, reason: 'held', detail: 'held' };
+    if (this.clock.now() < this.lockDelayUntil) return { acquired: false, reason: 'lock-delay', detail: 'lock delay' };
+    this.write({ value: request.value, session: request.sessionId, lockIndex: (this.entry?.lockIndex ?? 0) + 1 });
+    return { acquired: true, lockIndex: this.entry!.lockIndex, modifyIndex: this.entry!.modifyIndex };
+  }
+
+  async release(_key: string, sessionId: string, value: string): Promise<boolean> {
+    await this.gate('release');
+    if (this.entry?.session !== sessionId) return false;
+    this.write({ value, session: null, lockIndex: this.entry.lockIndex });
+    return true;
+  }
+
+  async confirmHolding(_key: string, sessionId: string): Promise<boolean> {
+    await this.gate('confirmHolding');
+    return this.entry?.session === sessionId;
+  }
+
+  async registerService(): Promise<void> {
+    await this.gate('registerService');
+  }
+
+  async registerTtlCheck(): Promise<void> {
+    await this.gate('registerTtlCheck');
+  }
+
+  async passCheck(): Promise<'passed'> {
+    await this.gate('passCheck');
+    return 'passed';
+  }
+
+  async deregisterService(): Promise<void> {
+    await this.gate('deregisterService');
+  }
+
+  close(): void {
+    this.notify();
+  }
+
+  /** Another client takes the key, bypassing everything: for specs of races. */
+  seize(): void {
+    this.sessions.set('intruder', { name: 'intruder', ttlMs: 10_000, lockDelayMs: 0, checks: [] });
+    this.write({ value: '{"instanceId":"intruder","metadata":{},"since":"2026-01-01T00:00:00.000Z"}', session: 'intruder', lockIndex: (this.entry?.lockIndex ?? 0) + 1 });
+  }
+
+  /** What Consul does when a session's TTL or check runs out: the key is freed, lock-delay starts. */
+  invalidate(sessionId: string): void {
+    const session = this.sessions.get(sessionId);
+    this.sessions.delete(sessionId);
+    if (this.entry?.session === sessionId) {
+      this.lockDelayUntil = this.clock.now() + (session?.lockDelayMs ?? 0);
+      this.write({ value: this.entry.value, session: null, lockIndex: this.entry.lockIndex });
+    }
+  }
+
+  private write(entry: Omit<KeyEntry, 'modifyIndex'>): void {
+    this.index += 1;
+    this.entry = { ...entry, modifyIndex: this.index };
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  private async gate(call: string): Promise<void> {
+    this.calls.push(call);
+    if (this.failure === 'hang') await new Promise(() => undefined);
+    if (this.failure === 'forbidden') throw new ConsulRequestError('forbidden', call, 'HTTP 403: Permission denied', 403);
+    if (this.latencyMs > 0) await new Promise<void>((resolve) => this.clock.setTimer(resolve, this.latencyMs));
+  }
+}

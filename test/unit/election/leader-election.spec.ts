@@ -1,0 +1,150 @@
+// The election's timing rules, stated exactly: a virtual clock and an in-memory Consul port drive
+// the state machine (the same rules are exercised against a real agent in test/integration).
+import { LeaderElection, LeadershipLostError, type ElectionOptions } from '../../../lib/election';
+import { InMemoryConsul } from '../../support/in-memory-consul';
+import { VirtualClock } from '../../support/virtual-clock';
+import { memoryLogger } from '../../support/election-kit';
+
+const D = 1_000;
+const LOCK_DELAY = 1_500;
+
+describe('the election state machine (virtual clock)', () => {
+  let clock: VirtualClock;
+  let consul: InMemoryConsul;
+  const elections: LeaderElection[] = [];
+
+  beforeEach(() => {
+    clock = new VirtualClock();
+    consul = new InMemoryConsul(clock);
+  });
+  afterEach(async () => {
+    consul.failure = null;
+    consul.latencyMs = 0;
+    await Promise.all(elections.splice(0).map((election) => Promise.race([election.stop(), clock.advance(10_000)])));
+  });
+
+  function candidate(instanceId: string, overrides: Partial<ElectionOptions> = {}): LeaderElection {
+    const election = new LeaderElection({
+      key: 'spec/leader',
+      instanceId,
+      clock,
+      consulPort: consul,
+      logger: memoryLogger(instanceId),
+      leaseDuration: D,
+      lockDelay: LOCK_DELAY,
+      renewInterval: 400,
+      requestTimeout: 200,
+      healthCheck: { ttl: '2s', standbyTtl: '10s' },
+      retry: { initialDelay: 100, maxDelay: 2_000 },
+      ...overrides,
+    });
+    elections.push(election);
+    return election;
+  }
+
+  async function leaderAt(election: LeaderElection): Promise<void> {
+    election.start();
+    await clock.advance(D);
+    expect(election.isLeader()).toBe(true);
+  }
+
+  it('acts on a key it found absent only D after it saw it absent: an old holder may have been cut off', async () => {
+    const a = candidate('a');
+    a.start();
+    await clock.advance(D - 1);
+    expect(consul.entry?.session).toBeTruthy();
+    expect(a.isLeader()).toBe(false);
+    await clock.advance(1);
+    expect(a.isLeader()).toBe(true);
+    expect(a.state.term).toMatchObject({ fencingToken: 1, number: 1 });
+  });
+
+  it('steps down exactly at the send time of its last confirmed renewal plus D when Consul stops answering', async () => {
+    const a = candidate('a');
+    await leaderAt(a);
+    const signal = a.state.term!.signal;
+    consul.failure = 'hang';
+    const deadline = a.stepDownDeadline!;
+    await clock.advance(deadline - clock.now() - 1);
+    expect(a.isLeader()).toBe(true);
+    await clock.advance(1);
+    expect(a.isLeader()).toBe(false);
+    expect(a.state.role).toBe('follower');
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toEqual(new LeadershipLostError('deadline'));
+  });
+
+  it('counts the lease from when a confirmation was sent, however late its answer came', async () => {
+    const a = candidate('a');
+    await leaderAt(a);
+    consul.latencyMs = 150;
+    const before = clock.now();
+    await clock.advance(400 + 150);
+    // The confirmation went out at the renew tick (before + ~400) and was answered 150 ms later.
+    const sent = a.stepDownDeadline! - D;
+    expect(sent).toBeLessThanOrEqual(before + 400);
+    expect(a.stepDownDeadline).toBeLessThan(clock.now() + D);
+  });
+
+  it('takes over an invalidated key no sooner than lock-delay after, and acts at once then (lock-delay ≥ D)', async () => {
+    const a = candidate('a');
+    await leaderAt(a);
+    const b = candidate('b');
+    b.start();
+    await clock.advance(10);
+    const sessionOfA = consul.entry!.session!;
+    const invalidatedAt = clock.now();
+    consul.invalidate(sessionOfA);
+
+    await clock.advance(LOCK_DELAY - 1);
+    expect([a, b].filter((election) => election.isLeader())).toEqual([]);
+    expect(consul.calls.filter((call) => call === 'acquire').length).toBe(1);
+    await clock.advance(100);
+    // a lost its session with the key; whichever of the two takes the key over acts at once.
+    const leaders = [a, b].filter((election) => election.isLeader());
+    expect(leaders).toHaveLength(1);
+    expect(leaders[0].state.term!.fencingToken).toBe(2);
+    expect(clock.now() - invalidatedAt).toBeGreaterThanOrEqual(D);
+  });
+
+  it('takes over a key the leader released after stepping down at once, without waiting out the lease', async () => {
+    const a = candidate('a');
+    await leaderAt(a);
+    const b = candidate('b');
+    b.start();
+    await clock.advance(10);
+    const resigned = a.resign();
+    await clock.advance(0);
+    await resigned;
+    expect(a.isLeader()).toBe(false);
+    expect(b.isLeader()).toBe(true);
+    expect(b.state.term!.fencingToken).toBeGreaterThan(1);
+  });
+
+  it('does not let a stale observation shorten the wait: the acquire is conditioned on the key being unchanged', async () => {
+    consul.latencyMs = 50;
+    const a = candidate('a');
+    a.start();
+    // At 0 a sees the key absent; its session is open at 200, and its acquire is in flight until 250.
+    await clock.advance(220);
+    // Meanwhile another client takes the key and loses it: the key is free again, but a new vacancy.
+    consul.seize();
+    consul.invalidate('intruder');
+    const vacatedAt = clock.now();
+    await clock.advance(vacatedAt + D - 1 - clock.now());
+    expect(a.isLeader()).toBe(false);
+    await clock.advance(LOCK_DELAY + 200);
+    expect(a.isLeader()).toBe(true);
+  });
+
+  it('waits retry.maxDelay between tries while Consul answers 403, and says why in its state', async () => {
+    consul.failure = 'forbidden';
+    const a = candidate('a');
+    a.start();
+    await clock.advance(10_000);
+    expect(a.state.problem).toMatchObject({ kind: 'forbidden', status: 403 });
+    expect(a.state.problem!.message).toContain('spec/leader');
+    expect(a.state.consulReachable).toBe(true);
+    expect(consul.calls.filter((call) => call === 'registerService').length).toBeLessThanOrEqual(6);
+  });
+});
