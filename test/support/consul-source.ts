@@ -151,7 +151,7 @@ export async function ensureConsulSource(
   return {
     ...source,
     binary,
-    detail: source.detail.replace(/(cached at|to be fetched into) /, 'at '),
+    detail: source.detail.replace(/, (cached at|to be fetched into) /, ' at '),
   };
 }
 
