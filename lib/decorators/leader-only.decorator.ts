@@ -117,5 +117,20 @@ function requireService(
     [...new Set([...inherited, ...own, name])],
     owner,
   );
-  if (!inherited.includes(name)) Inject(token)(prototype, serviceKey);
+  if (inherited.includes(name)) return;
+  Inject(token)(prototype, serviceKey);
+  // Nest assigns injected properties with `instance[key] = value`; this setter keeps the service
+  // out of what users see of their instances (console.log, spread, JSON) by storing it hidden.
+  Object.defineProperty(prototype, serviceKey, {
+    configurable: true,
+    get: () => undefined,
+    set(this: object, service: unknown) {
+      Object.defineProperty(this, serviceKey, {
+        value: service,
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      });
+    },
+  });
 }

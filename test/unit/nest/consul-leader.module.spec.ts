@@ -15,6 +15,7 @@ import {
 import { ContextIdFactory } from '@nestjs/core';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import * as http from 'node:http';
+import { inspect } from 'node:util';
 import {
   ConsulLeaderModule,
   ConsulLeaderService,
@@ -96,6 +97,14 @@ describe('ConsulLeaderModule', () => {
         "BillingJobs uses @LeaderOnly('billing'), but this app has no such election: import ConsulLeaderModule.forRoot({ name: 'billing', ... }).",
       );
       // Nothing to close: close() would rethrow the failed init, and nothing was started.
+    });
+
+    it('with isGlobal: false, fails a feature module that does not import it, saying where to import it', async () => {
+      @Module({ providers: [Jobs] })
+      class FeatureModule {}
+      await expect(
+        compile([ConsulLeaderModule.forRoot({ ...options(), isGlobal: false }), FeatureModule], []),
+      ).rejects.toThrow(/Jobs[\s\S]*isGlobal: false; then import it into this module/);
     });
 
     it('fails with the core option error, field and range, prefixed with the module call', async () => {
@@ -254,6 +263,9 @@ describe('ConsulLeaderModule', () => {
           result: 'ran',
         });
       }
+      // The service is kept out of what a user sees of the instance.
+      expect(Object.keys(fromValue)).toEqual(['runs']);
+      expect(inspect(moduleRef.get('FROM_CLASS'))).toBe('Jobs { runs: 1 }');
       stub.becomeFollower();
       for (const token of ['FROM_FACTORY', 'FROM_VALUE', 'FROM_CLASS']) {
         expect({ token, result: moduleRef.get<Jobs>(token).run() }).toEqual({
