@@ -18,7 +18,7 @@ export type {
 } from './leadership-state';
 export type { Duration } from './duration';
 export { parseDuration } from './duration';
-export type { Clock } from './clock';
+export type { Clock, TimerHandle } from './clock';
 export { systemClock } from './clock';
 export type { ConsulPort, KeyEntry, KeyRead, NewSession, AcquireRequest, AcquireResult, CandidateService, TtlCheck, Candidate, CandidatesRead, ReadKeyRequest } from './consul-port';
 export { ConsulRequestError } from './consul-request.error';
