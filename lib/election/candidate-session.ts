@@ -54,10 +54,17 @@ export class CandidateSession {
       serviceId = `${healthCheck.serviceName}-${instanceId}`;
       checkId = `${serviceId}:alive`;
       await port.registerService(
-        { id: serviceId, name: healthCheck.serviceName, meta: { 'leader-key': key, 'instance-id': instanceId } },
+        {
+          id: serviceId,
+          name: healthCheck.serviceName,
+          meta: { 'leader-key': key, 'instance-id': instanceId },
+        },
         requestTimeoutMs,
       );
-      await port.registerTtlCheck(checkDefinition(options, serviceId, checkId, 'standby'), requestTimeoutMs);
+      await port.registerTtlCheck(
+        checkDefinition(options, serviceId, checkId, 'standby'),
+        requestTimeoutMs,
+      );
       // A re-registered TTL check gets back the state the agent persisted for it (critical after a
       // partition) whatever status the registration asks for; only an update makes it pass, and a
       // session can only bind to a passing check.
@@ -103,7 +110,9 @@ export class CandidateSession {
   private scheduleRenew(): void {
     this.renewTimer = this.clock.setTimer(async () => {
       this.renewTimer = null;
-      const outcome = await this.attempt(() => this.port.renewSession(this.id, this.options.requestTimeoutMs));
+      const outcome = await this.attempt(() =>
+        this.port.renewSession(this.id, this.options.requestTimeoutMs),
+      );
       if (outcome === 'not-found') return this.lose();
       if (!this.closed) this.scheduleRenew();
     }, this.options.sessionTtlMs / 2);
@@ -116,21 +125,32 @@ export class CandidateSession {
     const ttlMs = this.registeredMode === 'leading' ? healthCheck.ttlMs : healthCheck.standbyTtlMs;
     const serviceId = this.serviceId;
     const checkId = this.checkId;
-    this.checkTimer = this.clock.setTimer(async () => {
-      this.checkTimer = null;
-      const mode = this.mode;
-      const outcome =
-        mode !== this.registeredMode
-          ? await this.attempt(async () => {
-              await this.port.registerTtlCheck(checkDefinition(this.options, serviceId, checkId, mode), this.options.requestTimeoutMs);
-              this.registeredMode = mode;
-              return 'passed' as const;
-            })
-          : await this.attempt(() => this.port.passCheck(checkId, this.options.requestTimeoutMs));
-      if (outcome === 'not-found') return this.lose();
-      // A failed update is retried sooner than the regular cadence: the TTL leaves room for it.
-      if (!this.closed) this.scheduleCheck(outcome === 'failed' ? Math.min(this.options.retry.initialDelayMs, ttlMs / 4) : undefined);
-    }, delayMs ?? (this.mode !== this.registeredMode ? 0 : ttlMs / 2));
+    this.checkTimer = this.clock.setTimer(
+      async () => {
+        this.checkTimer = null;
+        const mode = this.mode;
+        const outcome =
+          mode !== this.registeredMode
+            ? await this.attempt(async () => {
+                await this.port.registerTtlCheck(
+                  checkDefinition(this.options, serviceId, checkId, mode),
+                  this.options.requestTimeoutMs,
+                );
+                this.registeredMode = mode;
+                return 'passed' as const;
+              })
+            : await this.attempt(() => this.port.passCheck(checkId, this.options.requestTimeoutMs));
+        if (outcome === 'not-found') return this.lose();
+        // A failed update is retried sooner than the regular cadence: the TTL leaves room for it.
+        if (!this.closed)
+          this.scheduleCheck(
+            outcome === 'failed'
+              ? Math.min(this.options.retry.initialDelayMs, ttlMs / 4)
+              : undefined,
+          );
+      },
+      delayMs ?? (this.mode !== this.registeredMode ? 0 : ttlMs / 2),
+    );
   }
 
   private async attempt<T extends string>(request: () => Promise<T>): Promise<T | 'failed'> {
@@ -139,7 +159,10 @@ export class CandidateSession {
       if (!this.closed) this.events.onSuccess();
       return outcome;
     } catch (error) {
-      if (!this.closed) this.events.onProblem(error instanceof ConsulRequestError ? error : classify(error, 'session upkeep'));
+      if (!this.closed)
+        this.events.onProblem(
+          error instanceof ConsulRequestError ? error : classify(error, 'session upkeep'),
+        );
       return 'failed';
     }
   }
@@ -151,7 +174,12 @@ export class CandidateSession {
   }
 }
 
-function checkDefinition(options: ResolvedElectionOptions, serviceId: string, checkId: string, mode: CheckMode) {
+function checkDefinition(
+  options: ResolvedElectionOptions,
+  serviceId: string,
+  checkId: string,
+  mode: CheckMode,
+) {
   const healthCheck = options.healthCheck!;
   return {
     id: checkId,

@@ -76,7 +76,11 @@ export interface AcquireRequest {
 
 export type AcquireResult =
   | { readonly acquired: true; readonly lockIndex: number; readonly modifyIndex: number }
-  | { readonly acquired: false; readonly reason: 'changed' | 'held' | 'lock-delay' | 'session-invalid'; readonly detail: string };
+  | {
+      readonly acquired: false;
+      readonly reason: 'changed' | 'held' | 'lock-delay' | 'session-invalid';
+      readonly detail: string;
+    };
 
 export interface CandidateService {
   readonly id: string;

@@ -1,9 +1,11 @@
 /** Texts of the errors and log lines of the election core, in one place so that they stay consistent. */
 export const ElectionMessages = {
-  optionRequired: (field: string, accepted: string) => `ConsulLeader option "${field}" is required: ${accepted}.`,
+  optionRequired: (field: string, accepted: string) =>
+    `ConsulLeader option "${field}" is required: ${accepted}.`,
   optionOutOfRange: (field: string, value: unknown, accepted: string) =>
     `ConsulLeader option "${field}" is ${formatValue(value)}; accepted: ${accepted}.`,
-  optionRuleBroken: (rule: string, detail: string) => `ConsulLeader options break the rule ${rule}: ${detail}.`,
+  optionRuleBroken: (rule: string, detail: string) =>
+    `ConsulLeader options break the rule ${rule}: ${detail}.`,
   forbidden: (key: string, operation: string, status: number | undefined) =>
     `Consul refused the ${operation} for key "${key}" (HTTP ${status ?? 403}): the ACL token lacks the rights the ` +
     `election needs — session:write on this node, key:write on "${key}", and service:write for its health check.`,

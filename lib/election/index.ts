@@ -20,6 +20,18 @@ export type { Duration } from './duration';
 export { parseDuration } from './duration';
 export type { Clock, TimerHandle } from './clock';
 export { systemClock } from './clock';
-export type { ConsulPort, KeyEntry, KeyRead, NewSession, AcquireRequest, AcquireResult, CandidateService, TtlCheck, Candidate, CandidatesRead, ReadKeyRequest } from './consul-port';
+export type {
+  ConsulPort,
+  KeyEntry,
+  KeyRead,
+  NewSession,
+  AcquireRequest,
+  AcquireResult,
+  CandidateService,
+  TtlCheck,
+  Candidate,
+  CandidatesRead,
+  ReadKeyRequest,
+} from './consul-port';
 export { ConsulRequestError } from './consul-request.error';
 export { NodeConsulPort } from './node-consul.port';

@@ -9,7 +9,12 @@ import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from '.
 import { ElectionOptionsError } from './election-options.error';
 import { ElectionMessages } from './election.messages';
 import { Lease } from './lease';
-import { decodeLeaderValue, encodeLeaderValue, toLeaderInfo, type LeaderValue } from './leader-value';
+import {
+  decodeLeaderValue,
+  encodeLeaderValue,
+  toLeaderInfo,
+  type LeaderValue,
+} from './leader-value';
 import type { ElectionProblem, LeadershipState, LeadershipTerm } from './leadership-state';
 import { NodeConsulPort, classify } from './node-consul.port';
 import { resolveElectionOptions } from './resolve-election-options';
@@ -27,7 +32,8 @@ export class LeadershipLostError extends Error {
 }
 
 /** The loops that talk to Consul, each reporting its own problems. */
-type ProblemSource = 'watch' | 'candidates' | 'session' | 'campaign' | 'confirm' | 'keepalive' | 'release';
+type ProblemSource =
+  'watch' | 'candidates' | 'session' | 'campaign' | 'confirm' | 'keepalive' | 'release';
 
 /** How the free key we are about to take over became free; decides how long we must hold back. */
 type Vacancy = 'released' | 'absent' | 'invalidated';
@@ -99,7 +105,10 @@ export class LeaderElection {
   private lastLoggedProblem: string | null = null;
   private readonly pendingTimers = new Set<TimerHandle>();
   private readonly sleepers = new Set<() => void>();
-  private readonly problems = new Map<ProblemSource, { problem: ElectionProblem; transient: boolean }>();
+  private readonly problems = new Map<
+    ProblemSource,
+    { problem: ElectionProblem; transient: boolean }
+  >();
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
   constructor(options: ElectionOptions) {
@@ -110,8 +119,14 @@ export class LeaderElection {
     this.logger = options.logger ?? console;
     this.ownsPort = !options.consulPort;
     this.port = options.consulPort ?? new NodeConsulPort(this.options.consul);
-    this.campaignBackoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
-    this.sessionBackoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
+    this.campaignBackoff = new Backoff(
+      this.options.retry.initialDelayMs,
+      this.options.retry.maxDelayMs,
+    );
+    this.sessionBackoff = new Backoff(
+      this.options.retry.initialDelayMs,
+      this.options.retry.maxDelayMs,
+    );
     this.subject = new BehaviorSubject<LeadershipState>({
       instanceId: this.instanceId,
       role: 'follower',
@@ -160,9 +175,13 @@ export class LeaderElection {
    * once, and keeps this instance from campaigning for `pause` (default: the `resignPause` option).
    */
   async resign(options: { pause?: Duration } = {}): Promise<void> {
-    const pauseMs = options.pause === undefined ? this.options.resignPauseMs : parseDuration(options.pause);
+    const pauseMs =
+      options.pause === undefined ? this.options.resignPauseMs : parseDuration(options.pause);
     if (pauseMs === undefined) {
-      throw new ElectionOptionsError('pause', ElectionMessages.optionOutOfRange('pause', options.pause, 'a duration'));
+      throw new ElectionOptionsError(
+        'pause',
+        ElectionMessages.optionOutOfRange('pause', options.pause, 'a duration'),
+      );
     }
     if (this.phase !== 'running') return;
     this.campaignPausedUntil = this.clock.now() + pauseMs;
@@ -259,14 +278,18 @@ export class LeaderElection {
         const receivedAt = this.clock.now();
         // Indexes can go backwards (agent restart, snapshot restore): start over rather than block forever.
         const nextIndex = result.index < index ? 0 : Math.max(result.index, 1);
-        const unchangedEarly = nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
+        const unchangedEarly =
+          nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
         index = nextIndex;
         onRead(result, receivedAt);
         // Consul may answer early with the same index; never spin on it.
         if (unchangedEarly) await this.sleep(this.options.retry.initialDelayMs);
       } catch (error) {
         if (this.phase !== 'running') return;
-        this.reportProblem(source, classify(error, source === 'watch' ? 'key watch' : 'candidates watch'));
+        this.reportProblem(
+          source,
+          classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),
+        );
         await this.sleep(this.backoffDelay(backoff, error));
       }
     }
@@ -280,8 +303,14 @@ export class LeaderElection {
     this.publish({ leader });
 
     const holding = this.holding;
-    if (holding && observation.index >= holding.acquiredIndex && entry?.session !== holding.session.id) {
-      this.logger.warn(`Key "${this.options.key}" is no longer held by this instance's session; stepping down`);
+    if (
+      holding &&
+      observation.index >= holding.acquiredIndex &&
+      entry?.session !== holding.session.id
+    ) {
+      this.logger.warn(
+        `Key "${this.options.key}" is no longer held by this instance's session; stepping down`,
+      );
       this.stepDown('lost');
     }
     this.markSettled();
@@ -302,7 +331,10 @@ export class LeaderElection {
       if (this.session && holder === this.session.id) {
         // Our acquire went through but its answer was lost: we never acted, so hand the key back at once.
         const value = decodeLeaderValue(observation.entry?.value ?? null);
-        void this.releaseKey(this.session, value ?? { instanceId: this.instanceId, metadata: {}, since: new Date(0).toISOString() });
+        void this.releaseKey(
+          this.session,
+          value ?? { instanceId: this.instanceId, metadata: {}, since: new Date(0).toISOString() },
+        );
       }
       return;
     }
@@ -310,12 +342,17 @@ export class LeaderElection {
     let notBefore = this.campaignPausedUntil;
     // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
     if (vacancyOf(observation.entry) === 'invalidated') {
-      notBefore = Math.max(notBefore, observation.observedAt + this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS);
+      notBefore = Math.max(
+        notBefore,
+        observation.observedAt + this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS,
+      );
     }
     if (this.options.healthCheck) {
-      const previousHolder = decodeLeaderValue(observation.entry?.value ?? null)?.instanceId ?? null;
+      const previousHolder =
+        decodeLeaderValue(observation.entry?.value ?? null)?.instanceId ?? null;
       const rank = successionRank(this.candidates, this.instanceId, previousHolder);
-      notBefore = Math.max(notBefore, observation.observedAt) + rank * this.options.successionStepMs;
+      notBefore =
+        Math.max(notBefore, observation.observedAt) + rank * this.options.successionStepMs;
     }
     this.cancelCampaign();
     if (notBefore > now) {
@@ -355,8 +392,11 @@ export class LeaderElection {
         this.onAcquired(session, value, result, sentAt, observation);
         return;
       }
-      this.logger.debug?.(`Acquire of "${this.options.key}" refused (${result.reason}): ${result.detail}`);
-      if (result.reason === 'lock-delay') retryInMs = this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
+      this.logger.debug?.(
+        `Acquire of "${this.options.key}" refused (${result.reason}): ${result.detail}`,
+      );
+      if (result.reason === 'lock-delay')
+        retryInMs = this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
       if (result.reason === 'session-invalid') {
         this.onSessionLost(session);
         return;
@@ -394,7 +434,10 @@ export class LeaderElection {
     // The acquire itself proves the hold at its send time; the old holder may act until t_obs + D
     // unless it released the key after stepping down.
     const vacancy = vacancyOf(observation.entry);
-    const actAt = vacancy === 'released' ? sentAt : Math.max(sentAt, observation.observedAt + this.options.leaseDurationMs);
+    const actAt =
+      vacancy === 'released'
+        ? sentAt
+        : Math.max(sentAt, observation.observedAt + this.options.leaseDurationMs);
     const holding: Holding = {
       session,
       fencingToken,
@@ -407,7 +450,10 @@ export class LeaderElection {
     this.holding = holding;
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
-    this.publish({ leader: toLeaderInfo(value, fencingToken), stepDownDeadline: holding.lease.deadline });
+    this.publish({
+      leader: toLeaderInfo(value, fencingToken),
+      stepDownDeadline: holding.lease.deadline,
+    });
     this.armDeadline();
     this.scheduleConfirm(this.options.renewIntervalMs);
     const waitMs = actAt - this.clock.now();
@@ -425,7 +471,8 @@ export class LeaderElection {
   }
 
   private beginTerm(holding: Holding): void {
-    if (this.holding !== holding || holding.term || !holding.lease.isValidAt(this.clock.now())) return;
+    if (this.holding !== holding || holding.term || !holding.lease.isValidAt(this.clock.now()))
+      return;
     const controller = new AbortController();
     this.termCount += 1;
     holding.term = {
@@ -438,7 +485,9 @@ export class LeaderElection {
     const { controller: _controller, ...term } = holding.term;
     this.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
     this.markSettled();
-    this.logger.log(`Became leader of "${this.options.key}" (fencing token ${holding.fencingToken}, term ${this.termCount})`);
+    this.logger.log(
+      `Became leader of "${this.options.key}" (fencing token ${holding.fencingToken}, term ${this.termCount})`,
+    );
   }
 
   private cancelCampaign(): void {
@@ -462,18 +511,26 @@ export class LeaderElection {
     const sentAt = this.clock.now();
     let confirmed: boolean;
     try {
-      confirmed = await this.port.confirmHolding(this.options.key, holding.session.id, this.options.requestTimeoutMs);
+      confirmed = await this.port.confirmHolding(
+        this.options.key,
+        holding.session.id,
+        this.options.requestTimeoutMs,
+      );
     } catch (error) {
       if (this.holding !== holding) return;
       this.reportProblem('confirm', classify(error, 'hold confirmation'));
       // Retry soon: the lease leaves room for one more try before the deadline.
-      this.scheduleConfirm(Math.min(this.options.retry.initialDelayMs, this.options.renewIntervalMs));
+      this.scheduleConfirm(
+        Math.min(this.options.retry.initialDelayMs, this.options.renewIntervalMs),
+      );
       return;
     }
     if (this.holding !== holding) return;
     this.reportSuccess('confirm');
     if (!confirmed) {
-      this.logger.warn(`Consul says this instance's session no longer holds "${this.options.key}"; stepping down`);
+      this.logger.warn(
+        `Consul says this instance's session no longer holds "${this.options.key}"; stepping down`,
+      );
       this.stepDown('lost');
       return;
     }
@@ -505,7 +562,8 @@ export class LeaderElection {
     if (!holding) return;
     this.endTerm(reason);
     // Release only what we may still hold: after 'lost' the key is someone else's (or deleted).
-    if (reason === 'deadline' || reason === 'resign') void this.releaseKey(holding.session, holding.value);
+    if (reason === 'deadline' || reason === 'resign')
+      void this.releaseKey(holding.session, holding.value);
     else holding.session.setMode('standby');
     this.considerCampaign();
   }
@@ -520,7 +578,9 @@ export class LeaderElection {
     const hadTerm = holding.term !== null;
     holding.term?.controller.abort(new LeadershipLostError(reason));
     holding.term = null;
-    const leaderStillUs = this.state.leader?.fencingToken === holding.fencingToken && this.state.leader?.instanceId === this.instanceId;
+    const leaderStillUs =
+      this.state.leader?.fencingToken === holding.fencingToken &&
+      this.state.leader?.instanceId === this.instanceId;
     this.publish({
       role: this.phase === 'running' || this.phase === 'stopping' ? 'follower' : this.state.role,
       term: null,
@@ -595,7 +655,9 @@ export class LeaderElection {
 
   private onSessionLost(session: CandidateSession): void {
     if (this.session !== session) return;
-    this.logger.warn(`Consul no longer knows session ${session.id} of "${this.options.key}"; opening a new one`);
+    this.logger.warn(
+      `Consul no longer knows session ${session.id} of "${this.options.key}"; opening a new one`,
+    );
     if (this.holding?.session === session) this.endTerm('session-lost');
     this.session = null;
     this.keepCandidacy();
@@ -612,7 +674,12 @@ export class LeaderElection {
       const released: LeaderValue = { ...value, releasedAt: this.clock.wallTime().toISOString() };
       while (this.session === session) {
         try {
-          await this.port.release(this.options.key, session.id, encodeLeaderValue(released), this.options.requestTimeoutMs);
+          await this.port.release(
+            this.options.key,
+            session.id,
+            encodeLeaderValue(released),
+            this.options.requestTimeoutMs,
+          );
           this.reportSuccess('release');
           session.setMode('standby');
           return;
@@ -641,7 +708,10 @@ export class LeaderElection {
     try {
       // Release before destroy: a release has no lock-delay, a destroyed holder's key has.
       if (heldValue) {
-        const released: LeaderValue = { ...heldValue, releasedAt: this.clock.wallTime().toISOString() };
+        const released: LeaderValue = {
+          ...heldValue,
+          releasedAt: this.clock.wallTime().toISOString(),
+        };
         await this.port.release(key, session.id, encodeLeaderValue(released), requestTimeoutMs);
       }
       await session.destroy(requestTimeoutMs);
@@ -686,8 +756,16 @@ export class LeaderElection {
   private reportProblem(source: ProblemSource, error: ConsulRequestError): void {
     const problem: ElectionProblem =
       error.kind === 'forbidden'
-        ? { kind: 'forbidden', message: ElectionMessages.forbidden(this.options.key, error.operation, error.status), status: error.status }
-        : { kind: error.kind, message: error.message, ...(error.status !== undefined ? { status: error.status } : {}) };
+        ? {
+            kind: 'forbidden',
+            message: ElectionMessages.forbidden(this.options.key, error.operation, error.status),
+            status: error.status,
+          }
+        : {
+            kind: error.kind,
+            message: error.message,
+            ...(error.status !== undefined ? { status: error.status } : {}),
+          };
     this.problems.set(source, { problem, transient: error.transient });
     this.publishProblems();
     this.markSettled();
@@ -700,17 +778,21 @@ export class LeaderElection {
     const signature = latest ? `${latest.kind}:${latest.status ?? ''}:${consulReachable}` : null;
     if (signature !== this.lastLoggedProblem) {
       if (latest?.kind === 'forbidden') this.logger.error(latest.message);
-      else if (latest) this.logger.warn(`${latest.message} (key "${this.options.key}"; retrying with backoff)`);
+      else if (latest)
+        this.logger.warn(`${latest.message} (key "${this.options.key}"; retrying with backoff)`);
       else this.logger.log(`Consul answers again for "${this.options.key}"`);
       this.lastLoggedProblem = signature;
     }
     const state = this.state;
-    if (state.problem !== latest || state.consulReachable !== consulReachable) this.publish({ problem: latest, consulReachable });
+    if (state.problem !== latest || state.consulReachable !== consulReachable)
+      this.publish({ problem: latest, consulReachable });
   }
 
   /** A 403 will not heal by itself soon: wait the longest delay instead of a tight loop. */
   private backoffDelay(backoff: Backoff, error: unknown): number {
-    return error instanceof ConsulRequestError && error.kind === 'forbidden' ? this.options.retry.maxDelayMs : backoff.next();
+    return error instanceof ConsulRequestError && error.kind === 'forbidden'
+      ? this.options.retry.maxDelayMs
+      : backoff.next();
   }
 
   /** A timer that {@link stop} cancels. */

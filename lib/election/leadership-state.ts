@@ -26,7 +26,8 @@ export interface LeadershipTerm {
 }
 
 /** Why Consul could not be used as it should, surfaced in the state rather than only in logs. */
-export type ElectionProblemKind = 'unreachable' | 'timeout' | 'server-error' | 'forbidden' | 'unexpected';
+export type ElectionProblemKind =
+  'unreachable' | 'timeout' | 'server-error' | 'forbidden' | 'unexpected';
 
 export interface ElectionProblem {
   readonly kind: ElectionProblemKind;

@@ -74,7 +74,9 @@ export class NodeConsulPort implements ConsulPort {
     try {
       const [response, entry] = (await this.client.kv.get({
         key,
-        ...(request.index ? { index: String(request.index), wait: toConsulDuration(request.waitMs ?? 60_000) } : {}),
+        ...(request.index
+          ? { index: String(request.index), wait: toConsulDuration(request.waitMs ?? 60_000) }
+          : {}),
         timeout: request.timeoutMs,
         ctx,
       } as never)) as unknown as [{ headers: Record<string, string> }, RawKvEntry | undefined];
@@ -128,14 +130,22 @@ export class NodeConsulPort implements ConsulPort {
         : { KV: { Verb: 'check-not-exists', Key: request.key } };
     const operations = [
       precondition,
-      { KV: { Verb: 'lock', Key: request.key, Value: Buffer.from(request.value).toString('base64'), Session: request.sessionId } },
+      {
+        KV: {
+          Verb: 'lock',
+          Key: request.key,
+          Value: Buffer.from(request.value).toString('base64'),
+          Session: request.sessionId,
+        },
+      },
       { KV: { Verb: 'get', Key: request.key } },
     ];
     const answer = await this.transaction(operations, timeoutMs, 'acquire');
     if (answer.ok) {
       // Only operations that return an entry appear in Results; the trailing `get` is the last one.
       const held = answer.results.at(-1)?.KV;
-      if (!held) throw new ConsulRequestError('unexpected', 'acquire', 'transaction returned no key entry');
+      if (!held)
+        throw new ConsulRequestError('unexpected', 'acquire', 'transaction returned no key entry');
       return { acquired: true, lockIndex: held.LockIndex, modifyIndex: held.ModifyIndex };
     }
     const failure = answer.errors[0];
@@ -148,9 +158,16 @@ export class NodeConsulPort implements ConsulPort {
     return { acquired: false, reason: 'held', detail: what };
   }
 
-  async release(key: string, sessionId: string, value: string, timeoutMs: number): Promise<boolean> {
+  async release(
+    key: string,
+    sessionId: string,
+    value: string,
+    timeoutMs: number,
+  ): Promise<boolean> {
     try {
-      return Boolean(await this.client.kv.set({ key, value, release: sessionId, timeout: timeoutMs } as never));
+      return Boolean(
+        await this.client.kv.set({ key, value, release: sessionId, timeout: timeoutMs } as never),
+      );
     } catch (error) {
       throw classify(error, 'key release');
     }
@@ -200,10 +217,15 @@ export class NodeConsulPort implements ConsulPort {
       const [response, entries] = (await this.client.health.service({
         service: serviceName,
         passing: true,
-        ...(request.index ? { index: String(request.index), wait: toConsulDuration(request.waitMs ?? 60_000) } : {}),
+        ...(request.index
+          ? { index: String(request.index), wait: toConsulDuration(request.waitMs ?? 60_000) }
+          : {}),
         timeout: request.timeoutMs,
         ctx,
-      } as never)) as unknown as [{ headers: Record<string, string> }, RawServiceEntry[] | undefined];
+      } as never)) as unknown as [
+        { headers: Record<string, string> },
+        RawServiceEntry[] | undefined,
+      ];
       const index = Number(response.headers['x-consul-index'] ?? 0);
       const candidates = (entries ?? []).flatMap((entry) => {
         const instanceId = entry.Service?.Meta?.['instance-id'];
@@ -224,7 +246,10 @@ export class NodeConsulPort implements ConsulPort {
     } catch (error) {
       // An unknown check answers 404 on recent agents and 500 "does not have associated TTL" / "Unknown check" on older ones.
       const status = statusOf(error);
-      if (status === 404 || (status === 500 && /unknown check|not found|does not have/i.test(bodyOf(error)))) {
+      if (
+        status === 404 ||
+        (status === 500 && /unknown check|not found|does not have/i.test(bodyOf(error)))
+      ) {
         return 'not-found';
       }
       throw classify(error, 'check update');
@@ -248,9 +273,15 @@ export class NodeConsulPort implements ConsulPort {
     operations: unknown[],
     timeoutMs: number,
     operation: string,
-  ): Promise<{ ok: true; results: NonNullable<TxnAnswer['Results']> } | { ok: false; errors: NonNullable<TxnAnswer['Errors']> }> {
+  ): Promise<
+    | { ok: true; results: NonNullable<TxnAnswer['Results']> }
+    | { ok: false; errors: NonNullable<TxnAnswer['Errors']> }
+  > {
     try {
-      const answer = (await this.client.transaction.create(operations as never, { timeout: timeoutMs } as never)) as TxnAnswer;
+      const answer = (await this.client.transaction.create(
+        operations as never,
+        { timeout: timeoutMs } as never,
+      )) as TxnAnswer;
       return { ok: true, results: answer.Results ?? [] };
     } catch (error) {
       // A transaction whose checks fail is rolled back with 409 and the reasons in Errors.
@@ -280,7 +311,11 @@ function statusOf(error: unknown): number | undefined {
 function bodyOf(error: unknown): string {
   const body = (error as PapiLikeError | undefined)?.response?.body;
   if (body === undefined || body === null) return '';
-  return Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : JSON.stringify(body);
+  return Buffer.isBuffer(body)
+    ? body.toString('utf8')
+    : typeof body === 'string'
+      ? body
+      : JSON.stringify(body);
 }
 
 /** Maps the client's errors onto the kinds the election reacts to. */
@@ -291,22 +326,40 @@ export function classify(error: unknown, operation: string): ConsulRequestError 
   const body = bodyOf(error).trim().slice(0, 500);
   if (status !== undefined) {
     const detail = `HTTP ${status}${body ? `: ${body}` : ''}`;
-    if (status === 403) return new ConsulRequestError('forbidden', operation, detail, status, body, { cause: error });
-    if (status >= 500) return new ConsulRequestError('server-error', operation, detail, status, body, { cause: error });
+    if (status === 403)
+      return new ConsulRequestError('forbidden', operation, detail, status, body, { cause: error });
+    if (status >= 500)
+      return new ConsulRequestError('server-error', operation, detail, status, body, {
+        cause: error,
+      });
     return new ConsulRequestError('unexpected', operation, detail, status, body, { cause: error });
   }
   if (failure?.isTimeout || /timed? ?out/i.test(failure?.message ?? '')) {
-    return new ConsulRequestError('timeout', operation, failure.message, undefined, undefined, { cause: error });
+    return new ConsulRequestError('timeout', operation, failure.message, undefined, undefined, {
+      cause: error,
+    });
   }
   const code = failure?.code ?? (failure?.cause as { code?: string } | undefined)?.code;
-  return new ConsulRequestError('unreachable', operation, `${failure?.message ?? String(error)}${code ? ` (${code})` : ''}`, undefined, undefined, {
-    cause: error,
-  });
+  return new ConsulRequestError(
+    'unreachable',
+    operation,
+    `${failure?.message ?? String(error)}${code ? ` (${code})` : ''}`,
+    undefined,
+    undefined,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** The client cancels a request when its `ctx` emits `cancel`; this ties that to an AbortSignal. */
-function cancellableContext(signal: AbortSignal | undefined): EventEmitter & { includeResponse: true; dispose: () => void } {
-  const ctx = Object.assign(new EventEmitter(), { includeResponse: true as const, dispose: (): void => undefined });
+function cancellableContext(
+  signal: AbortSignal | undefined,
+): EventEmitter & { includeResponse: true; dispose: () => void } {
+  const ctx = Object.assign(new EventEmitter(), {
+    includeResponse: true as const,
+    dispose: (): void => undefined,
+  });
   if (!signal) return ctx;
   const cancel = (): void => {
     ctx.emit('cancel');

@@ -22,7 +22,10 @@ export function resolveElectionOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedElectionOptions {
   if (options === null || typeof options !== 'object') {
-    throw new ElectionOptionsError('options', ElectionMessages.optionRequired('options', 'an object with at least "key"'));
+    throw new ElectionOptionsError(
+      'options',
+      ElectionMessages.optionRequired('options', 'an object with at least "key"'),
+    );
   }
   const key = resolveKey(options.key);
   const consul = resolveConsul(options.consul ?? {}, env);
@@ -31,9 +34,18 @@ export function resolveElectionOptions(
 
   const leaseDurationMs = durationIn('leaseDuration', options.leaseDuration, 2_500, 200, MINUTE);
   // Half the lease: a confirmation that times out can be retried once before the deadline.
-  const renewIntervalMs = durationIn('renewInterval', options.renewInterval, leaseDurationMs / 2, 50, MINUTE);
+  const renewIntervalMs = durationIn(
+    'renewInterval',
+    options.renewInterval,
+    leaseDurationMs / 2,
+    50,
+    MINUTE,
+  );
   // The default timeout fits every cadence it serves: a lease renewal and a check update.
-  const checkTtlMs = options.healthCheck === false ? Infinity : (parseDuration(options.healthCheck?.ttl ?? 2 * SECOND) ?? Infinity);
+  const checkTtlMs =
+    options.healthCheck === false
+      ? Infinity
+      : (parseDuration(options.healthCheck?.ttl ?? 2 * SECOND) ?? Infinity);
   const requestTimeoutMs = durationIn(
     'requestTimeout',
     options.requestTimeout,
@@ -43,12 +55,36 @@ export function resolveElectionOptions(
   );
   const lockDelayMs = durationIn('lockDelay', options.lockDelay, leaseDurationMs, 0, MINUTE);
   const sessionTtlMs = durationIn('sessionTtl', options.sessionTtl, 30 * SECOND, SECOND, 24 * HOUR);
-  const successionStepMs = durationIn('successionStep', options.successionStep, 250, 10, 10 * SECOND);
+  const successionStepMs = durationIn(
+    'successionStep',
+    options.successionStep,
+    250,
+    10,
+    10 * SECOND,
+  );
   const watchWaitMs = durationIn('watchWait', options.watchWait, MINUTE, SECOND, 10 * MINUTE);
   const resignPauseMs = durationIn('resignPause', options.resignPause, 5 * SECOND, 0, HOUR);
-  const drainTimeoutMs = durationIn('drainTimeout', options.drainTimeout, 10 * SECOND, 0, 10 * MINUTE);
-  const initialDelayMs = durationIn('retry.initialDelay', options.retry?.initialDelay, 250, 10, MINUTE);
-  const maxDelayMs = durationIn('retry.maxDelay', options.retry?.maxDelay, 10 * SECOND, initialDelayMs, 10 * MINUTE);
+  const drainTimeoutMs = durationIn(
+    'drainTimeout',
+    options.drainTimeout,
+    10 * SECOND,
+    0,
+    10 * MINUTE,
+  );
+  const initialDelayMs = durationIn(
+    'retry.initialDelay',
+    options.retry?.initialDelay,
+    250,
+    10,
+    MINUTE,
+  );
+  const maxDelayMs = durationIn(
+    'retry.maxDelay',
+    options.retry?.maxDelay,
+    10 * SECOND,
+    initialDelayMs,
+    10 * MINUTE,
+  );
 
   let healthCheck: ResolvedElectionOptions['healthCheck'] = null;
   if (options.healthCheck !== false) {
@@ -56,11 +92,21 @@ export function resolveElectionOptions(
     if (typeof check !== 'object' || check === null) {
       throw new ElectionOptionsError(
         'healthCheck',
-        ElectionMessages.optionOutOfRange('healthCheck', check, 'an object ({ ttl, standbyTtl, deregisterCriticalServiceAfter, serviceName }) or false'),
+        ElectionMessages.optionOutOfRange(
+          'healthCheck',
+          check,
+          'an object ({ ttl, standbyTtl, deregisterCriticalServiceAfter, serviceName }) or false',
+        ),
       );
     }
     const ttlMs = durationIn('healthCheck.ttl', check.ttl, 2 * SECOND, SECOND, 10 * MINUTE);
-    const standbyTtlMs = durationIn('healthCheck.standbyTtl', check.standbyTtl, Math.max(30 * SECOND, ttlMs), ttlMs, 10 * MINUTE);
+    const standbyTtlMs = durationIn(
+      'healthCheck.standbyTtl',
+      check.standbyTtl,
+      Math.max(30 * SECOND, ttlMs),
+      ttlMs,
+      10 * MINUTE,
+    );
     const deregisterCriticalServiceAfterMs = durationIn(
       'healthCheck.deregisterCriticalServiceAfter',
       check.deregisterCriticalServiceAfter,
@@ -68,7 +114,8 @@ export function resolveElectionOptions(
       MINUTE,
       24 * HOUR,
     );
-    const serviceName = check.serviceName ?? `leader-${key.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '')}`;
+    const serviceName =
+      check.serviceName ?? `leader-${key.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '')}`;
     if (typeof serviceName !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/.test(serviceName)) {
       throw new ElectionOptionsError(
         'healthCheck.serviceName',
@@ -148,31 +195,54 @@ export function resolveElectionOptions(
   };
 }
 
-function durationIn(field: string, value: Duration | undefined, fallbackMs: number, minMs: number, maxMs: number): number {
+function durationIn(
+  field: string,
+  value: Duration | undefined,
+  fallbackMs: number,
+  minMs: number,
+  maxMs: number,
+): number {
   const accepted = `a duration from ${describeDuration(minMs)} to ${describeDuration(maxMs)} (milliseconds as a number, or a string such as "2s" or "500ms")`;
   if (value === undefined) return fallbackMs;
   const ms = parseDuration(value);
   if (ms === undefined || ms < minMs || ms > maxMs) {
-    throw new ElectionOptionsError(field, ElectionMessages.optionOutOfRange(field, value, accepted));
+    throw new ElectionOptionsError(
+      field,
+      ElectionMessages.optionOutOfRange(field, value, accepted),
+    );
   }
   return ms;
 }
 
 function resolveKey(key: unknown): string {
-  const accepted = 'a Consul KV path of printable characters without spaces, "?", "#" or "%", not starting or ending with "/", e.g. "service/billing/leader"';
-  if (key === undefined || key === null || key === '') throw new ElectionOptionsError('key', ElectionMessages.optionRequired('key', accepted));
-  if (typeof key !== 'string' || !/^[!-~]+$/.test(key) || /[?#%]/.test(key) || key.startsWith('/') || key.endsWith('/') || key.includes('//')) {
+  const accepted =
+    'a Consul KV path of printable characters without spaces, "?", "#" or "%", not starting or ending with "/", e.g. "service/billing/leader"';
+  if (key === undefined || key === null || key === '')
+    throw new ElectionOptionsError('key', ElectionMessages.optionRequired('key', accepted));
+  if (
+    typeof key !== 'string' ||
+    !/^[!-~]+$/.test(key) ||
+    /[?#%]/.test(key) ||
+    key.startsWith('/') ||
+    key.endsWith('/') ||
+    key.includes('//')
+  ) {
     throw new ElectionOptionsError('key', ElectionMessages.optionOutOfRange('key', key, accepted));
   }
   return key;
 }
 
 function resolveInstanceId(instanceId: unknown): string {
-  if (instanceId === undefined) return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  if (instanceId === undefined)
+    return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   if (typeof instanceId !== 'string' || !/^[A-Za-z0-9._:@-]{1,128}$/.test(instanceId)) {
     throw new ElectionOptionsError(
       'instanceId',
-      ElectionMessages.optionOutOfRange('instanceId', instanceId, '1-128 characters from letters, digits and . _ : @ -'),
+      ElectionMessages.optionOutOfRange(
+        'instanceId',
+        instanceId,
+        '1-128 characters from letters, digits and . _ : @ -',
+      ),
     );
   }
   return instanceId;
@@ -182,30 +252,49 @@ function resolveMetadata(metadata: unknown): Record<string, unknown> {
   if (metadata === undefined) return {};
   const accepted = `a plain JSON-serialisable object of at most ${MAX_METADATA_BYTES / 1024} KiB`;
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-    throw new ElectionOptionsError('metadata', ElectionMessages.optionOutOfRange('metadata', metadata, accepted));
+    throw new ElectionOptionsError(
+      'metadata',
+      ElectionMessages.optionOutOfRange('metadata', metadata, accepted),
+    );
   }
   let json: string;
   try {
     json = JSON.stringify(metadata);
   } catch {
-    throw new ElectionOptionsError('metadata', ElectionMessages.optionOutOfRange('metadata', '[not serialisable]', accepted));
+    throw new ElectionOptionsError(
+      'metadata',
+      ElectionMessages.optionOutOfRange('metadata', '[not serialisable]', accepted),
+    );
   }
   if (Buffer.byteLength(json) > MAX_METADATA_BYTES) {
-    throw new ElectionOptionsError('metadata', ElectionMessages.optionOutOfRange('metadata', `${Buffer.byteLength(json)} bytes`, accepted));
+    throw new ElectionOptionsError(
+      'metadata',
+      ElectionMessages.optionOutOfRange('metadata', `${Buffer.byteLength(json)} bytes`, accepted),
+    );
   }
   return JSON.parse(json) as Record<string, unknown>;
 }
 
-function resolveConsul(consul: NonNullable<ElectionOptions['consul']>, env: NodeJS.ProcessEnv): ResolvedElectionOptions['consul'] {
+function resolveConsul(
+  consul: NonNullable<ElectionOptions['consul']>,
+  env: NodeJS.ProcessEnv,
+): ResolvedElectionOptions['consul'] {
   const fromEnv = parseHttpAddr(env.CONSUL_HTTP_ADDR);
-  const secure = consul.secure ?? (fromEnv?.secure || /^(1|true)$/i.test(env.CONSUL_HTTP_SSL ?? ''));
+  const secure =
+    consul.secure ?? (fromEnv?.secure || /^(1|true)$/i.test(env.CONSUL_HTTP_SSL ?? ''));
   const host = consul.host ?? fromEnv?.host ?? '127.0.0.1';
   const port = consul.port ?? fromEnv?.port ?? (secure ? 8501 : 8500);
   if (typeof host !== 'string' || host.length === 0) {
-    throw new ElectionOptionsError('consul.host', ElectionMessages.optionOutOfRange('consul.host', host, 'a host name or IP address'));
+    throw new ElectionOptionsError(
+      'consul.host',
+      ElectionMessages.optionOutOfRange('consul.host', host, 'a host name or IP address'),
+    );
   }
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new ElectionOptionsError('consul.port', ElectionMessages.optionOutOfRange('consul.port', port, 'an integer from 1 to 65535'));
+    throw new ElectionOptionsError(
+      'consul.port',
+      ElectionMessages.optionOutOfRange('consul.port', port, 'an integer from 1 to 65535'),
+    );
   }
   const token = consul.token ?? (env.CONSUL_HTTP_TOKEN || undefined);
   let ca = consul.ca;
@@ -215,7 +304,11 @@ function resolveConsul(consul: NonNullable<ElectionOptions['consul']>, env: Node
     } catch (error) {
       throw new ElectionOptionsError(
         'consul.ca',
-        ElectionMessages.optionOutOfRange('consul.ca', `CONSUL_CACERT=${env.CONSUL_CACERT}`, `a readable CA file (${(error as Error).message})`),
+        ElectionMessages.optionOutOfRange(
+          'consul.ca',
+          `CONSUL_CACERT=${env.CONSUL_CACERT}`,
+          `a readable CA file (${(error as Error).message})`,
+        ),
       );
     }
   }
@@ -223,7 +316,9 @@ function resolveConsul(consul: NonNullable<ElectionOptions['consul']>, env: Node
 }
 
 /** `CONSUL_HTTP_ADDR` as Consul's CLI reads it: `host:port`, or a URL with `http`/`https`. */
-function parseHttpAddr(value: string | undefined): { host: string; port?: number; secure: boolean } | undefined {
+function parseHttpAddr(
+  value: string | undefined,
+): { host: string; port?: number; secure: boolean } | undefined {
   if (!value) return undefined;
   const withScheme = /^[a-z]+:\/\//i.test(value) ? value : `http://${value}`;
   let url: URL;
@@ -232,8 +327,16 @@ function parseHttpAddr(value: string | undefined): { host: string; port?: number
   } catch {
     throw new ElectionOptionsError(
       'consul',
-      ElectionMessages.optionOutOfRange('CONSUL_HTTP_ADDR (environment)', value, '"host:port" or "http(s)://host:port"'),
+      ElectionMessages.optionOutOfRange(
+        'CONSUL_HTTP_ADDR (environment)',
+        value,
+        '"host:port" or "http(s)://host:port"',
+      ),
     );
   }
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : undefined, secure: url.protocol === 'https:' };
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : undefined,
+    secure: url.protocol === 'https:',
+  };
 }

@@ -21,9 +21,19 @@ export const FAST_TIMINGS = {
 } satisfies Partial<ElectionOptions>;
 
 /** A logger that keeps lines for a failing test to show, and prints nothing. */
-export function memoryLogger(prefix: string, lines: string[] = []): ElectionLogger & { lines: string[] } {
-  const push = (level: string) => (message: string) => void lines.push(`${prefix} ${level} ${message}`);
-  return { lines, log: push('log'), warn: push('warn'), error: push('error'), debug: push('debug') };
+export function memoryLogger(
+  prefix: string,
+  lines: string[] = [],
+): ElectionLogger & { lines: string[] } {
+  const push = (level: string) => (message: string) =>
+    void lines.push(`${prefix} ${level} ${message}`);
+  return {
+    lines,
+    log: push('log'),
+    warn: push('warn'),
+    error: push('error'),
+    debug: push('debug'),
+  };
 }
 
 export function createElection(
@@ -55,16 +65,23 @@ export async function waitForState(
   try {
     return await firstValueFrom(election.state$.pipe(filter(predicate), timeout(timeoutMs)));
   } catch (error) {
-    throw new Error(`${election.instanceId}: no ${label} within ${timeoutMs} ms (last: ${JSON.stringify(election.state)}): ${error}`);
+    throw new Error(
+      `${election.instanceId}: no ${label} within ${timeoutMs} ms (last: ${JSON.stringify(election.state)}): ${error}`,
+    );
   }
 }
 
-export async function pollUntil<T>(label: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+export async function pollUntil<T>(
+  label: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== (false as unknown)) return value;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
+    if (performance.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -91,7 +108,12 @@ export class LeadershipRecorder {
       const now = performance.now();
       if (state.role === 'leader' && state.term) {
         if (!current) {
-          current = { instanceId: state.instanceId, fencingToken: state.term.fencingToken, start: now, end: null };
+          current = {
+            instanceId: state.instanceId,
+            fencingToken: state.term.fencingToken,
+            start: now,
+            end: null,
+          };
           this.intervals.push(current);
         }
         lastDeadline = state.stepDownDeadline ?? Infinity;
@@ -160,7 +182,8 @@ export function recordActions(election: LeaderElection, logPath: string): () => 
     if (state.role === 'leader') append({ kind: 'lease', fencingToken: state.term?.fencingToken });
   });
   const timer = setInterval(() => {
-    if (election.isLeader()) append({ kind: 'action', fencingToken: election.state.term?.fencingToken });
+    if (election.isLeader())
+      append({ kind: 'action', fencingToken: election.state.term?.fencingToken });
   }, 10);
   return () => {
     clearInterval(timer);

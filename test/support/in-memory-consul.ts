@@ -42,7 +42,10 @@ export class InMemoryConsul implements ConsulPort {
   }
 
   async readCandidates(_serviceName: string, request: ReadKeyRequest): Promise<CandidatesRead> {
-    if (request.index) await new Promise<void>((resolve) => request.signal?.addEventListener('abort', () => resolve(), { once: true }));
+    if (request.index)
+      await new Promise<void>((resolve) =>
+        request.signal?.addEventListener('abort', () => resolve(), { once: true }),
+      );
     return { candidates: [], index: 1 };
   }
 
@@ -66,12 +69,23 @@ export class InMemoryConsul implements ConsulPort {
   async acquire(request: AcquireRequest): Promise<AcquireResult> {
     await this.gate('acquire');
     const modifyIndex = this.entry?.modifyIndex ?? 0;
-    if (modifyIndex !== request.expectedModifyIndex) return { acquired: false, reason: 'changed', detail: 'index moved' };
-    if (!this.sessions.has(request.sessionId)) return { acquired: false, reason: 'session-invalid', detail: 'no session' };
+    if (modifyIndex !== request.expectedModifyIndex)
+      return { acquired: false, reason: 'changed', detail: 'index moved' };
+    if (!this.sessions.has(request.sessionId))
+      return { acquired: false, reason: 'session-invalid', detail: 'no session' };
     if (this.entry?.session) return { acquired: false, reason: 'held', detail: 'held' };
-    if (this.clock.now() < this.lockDelayUntil) return { acquired: false, reason: 'lock-delay', detail: 'lock delay' };
-    this.write({ value: request.value, session: request.sessionId, lockIndex: (this.entry?.lockIndex ?? 0) + 1 });
-    return { acquired: true, lockIndex: this.entry!.lockIndex, modifyIndex: this.entry!.modifyIndex };
+    if (this.clock.now() < this.lockDelayUntil)
+      return { acquired: false, reason: 'lock-delay', detail: 'lock delay' };
+    this.write({
+      value: request.value,
+      session: request.sessionId,
+      lockIndex: (this.entry?.lockIndex ?? 0) + 1,
+    });
+    return {
+      acquired: true,
+      lockIndex: this.entry!.lockIndex,
+      modifyIndex: this.entry!.modifyIndex,
+    };
   }
 
   async release(_key: string, sessionId: string, value: string): Promise<boolean> {
@@ -110,7 +124,11 @@ export class InMemoryConsul implements ConsulPort {
   /** Another client takes the key, bypassing everything: for specs of races. */
   seize(): void {
     this.sessions.set('intruder', { name: 'intruder', ttlMs: 10_000, lockDelayMs: 0, checks: [] });
-    this.write({ value: '{"instanceId":"intruder","metadata":{},"since":"2026-01-01T00:00:00.000Z"}', session: 'intruder', lockIndex: (this.entry?.lockIndex ?? 0) + 1 });
+    this.write({
+      value: '{"instanceId":"intruder","metadata":{},"since":"2026-01-01T00:00:00.000Z"}',
+      session: 'intruder',
+      lockIndex: (this.entry?.lockIndex ?? 0) + 1,
+    });
   }
 
   /** What Consul does when a session's TTL or check runs out: the key is freed, lock-delay starts. */
@@ -136,7 +154,9 @@ export class InMemoryConsul implements ConsulPort {
   private async gate(call: string): Promise<void> {
     this.calls.push(call);
     if (this.failure === 'hang') await new Promise(() => undefined);
-    if (this.failure === 'forbidden') throw new ConsulRequestError('forbidden', call, 'HTTP 403: Permission denied', 403);
-    if (this.latencyMs > 0) await new Promise<void>((resolve) => this.clock.setTimer(resolve, this.latencyMs));
+    if (this.failure === 'forbidden')
+      throw new ConsulRequestError('forbidden', call, 'HTTP 403: Permission denied', 403);
+    if (this.latencyMs > 0)
+      await new Promise<void>((resolve) => this.clock.setTimer(resolve, this.latencyMs));
   }
 }

@@ -20,17 +20,37 @@ import {
 const ROOT = path.resolve(__dirname, '../../..');
 
 /** Starts a candidate in a child process (test/fixtures/candidate-process.ts). */
-function spawnCandidate(agent: ConsulAgent, key: string, instanceId: string, actionLog: string): ChildProcess {
+function spawnCandidate(
+  agent: ConsulAgent,
+  key: string,
+  instanceId: string,
+  actionLog: string,
+): ChildProcess {
   const child = spawn(
     process.execPath,
-    ['-r', 'ts-node/register/transpile-only', 'test/fixtures/candidate-process.ts', agent.host, String(agent.port), key, instanceId, actionLog],
+    [
+      '-r',
+      'ts-node/register/transpile-only',
+      'test/fixtures/candidate-process.ts',
+      agent.host,
+      String(agent.port),
+      key,
+      instanceId,
+      actionLog,
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return child;
 }
 
-function firstAction(lines: ActionLine[], instanceIds: string[], after = 0): ActionLine | undefined {
-  return lines.find((line) => line.kind === 'action' && instanceIds.includes(line.instanceId) && line.at > after);
+function firstAction(
+  lines: ActionLine[],
+  instanceIds: string[],
+  after = 0,
+): ActionLine | undefined {
+  return lines.find(
+    (line) => line.kind === 'action' && instanceIds.includes(line.instanceId) && line.at > after,
+  );
 }
 
 describe('an election under faults (real Consul)', () => {
@@ -75,11 +95,18 @@ describe('an election under faults (real Consul)', () => {
     await pollUntil('the child to lead', () => firstAction(readActions(log), ['doomed']), 30_000);
     const followers = inProcess(key, ['b', 'c'], log);
     followers.forEach((election) => election.start());
-    await pollUntil('followers to see the child lead', () => followers.every((f) => f.state.leader?.instanceId === 'doomed') || undefined);
+    await pollUntil(
+      'followers to see the child lead',
+      () => followers.every((f) => f.state.leader?.instanceId === 'doomed') || undefined,
+    );
 
     const killedAt = Date.now();
     child.kill('SIGKILL');
-    const successor = await pollUntil('a follower to act', () => firstAction(readActions(log), ['b', 'c']), 20_000);
+    const successor = await pollUntil(
+      'a follower to act',
+      () => firstAction(readActions(log), ['b', 'c']),
+      20_000,
+    );
 
     const dead = readActions(log).filter((line) => line.instanceId === 'doomed');
     const lastPossible = Math.max(...dead.map((line) => line.until ?? line.at));
@@ -88,7 +115,9 @@ describe('an election under faults (real Consul)', () => {
         `the killed leader could have acted until ${lastPossible - killedAt} ms after the kill`,
     );
     expect(successor.at).toBeGreaterThan(lastPossible);
-    expect(successor.fencingToken).toBeGreaterThan(dead.find((line) => line.kind === 'action')!.fencingToken!);
+    expect(successor.fencingToken).toBeGreaterThan(
+      dead.find((line) => line.kind === 'action')!.fencingToken!,
+    );
   });
 
   it('a paused leader (SIGSTOP longer than its lease) steps down on resume and never acts after its successor began', async () => {
@@ -99,22 +128,40 @@ describe('an election under faults (real Consul)', () => {
     await pollUntil('the child to lead', () => firstAction(readActions(log), ['sleeper']), 30_000);
     const followers = inProcess(key, ['b', 'c'], log);
     followers.forEach((election) => election.start());
-    await pollUntil('followers to see the child lead', () => followers.every((f) => f.state.leader?.instanceId === 'sleeper') || undefined);
+    await pollUntil(
+      'followers to see the child lead',
+      () => followers.every((f) => f.state.leader?.instanceId === 'sleeper') || undefined,
+    );
 
     child.kill('SIGSTOP');
-    const successor = await pollUntil('a follower to act', () => firstAction(readActions(log), ['b', 'c']), 20_000);
+    const successor = await pollUntil(
+      'a follower to act',
+      () => firstAction(readActions(log), ['b', 'c']),
+      20_000,
+    );
     const resumedAt = Date.now();
     child.kill('SIGCONT');
     await pollUntil(
       'the resumed child to report follower',
-      () => readActions(log).find((line) => line.instanceId === 'sleeper' && line.kind === 'role' && line.role === 'follower' && line.at >= resumedAt),
+      () =>
+        readActions(log).find(
+          (line) =>
+            line.instanceId === 'sleeper' &&
+            line.kind === 'role' &&
+            line.role === 'follower' &&
+            line.at >= resumedAt,
+        ),
       10_000,
     );
 
-    const sleeperActions = readActions(log).filter((line) => line.instanceId === 'sleeper' && line.kind === 'action');
+    const sleeperActions = readActions(log).filter(
+      (line) => line.instanceId === 'sleeper' && line.kind === 'action',
+    );
     expect(sleeperActions.length).toBeGreaterThan(0);
     expect(sleeperActions.filter((line) => line.at >= successor.at)).toEqual([]);
-    expect(Math.max(...sleeperActions.map((line) => line.fencingToken!))).toBeLessThan(successor.fencingToken!);
+    expect(Math.max(...sleeperActions.map((line) => line.fencingToken!))).toBeLessThan(
+      successor.fencingToken!,
+    );
   });
 
   it('a leader cut off from Consul by a partition steps down by its deadline, before anyone else leads, and rejoins as follower after it heals', async () => {
@@ -137,7 +184,10 @@ describe('an election under faults (real Consul)', () => {
       running.push(...others);
       others.forEach((election) => recorder.watch(election));
       others.forEach((election) => election.start());
-      await pollUntil('the others to see the leader', () => others.every((e) => e.state.leader?.instanceId === 'cut-off') || undefined);
+      await pollUntil(
+        'the others to see the leader',
+        () => others.every((e) => e.state.leader?.instanceId === 'cut-off') || undefined,
+      );
 
       proxy.partition();
       const steppedDown = await waitForState(cutOff, (s) => s.role === 'follower', 10_000);
@@ -170,12 +220,20 @@ describe('an election under faults (real Consul)', () => {
     running.push(...elections);
     elections.forEach((election) => recorder.watch(election));
     elections.forEach((election) => election.start());
-    const before = await Promise.race(elections.map((e) => waitForState(e, (s) => s.role === 'leader')));
+    const before = await Promise.race(
+      elections.map((e) => waitForState(e, (s) => s.role === 'leader')),
+    );
 
     await agent.restart();
     await pollUntil(
       'a leader elected on the restarted agent',
-      () => elections.find((e) => e.isLeader() && e.state.term!.number >= 1 && e.state.term!.startedAt > before.term!.startedAt),
+      () =>
+        elections.find(
+          (e) =>
+            e.isLeader() &&
+            e.state.term!.number >= 1 &&
+            e.state.term!.startedAt > before.term!.startedAt,
+        ),
       30_000,
     );
     expect(recorder.intervals.length).toBeGreaterThanOrEqual(2);
@@ -203,7 +261,9 @@ describe('an election under faults (real Consul)', () => {
 describe('an election with ACLs (real Consul)', () => {
   let agent: ConsulAgent;
   beforeAll(async () => {
-    agent = await startConsulAgent({ acl: { defaultPolicy: 'deny', managementToken: 'root-secret' } });
+    agent = await startConsulAgent({
+      acl: { defaultPolicy: 'deny', managementToken: 'root-secret' },
+    });
   });
   afterAll(async () => {
     await agent?.stop();
@@ -211,7 +271,12 @@ describe('an election with ACLs (real Consul)', () => {
 
   it('reports a token without rights as a forbidden problem naming the key and the missing rights, without a tight retry loop', async () => {
     const calls: string[] = [];
-    const real = new NodeConsulPort({ host: agent.host, port: agent.port, secure: false, token: 'anonymous-has-no-rights' });
+    const real = new NodeConsulPort({
+      host: agent.host,
+      port: agent.port,
+      secure: false,
+      token: 'anonymous-has-no-rights',
+    });
     const counting = new Proxy(real, {
       get(target, name, receiver) {
         const value = Reflect.get(target, name, receiver);
@@ -243,7 +308,8 @@ describe('an election with ACLs (real Consul)', () => {
 
       const registrationsBefore = calls.filter((call) => call === 'registerService').length;
       await new Promise((resolve) => setTimeout(resolve, 2_500));
-      const registrations = calls.filter((call) => call === 'registerService').length - registrationsBefore;
+      const registrations =
+        calls.filter((call) => call === 'registerService').length - registrationsBefore;
       // A 403 waits retry.maxDelay (1s) between tries: at most 3 in 2.5 s, not one per initialDelay (50ms).
       expect(registrations).toBeLessThanOrEqual(3);
       expect(lines.filter((line) => line.includes('session:write')).length).toBe(1);

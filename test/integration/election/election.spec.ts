@@ -35,16 +35,28 @@ describe('an election on one key (real Consul)', () => {
     const elections = candidates(key, ['a', 'b', 'c']);
     elections.forEach((election) => election.start());
 
-    const leader = await Promise.race(elections.map((election) => waitForState(election, (s) => s.role === 'leader').then(() => election)));
-    await pollUntil('every candidate to see the leader', () =>
-      elections.every((election) => election.state.leader?.instanceId === leader.instanceId) || undefined,
+    const leader = await Promise.race(
+      elections.map((election) =>
+        waitForState(election, (s) => s.role === 'leader').then(() => election),
+      ),
+    );
+    await pollUntil(
+      'every candidate to see the leader',
+      () =>
+        elections.every((election) => election.state.leader?.instanceId === leader.instanceId) ||
+        undefined,
     );
 
     expect(elections.filter((election) => election.isLeader())).toEqual([leader]);
     const seen = elections.map((election) => election.state.leader);
     expect(new Set(seen.map((info) => info?.instanceId))).toEqual(new Set([leader.instanceId]));
-    expect(new Set(seen.map((info) => info?.fencingToken))).toEqual(new Set([leader.state.term!.fencingToken]));
-    const key_ = await consulGet<Array<{ LockIndex: number; Session: string }>>(agent, `/v1/kv/${key}`);
+    expect(new Set(seen.map((info) => info?.fencingToken))).toEqual(
+      new Set([leader.state.term!.fencingToken]),
+    );
+    const key_ = await consulGet<Array<{ LockIndex: number; Session: string }>>(
+      agent,
+      `/v1/kv/${key}`,
+    );
     expect(key_[0].LockIndex).toBe(leader.state.term!.fencingToken);
   });
 
@@ -52,15 +64,26 @@ describe('an election on one key (real Consul)', () => {
     const key = uniqueKey('graceful');
     const elections = candidates(key, ['a', 'b', 'c']);
     elections.forEach((election) => election.start());
-    const leader = await Promise.race(elections.map((election) => waitForState(election, (s) => s.role === 'leader').then(() => election)));
+    const leader = await Promise.race(
+      elections.map((election) =>
+        waitForState(election, (s) => s.role === 'leader').then(() => election),
+      ),
+    );
     const followers = elections.filter((election) => election !== leader);
-    await pollUntil('followers to see the leader', () => followers.every((f) => f.state.leader) || undefined);
+    await pollUntil(
+      'followers to see the leader',
+      () => followers.every((f) => f.state.leader) || undefined,
+    );
 
     const stoppedAt = performance.now();
-    const next = Promise.race(followers.map((f) => waitForState(f, (s) => s.role === 'leader').then(() => f)));
+    const next = Promise.race(
+      followers.map((f) => waitForState(f, (s) => s.role === 'leader').then(() => f)),
+    );
     await leader.stop();
     const successor = await next;
-    console.log(`graceful handoff: ${(performance.now() - stoppedAt).toFixed(1)} ms from stop() to the next leader`);
+    console.log(
+      `graceful handoff: ${(performance.now() - stoppedAt).toFixed(1)} ms from stop() to the next leader`,
+    );
 
     expect(leader.state.role).toBe('stopped');
     expect(followers.filter((f) => f.isLeader())).toEqual([successor]);
@@ -74,10 +97,18 @@ describe('an election on one key (real Consul)', () => {
     elections.forEach((election) => election.start());
 
     for (let handoff = 0; handoff < 4; handoff += 1) {
-      const leader = await Promise.race(elections.map((e) => waitForState(e, (s) => s.role === 'leader').then(() => e)));
-      await pollUntil('every candidate to see the leader', () => elections.every((e) => e.state.leader?.instanceId === leader.instanceId) || undefined);
+      const leader = await Promise.race(
+        elections.map((e) => waitForState(e, (s) => s.role === 'leader').then(() => e)),
+      );
+      await pollUntil(
+        'every candidate to see the leader',
+        () => elections.every((e) => e.state.leader?.instanceId === leader.instanceId) || undefined,
+      );
       await leader.resign();
-      await pollUntil('someone else to lead', () => elections.some((e) => e !== leader && e.isLeader()) || undefined);
+      await pollUntil(
+        'someone else to lead',
+        () => elections.some((e) => e !== leader && e.isLeader()) || undefined,
+      );
     }
 
     const tokens = recorder.intervals.map((interval) => interval.fencingToken);
@@ -111,18 +142,27 @@ describe('an election on one key (real Consul)', () => {
     const key = uniqueKey('cleanup');
     const elections = candidates(key, ['a', 'b', 'c']);
     elections.forEach((election) => election.start());
-    await Promise.race(elections.map((election) => waitForState(election, (s) => s.role === 'leader')));
+    await Promise.race(
+      elections.map((election) => waitForState(election, (s) => s.role === 'leader')),
+    );
     await pollUntil('all sessions open', async () => {
       const sessions = await consulGet<Array<{ Name: string }>>(agent, '/v1/session/list');
-      return sessions.filter((session) => session.Name.startsWith(`${key}#`)).length === 3 || undefined;
+      return (
+        sessions.filter((session) => session.Name.startsWith(`${key}#`)).length === 3 || undefined
+      );
     });
 
     await Promise.all(running.splice(0).map((election) => election.stop()));
 
     const sessions = await consulGet<Array<{ Name: string }>>(agent, '/v1/session/list');
     expect(sessions.filter((session) => session.Name.startsWith(`${key}#`))).toEqual([]);
-    const services = await consulGet<Record<string, { Meta?: Record<string, string> }>>(agent, '/v1/agent/services');
-    expect(Object.values(services).filter((service) => service.Meta?.['leader-key'] === key)).toEqual([]);
+    const services = await consulGet<Record<string, { Meta?: Record<string, string> }>>(
+      agent,
+      '/v1/agent/services',
+    );
+    expect(
+      Object.values(services).filter((service) => service.Meta?.['leader-key'] === key),
+    ).toEqual([]);
     elections.forEach((election) => expect(election.state.role).toBe('stopped'));
   });
 

@@ -3,7 +3,10 @@ import { resolveElectionOptions } from '../../../lib/election/resolve-election-o
 
 const valid: ElectionOptions = { key: 'service/billing/leader' };
 
-function failure(options: Partial<ElectionOptions> & Record<string, unknown>, env: NodeJS.ProcessEnv = {}): ElectionOptionsError {
+function failure(
+  options: Partial<ElectionOptions> & Record<string, unknown>,
+  env: NodeJS.ProcessEnv = {},
+): ElectionOptionsError {
   try {
     resolveElectionOptions({ ...valid, ...options } as ElectionOptions, env);
   } catch (error) {
@@ -22,7 +25,12 @@ describe('election options', () => {
       requestTimeoutMs: 500,
       lockDelayMs: 2_500,
       sessionTtlMs: 30_000,
-      healthCheck: { ttlMs: 2_000, standbyTtlMs: 30_000, deregisterCriticalServiceAfterMs: 60_000, serviceName: 'leader-service-billing-leader' },
+      healthCheck: {
+        ttlMs: 2_000,
+        standbyTtlMs: 30_000,
+        deregisterCriticalServiceAfterMs: 60_000,
+        serviceName: 'leader-service-billing-leader',
+      },
       consul: { host: '127.0.0.1', port: 8500, secure: false },
     });
     expect(resolved.requestTimeoutMs).toBeLessThan(resolved.leaseDurationMs);
@@ -31,8 +39,13 @@ describe('election options', () => {
 
   it('accepts milliseconds and Consul duration strings alike', () => {
     expect(resolveElectionOptions({ ...valid, watchWait: '1m30s' }, {}).watchWaitMs).toBe(90_000);
-    expect(resolveElectionOptions({ ...valid, leaseDuration: '3s', lockDelay: 3_000 }, {}).leaseDurationMs).toBe(3_000);
-    expect(resolveElectionOptions({ ...valid, leaseDuration: 800, lockDelay: '1.5s' }, {}).lockDelayMs).toBe(1_500);
+    expect(
+      resolveElectionOptions({ ...valid, leaseDuration: '3s', lockDelay: 3_000 }, {})
+        .leaseDurationMs,
+    ).toBe(3_000);
+    expect(
+      resolveElectionOptions({ ...valid, leaseDuration: 800, lockDelay: '1.5s' }, {}).lockDelayMs,
+    ).toBe(1_500);
   });
 
   it('requires a key', () => {
@@ -41,12 +54,15 @@ describe('election options', () => {
     expect(error.message).toMatch(/"key" is required/);
   });
 
-  it.each([['/leading/slash'], ['trailing/'], ['has space'], ['a//b'], ['q?x']])('rejects the key %j and says what a key may be', (key) => {
-    const error = failure({ key });
-    expect(error.field).toBe('key');
-    expect(error.message).toContain(JSON.stringify(key));
-    expect(error.message).toMatch(/accepted: a Consul KV path/);
-  });
+  it.each([['/leading/slash'], ['trailing/'], ['has space'], ['a//b'], ['q?x']])(
+    'rejects the key %j and says what a key may be',
+    (key) => {
+      const error = failure({ key });
+      expect(error.field).toBe('key');
+      expect(error.message).toContain(JSON.stringify(key));
+      expect(error.message).toMatch(/accepted: a Consul KV path/);
+    },
+  );
 
   it.each([
     ['leaseDuration', '100ms', 'from 200ms to 60s'],
@@ -70,7 +86,9 @@ describe('election options', () => {
   });
 
   it('rejects a standby TTL shorter than the leading TTL', () => {
-    expect(failure({ healthCheck: { ttl: '5s', standbyTtl: '2s' } }).field).toBe('healthCheck.standbyTtl');
+    expect(failure({ healthCheck: { ttl: '5s', standbyTtl: '2s' } }).field).toBe(
+      'healthCheck.standbyTtl',
+    );
   });
 
   it('enforces requestTimeout < leaseDuration', () => {
@@ -80,7 +98,12 @@ describe('election options', () => {
   });
 
   it('enforces renewInterval + requestTimeout < leaseDuration', () => {
-    const error = failure({ leaseDuration: '2s', lockDelay: '2s', renewInterval: '1500ms', requestTimeout: '600ms' });
+    const error = failure({
+      leaseDuration: '2s',
+      lockDelay: '2s',
+      renewInterval: '1500ms',
+      requestTimeout: '600ms',
+    });
     expect(error.field).toBe('renewInterval');
     expect(error.message).toContain('renewInterval + requestTimeout < leaseDuration');
     expect(error.message).toContain('1.5s');
@@ -93,12 +116,19 @@ describe('election options', () => {
   });
 
   it('enforces that the check is updated well within its TTL', () => {
-    const error = failure({ leaseDuration: '3s', lockDelay: '3s', requestTimeout: '900ms', healthCheck: { ttl: '1s' } });
+    const error = failure({
+      leaseDuration: '3s',
+      lockDelay: '3s',
+      requestTimeout: '900ms',
+      healthCheck: { ttl: '1s' },
+    });
     expect(error.field).toBe('healthCheck.ttl');
   });
 
   it('rejects metadata that is not a plain object', () => {
-    expect(failure({ metadata: ['x'] as unknown as Record<string, unknown> }).field).toBe('metadata');
+    expect(failure({ metadata: ['x'] as unknown as Record<string, unknown> }).field).toBe(
+      'metadata',
+    );
   });
 
   it('rejects a port out of range', () => {
@@ -108,13 +138,26 @@ describe('election options', () => {
   });
 
   it('follows CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN when the options leave Consul unset', () => {
-    const resolved = resolveElectionOptions(valid, { CONSUL_HTTP_ADDR: 'https://consul.internal:8501', CONSUL_HTTP_TOKEN: 't0k' });
-    expect(resolved.consul).toMatchObject({ host: 'consul.internal', port: 8501, secure: true, token: 't0k' });
-    expect(resolveElectionOptions(valid, { CONSUL_HTTP_ADDR: '10.0.0.5:9500' }).consul).toMatchObject({ host: '10.0.0.5', port: 9500, secure: false });
+    const resolved = resolveElectionOptions(valid, {
+      CONSUL_HTTP_ADDR: 'https://consul.internal:8501',
+      CONSUL_HTTP_TOKEN: 't0k',
+    });
+    expect(resolved.consul).toMatchObject({
+      host: 'consul.internal',
+      port: 8501,
+      secure: true,
+      token: 't0k',
+    });
+    expect(
+      resolveElectionOptions(valid, { CONSUL_HTTP_ADDR: '10.0.0.5:9500' }).consul,
+    ).toMatchObject({ host: '10.0.0.5', port: 9500, secure: false });
   });
 
   it('lets explicit options win over the environment', () => {
-    const resolved = resolveElectionOptions({ ...valid, consul: { host: 'h', port: 1234, token: 'mine' } }, { CONSUL_HTTP_ADDR: 'x:1', CONSUL_HTTP_TOKEN: 'env' });
+    const resolved = resolveElectionOptions(
+      { ...valid, consul: { host: 'h', port: 1234, token: 'mine' } },
+      { CONSUL_HTTP_ADDR: 'x:1', CONSUL_HTTP_TOKEN: 'env' },
+    );
     expect(resolved.consul).toMatchObject({ host: 'h', port: 1234, token: 'mine' });
   });
 

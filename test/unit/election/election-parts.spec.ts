@@ -15,7 +15,9 @@ describe('durations', () => {
     [250, 250],
   ])('parses %j as %d ms', (input, ms) => expect(parseDuration(input)).toBe(ms));
 
-  it.each([['15'], ['s'], ['-1s'], ['1x'], [''], [Number.NaN], [-5]])('rejects %j', (input) => expect(parseDuration(input)).toBeUndefined());
+  it.each([['15'], ['s'], ['-1s'], ['1x'], [''], [Number.NaN], [-5]])('rejects %j', (input) =>
+    expect(parseDuration(input)).toBeUndefined(),
+  );
 
   it('sends durations to Consul with a unit, since Consul reads a bare LockDelay below 1000 as seconds', () => {
     expect(toConsulDuration(600)).toBe('600ms');
@@ -71,7 +73,12 @@ describe('ordered succession', () => {
 
 describe('the value a holder writes', () => {
   it('round-trips, and marks a release', () => {
-    const value = { instanceId: 'a', metadata: { zone: 'x' }, since: '2026-01-01T00:00:00.000Z', releasedAt: '2026-01-01T00:01:00.000Z' };
+    const value = {
+      instanceId: 'a',
+      metadata: { zone: 'x' },
+      since: '2026-01-01T00:00:00.000Z',
+      releasedAt: '2026-01-01T00:01:00.000Z',
+    };
     expect(decodeLeaderValue(encodeLeaderValue(value))).toEqual(value);
   });
 

@@ -20,7 +20,9 @@ describe('the election state machine (virtual clock)', () => {
   afterEach(async () => {
     consul.failure = null;
     consul.latencyMs = 0;
-    await Promise.all(elections.splice(0).map((election) => Promise.race([election.stop(), clock.advance(10_000)])));
+    await Promise.all(
+      elections.splice(0).map((election) => Promise.race([election.stop(), clock.advance(10_000)])),
+    );
   });
 
   function candidate(instanceId: string, overrides: Partial<ElectionOptions> = {}): LeaderElection {
