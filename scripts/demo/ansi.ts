@@ -30,7 +30,9 @@ export function createPaint(
   const paint = (code: AnsiColour, text: string): string => {
     if (!enabled) return text;
     const [open, close] = CODES[code];
-    return `${ESC}[${open}m${text}${ESC}[${close}m`;
+    // A coloured name inside a coloured line closes with the same code: reopen the outer colour.
+    const inner = text.split(`${ESC}[${close}m`).join(`${ESC}[${close}m${ESC}[${open}m`);
+    return `${ESC}[${open}m${inner}${ESC}[${close}m`;
   };
   return Object.assign(paint, { enabled });
 }
