@@ -1,3 +1,4 @@
+import type { BeforeApplicationShutdown } from '@nestjs/common';
 import { BehaviorSubject, distinctUntilChanged, map, type Observable } from 'rxjs';
 import type { LeaderInfo, LeadershipState } from '../election';
 import { RUN_AS_LEADER } from '../consul-leader.constants';
@@ -26,7 +27,9 @@ export interface ConsulLeaderServiceStubOptions {
  * ```
  * It proves nothing about Consul: the real election's behaviour is covered by the library's own tests.
  */
-export class ConsulLeaderServiceStub implements ConsulLeader, LeaderOnlyRunner {
+export class ConsulLeaderServiceStub
+  implements ConsulLeader, LeaderOnlyRunner, BeforeApplicationShutdown
+{
   readonly isLeader$: Observable<boolean>;
   readonly leader$: Observable<LeaderInfo | null>;
   readonly state$: Observable<LeadershipState>;
@@ -125,6 +128,11 @@ export class ConsulLeaderServiceStub implements ConsulLeader, LeaderOnlyRunner {
     await this.inFlight.drain();
     this.subject.next({ ...this.state, role: 'stopped' });
     this.subject.complete();
+  }
+
+  /** Nest calls it on `app.close()` when the stub replaces the service, as it would the real one. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
   }
 
   [RUN_AS_LEADER]<T>(_label: string, call: () => T): T | undefined {

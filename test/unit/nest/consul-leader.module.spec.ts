@@ -459,6 +459,11 @@ describe('ConsulLeaderModule', () => {
       stub.becomeLeader();
       expect(watcher.leadership.fencingToken).toBe(2);
       expect(watcher.seen).toEqual([false, true, false, true]);
+      let completed = false;
+      watcher.leadership.isLeader$.subscribe({ complete: () => (completed = true) });
+      await moduleRef.close();
+      expect(watcher.seen).toEqual([false, true, false, true, false]);
+      expect(completed).toBe(true);
     });
   });
 });
