@@ -93,6 +93,9 @@ export class LeaderElection {
   private sessionWork: Promise<unknown> = Promise.resolve();
   private holding: Holding | null = null;
   private campaigning = false;
+  private campaignInFlight: Promise<void> = Promise.resolve();
+  private acquiredWhileStopping: LeaderValue | null = null;
+  private releasing: CandidateSession | null = null;
   private campaignTimer: TimerHandle | null = null;
   private confirmTimer: TimerHandle | null = null;
   private deadlineTimer: TimerHandle | null = null;
@@ -212,8 +215,9 @@ export class LeaderElection {
     this.sleepers.clear();
     for (const handle of this.pendingTimers) this.clock.clearTimer(handle);
     this.pendingTimers.clear();
+    await this.campaignInFlight;
     await this.sessionWork;
-    if (wasRunning) await this.leaveConsul(holding?.value ?? null);
+    if (wasRunning) await this.leaveConsul(holding?.value ?? this.acquiredWhileStopping);
     this.clearTimer('confirmTimer');
     this.clearTimer('deadlineTimer');
     this.clearTimer('actTimer');
@@ -300,14 +304,12 @@ export class LeaderElection {
     const { entry } = observation;
     const holderValue = entry?.session ? decodeLeaderValue(entry.value) : null;
     const leader = entry?.session ? toLeaderInfo(holderValue, entry.lockIndex) : null;
-    this.publish({ leader });
-
     const holding = this.holding;
-    if (
-      holding &&
-      observation.index >= holding.acquiredIndex &&
-      entry?.session !== holding.session.id
-    ) {
+    // A read older than our acquire knows nothing of it: it neither names the leader nor unseats us.
+    const current = !holding || observation.index >= holding.acquiredIndex;
+    if (current) this.publish({ leader });
+
+    if (holding && current && entry?.session !== holding.session.id) {
       this.logger.warn(
         `Key "${this.options.key}" is no longer held by this instance's session; stepping down`,
       );
@@ -328,7 +330,7 @@ export class LeaderElection {
     const holder = observation.entry?.session;
     if (holder) {
       this.cancelCampaign();
-      if (this.session && holder === this.session.id) {
+      if (this.session && holder === this.session.id && this.releasing !== this.session) {
         // Our acquire went through but its answer was lost: we never acted, so hand the key back at once.
         const value = decodeLeaderValue(observation.entry?.value ?? null);
         void this.releaseKey(
@@ -365,7 +367,13 @@ export class LeaderElection {
     void this.campaign(observation);
   }
 
-  private async campaign(observation: Observation): Promise<void> {
+  private campaign(observation: Observation): Promise<void> {
+    const attempt = this.attemptAcquire(observation);
+    this.campaignInFlight = attempt;
+    return attempt;
+  }
+
+  private async attemptAcquire(observation: Observation): Promise<void> {
     this.campaigning = true;
     let retryInMs: number | null = null;
     try {
@@ -387,6 +395,11 @@ export class LeaderElection {
         this.options.requestTimeoutMs,
       );
       this.reportSuccess('campaign');
+      if (result.acquired && this.phase !== 'running') {
+        // stop() began while the acquire was in flight: never act, let stop() release it.
+        this.acquiredWhileStopping = value;
+        return;
+      }
       if (result.acquired) {
         this.campaignBackoff.reset();
         this.onAcquired(session, value, result, sentAt, observation);
@@ -562,9 +575,12 @@ export class LeaderElection {
     if (!holding) return;
     this.endTerm(reason);
     // Release only what we may still hold: after 'lost' the key is someone else's (or deleted).
-    if (reason === 'deadline' || reason === 'resign')
+    if (reason === 'deadline' || reason === 'resign') {
+      // The release changes the key; the watch then brings the vacancy to considerCampaign().
       void this.releaseKey(holding.session, holding.value);
-    else holding.session.setMode('standby');
+      return;
+    }
+    holding.session.setMode('standby');
     this.considerCampaign();
   }
 
@@ -669,6 +685,7 @@ export class LeaderElection {
    * hands over as soon as it is back (if its session survived), instead of leaving others to wait.
    */
   private releaseKey(session: CandidateSession, value: LeaderValue): Promise<void> {
+    this.releasing = session;
     const work = this.sessionWork.then(async () => {
       const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
       const released: LeaderValue = { ...value, releasedAt: this.clock.wallTime().toISOString() };
@@ -694,8 +711,11 @@ export class LeaderElection {
         }
       }
     });
-    this.sessionWork = work.catch(() => undefined);
-    return work;
+    const settled = work.finally(() => {
+      if (this.releasing === session) this.releasing = null;
+    });
+    this.sessionWork = settled.catch(() => undefined);
+    return settled;
   }
 
   /** At stop: one try each to release what we hold, destroy the session and remove our service. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describeDuration, parseDuration, type Duration } from './duration';
 import type { ElectionOptions, ResolvedElectionOptions } from './election-options';
 import { ElectionOptionsError } from './election-options.error';
@@ -114,8 +114,7 @@ export function resolveElectionOptions(
       MINUTE,
       24 * HOUR,
     );
-    const serviceName =
-      check.serviceName ?? `leader-${key.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '')}`;
+    const serviceName = check.serviceName ?? defaultServiceName(key);
     if (typeof serviceName !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/.test(serviceName)) {
       throw new ElectionOptionsError(
         'healthCheck.serviceName',
@@ -193,6 +192,17 @@ export function resolveElectionOptions(
     drainTimeoutMs,
     retry: { initialDelayMs, maxDelayMs },
   };
+}
+
+/**
+ * `leader-` and the key with anything but letters, digits and dashes turned into dashes; a long key
+ * is cut and suffixed with a hash of the whole key, so that the name stays a valid DNS label (≤ 63).
+ */
+function defaultServiceName(key: string): string {
+  const name = `leader-${key.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '')}`;
+  if (name.length <= 63) return name;
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 8);
+  return `${name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
 }
 
 function durationIn(

@@ -161,6 +161,14 @@ describe('election options', () => {
     expect(resolved.consul).toMatchObject({ host: 'h', port: 1234, token: 'mine' });
   });
 
+  it('derives a valid service name from a long key, distinct per key', () => {
+    const long = 'service/billing-reconciliation/production/eu-west-1/leader';
+    const name = resolveElectionOptions({ key: long }, {}).healthCheck!.serviceName;
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(name).toMatch(/^leader-service-billing-reconciliation-.+-[0-9a-f]{8}$/);
+    expect(resolveElectionOptions({ key: `${long}2` }, {}).healthCheck!.serviceName).not.toBe(name);
+  });
+
   it('allows turning the health check off', () => {
     expect(resolveElectionOptions({ ...valid, healthCheck: false }, {}).healthCheck).toBeNull();
   });
