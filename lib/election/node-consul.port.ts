@@ -29,7 +29,7 @@ interface RawKvEntry {
 }
 
 interface RawServiceEntry {
-  Service: { ID: string; Meta?: Record<string, string> | null; CreateIndex?: number };
+  Service?: { ID: string; Meta?: Record<string, string> | null; CreateIndex?: number };
 }
 
 interface TxnAnswer {
@@ -37,17 +37,39 @@ interface TxnAnswer {
   Errors?: Array<{ OpIndex: number; What: string }> | null;
 }
 
-interface PapiLikeError extends Error {
-  isResponse?: boolean;
-  isTimeout?: boolean;
-  isAbort?: boolean;
-  code?: string;
-  response?: { statusCode: number; body?: unknown };
+interface HttpResponseLike {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body?: unknown;
 }
+
+/** An HTTP answer from Consul, whatever its status. */
+interface ConsulAnswer {
+  readonly status: number;
+  readonly index: number;
+  readonly body: unknown;
+}
+
+interface PapiLikeError {
+  message?: string;
+  isTimeout?: boolean;
+  code?: string;
+  cause?: { code?: string };
+  response?: unknown;
+}
+
+/** What the client's calls accept besides their own fields: per-request timeout and context. */
+type RequestOptions = { timeout: number; ctx: EventEmitter };
 
 /**
  * {@link ConsulPort} on the `consul` npm client (v2), over one keep-alive agent so that a renewal
  * costs a request, not a TCP handshake.
+ *
+ * Every call asks the client for the raw response and accepts an answer only by its shape: the
+ * client reports some failures by *resolving* with the error (it tells errors from values with
+ * `instanceof Error`, which is false for an error made in another realm — Node's socket errors
+ * under Jest's sandbox, for one). Taking such a value for a result would confirm a hold that
+ * Consul never confirmed.
  */
 export class NodeConsulPort implements ConsulPort {
   private readonly client: ConsulClient;
@@ -70,57 +92,48 @@ export class NodeConsulPort implements ConsulPort {
   }
 
   async readKey(key: string, request: ReadKeyRequest): Promise<KeyRead> {
-    const ctx = cancellableContext(request.signal);
-    try {
-      const [response, entry] = (await this.client.kv.get({
-        key,
-        ...(request.index
-          ? { index: String(request.index), wait: toConsulDuration(request.waitMs ?? 60_000) }
-          : {}),
-        timeout: request.timeoutMs,
-        ctx,
-      } as never)) as unknown as [{ headers: Record<string, string> }, RawKvEntry | undefined];
-      const index = Number(response.headers['x-consul-index'] ?? 0);
-      return { entry: entry ? toKeyEntry(entry) : null, index: Number.isFinite(index) ? index : 0 };
-    } catch (error) {
-      throw classify(error, 'key read');
-    } finally {
-      ctx.dispose();
-    }
+    const answer = await this.send('key read', request.timeoutMs, request.signal, (options) =>
+      this.client.kv.get({ key, ...blocking(request), ...options } as never),
+    );
+    if (answer.status === 404) return { entry: null, index: answer.index };
+    const raw = expect(answer, 'key read', 200, isKvEntry);
+    return { entry: toKeyEntry(raw), index: answer.index };
   }
 
   async createSession(session: NewSession, timeoutMs: number): Promise<string> {
-    try {
-      const created = (await this.client.session.create({
+    const answer = await this.send('session create', timeoutMs, undefined, (options) =>
+      this.client.session.create({
         name: session.name,
         ttl: toConsulDuration(session.ttlMs),
         lockdelay: toConsulDuration(session.lockDelayMs),
         checks: ['serfHealth', ...session.checks],
         behavior: 'release',
-        timeout: timeoutMs,
-      } as never)) as { ID: string };
-      return created.ID;
-    } catch (error) {
-      throw classify(error, 'session create');
-    }
+        ...options,
+      } as never),
+    );
+    return expect(
+      answer,
+      'session create',
+      200,
+      (body): body is { ID: string } =>
+        typeof (body as { ID?: unknown } | undefined)?.ID === 'string',
+    ).ID;
   }
 
   async renewSession(sessionId: string, timeoutMs: number): Promise<'renewed' | 'not-found'> {
-    try {
-      await this.client.session.renew({ id: sessionId, timeout: timeoutMs } as never);
-      return 'renewed';
-    } catch (error) {
-      if (statusOf(error) === 404) return 'not-found';
-      throw classify(error, 'session renew');
-    }
+    const answer = await this.send('session renew', timeoutMs, undefined, (options) =>
+      this.client.session.renew({ id: sessionId, ...options } as never),
+    );
+    if (answer.status === 404) return 'not-found';
+    expect(answer, 'session renew', 200);
+    return 'renewed';
   }
 
   async destroySession(sessionId: string, timeoutMs: number): Promise<void> {
-    try {
-      await this.client.session.destroy({ id: sessionId, timeout: timeoutMs } as never);
-    } catch (error) {
-      throw classify(error, 'session destroy');
-    }
+    const answer = await this.send('session destroy', timeoutMs, undefined, (options) =>
+      this.client.session.destroy({ id: sessionId, ...options } as never),
+    );
+    expect(answer, 'session destroy', 200);
   }
 
   async acquire(request: AcquireRequest, timeoutMs: number): Promise<AcquireResult> {
@@ -128,24 +141,28 @@ export class NodeConsulPort implements ConsulPort {
       request.expectedModifyIndex > 0
         ? { KV: { Verb: 'check-index', Key: request.key, Index: request.expectedModifyIndex } }
         : { KV: { Verb: 'check-not-exists', Key: request.key } };
-    const operations = [
-      precondition,
-      {
-        KV: {
-          Verb: 'lock',
-          Key: request.key,
-          Value: Buffer.from(request.value).toString('base64'),
-          Session: request.sessionId,
+    const answer = await this.transaction(
+      'acquire',
+      [
+        precondition,
+        {
+          KV: {
+            Verb: 'lock',
+            Key: request.key,
+            Value: Buffer.from(request.value).toString('base64'),
+            Session: request.sessionId,
+          },
         },
-      },
-      { KV: { Verb: 'get', Key: request.key } },
-    ];
-    const answer = await this.transaction(operations, timeoutMs, 'acquire');
+        { KV: { Verb: 'get', Key: request.key } },
+      ],
+      timeoutMs,
+    );
     if (answer.ok) {
       // Only operations that return an entry appear in Results; the trailing `get` is the last one.
       const held = answer.results.at(-1)?.KV;
-      if (!held)
+      if (!held || !isKvEntry(held)) {
         throw new ConsulRequestError('unexpected', 'acquire', 'transaction returned no key entry');
+      }
       return { acquired: true, lockIndex: held.LockIndex, modifyIndex: held.ModifyIndex };
     }
     const failure = answer.errors[0];
@@ -164,134 +181,194 @@ export class NodeConsulPort implements ConsulPort {
     value: string,
     timeoutMs: number,
   ): Promise<boolean> {
-    try {
-      return Boolean(
-        await this.client.kv.set({ key, value, release: sessionId, timeout: timeoutMs } as never),
-      );
-    } catch (error) {
-      throw classify(error, 'key release');
-    }
+    const answer = await this.send('key release', timeoutMs, undefined, (options) =>
+      this.client.kv.set({ key, value, release: sessionId, ...options } as never),
+    );
+    return expect(answer, 'key release', 200, (body): body is boolean => typeof body === 'boolean');
   }
 
   async confirmHolding(key: string, sessionId: string, timeoutMs: number): Promise<boolean> {
     const answer = await this.transaction(
+      'hold confirmation',
       [{ KV: { Verb: 'check-session', Key: key, Session: sessionId } }],
       timeoutMs,
-      'hold confirmation',
     );
     return answer.ok;
   }
 
   async registerService(service: CandidateService, timeoutMs: number): Promise<void> {
-    try {
-      await this.client.agent.service.register({
+    const answer = await this.send('service register', timeoutMs, undefined, (options) =>
+      this.client.agent.service.register({
         id: service.id,
         name: service.name,
         meta: service.meta,
-        timeout: timeoutMs,
-      } as never);
-    } catch (error) {
-      throw classify(error, 'service register');
-    }
+        ...options,
+      } as never),
+    );
+    expect(answer, 'service register', 200);
   }
 
   async registerTtlCheck(check: TtlCheck, timeoutMs: number): Promise<void> {
-    try {
-      await this.client.agent.check.register({
+    const answer = await this.send('check register', timeoutMs, undefined, (options) =>
+      this.client.agent.check.register({
         id: check.id,
         name: check.name,
         serviceid: check.serviceId,
         ttl: toConsulDuration(check.ttlMs),
         status: 'passing',
         deregistercriticalserviceafter: toConsulDuration(check.deregisterCriticalServiceAfterMs),
-        timeout: timeoutMs,
-      } as never);
-    } catch (error) {
-      throw classify(error, 'check register');
-    }
+        ...options,
+      } as never),
+    );
+    expect(answer, 'check register', 200);
   }
 
   async readCandidates(serviceName: string, request: ReadKeyRequest): Promise<CandidatesRead> {
-    const ctx = cancellableContext(request.signal);
-    try {
-      const [response, entries] = (await this.client.health.service({
-        service: serviceName,
-        passing: true,
-        ...(request.index
-          ? { index: String(request.index), wait: toConsulDuration(request.waitMs ?? 60_000) }
-          : {}),
-        timeout: request.timeoutMs,
-        ctx,
-      } as never)) as unknown as [
-        { headers: Record<string, string> },
-        RawServiceEntry[] | undefined,
-      ];
-      const index = Number(response.headers['x-consul-index'] ?? 0);
-      const candidates = (entries ?? []).flatMap((entry) => {
-        const instanceId = entry.Service?.Meta?.['instance-id'];
-        return instanceId ? [{ instanceId, createIndex: entry.Service.CreateIndex ?? 0 }] : [];
-      });
-      return { candidates, index: Number.isFinite(index) ? index : 0 };
-    } catch (error) {
-      throw classify(error, 'candidates read');
-    } finally {
-      ctx.dispose();
-    }
+    const answer = await this.send(
+      'candidates read',
+      request.timeoutMs,
+      request.signal,
+      (options) =>
+        this.client.health.service({
+          service: serviceName,
+          passing: true,
+          ...blocking(request),
+          ...options,
+        } as never),
+    );
+    const entries = expect(answer, 'candidates read', 200, (body): body is RawServiceEntry[] =>
+      Array.isArray(body),
+    );
+    const candidates = entries.flatMap((entry) => {
+      const instanceId = entry.Service?.Meta?.['instance-id'];
+      return instanceId ? [{ instanceId, createIndex: entry.Service?.CreateIndex ?? 0 }] : [];
+    });
+    return { candidates, index: answer.index };
   }
 
   async passCheck(checkId: string, timeoutMs: number): Promise<'passed' | 'not-found'> {
-    try {
-      await this.client.agent.check.pass({ id: checkId, timeout: timeoutMs } as never);
-      return 'passed';
-    } catch (error) {
-      // An unknown check answers 404 on recent agents and 500 "does not have associated TTL" / "Unknown check" on older ones.
-      const status = statusOf(error);
-      if (
-        status === 404 ||
-        (status === 500 && /unknown check|not found|does not have/i.test(bodyOf(error)))
-      ) {
-        return 'not-found';
-      }
-      throw classify(error, 'check update');
+    const answer = await this.send('check update', timeoutMs, undefined, (options) =>
+      this.client.agent.check.pass({ id: checkId, ...options } as never),
+    );
+    // An unknown check answers 404 on recent agents and 500 "Unknown check" on older ones.
+    if (
+      answer.status === 404 ||
+      (answer.status === 500 && /unknown check|not found|does not have/i.test(text(answer.body)))
+    ) {
+      return 'not-found';
     }
+    expect(answer, 'check update', 200);
+    return 'passed';
   }
 
   async deregisterService(serviceId: string, timeoutMs: number): Promise<void> {
-    try {
-      await this.client.agent.service.deregister({ id: serviceId, timeout: timeoutMs } as never);
-    } catch (error) {
-      if (statusOf(error) === 404) return;
-      throw classify(error, 'service deregister');
-    }
+    const answer = await this.send('service deregister', timeoutMs, undefined, (options) =>
+      this.client.agent.service.deregister({ id: serviceId, ...options } as never),
+    );
+    if (answer.status === 404) return;
+    expect(answer, 'service deregister', 200);
   }
 
   close(): void {
     this.agent.destroy();
   }
 
+  /** A transaction; Consul rolls back one whose checks fail, answering 409 with the reasons. */
   private async transaction(
+    operation: string,
     operations: unknown[],
     timeoutMs: number,
-    operation: string,
   ): Promise<
     | { ok: true; results: NonNullable<TxnAnswer['Results']> }
     | { ok: false; errors: NonNullable<TxnAnswer['Errors']> }
   > {
-    try {
-      const answer = (await this.client.transaction.create(
-        operations as never,
-        { timeout: timeoutMs } as never,
-      )) as TxnAnswer;
-      return { ok: true, results: answer.Results ?? [] };
-    } catch (error) {
-      // A transaction whose checks fail is rolled back with 409 and the reasons in Errors.
-      if (statusOf(error) === 409) {
-        const body = (error as PapiLikeError).response?.body as TxnAnswer | undefined;
-        return { ok: false, errors: body?.Errors ?? [] };
-      }
-      throw classify(error, operation);
+    const answer = await this.send(operation, timeoutMs, undefined, (options) =>
+      this.client.transaction.create(operations as never, options as never),
+    );
+    const isTxnAnswer = (body: unknown): body is TxnAnswer =>
+      typeof body === 'object' && body !== null && ('Results' in body || 'Errors' in body);
+    if (answer.status === 409) {
+      return { ok: false, errors: expect(answer, operation, 409, isTxnAnswer).Errors ?? [] };
     }
+    return { ok: true, results: expect(answer, operation, 200, isTxnAnswer).Results ?? [] };
   }
+
+  /**
+   * Runs one client call and returns Consul's HTTP answer, whatever its status, or throws a
+   * classified {@link ConsulRequestError} when there was none (network, timeout, abort).
+   */
+  private async send(
+    operation: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    invoke: (options: RequestOptions) => Promise<unknown>,
+  ): Promise<ConsulAnswer> {
+    const ctx = cancellableContext(signal);
+    let outcome: unknown;
+    try {
+      outcome = await invoke({ timeout: timeoutMs, ctx });
+    } catch (error) {
+      outcome = error;
+    } finally {
+      ctx.dispose();
+    }
+    const response = Array.isArray(outcome)
+      ? outcome[0]
+      : (outcome as PapiLikeError | undefined)?.response;
+    if (isHttpResponse(response)) {
+      const index = Number(response.headers['x-consul-index'] ?? 0);
+      const body = Array.isArray(outcome) ? outcome[1] : response.body;
+      return { status: response.statusCode, index: Number.isFinite(index) ? index : 0, body };
+    }
+    throw classify(outcome, operation);
+  }
+}
+
+/** The answer's body when its status is the expected one (and its shape, when a guard is given). */
+function expect<T = unknown>(
+  answer: ConsulAnswer,
+  operation: string,
+  status: number,
+  guard?: (body: unknown) => body is T,
+): T {
+  if (answer.status !== status) throw statusError(answer, operation);
+  if (guard && !guard(answer.body)) {
+    throw new ConsulRequestError(
+      'unexpected',
+      operation,
+      `unexpected answer: ${text(answer.body).slice(0, 200) || '(empty)'}`,
+      answer.status,
+    );
+  }
+  return answer.body as T;
+}
+
+function statusError(answer: ConsulAnswer, operation: string): ConsulRequestError {
+  const body = text(answer.body).trim().slice(0, 500);
+  const detail = `HTTP ${answer.status}${body ? `: ${body}` : ''}`;
+  const kind =
+    answer.status === 403 ? 'forbidden' : answer.status >= 500 ? 'server-error' : 'unexpected';
+  return new ConsulRequestError(kind, operation, detail, answer.status, body);
+}
+
+function blocking(request: ReadKeyRequest): Record<string, string> {
+  return request.index
+    ? { index: String(request.index), wait: toConsulDuration(request.waitMs ?? 60_000) }
+    : {};
+}
+
+function isHttpResponse(value: unknown): value is HttpResponseLike {
+  const candidate = value as Partial<HttpResponseLike> | null | undefined;
+  return (
+    typeof candidate?.statusCode === 'number' &&
+    typeof candidate.headers === 'object' &&
+    candidate.headers !== null
+  );
+}
+
+function isKvEntry(value: unknown): value is RawKvEntry {
+  const entry = value as Partial<RawKvEntry> | null | undefined;
+  return typeof entry?.LockIndex === 'number' && typeof entry.ModifyIndex === 'number';
 }
 
 function toKeyEntry(raw: RawKvEntry): KeyEntry {
@@ -303,53 +380,28 @@ function toKeyEntry(raw: RawKvEntry): KeyEntry {
   };
 }
 
-function statusOf(error: unknown): number | undefined {
-  const response = (error as PapiLikeError | undefined)?.response;
-  return typeof response?.statusCode === 'number' ? response.statusCode : undefined;
-}
-
-function bodyOf(error: unknown): string {
-  const body = (error as PapiLikeError | undefined)?.response?.body;
+function text(body: unknown): string {
   if (body === undefined || body === null) return '';
-  return Buffer.isBuffer(body)
-    ? body.toString('utf8')
-    : typeof body === 'string'
-      ? body
-      : JSON.stringify(body);
+  if (Buffer.isBuffer(body)) return body.toString('utf8');
+  return typeof body === 'string' ? body : JSON.stringify(body);
 }
 
-/** Maps the client's errors onto the kinds the election reacts to. */
+/** Maps a failure without an HTTP answer (or any other error) onto the kinds the election reacts to. */
 export function classify(error: unknown, operation: string): ConsulRequestError {
   if (error instanceof ConsulRequestError) return error;
-  const failure = error as PapiLikeError;
-  const status = statusOf(error);
-  const body = bodyOf(error).trim().slice(0, 500);
-  if (status !== undefined) {
-    const detail = `HTTP ${status}${body ? `: ${body}` : ''}`;
-    if (status === 403)
-      return new ConsulRequestError('forbidden', operation, detail, status, body, { cause: error });
-    if (status >= 500)
-      return new ConsulRequestError('server-error', operation, detail, status, body, {
-        cause: error,
-      });
-    return new ConsulRequestError('unexpected', operation, detail, status, body, { cause: error });
+  const failure = (error ?? {}) as PapiLikeError;
+  const response = failure.response;
+  if (isHttpResponse(response)) {
+    return statusError({ status: response.statusCode, index: 0, body: response.body }, operation);
   }
-  if (failure?.isTimeout || /timed? ?out/i.test(failure?.message ?? '')) {
-    return new ConsulRequestError('timeout', operation, failure.message, undefined, undefined, {
-      cause: error,
-    });
+  const message = failure.message ?? String(error);
+  const options = { cause: error };
+  if (failure.isTimeout || /timed? ?out/i.test(message)) {
+    return new ConsulRequestError('timeout', operation, message, undefined, undefined, options);
   }
-  const code = failure?.code ?? (failure?.cause as { code?: string } | undefined)?.code;
-  return new ConsulRequestError(
-    'unreachable',
-    operation,
-    `${failure?.message ?? String(error)}${code ? ` (${code})` : ''}`,
-    undefined,
-    undefined,
-    {
-      cause: error,
-    },
-  );
+  const code = failure.code ?? failure.cause?.code;
+  const detail = code && !message.includes(code) ? `${message} (${code})` : message;
+  return new ConsulRequestError('unreachable', operation, detail, undefined, undefined, options);
 }
 
 /** The client cancels a request when its `ctx` emits `cancel`; this ties that to an AbortSignal. */
