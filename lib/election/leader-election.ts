@@ -803,8 +803,9 @@ export class LeaderElection {
       else this.logger.log(`Consul answers again for "${this.options.key}"`);
       this.lastLoggedProblem = signature;
     }
+    // Retries repeat the same problem: emit only when what a subscriber would show changes.
     const state = this.state;
-    if (state.problem !== latest || state.consulReachable !== consulReachable)
+    if (!sameProblem(state.problem, latest) || state.consulReachable !== consulReachable)
       this.publish({ problem: latest, consulReachable });
   }
 
@@ -847,6 +848,12 @@ export class LeaderElection {
     if (handle) this.clock.clearTimer(handle);
     this[name] = null;
   }
+}
+
+function sameProblem(a: ElectionProblem | null, b: ElectionProblem | null): boolean {
+  return (
+    a === b || (!!a && !!b && a.kind === b.kind && a.status === b.status && a.message === b.message)
+  );
 }
 
 function vacancyOf(entry: KeyEntry | null): Vacancy {
