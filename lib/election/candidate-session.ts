@@ -4,14 +4,18 @@ import { ConsulRequestError } from './consul-request.error';
 import type { ResolvedElectionOptions } from './election-options';
 import { classify } from './node-consul.port';
 
+/** Which part of Consul answered an upkeep request. */
+export type UpkeepPath = 'agent' | 'server';
+
 /** How fast Consul should notice this instance die: slowly while it waits, quickly while it leads. */
 export type CheckMode = 'standby' | 'leading';
 
 export interface CandidateSessionEvents {
   /** Consul no longer knows the session (renew 404, check gone): whatever it held is gone. */
   onLost(session: CandidateSession): void;
-  onSuccess(): void;
-  onProblem(error: ConsulRequestError): void;
+  /** `agent`: the check, answered by the local agent alone; `server`: the session renewal. */
+  onSuccess(path: UpkeepPath): void;
+  onProblem(path: UpkeepPath, error: ConsulRequestError): void;
 }
 
 /**
@@ -46,43 +50,57 @@ export class CandidateSession {
     options: ResolvedElectionOptions,
     clock: Clock,
     events: CandidateSessionEvents,
+    /** This candidacy's service id (unique per process, see LeaderElection), or null without a check. */
+    serviceId: string | null,
   ): Promise<CandidateSession> {
     const { key, healthCheck, requestTimeoutMs, instanceId } = options;
-    let serviceId: string | null = null;
-    let checkId: string | null = null;
-    if (healthCheck) {
-      serviceId = `${healthCheck.serviceName}-${instanceId}`;
-      checkId = `${serviceId}:alive`;
-      await port.registerService(
+    const checkId = healthCheck && serviceId ? `${serviceId}:alive` : null;
+    try {
+      if (healthCheck && serviceId && checkId) {
+        await port.registerService(
+          {
+            id: serviceId,
+            name: healthCheck.serviceName,
+            meta: { 'leader-key': key, 'instance-id': instanceId },
+          },
+          requestTimeoutMs,
+        );
+        await port.registerTtlCheck(
+          checkDefinition(options, serviceId, checkId, 'standby'),
+          requestTimeoutMs,
+        );
+        // A re-registered TTL check gets back the state the agent persisted for it (critical after a
+        // partition) whatever status the registration asks for; only an update makes it pass, and a
+        // session can only bind to a passing check.
+        await port.passCheck(checkId, requestTimeoutMs);
+      }
+      const id = await port.createSession(
         {
-          id: serviceId,
-          name: healthCheck.serviceName,
-          meta: { 'leader-key': key, 'instance-id': instanceId },
+          name: `${key}#${instanceId}`,
+          ttlMs: options.sessionTtlMs,
+          lockDelayMs: options.lockDelayMs,
+          checks: checkId ? [checkId] : [],
         },
         requestTimeoutMs,
       );
-      await port.registerTtlCheck(
-        checkDefinition(options, serviceId, checkId, 'standby'),
-        requestTimeoutMs,
+      const session = new CandidateSession(
+        id,
+        checkId ? serviceId : null,
+        checkId,
+        port,
+        options,
+        clock,
+        events,
       );
-      // A re-registered TTL check gets back the state the agent persisted for it (critical after a
-      // partition) whatever status the registration asks for; only an update makes it pass, and a
-      // session can only bind to a passing check.
-      await port.passCheck(checkId, requestTimeoutMs);
+      session.scheduleRenew();
+      session.scheduleCheck();
+      return session;
+    } catch (error) {
+      // A half-registered candidate would stand in the succession order as a passing ghost.
+      if (checkId && serviceId)
+        await port.deregisterService(serviceId, requestTimeoutMs).catch(() => undefined);
+      throw error;
     }
-    const id = await port.createSession(
-      {
-        name: `${key}#${instanceId}`,
-        ttlMs: options.sessionTtlMs,
-        lockDelayMs: options.lockDelayMs,
-        checks: checkId ? [checkId] : [],
-      },
-      requestTimeoutMs,
-    );
-    const session = new CandidateSession(id, serviceId, checkId, port, options, clock, events);
-    session.scheduleRenew();
-    session.scheduleCheck();
-    return session;
   }
 
   /** Switches the check's TTL; the switch happens at once and is retried with the next update if it fails. */
@@ -110,7 +128,7 @@ export class CandidateSession {
   private scheduleRenew(): void {
     this.renewTimer = this.clock.setTimer(async () => {
       this.renewTimer = null;
-      const outcome = await this.attempt(() =>
+      const outcome = await this.attempt('server', () =>
         this.port.renewSession(this.id, this.options.requestTimeoutMs),
       );
       if (outcome === 'not-found') return this.lose();
@@ -131,7 +149,7 @@ export class CandidateSession {
         const mode = this.mode;
         const outcome =
           mode !== this.registeredMode
-            ? await this.attempt(async () => {
+            ? await this.attempt('agent', async () => {
                 await this.port.registerTtlCheck(
                   checkDefinition(this.options, serviceId, checkId, mode),
                   this.options.requestTimeoutMs,
@@ -139,7 +157,9 @@ export class CandidateSession {
                 this.registeredMode = mode;
                 return 'passed' as const;
               })
-            : await this.attempt(() => this.port.passCheck(checkId, this.options.requestTimeoutMs));
+            : await this.attempt('agent', () =>
+                this.port.passCheck(checkId, this.options.requestTimeoutMs),
+              );
         if (outcome === 'not-found') return this.lose();
         // A failed update is retried sooner than the regular cadence: the TTL leaves room for it.
         if (!this.closed)
@@ -153,14 +173,18 @@ export class CandidateSession {
     );
   }
 
-  private async attempt<T extends string>(request: () => Promise<T>): Promise<T | 'failed'> {
+  private async attempt<T extends string>(
+    path: UpkeepPath,
+    request: () => Promise<T>,
+  ): Promise<T | 'failed'> {
     try {
       const outcome = await request();
-      if (!this.closed) this.events.onSuccess();
+      if (!this.closed) this.events.onSuccess(path);
       return outcome;
     } catch (error) {
       if (!this.closed)
         this.events.onProblem(
+          path,
           error instanceof ConsulRequestError ? error : classify(error, 'session upkeep'),
         );
       return 'failed';

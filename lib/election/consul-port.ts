@@ -17,8 +17,12 @@ export interface ConsulPort {
    * caller observed (`expectedModifyIndex`, or absent when 0), and returns its `LockIndex` after.
    */
   acquire(request: AcquireRequest, timeoutMs: number): Promise<AcquireResult>;
-  /** Releases the key held by the session, writing `value` (no lock-delay applies to a release). */
-  release(key: string, sessionId: string, value: string, timeoutMs: number): Promise<boolean>;
+  /**
+   * Releases the key held by the session, writing `value` (no lock-delay applies to a release), only
+   * if the key is still in the state of that hold (`expectedModifyIndex`): a retried release must
+   * never free a newer hold. False when it was not (already released, or held anew).
+   */
+  release(request: ReleaseRequest, timeoutMs: number): Promise<boolean>;
   /** True when the session is alive and still holds the key (a `check-session` transaction). */
   confirmHolding(key: string, sessionId: string, timeoutMs: number): Promise<boolean>;
   /** Registers (or re-registers) this instance as a service in the agent's catalog. */
@@ -71,6 +75,14 @@ export interface AcquireRequest {
   readonly sessionId: string;
   readonly value: string;
   /** ModifyIndex of the free key the caller observed; 0 when it observed no key. */
+  readonly expectedModifyIndex: number;
+}
+
+export interface ReleaseRequest {
+  readonly key: string;
+  readonly sessionId: string;
+  readonly value: string;
+  /** ModifyIndex of the key while held: the one the acquire left. */
   readonly expectedModifyIndex: number;
 }
 

@@ -31,6 +31,7 @@ export type {
   TtlCheck,
   Candidate,
   CandidatesRead,
+  ReleaseRequest,
   ReadKeyRequest,
 } from './consul-port';
 export { ConsulRequestError } from './consul-request.error';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
@@ -33,7 +34,15 @@ export class LeadershipLostError extends Error {
 
 /** The loops that talk to Consul, each reporting its own problems. */
 type ProblemSource =
-  'watch' | 'candidates' | 'session' | 'campaign' | 'confirm' | 'keepalive' | 'release';
+  | 'watch'
+  | 'candidates'
+  | 'session'
+  | 'campaign'
+  | 'confirm'
+  | 'renew'
+  | 'release'
+  /** The check update, answered by the local agent alone. */
+  | 'check';
 
 /** How the free key we are about to take over became free; decides how long we must hold back. */
 type Vacancy = 'released' | 'absent' | 'invalidated';
@@ -58,6 +67,18 @@ interface Holding {
   term: (LeadershipTerm & { readonly controller: AbortController }) | null;
 }
 
+/** A hold this instance may still have in Consul: what to write on release and the key's index while held. */
+interface HeldKey {
+  readonly value: LeaderValue;
+  readonly modifyIndex: number;
+}
+
+/**
+ * Clocks of two machines may run at slightly different rates: a successor waits D plus this share
+ * of D (1%: far above what NTP-disciplined clocks drift) so that its D is never shorter than ours.
+ */
+const CLOCK_RATE_MARGIN = 0.01;
+
 /** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
 const LOCK_DELAY_MARGIN_MS = 25;
 
@@ -74,6 +95,11 @@ const LOCK_DELAY_MARGIN_MS = 25;
 export class LeaderElection {
   readonly options: ResolvedElectionOptions;
   readonly instanceId: string;
+  /**
+   * This candidacy's service in the agent's catalog: the instance id plus a per-process suffix, so
+   * two processes given one instanceId never share (and keep passing) one check.
+   */
+  private readonly serviceId: string | null;
   /** Replays the current state; emits on every transition and renewal; completes after {@link stop}. */
   readonly state$: Observable<LeadershipState>;
 
@@ -94,8 +120,8 @@ export class LeaderElection {
   private holding: Holding | null = null;
   private campaigning = false;
   private campaignInFlight: Promise<void> = Promise.resolve();
-  private acquiredWhileStopping: LeaderValue | null = null;
-  private releasing: CandidateSession | null = null;
+  private acquiredWhileStopping: HeldKey | null = null;
+  private releasesInFlight = 0;
   private campaignTimer: TimerHandle | null = null;
   private confirmTimer: TimerHandle | null = null;
   private deadlineTimer: TimerHandle | null = null;
@@ -117,6 +143,9 @@ export class LeaderElection {
   constructor(options: ElectionOptions) {
     this.options = resolveElectionOptions(options);
     this.instanceId = this.options.instanceId;
+    this.serviceId = this.options.healthCheck
+      ? `${this.options.healthCheck.serviceName}-${this.instanceId}-${randomBytes(3).toString('hex')}`
+      : null;
     this.clock = options.clock ?? systemClock;
     // The framework-agnostic default; the Nest module passes its Logger.
     this.logger = options.logger ?? console;
@@ -217,7 +246,8 @@ export class LeaderElection {
     this.pendingTimers.clear();
     await this.campaignInFlight;
     await this.sessionWork;
-    if (wasRunning) await this.leaveConsul(holding?.value ?? this.acquiredWhileStopping);
+    const held = holding ? { value: holding.value, modifyIndex: holding.acquiredIndex } : null;
+    if (wasRunning) await this.leaveConsul(held ?? this.acquiredWhileStopping);
     this.clearTimer('confirmTimer');
     this.clearTimer('deadlineTimer');
     this.clearTimer('actTimer');
@@ -299,7 +329,15 @@ export class LeaderElection {
     }
   }
 
-  private observe(observation: Observation): void {
+  private observe(fresh: Observation): void {
+    // The same free state seen again (a blocking query that timed out, an early wake) keeps the
+    // time it was first seen: that sighting already came after the vacancy, and restarting the
+    // clock on each answer would postpone the lock-delay wait for ever when watchWait < lockDelay.
+    const previous = this.observation;
+    const observation =
+      previous && sameFreeState(previous, fresh)
+        ? { ...fresh, observedAt: previous.observedAt }
+        : fresh;
     this.observation = observation;
     const { entry } = observation;
     const holderValue = entry?.session ? decodeLeaderValue(entry.value) : null;
@@ -324,19 +362,28 @@ export class LeaderElection {
   /** Tries to take the key when the last observation shows it free, at the earliest safe moment. */
   private considerCampaign(): void {
     // Without a session there is nothing to campaign with; keepCandidacy() calls back once it has one.
-    if (this.phase !== 'running' || this.holding || this.campaigning || !this.session) return;
+    // While a release is in flight the key may still be ours: wait for it (it calls back when done).
+    if (
+      this.phase !== 'running' ||
+      this.holding ||
+      this.campaigning ||
+      !this.session ||
+      this.releasesInFlight > 0
+    )
+      return;
     const observation = this.observation;
     if (!observation) return;
     const holder = observation.entry?.session;
     if (holder) {
       this.cancelCampaign();
-      if (this.session && holder === this.session.id && this.releasing !== this.session) {
+      if (this.session && holder === this.session.id && observation.entry) {
         // Our acquire went through but its answer was lost: we never acted, so hand the key back at once.
-        const value = decodeLeaderValue(observation.entry?.value ?? null);
-        void this.releaseKey(
-          this.session,
-          value ?? { instanceId: this.instanceId, metadata: {}, since: new Date(0).toISOString() },
-        );
+        const value = decodeLeaderValue(observation.entry.value) ?? {
+          instanceId: this.instanceId,
+          metadata: {},
+          since: new Date(0).toISOString(),
+        };
+        void this.releaseKey(this.session, { value, modifyIndex: observation.entry.modifyIndex });
       }
       return;
     }
@@ -397,7 +444,12 @@ export class LeaderElection {
       this.reportSuccess('campaign');
       if (result.acquired && this.phase !== 'running') {
         // stop() began while the acquire was in flight: never act, let stop() release it.
-        this.acquiredWhileStopping = value;
+        this.acquiredWhileStopping = { value, modifyIndex: result.modifyIndex };
+        return;
+      }
+      if (result.acquired && this.clock.now() < this.campaignPausedUntil) {
+        // resign() was called while the acquire was in flight: we never acted, hand it back at once.
+        void this.releaseKey(session, { value, modifyIndex: result.modifyIndex });
         return;
       }
       if (result.acquired) {
@@ -450,7 +502,10 @@ export class LeaderElection {
     const actAt =
       vacancy === 'released'
         ? sentAt
-        : Math.max(sentAt, observation.observedAt + this.options.leaseDurationMs);
+        : Math.max(
+            sentAt,
+            observation.observedAt + this.options.leaseDurationMs * (1 + CLOCK_RATE_MARGIN),
+          );
     const holding: Holding = {
       session,
       fencingToken,
@@ -577,7 +632,10 @@ export class LeaderElection {
     // Release only what we may still hold: after 'lost' the key is someone else's (or deleted).
     if (reason === 'deadline' || reason === 'resign') {
       // The release changes the key; the watch then brings the vacancy to considerCampaign().
-      void this.releaseKey(holding.session, holding.value);
+      void this.releaseKey(holding.session, {
+        value: holding.value,
+        modifyIndex: holding.acquiredIndex,
+      });
       return;
     }
     holding.session.setMode('standby');
@@ -632,11 +690,18 @@ export class LeaderElection {
     const next = this.sessionWork.then(async () => {
       if (this.session) return this.session;
       if (this.phase !== 'running') throw new Error('election is not running');
-      const session = await CandidateSession.open(this.port, this.options, this.clock, {
-        onLost: (lost) => this.onSessionLost(lost),
-        onSuccess: () => this.reportSuccess('keepalive'),
-        onProblem: (error) => this.reportProblem('keepalive', error),
-      });
+      const session = await CandidateSession.open(
+        this.port,
+        this.options,
+        this.clock,
+        {
+          onLost: (lost) => this.onSessionLost(lost),
+          onSuccess: (path) => this.reportSuccess(path === 'agent' ? 'check' : 'renew'),
+          onProblem: (path, error) =>
+            this.reportProblem(path === 'agent' ? 'check' : 'renew', error),
+        },
+        this.serviceId,
+      );
       if (this.phase !== 'running') {
         await session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
         throw new Error('election stopped while opening its session');
@@ -684,17 +749,25 @@ export class LeaderElection {
    * may act at once. Retries transient failures while the election runs: a leader cut off from Consul
    * hands over as soon as it is back (if its session survived), instead of leaving others to wait.
    */
-  private releaseKey(session: CandidateSession, value: LeaderValue): Promise<void> {
-    this.releasing = session;
+  private releaseKey(session: CandidateSession, held: HeldKey): Promise<void> {
+    this.releasesInFlight += 1;
     const work = this.sessionWork.then(async () => {
       const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
-      const released: LeaderValue = { ...value, releasedAt: this.clock.wallTime().toISOString() };
-      while (this.session === session) {
+      const released: LeaderValue = {
+        ...held.value,
+        releasedAt: this.clock.wallTime().toISOString(),
+      };
+      while (this.session === session && !this.holding) {
         try {
+          // Conditioned on the hold's index: a retry after a release whose answer was lost finds the
+          // key changed and does nothing, and can never free (and mark released) a newer hold.
           await this.port.release(
-            this.options.key,
-            session.id,
-            encodeLeaderValue(released),
+            {
+              key: this.options.key,
+              sessionId: session.id,
+              value: encodeLeaderValue(released),
+              expectedModifyIndex: held.modifyIndex,
+            },
             this.options.requestTimeoutMs,
           );
           this.reportSuccess('release');
@@ -712,14 +785,15 @@ export class LeaderElection {
       }
     });
     const settled = work.finally(() => {
-      if (this.releasing === session) this.releasing = null;
+      this.releasesInFlight -= 1;
+      this.considerCampaign();
     });
     this.sessionWork = settled.catch(() => undefined);
     return settled;
   }
 
   /** At stop: one try each to release what we hold, destroy the session and remove our service. */
-  private async leaveConsul(heldValue: LeaderValue | null): Promise<void> {
+  private async leaveConsul(held: HeldKey | null): Promise<void> {
     const session = this.session;
     this.session = null;
     if (!session) return;
@@ -727,12 +801,20 @@ export class LeaderElection {
     const { key, requestTimeoutMs } = this.options;
     try {
       // Release before destroy: a release has no lock-delay, a destroyed holder's key has.
-      if (heldValue) {
+      if (held) {
         const released: LeaderValue = {
-          ...heldValue,
+          ...held.value,
           releasedAt: this.clock.wallTime().toISOString(),
         };
-        await this.port.release(key, session.id, encodeLeaderValue(released), requestTimeoutMs);
+        await this.port.release(
+          {
+            key,
+            sessionId: session.id,
+            value: encodeLeaderValue(released),
+            expectedModifyIndex: held.modifyIndex,
+          },
+          requestTimeoutMs,
+        );
       }
       await session.destroy(requestTimeoutMs);
     } catch (error) {
@@ -763,8 +845,11 @@ export class LeaderElection {
    */
   private reportSuccess(source: ProblemSource): void {
     let changed = this.problems.delete(source);
-    for (const [other, entry] of this.problems) {
-      if (entry.transient) changed = this.problems.delete(other) || changed;
+    // The local agent answering says nothing about the servers behind it.
+    if (source !== 'check') {
+      for (const [other, entry] of this.problems) {
+        if (entry.transient && other !== 'check') changed = this.problems.delete(other) || changed;
+      }
     }
     if (changed) this.publishProblems();
   }
@@ -854,6 +939,12 @@ function sameProblem(a: ElectionProblem | null, b: ElectionProblem | null): bool
   return (
     a === b || (!!a && !!b && a.kind === b.kind && a.status === b.status && a.message === b.message)
   );
+}
+
+function sameFreeState(a: Observation, b: Observation): boolean {
+  if (a.entry?.session || b.entry?.session) return false;
+  if (a.entry && b.entry) return a.entry.modifyIndex === b.entry.modifyIndex;
+  return !a.entry && !b.entry && a.index === b.index;
 }
 
 function vacancyOf(entry: KeyEntry | null): Vacancy {

@@ -12,6 +12,7 @@ import type {
   KeyRead,
   NewSession,
   ReadKeyRequest,
+  ReleaseRequest,
   TtlCheck,
 } from './consul-port';
 import { ConsulRequestError } from './consul-request.error';
@@ -175,23 +176,33 @@ export class NodeConsulPort implements ConsulPort {
     return { acquired: false, reason: 'held', detail: what };
   }
 
-  async release(
-    key: string,
-    sessionId: string,
-    value: string,
-    timeoutMs: number,
-  ): Promise<boolean> {
-    const answer = await this.send('key release', timeoutMs, undefined, (options) =>
-      this.client.kv.set({ key, value, release: sessionId, ...options } as never),
+  async release(request: ReleaseRequest, timeoutMs: number): Promise<boolean> {
+    const answer = await this.transaction(
+      'key release',
+      [
+        { KV: { Verb: 'check-index', Key: request.key, Index: request.expectedModifyIndex } },
+        {
+          KV: {
+            Verb: 'unlock',
+            Key: request.key,
+            Value: Buffer.from(request.value).toString('base64'),
+            Session: request.sessionId,
+          },
+        },
+      ],
+      timeoutMs,
     );
-    return expect(answer, 'key release', 200, (body): body is boolean => typeof body === 'boolean');
+    return answer.ok;
   }
 
   async confirmHolding(key: string, sessionId: string, timeoutMs: number): Promise<boolean> {
+    // A read-only transaction is answered by whichever server gets it, from its own state, unless it
+    // asks for a consistent read: a deposed Raft leader could otherwise confirm from stale state.
     const answer = await this.transaction(
       'hold confirmation',
       [{ KV: { Verb: 'check-session', Key: key, Session: sessionId } }],
       timeoutMs,
+      { consistent: true },
     );
     return answer.ok;
   }
@@ -278,17 +289,30 @@ export class NodeConsulPort implements ConsulPort {
     operation: string,
     operations: unknown[],
     timeoutMs: number,
+    query: { consistent?: boolean } = {},
   ): Promise<
     | { ok: true; results: NonNullable<TxnAnswer['Results']> }
     | { ok: false; errors: NonNullable<TxnAnswer['Errors']> }
   > {
     const answer = await this.send(operation, timeoutMs, undefined, (options) =>
-      this.client.transaction.create(operations as never, options as never),
+      this.client.transaction.create(operations as never, { ...query, ...options } as never),
     );
     const isTxnAnswer = (body: unknown): body is TxnAnswer =>
       typeof body === 'object' && body !== null && ('Results' in body || 'Errors' in body);
     if (answer.status === 409) {
-      return { ok: false, errors: expect(answer, operation, 409, isTxnAnswer).Errors ?? [] };
+      const errors = expect(answer, operation, 409, isTxnAnswer).Errors ?? [];
+      // ACLs deny inside a transaction with 409, not 403: report it as what it is.
+      const denied = errors.find((error) => /permission denied|acl not found/i.test(error.What));
+      if (denied) {
+        throw new ConsulRequestError(
+          'forbidden',
+          operation,
+          `HTTP 403: ${denied.What}`,
+          403,
+          denied.What,
+        );
+      }
+      return { ok: false, errors };
     }
     return { ok: true, results: expect(answer, operation, 200, isTxnAnswer).Results ?? [] };
   }

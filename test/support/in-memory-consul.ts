@@ -11,6 +11,7 @@ import type {
   KeyRead,
   NewSession,
   ReadKeyRequest,
+  ReleaseRequest,
 } from '../../lib/election';
 import { ConsulRequestError } from '../../lib/election';
 import type { VirtualClock } from './virtual-clock';
@@ -24,6 +25,10 @@ export class InMemoryConsul implements ConsulPort {
   private waiters: Array<() => void> = [];
   /** When set, every request on the leader's path fails this way (or never answers, for 'hang'). */
   failure: 'hang' | 'forbidden' | null = null;
+  /** Requests that are never answered (the client times out; Consul never saw them). */
+  readonly hangCalls = new Set<string>();
+  /** Requests that Consul carries out but whose answer never arrives (the client times out). */
+  readonly loseAnswersOf = new Set<string>();
   /** Virtual time every gated request takes to be answered. */
   latencyMs = 0;
   readonly calls: string[] = [];
@@ -33,8 +38,13 @@ export class InMemoryConsul implements ConsulPort {
   async readKey(_key: string, request: ReadKeyRequest): Promise<KeyRead> {
     this.calls.push('readKey');
     if (request.index && request.index >= this.index) {
+      // Like Consul: the query returns on a change, or unchanged when its wait ends.
       await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
+        const timer = this.clock.setTimer(resolve, request.waitMs ?? 60_000);
+        this.waiters.push(() => {
+          this.clock.clearTimer(timer);
+          resolve();
+        });
         request.signal?.addEventListener('abort', () => resolve(), { once: true });
       });
     }
@@ -81,6 +91,7 @@ export class InMemoryConsul implements ConsulPort {
       session: request.sessionId,
       lockIndex: (this.entry?.lockIndex ?? 0) + 1,
     });
+    this.answerOrLose('acquire');
     return {
       acquired: true,
       lockIndex: this.entry!.lockIndex,
@@ -88,11 +99,14 @@ export class InMemoryConsul implements ConsulPort {
     };
   }
 
-  async release(_key: string, sessionId: string, value: string): Promise<boolean> {
+  async release(request: ReleaseRequest): Promise<boolean> {
     await this.gate('release');
-    if (this.entry?.session !== sessionId) return false;
-    this.write({ value, session: null, lockIndex: this.entry.lockIndex });
-    return true;
+    const held =
+      this.entry?.session === request.sessionId &&
+      this.entry.modifyIndex === request.expectedModifyIndex;
+    if (held) this.write({ value: request.value, session: null, lockIndex: this.entry!.lockIndex });
+    this.answerOrLose('release');
+    return held;
   }
 
   async confirmHolding(_key: string, sessionId: string): Promise<boolean> {
@@ -147,13 +161,19 @@ export class InMemoryConsul implements ConsulPort {
     this.notify();
   }
 
+  private answerOrLose(call: string): void {
+    if (this.loseAnswersOf.has(call)) {
+      throw new ConsulRequestError('timeout', call, 'request timed out (answer lost)');
+    }
+  }
+
   private notify(): void {
     for (const wake of this.waiters.splice(0)) wake();
   }
 
   private async gate(call: string): Promise<void> {
     this.calls.push(call);
-    if (this.failure === 'hang') await new Promise(() => undefined);
+    if (this.failure === 'hang' || this.hangCalls.has(call)) await new Promise(() => undefined);
     if (this.failure === 'forbidden')
       throw new ConsulRequestError('forbidden', call, 'HTTP 403: Permission denied', 403);
     if (this.latencyMs > 0)

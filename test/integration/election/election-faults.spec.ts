@@ -318,4 +318,42 @@ describe('an election with ACLs (real Consul)', () => {
       real.close();
     }
   });
+
+  it('reports a token that may read but not write the key as forbidden (Consul denies inside the transaction with 409)', async () => {
+    const management = { 'X-Consul-Token': 'root-secret' };
+    const put = async (path: string, body: unknown): Promise<{ SecretID?: string }> => {
+      const response = await fetch(`${agent.address}${path}`, {
+        method: 'PUT',
+        headers: management,
+        body: JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as { SecretID?: string };
+    };
+    const policy = `read-only-key-${Date.now()}`;
+    await put('/v1/acl/policy', {
+      Name: policy,
+      Rules:
+        'key_prefix "" { policy = "read" } session_prefix "" { policy = "write" } ' +
+        'service_prefix "" { policy = "write" } node_prefix "" { policy = "read" }',
+    });
+    const { SecretID: token } = await put('/v1/acl/token', { Policies: [{ Name: policy }] });
+    const key = uniqueKey('read-only');
+    const election = new LeaderElection({
+      key,
+      instanceId: 'reader',
+      consul: { host: agent.host, port: agent.port, token },
+      ...FAST_TIMINGS,
+      logger: memoryLogger('reader'),
+    });
+    try {
+      election.start();
+      const state = await waitForState(election, (s) => s.problem?.kind === 'forbidden', 10_000);
+      expect(state.problem!.message).toContain(key);
+      expect(state.problem!.message).toContain('key:write');
+      expect(election.isLeader()).toBe(false);
+    } finally {
+      await election.stop();
+    }
+  });
 });

@@ -20,7 +20,10 @@ describe('the Consul port on the consul npm client', () => {
         () => port.createSession({ name: 'n', ttlMs: 10_000, lockDelayMs: 0, checks: [] }, 500),
       ],
       ['renewSession', () => port.renewSession('s', 500)],
-      ['release', () => port.release('k', 's', '{}', 500)],
+      [
+        'release',
+        () => port.release({ key: 'k', sessionId: 's', value: '{}', expectedModifyIndex: 1 }, 500),
+      ],
       ['passCheck', () => port.passCheck('c', 500)],
       ['readKey', () => port.readKey('k', { timeoutMs: 500 })],
     ])('%s fails as unreachable instead of answering', async (_name, call) => {

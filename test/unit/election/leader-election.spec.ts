@@ -6,6 +6,8 @@ import { VirtualClock } from '../../support/virtual-clock';
 import { memoryLogger } from '../../support/election-kit';
 
 const D = 1_000;
+/** What a successor waits out: D plus the 1% margin for clock-rate differences between machines. */
+const SUCCESSOR_WAIT = D * 1.01;
 const LOCK_DELAY = 1_500;
 
 describe('the election state machine (virtual clock)', () => {
@@ -46,14 +48,14 @@ describe('the election state machine (virtual clock)', () => {
 
   async function leaderAt(election: LeaderElection): Promise<void> {
     election.start();
-    await clock.advance(D);
+    await clock.advance(SUCCESSOR_WAIT);
     expect(election.isLeader()).toBe(true);
   }
 
   it('acts on a key it found absent only D after it saw it absent: an old holder may have been cut off', async () => {
     const a = candidate('a');
     a.start();
-    await clock.advance(D - 1);
+    await clock.advance(SUCCESSOR_WAIT - 1);
     expect(consul.entry?.session).toBeTruthy();
     expect(a.isLeader()).toBe(false);
     await clock.advance(1);
@@ -133,7 +135,7 @@ describe('the election state machine (virtual clock)', () => {
     consul.seize();
     consul.invalidate('intruder');
     const vacatedAt = clock.now();
-    await clock.advance(vacatedAt + D - 1 - clock.now());
+    await clock.advance(vacatedAt + SUCCESSOR_WAIT - 1 - clock.now());
     expect(a.isLeader()).toBe(false);
     await clock.advance(LOCK_DELAY + 200);
     expect(a.isLeader()).toBe(true);
@@ -148,5 +150,49 @@ describe('the election state machine (virtual clock)', () => {
     expect(a.state.problem!.message).toContain('spec/leader');
     expect(a.state.consulReachable).toBe(true);
     expect(consul.calls.filter((call) => call === 'registerService').length).toBeLessThanOrEqual(6);
+  });
+
+  it('never frees (and marks released) a newer hold when it retries a release whose answer was lost', async () => {
+    const a = candidate('a', { resignPause: 0 });
+    await leaderAt(a);
+    const firstSession = consul.entry!.session;
+    consul.hangCalls.add('confirmHolding');
+    consul.loseAnswersOf.add('release');
+    await clock.advance(D + 10);
+    expect(a.isLeader()).toBe(false);
+    expect(consul.entry?.session).toBeNull(); // the release went through; its answer did not
+    consul.hangCalls.delete('confirmHolding');
+    consul.loseAnswersOf.delete('release');
+
+    await clock.advance(5_000);
+    // a led again after its own marked release; its retry found the key changed and left it alone.
+    expect(a.isLeader()).toBe(true);
+    expect(a.state.term!.number).toBe(2);
+    expect(consul.entry).toMatchObject({ session: firstSession, lockIndex: 2 });
+    expect(JSON.parse(consul.entry!.value!).releasedAt).toBeUndefined();
+  });
+
+  it('takes over after lock-delay even when its blocking queries time out sooner (watchWait < lockDelay)', async () => {
+    const a = candidate('a', { watchWait: '1s' });
+    await leaderAt(a);
+    const b = candidate('b', { watchWait: '1s' });
+    b.start();
+    await clock.advance(10);
+    consul.invalidate(consul.entry!.session!);
+    await clock.advance(LOCK_DELAY + 200);
+    expect([a, b].filter((election) => election.isLeader())).toHaveLength(1);
+  });
+
+  it('hands back a key whose acquire was in flight when resign() was called, without acting', async () => {
+    consul.latencyMs = 50;
+    const a = candidate('a');
+    a.start();
+    await clock.advance(210); // session open at 200, acquire in flight until 250
+    expect(consul.calls.filter((call) => call === 'acquire')).toHaveLength(1);
+    await a.resign({ pause: '10s' });
+    await clock.advance(3 * D);
+    expect(a.isLeader()).toBe(false);
+    expect(a.state.term).toBeNull();
+    expect(consul.entry?.session).toBeNull();
   });
 });
