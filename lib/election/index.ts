@@ -16,6 +16,7 @@ export type {
   ElectionProblem,
   ElectionProblemKind,
 } from './leadership-state';
+export { initialLeadershipState } from './leadership-state';
 export type { Duration } from './duration';
 export { parseDuration } from './duration';
 export type { Clock, TimerHandle } from './clock';

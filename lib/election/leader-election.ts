@@ -16,7 +16,12 @@ import {
   toLeaderInfo,
   type LeaderValue,
 } from './leader-value';
-import type { ElectionProblem, LeadershipState, LeadershipTerm } from './leadership-state';
+import {
+  initialLeadershipState,
+  type ElectionProblem,
+  type LeadershipState,
+  type LeadershipTerm,
+} from './leadership-state';
 import { NodeConsulPort, classify } from './node-consul.port';
 import { resolveElectionOptions } from './resolve-election-options';
 import { successionRank } from './succession';
@@ -159,15 +164,7 @@ export class LeaderElection {
       this.options.retry.initialDelayMs,
       this.options.retry.maxDelayMs,
     );
-    this.subject = new BehaviorSubject<LeadershipState>({
-      instanceId: this.instanceId,
-      role: 'follower',
-      consulReachable: true,
-      problem: null,
-      leader: null,
-      term: null,
-      stepDownDeadline: null,
-    });
+    this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));
     this.state$ = this.subject.asObservable();
   }
 

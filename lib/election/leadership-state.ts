@@ -55,3 +55,16 @@ export interface LeadershipState {
    */
   readonly stepDownDeadline: number | null;
 }
+
+/** Where every election starts: a follower that knows no leader yet. */
+export function initialLeadershipState(instanceId: string): LeadershipState {
+  return {
+    instanceId,
+    role: 'follower',
+    consulReachable: true,
+    problem: null,
+    leader: null,
+    term: null,
+    stepDownDeadline: null,
+  };
+}

@@ -1,6 +1,6 @@
 import type { BeforeApplicationShutdown } from '@nestjs/common';
 import { BehaviorSubject, distinctUntilChanged, map, type Observable } from 'rxjs';
-import type { LeaderInfo, LeadershipState } from '../election';
+import { initialLeadershipState, type LeaderInfo, type LeadershipState } from '../election';
 import { RUN_AS_LEADER } from '../consul-leader.constants';
 import { InFlightCalls } from '../consul-leader.in-flight';
 import type { ConsulLeader, LeaderOnlyRunner } from '../interfaces/consul-leader.interface';
@@ -41,15 +41,9 @@ export class ConsulLeaderServiceStub
   private termCount = 0;
 
   constructor(options: ConsulLeaderServiceStubOptions = {}) {
-    this.subject = new BehaviorSubject<LeadershipState>({
-      instanceId: options.instanceId ?? 'stub-instance',
-      role: 'follower',
-      consulReachable: true,
-      problem: null,
-      leader: null,
-      term: null,
-      stepDownDeadline: null,
-    });
+    this.subject = new BehaviorSubject<LeadershipState>(
+      initialLeadershipState(options.instanceId ?? 'stub-instance'),
+    );
     this.state$ = this.subject.asObservable();
     this.isLeader$ = this.state$.pipe(
       map((state) => state.role === 'leader'),
