@@ -26,6 +26,9 @@ export interface CountedRequest {
   readonly path: string;
   /** What the request is about, to tell whose it is: the check id of a check registration, else the path. */
   readonly subject: string;
+  /** Consul's HTTP status and when it answered (wall-clock ms); null while pending. */
+  status: number | null;
+  answeredAt: number | null;
 }
 
 /** Everything but reads changes Consul's state (and goes through Raft for KV and sessions). */
@@ -88,10 +91,14 @@ export class CountingProxy {
       const url = request.url ?? '/';
       const kind = classifyRequest(method, url, body);
       const path = url.split('?')[0];
-      this.requests.push({ at, kind, method, path, subject: kind === 'check-register' ? checkIdOf(body) ?? path : path });
+      const subject = kind === 'check-register' ? (checkIdOf(body) ?? path) : path === '/v1/txn' ? `txn ${txnVerbs(body).join(',')}` : path;
+      const record: CountedRequest = { at, kind, method, path, subject, status: null, answeredAt: null };
+      this.requests.push(record);
       const outgoing = http.request(
         { host: this.target.host, port: this.target.port, method, path: url, headers: request.headers, agent: this.upstream },
         (answer) => {
+          record.status = answer.statusCode ?? null;
+          record.answeredAt = performance.timeOrigin + performance.now();
           response.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(response);
         },
@@ -112,9 +119,10 @@ export function classifyRequest(method: string, url: string, body: Buffer): Requ
   const [path, query = ''] = url.split('?');
   if (method === 'GET' || method === 'HEAD') return 'read';
   if (path === '/v1/txn') {
-    const text = body.toString('utf8');
-    if (/"Verb"\s*:\s*"lock"/.test(text)) return 'acquire';
-    if (/"Verb"\s*:\s*"check-session"/.test(text) && !/"Verb"\s*:\s*"(set|cas|lock|unlock|delete)/.test(text)) return 'confirm';
+    const verbs = txnVerbs(body);
+    if (verbs.includes('lock')) return 'acquire';
+    if (verbs.includes('unlock')) return 'release';
+    if (verbs.includes('check-session') && verbs.every((verb) => verb === 'check-session' || verb === 'get' || verb === 'check-index')) return 'confirm';
     return 'txn-other';
   }
   if (path.startsWith('/v1/kv/')) {
@@ -130,6 +138,16 @@ export function classifyRequest(method: string, url: string, body: Buffer): Requ
   if (path === '/v1/agent/service/register') return 'service-register';
   if (path.startsWith('/v1/agent/service/deregister/')) return 'service-deregister';
   return 'other-write';
+}
+
+/** The KV verbs of a transaction body, in order (`lock`, `unlock`, `check-session`, …). */
+function txnVerbs(body: Buffer): string[] {
+  try {
+    const operations = JSON.parse(body.toString('utf8')) as Array<{ KV?: { Verb?: string } }>;
+    return operations.map((operation) => operation.KV?.Verb ?? '?');
+  } catch {
+    return [];
+  }
 }
 
 function checkIdOf(body: Buffer): string | undefined {
