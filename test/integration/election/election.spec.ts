@@ -184,4 +184,37 @@ describe('an election on one key (real Consul)', () => {
     // A successor that had to wait out the old lease logs "acting in …" (see the crash spec).
     expect(successorLog.filter((line) => line.includes('acting in'))).toEqual([]);
   });
+
+  it('leaves no timer and no socket of its own open after stop()', async () => {
+    const count = (): Record<string, number> =>
+      process
+        .getActiveResourcesInfo()
+        .filter((kind) => kind === 'Timeout' || kind === 'TCPSocketWrap')
+        .reduce<Record<string, number>>(
+          (counts, kind) => ({ ...counts, [kind]: (counts[kind] ?? 0) + 1 }),
+          {},
+        );
+    const before = count();
+    const key = uniqueKey('handles');
+    const elections = ['a', 'b'].map((id) => createElection(agent, key, id));
+    elections.forEach((election) => election.start());
+    await Promise.race(
+      elections.map((election) => waitForState(election, (s) => s.role === 'leader')),
+    );
+    expect(count()).not.toEqual(before);
+
+    await Promise.all(elections.map((election) => election.stop()));
+    await pollUntil(
+      'sockets and timers to close',
+      () => {
+        const after = count();
+        return (
+          ((after.Timeout ?? 0) <= (before.Timeout ?? 0) &&
+            (after.TCPSocketWrap ?? 0) <= (before.TCPSocketWrap ?? 0)) ||
+          undefined
+        );
+      },
+      5_000,
+    );
+  });
 });
