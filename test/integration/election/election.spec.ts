@@ -1,3 +1,4 @@
+import { createHook } from 'node:async_hooks';
 import type { LeaderElection } from '../../../lib/election';
 import { startConsulAgent, type ConsulAgent } from '../../support';
 import {
@@ -186,35 +187,40 @@ describe('an election on one key (real Consul)', () => {
   });
 
   it('leaves no timer and no socket of its own open after stop()', async () => {
-    const count = (): Record<string, number> =>
-      process
-        .getActiveResourcesInfo()
-        .filter((kind) => kind === 'Timeout' || kind === 'TCPSocketWrap')
-        .reduce<Record<string, number>>(
-          (counts, kind) => ({ ...counts, [kind]: (counts[kind] ?? 0) + 1 }),
-          {},
-        );
-    const before = count();
-    const key = uniqueKey('handles');
-    const elections = ['a', 'b'].map((id) => createElection(agent, key, id));
-    elections.forEach((election) => election.start());
-    await Promise.race(
-      elections.map((election) => waitForState(election, (s) => s.role === 'leader')),
-    );
-    expect(count()).not.toEqual(before);
-
-    await Promise.all(elections.map((election) => election.stop()));
-    await pollUntil(
-      'sockets and timers to close',
-      () => {
-        const after = count();
-        return (
-          ((after.Timeout ?? 0) <= (before.Timeout ?? 0) &&
-            (after.TCPSocketWrap ?? 0) <= (before.TCPSocketWrap ?? 0)) ||
-          undefined
-        );
+    // Every timer and TCP socket created while the elections live must be gone after stop().
+    const live = new Map<number, string>();
+    const hook = createHook({
+      init: (asyncId, type) => {
+        if (type === 'Timeout' || type === 'TCPWRAP')
+          live.set(asyncId, process.env.DEBUG_HANDLES ? `${type} ${new Error().stack}` : type);
       },
-      5_000,
-    );
+      destroy: (asyncId) => void live.delete(asyncId),
+    }).enable();
+    try {
+      const key = uniqueKey('handles');
+      const elections = ['a', 'b'].map((id) => createElection(agent, key, id));
+      elections.forEach((election) => election.start());
+      // Polled, not awaited on state$: the spec's own helpers must not add timers of their own.
+      await pollUntil(
+        'a leader',
+        () => elections.some((election) => election.isLeader()) || undefined,
+      );
+      expect([...live.values()].some((kind) => kind.startsWith('TCPWRAP'))).toBe(true);
+
+      await Promise.all(elections.map((election) => election.stop()));
+      // What is open right after stop() must close (the poll's own timers come later and do not count).
+      const openAtStop = [...live.keys()];
+      const stillOpen = (): string[] =>
+        openAtStop.filter((id) => live.has(id)).map((id) => live.get(id)!);
+      await pollUntil(
+        "the elections' timers and sockets to close",
+        () => stillOpen().length === 0 || undefined,
+        5_000,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}: still open ${JSON.stringify(stillOpen())}`);
+      });
+    } finally {
+      hook.disable();
+    }
   });
 });
