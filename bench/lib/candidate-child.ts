@@ -7,7 +7,10 @@
 import * as readline from 'node:readline';
 import { LeaderElection, type ElectionLogger } from '../../lib/election';
 
-const [host, port, key, idPrefix, countText, resignPause = '1s'] = process.argv.slice(2);
+const [host, port, key, idPrefix, countText, resignPause = '1s', staggerText = '0'] = process.argv.slice(2);
+// Start-up only: the elections join this many ms apart, so that a process of 50 does not register
+// 50 services with the agent in the same millisecond.
+const staggerMs = Number(staggerText);
 const count = Number(countText);
 // BENCH_DEBUG=1 prints every line the elections log, with its wall time, to stderr.
 const debug = process.env.BENCH_DEBUG === '1';
@@ -23,7 +26,7 @@ const elections = Array.from(
   (_, i) => new LeaderElection({ key, instanceId: `${idPrefix}-${String(i).padStart(3, '0')}`, consul: { host, port: Number(port) }, logger: silent }),
 );
 
-for (const election of elections) {
+for (const [i, election] of elections.entries()) {
   let leading = false;
   election.state$.subscribe((state) => {
     const now = state.role === 'leader' && state.term !== null;
@@ -31,7 +34,8 @@ for (const election of elections) {
     if (!now && leading) emit({ ev: 'follower', id: election.instanceId, at: wallNow() });
     leading = now;
   });
-  election.start();
+  if (staggerMs > 0) setTimeout(() => election.start(), i * staggerMs);
+  else election.start();
 }
 
 void Promise.all(elections.map((election) => election.whenSettled())).then(() =>

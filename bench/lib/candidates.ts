@@ -22,8 +22,9 @@ export class CandidateProcess {
     key: string,
     readonly idPrefix: string,
     readonly count: number,
+    staggerMs = 0,
   ) {
-    this.child = spawnTs(registry, 'bench/lib/candidate-child.ts', [consul.host, String(consul.port), key, idPrefix, String(count)]);
+    this.child = spawnTs(registry, 'bench/lib/candidate-child.ts', [consul.host, String(consul.port), key, idPrefix, String(count), '1s', String(staggerMs)]);
     onLines(this.child, (line) => {
       try {
         const event = JSON.parse(line) as CandidateEvent;
@@ -86,8 +87,12 @@ export async function waitForCandidates(address: string, serviceName: string, co
   const deadline = performance.now() + timeoutMs;
   let seen = 0;
   while (performance.now() < deadline) {
-    const response = await fetch(`${address}/v1/health/service/${encodeURIComponent(serviceName)}?passing=1`, { signal: AbortSignal.timeout(5_000) });
-    seen = ((await response.json()) as unknown[]).length;
+    try {
+      const response = await fetch(`${address}/v1/health/service/${encodeURIComponent(serviceName)}?passing=1`, { signal: AbortSignal.timeout(5_000) });
+      seen = ((await response.json()) as unknown[]).length;
+    } catch {
+      // a busy agent may drop a poll; the next one counts
+    }
     if (seen >= count) return;
     await delay(100);
   }
@@ -99,8 +104,12 @@ export async function waitForSessions(address: string, match: (name: string) => 
   const deadline = performance.now() + timeoutMs;
   let seen = 0;
   while (performance.now() < deadline) {
-    const response = await fetch(`${address}/v1/session/list`, { signal: AbortSignal.timeout(5_000) });
-    seen = ((await response.json()) as Array<{ Name: string }>).filter((session) => match(session.Name)).length;
+    try {
+      const response = await fetch(`${address}/v1/session/list`, { signal: AbortSignal.timeout(5_000) });
+      seen = ((await response.json()) as Array<{ Name: string }>).filter((session) => match(session.Name)).length;
+    } catch {
+      // a busy agent may drop a poll; the next one counts
+    }
     if (seen >= count) return;
     await delay(50);
   }

@@ -61,6 +61,9 @@ export function evaluateGoals(r: BenchResults): Goal[] {
     const smallest = (list: readonly HerdSeries[]): HerdSeries | undefined => list[0];
     const g = largest(r.herd.graceful);
     const c = largest(r.herd.crash);
+    for (const failure of r.herd.failedSizes) {
+      goals.push({ goal: 'herd size measured', measured: failure, comparison: '—', met: false });
+    }
     const lockLargest = largest(r.herd.consulLockGraceful);
     if (g && c) {
       goals.push({
@@ -172,6 +175,7 @@ export function renderTable(r: BenchResults): string {
   const spurious = [...(r.crash?.spuriousFailovers ?? []), ...(r.herd?.spuriousFailovers ?? [])];
   const notes = [
     ...(r.crash?.failures ?? []).map((f) => `- crash: ${f}`),
+    ...(r.herd?.failedSizes ?? []).map((f) => `- herd not measured at ${f}`),
     ...spurious.map((s) => `- spurious failover (no one killed; the leader's 2 s check expired while the machine was busy starting candidates): ${s.slice(0, 300)}`),
   ];
   const lines = [
