@@ -24,7 +24,8 @@ async function main(): Promise<number> {
   const onlyArg = process.argv.find((arg) => arg.startsWith('--only='));
   const only = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',') : SCENARIOS);
   const started = performance.now();
-  const log = (message: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+  const log = (message: string): void =>
+    console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 
   const registry = new ProcessRegistry();
   let agent: ConsulAgent | null = null;
@@ -45,8 +46,12 @@ async function main(): Promise<number> {
   try {
     // Every candidate keeps two blocking queries open, all from 127.0.0.1: at N = 200 that is over
     // Consul's default of 200 HTTP connections per client address, which then resets connections.
-    agent = await startConsulAgent({ forceLocal: true, extraConfig: { limits: { http_max_conns_per_client: 4096 } } });
-    if (!agent.binary) throw new Error('the benchmark needs a local consul binary (for `consul lock`)');
+    agent = await startConsulAgent({
+      forceLocal: true,
+      extraConfig: { limits: { http_max_conns_per_client: 4096 } },
+    });
+    if (!agent.binary)
+      throw new Error('the benchmark needs a local consul binary (for `consul lock`)');
     const consulVersion = await agent.version();
     const machine = {
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -55,10 +60,13 @@ async function main(): Promise<number> {
       os: `${os.type()} ${os.release()} ${os.arch()}`,
       node: process.version,
       consul: consulVersion,
-      consulAgent: 'dev agent started by test/support (session_ttl_min lowered, limits.http_max_conns_per_client 4096; the library runs with its default timings)',
+      consulAgent:
+        'dev agent started by test/support (session_ttl_min lowered, limits.http_max_conns_per_client 4096; the library runs with its default timings)',
       loadAverageAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
     };
-    log(`machine: ${machine.cores} cores ${machine.cpuModel}, Node ${machine.node}, Consul ${machine.consul}; mode ${quick ? 'quick' : 'full'}`);
+    log(
+      `machine: ${machine.cores} cores ${machine.cpuModel}, Node ${machine.node}, Consul ${machine.consul}; mode ${quick ? 'quick' : 'full'}`,
+    );
     const runId = randomBytes(3).toString('hex');
     const ctx: BenchContext = {
       quick,
@@ -68,7 +76,12 @@ async function main(): Promise<number> {
       log,
     };
 
-    const results: BenchResults = { mode: quick ? 'quick' : 'full', startedAt: new Date().toISOString(), machine, durationSeconds: 0 };
+    const results: BenchResults = {
+      mode: quick ? 'quick' : 'full',
+      startedAt: new Date().toISOString(),
+      machine,
+      durationSeconds: 0,
+    };
     if (only.has('handoff')) {
       log('1. graceful handoff (core stop(), Nest app.close(), consul lock) …');
       results.handoff = await runHandoff(ctx);
@@ -82,7 +95,9 @@ async function main(): Promise<number> {
       results.herd = await runHerd(ctx);
     }
     if (only.has('steady') || only.has('crash')) {
-      log(`4. steady state${quick || !only.has('crash') ? '' : ', with consul lock crashes (≈45 s each, concurrently)'} …`);
+      log(
+        `4. steady state${quick || !only.has('crash') ? '' : ', with consul lock crashes (≈45 s each, concurrently)'} …`,
+      );
       const [steady, lockCrash] = await Promise.all([
         only.has('steady') ? runSteady(ctx) : Promise.resolve(undefined),
         only.has('crash') ? runConsulLockCrash(ctx) : Promise.resolve(undefined),
@@ -104,7 +119,9 @@ async function main(): Promise<number> {
     const table = renderTable(results);
     console.log(`\n${table}`);
     const dir = writeResults(results);
-    log(`done in ${results.durationSeconds} s; wrote ${dir}/latest.json, a dated copy and latest.svg`);
+    log(
+      `done in ${results.durationSeconds} s; wrote ${dir}/latest.json, a dated copy and latest.svg`,
+    );
     return 0;
   } finally {
     await registry.stopAll();
@@ -117,11 +134,17 @@ async function main(): Promise<number> {
  * writes the same files to bench/.tmp/results/, so that it never overwrites the published numbers.
  */
 function writeResults(results: BenchResults): string {
-  const dir = results.mode === 'quick' ? path.join(repoRoot, 'bench', '.tmp', 'results') : path.join(repoRoot, 'bench', 'results');
+  const dir =
+    results.mode === 'quick'
+      ? path.join(repoRoot, 'bench', '.tmp', 'results')
+      : path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const json = `${JSON.stringify(results, null, 2)}\n`;
   fs.writeFileSync(path.join(dir, 'latest.json'), json);
-  fs.writeFileSync(path.join(dir, `${results.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}.json`), json);
+  fs.writeFileSync(
+    path.join(dir, `${results.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}.json`),
+    json,
+  );
   fs.writeFileSync(path.join(dir, 'latest.svg'), chart(results));
   return path.relative(repoRoot, dir);
 }
@@ -132,14 +155,34 @@ function chart(results: BenchResults): string {
   if (handoff) {
     rows.push({ label: 'handoff: core stop()', distribution: handoff.core, side: 'ours' });
     rows.push({ label: 'handoff: Nest app.close()', distribution: handoff.nest, side: 'ours' });
-    rows.push({ label: 'handoff: consul lock', distribution: handoff.consulLock, side: 'consul lock' });
+    rows.push({
+      label: 'handoff: consul lock',
+      distribution: handoff.consulLock,
+      side: 'consul lock',
+    });
   }
-  for (const series of herd?.graceful ?? []) rows.push({ label: `handoff, herd N=${series.n}`, distribution: series.time, side: 'ours' });
+  for (const series of herd?.graceful ?? [])
+    rows.push({ label: `handoff, herd N=${series.n}`, distribution: series.time, side: 'ours' });
   for (const series of herd?.consulLockGraceful ?? [])
-    rows.push({ label: `handoff, consul lock N=${series.n}`, distribution: series.time, side: 'consul lock' });
-  if (crash) rows.push({ label: 'crash failover (SIGKILL)', distribution: crash.ours, side: 'ours' });
-  for (const series of herd?.crash ?? []) rows.push({ label: `crash failover, herd N=${series.n}`, distribution: series.time, side: 'ours' });
-  if (consulLockCrash?.consulLock) rows.push({ label: 'crash failover: consul lock', distribution: consulLockCrash.consulLock, side: 'consul lock' });
+    rows.push({
+      label: `handoff, consul lock N=${series.n}`,
+      distribution: series.time,
+      side: 'consul lock',
+    });
+  if (crash)
+    rows.push({ label: 'crash failover (SIGKILL)', distribution: crash.ours, side: 'ours' });
+  for (const series of herd?.crash ?? [])
+    rows.push({
+      label: `crash failover, herd N=${series.n}`,
+      distribution: series.time,
+      side: 'ours',
+    });
+  if (consulLockCrash?.consulLock)
+    rows.push({
+      label: 'crash failover: consul lock',
+      distribution: consulLockCrash.consulLock,
+      side: 'consul lock',
+    });
   const m = results.machine;
   return renderChart(
     `Handoff and failover distributions (${results.mode} run, ${results.startedAt.slice(0, 16)}Z)`,

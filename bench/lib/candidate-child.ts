@@ -7,30 +7,50 @@
 import * as readline from 'node:readline';
 import { LeaderElection, type ElectionLogger } from '../../lib/election';
 
-const [host, port, key, idPrefix, countText, resignPause = '1s', staggerText = '0'] = process.argv.slice(2);
+const [host, port, key, idPrefix, countText, resignPause = '1s', staggerText = '0'] =
+  process.argv.slice(2);
 // Start-up only: the elections join this many ms apart, so that a process of 50 does not register
 // 50 services with the agent in the same millisecond.
 const staggerMs = Number(staggerText);
 const count = Number(countText);
 // BENCH_DEBUG=1 prints every line the elections log, with its wall time, to stderr.
 const debug = process.env.BENCH_DEBUG === '1';
-const toStderr = (level: string) => (message: string) => void process.stderr.write(`${new Date().toISOString()} ${idPrefix} ${level} ${message}\n`);
+const toStderr = (level: string) => (message: string) =>
+  void process.stderr.write(`${new Date().toISOString()} ${idPrefix} ${level} ${message}\n`);
 const silent: ElectionLogger = debug
-  ? { log: toStderr('log'), warn: toStderr('warn'), error: toStderr('error'), debug: toStderr('debug') }
+  ? {
+      log: toStderr('log'),
+      warn: toStderr('warn'),
+      error: toStderr('error'),
+      debug: toStderr('debug'),
+    }
   : { log: () => undefined, warn: () => undefined, error: toStderr('error') };
 const wallNow = (): number => performance.timeOrigin + performance.now();
-const emit = (event: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
+const emit = (event: Record<string, unknown>): void =>
+  void process.stdout.write(`${JSON.stringify(event)}\n`);
 
 const elections = Array.from(
   { length: count },
-  (_, i) => new LeaderElection({ key, instanceId: `${idPrefix}-${String(i).padStart(3, '0')}`, consul: { host, port: Number(port) }, logger: silent }),
+  (_, i) =>
+    new LeaderElection({
+      key,
+      instanceId: `${idPrefix}-${String(i).padStart(3, '0')}`,
+      consul: { host, port: Number(port) },
+      logger: silent,
+    }),
 );
 
 for (const [i, election] of elections.entries()) {
   let leading = false;
   election.state$.subscribe((state) => {
     const now = state.role === 'leader' && state.term !== null;
-    if (now && !leading) emit({ ev: 'leader', id: election.instanceId, token: state.term?.fencingToken, at: wallNow() });
+    if (now && !leading)
+      emit({
+        ev: 'leader',
+        id: election.instanceId,
+        token: state.term?.fencingToken,
+        at: wallNow(),
+      });
     if (!now && leading) emit({ ev: 'follower', id: election.instanceId, at: wallNow() });
     leading = now;
   });
@@ -39,7 +59,11 @@ for (const [i, election] of elections.entries()) {
 }
 
 void Promise.all(elections.map((election) => election.whenSettled())).then(() =>
-  emit({ ev: 'ready', serviceName: elections[0]?.options.healthCheck?.serviceName ?? null, pid: process.pid }),
+  emit({
+    ev: 'ready',
+    serviceName: elections[0]?.options.healthCheck?.serviceName ?? null,
+    pid: process.pid,
+  }),
 );
 
 let stopping = false;

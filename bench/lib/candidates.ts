@@ -1,5 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
-import { delay, onLines, signal, spawnTs, until, waitExit, type ProcessRegistry } from './processes';
+import {
+  delay,
+  onLines,
+  signal,
+  spawnTs,
+  until,
+  waitExit,
+  type ProcessRegistry,
+} from './processes';
 
 export interface CandidateEvent {
   readonly ev: 'ready' | 'leader' | 'follower' | 'resigning' | 'stopped';
@@ -24,7 +32,15 @@ export class CandidateProcess {
     readonly count: number,
     staggerMs = 0,
   ) {
-    this.child = spawnTs(registry, 'bench/lib/candidate-child.ts', [consul.host, String(consul.port), key, idPrefix, String(count), '1s', String(staggerMs)]);
+    this.child = spawnTs(registry, 'bench/lib/candidate-child.ts', [
+      consul.host,
+      String(consul.port),
+      key,
+      idPrefix,
+      String(count),
+      '1s',
+      String(staggerMs),
+    ]);
     onLines(this.child, (line) => {
       try {
         const event = JSON.parse(line) as CandidateEvent;
@@ -41,13 +57,19 @@ export class CandidateProcess {
   }
 
   ready(timeoutMs = 60_000): Promise<true> {
-    return until(`${this.idPrefix} ready`, () => (this.events.some((e) => e.ev === 'ready') ? true : undefined), timeoutMs);
+    return until(
+      `${this.idPrefix} ready`,
+      () => (this.events.some((e) => e.ev === 'ready') ? true : undefined),
+      timeoutMs,
+    );
   }
 
   /** Whether one of this process's candidates leads now (by its last leader/follower events). */
   get leading(): boolean {
     const last = new Map<string, string>();
-    for (const event of this.events) if (event.id && (event.ev === 'leader' || event.ev === 'follower')) last.set(event.id, event.ev);
+    for (const event of this.events)
+      if (event.id && (event.ev === 'leader' || event.ev === 'follower'))
+        last.set(event.id, event.ev);
     return [...last.values()].includes('leader');
   }
 
@@ -66,14 +88,19 @@ export class CandidateProcess {
 }
 
 /** The first `leader` event after wall time `after` among the processes, waited for up to `timeoutMs`. */
-export function firstLeaderAfter(processes: readonly CandidateProcess[], after: number, timeoutMs: number): Promise<CandidateEvent & { process: CandidateProcess }> {
+export function firstLeaderAfter(
+  processes: readonly CandidateProcess[],
+  after: number,
+  timeoutMs: number,
+): Promise<CandidateEvent & { process: CandidateProcess }> {
   return until(
     'a new leader',
     () => {
       let best: (CandidateEvent & { process: CandidateProcess }) | undefined;
       for (const process of processes) {
         for (const event of process.events) {
-          if (event.ev === 'leader' && (event.at ?? 0) > after && (!best || event.at! < best.at!)) best = { ...event, process };
+          if (event.ev === 'leader' && (event.at ?? 0) > after && (!best || event.at! < best.at!))
+            best = { ...event, process };
         }
       }
       return best;
@@ -83,12 +110,20 @@ export function firstLeaderAfter(processes: readonly CandidateProcess[], after: 
 }
 
 /** Polls the agent (directly, not through a counting proxy) until `count` instances of the service pass. */
-export async function waitForCandidates(address: string, serviceName: string, count: number, timeoutMs = 60_000): Promise<void> {
+export async function waitForCandidates(
+  address: string,
+  serviceName: string,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let seen = 0;
   while (performance.now() < deadline) {
     try {
-      const response = await fetch(`${address}/v1/health/service/${encodeURIComponent(serviceName)}?passing=1`, { signal: AbortSignal.timeout(5_000) });
+      const response = await fetch(
+        `${address}/v1/health/service/${encodeURIComponent(serviceName)}?passing=1`,
+        { signal: AbortSignal.timeout(5_000) },
+      );
       seen = ((await response.json()) as unknown[]).length;
     } catch {
       // a busy agent may drop a poll; the next one counts
@@ -96,17 +131,28 @@ export async function waitForCandidates(address: string, serviceName: string, co
     if (seen >= count) return;
     await delay(100);
   }
-  throw new Error(`only ${seen} of ${count} candidates of ${serviceName} pass after ${timeoutMs} ms`);
+  throw new Error(
+    `only ${seen} of ${count} candidates of ${serviceName} pass after ${timeoutMs} ms`,
+  );
 }
 
 /** Polls until `count` sessions whose name matches exist (a candidate can take the key in one request only once its session does). */
-export async function waitForSessions(address: string, match: (name: string) => boolean, count: number, timeoutMs = 60_000): Promise<void> {
+export async function waitForSessions(
+  address: string,
+  match: (name: string) => boolean,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let seen = 0;
   while (performance.now() < deadline) {
     try {
-      const response = await fetch(`${address}/v1/session/list`, { signal: AbortSignal.timeout(5_000) });
-      seen = ((await response.json()) as Array<{ Name: string }>).filter((session) => match(session.Name)).length;
+      const response = await fetch(`${address}/v1/session/list`, {
+        signal: AbortSignal.timeout(5_000),
+      });
+      seen = ((await response.json()) as Array<{ Name: string }>).filter((session) =>
+        match(session.Name),
+      ).length;
     } catch {
       // a busy agent may drop a poll; the next one counts
     }
@@ -117,7 +163,11 @@ export async function waitForSessions(address: string, match: (name: string) => 
 }
 
 /** The key and the candidates' checks as Consul sees them, for a failure report. */
-export async function diagnose(address: string, key: string, serviceName: string | null): Promise<string> {
+export async function diagnose(
+  address: string,
+  key: string,
+  serviceName: string | null,
+): Promise<string> {
   const get = async (path: string): Promise<unknown> => {
     try {
       const response = await fetch(`${address}${path}`, { signal: AbortSignal.timeout(3_000) });
@@ -126,12 +176,29 @@ export async function diagnose(address: string, key: string, serviceName: string
       return String(error);
     }
   };
-  const kv = (await get(`/v1/kv/${key}`)) as Array<{ Session?: string; LockIndex: number; Value?: string }> | null;
+  const kv = (await get(`/v1/kv/${key}`)) as Array<{
+    Session?: string;
+    LockIndex: number;
+    Value?: string;
+  }> | null;
   const entry = kv?.[0];
-  const health = serviceName ? ((await get(`/v1/health/service/${serviceName}`)) as Array<{ Service: { ID: string }; Checks: Array<{ CheckID: string; Status: string }> }>) : [];
+  const health = serviceName
+    ? ((await get(`/v1/health/service/${serviceName}`)) as Array<{
+        Service: { ID: string };
+        Checks: Array<{ CheckID: string; Status: string }>;
+      }>)
+    : [];
   return JSON.stringify({
-    key: entry ? { session: entry.Session ?? null, lockIndex: entry.LockIndex, value: entry.Value ? Buffer.from(entry.Value, 'base64').toString() : null } : null,
-    passing: (Array.isArray(health) ? health : []).filter((h) => h.Checks.every((c) => c.Status === 'passing')).length,
+    key: entry
+      ? {
+          session: entry.Session ?? null,
+          lockIndex: entry.LockIndex,
+          value: entry.Value ? Buffer.from(entry.Value, 'base64').toString() : null,
+        }
+      : null,
+    passing: (Array.isArray(health) ? health : []).filter((h) =>
+      h.Checks.every((c) => c.Status === 'passing'),
+    ).length,
     notPassing: (Array.isArray(health) ? health : [])
       .filter((h) => !h.Checks.every((c) => c.Status === 'passing'))
       .map((h) => `${h.Service.ID}: ${h.Checks.map((c) => c.Status).join('/')}`),

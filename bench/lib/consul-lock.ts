@@ -18,7 +18,14 @@ export class ConsulLockContender {
     httpAddr: string,
     prefix: string,
   ) {
-    this.process = registry.spawn(binary, ['lock', `-http-addr=${httpAddr}`, '-n', '1', prefix, 'echo RUNNING $$; exec sleep 3600']);
+    this.process = registry.spawn(binary, [
+      'lock',
+      `-http-addr=${httpAddr}`,
+      '-n',
+      '1',
+      prefix,
+      'echo RUNNING $$; exec sleep 3600',
+    ]);
     onLines(this.process, (line, receivedAt) => {
       const match = /^RUNNING (\d+)/.exec(line);
       if (!match) return;
@@ -33,7 +40,10 @@ export class ConsulLockContender {
   whenRunning(timeoutMs: number): Promise<number> {
     if (this.runningAt !== null) return Promise.resolve(this.runningAt);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`consul lock child not running after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`consul lock child not running after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push(() => {
         clearTimeout(timer);
         resolve(this.runningAt!);

@@ -4,7 +4,12 @@ import type { ProcessRegistry } from './processes';
 /** What every scenario gets: the mode, the harness agent, and the registry of processes to stop at the end. */
 export interface BenchContext {
   readonly quick: boolean;
-  readonly agent: { readonly host: string; readonly port: number; readonly address: string; readonly binary: string };
+  readonly agent: {
+    readonly host: string;
+    readonly port: number;
+    readonly address: string;
+    readonly binary: string;
+  };
   readonly registry: ProcessRegistry;
   /** A fresh key under `bench/`, so that no scenario sees another's lock-delay or candidates. */
   uniqueKey(name: string): string;

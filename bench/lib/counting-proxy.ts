@@ -91,11 +91,31 @@ export class CountingProxy {
       const url = request.url ?? '/';
       const kind = classifyRequest(method, url, body);
       const path = url.split('?')[0];
-      const subject = kind === 'check-register' ? (checkIdOf(body) ?? path) : path === '/v1/txn' ? `txn ${txnVerbs(body).join(',')}` : path;
-      const record: CountedRequest = { at, kind, method, path, subject, status: null, answeredAt: null };
+      const subject =
+        kind === 'check-register'
+          ? (checkIdOf(body) ?? path)
+          : path === '/v1/txn'
+            ? `txn ${txnVerbs(body).join(',')}`
+            : path;
+      const record: CountedRequest = {
+        at,
+        kind,
+        method,
+        path,
+        subject,
+        status: null,
+        answeredAt: null,
+      };
       this.requests.push(record);
       const outgoing = http.request(
-        { host: this.target.host, port: this.target.port, method, path: url, headers: request.headers, agent: this.upstream },
+        {
+          host: this.target.host,
+          port: this.target.port,
+          method,
+          path: url,
+          headers: request.headers,
+          agent: this.upstream,
+        },
         (answer) => {
           record.status = answer.statusCode ?? null;
           record.answeredAt = performance.timeOrigin + performance.now();
@@ -122,7 +142,11 @@ export function classifyRequest(method: string, url: string, body: Buffer): Requ
     const verbs = txnVerbs(body);
     if (verbs.includes('lock')) return 'acquire';
     if (verbs.includes('unlock')) return 'release';
-    if (verbs.includes('check-session') && verbs.every((verb) => verb === 'check-session' || verb === 'get' || verb === 'check-index')) return 'confirm';
+    if (
+      verbs.includes('check-session') &&
+      verbs.every((verb) => verb === 'check-session' || verb === 'get' || verb === 'check-index')
+    )
+      return 'confirm';
     return 'txn-other';
   }
   if (path.startsWith('/v1/kv/')) {
@@ -134,7 +158,8 @@ export function classifyRequest(method: string, url: string, body: Buffer): Requ
   if (path.startsWith('/v1/session/renew/')) return 'session-renew';
   if (path.startsWith('/v1/session/destroy/')) return 'session-destroy';
   if (path === '/v1/agent/check/register') return 'check-register';
-  if (path.startsWith('/v1/agent/check/pass/') || path.startsWith('/v1/agent/check/update/')) return 'check-pass';
+  if (path.startsWith('/v1/agent/check/pass/') || path.startsWith('/v1/agent/check/update/'))
+    return 'check-pass';
   if (path === '/v1/agent/service/register') return 'service-register';
   if (path.startsWith('/v1/agent/service/deregister/')) return 'service-deregister';
   return 'other-write';
@@ -159,7 +184,9 @@ function checkIdOf(body: Buffer): string | undefined {
 }
 
 /** Counts by kind, e.g. `{ acquire: 1, read: 51 }`. */
-export function countByKind(requests: readonly CountedRequest[]): Partial<Record<RequestKind, number>> {
+export function countByKind(
+  requests: readonly CountedRequest[],
+): Partial<Record<RequestKind, number>> {
   const counts: Partial<Record<RequestKind, number>> = {};
   for (const request of requests) counts[request.kind] = (counts[request.kind] ?? 0) + 1;
   return counts;

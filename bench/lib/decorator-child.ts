@@ -28,7 +28,15 @@ class Work {
 }
 
 @Module({
-  imports: [ConsulLeaderModule.forRoot({ key, instanceId: 'decorator-bench', consul: { host, port: Number(port) }, waitForElection: true, logger: { log: () => undefined, warn: () => undefined, error: () => undefined } })],
+  imports: [
+    ConsulLeaderModule.forRoot({
+      key,
+      instanceId: 'decorator-bench',
+      consul: { host, port: Number(port) },
+      waitForElection: true,
+      logger: { log: () => undefined, warn: () => undefined, error: () => undefined },
+    }),
+  ],
   providers: [Work],
 })
 class DecoratorBenchModule {}
@@ -47,7 +55,8 @@ function timeGuarded(work: Work): number {
   for (let i = 0; i < calls; i++) if (work.guarded(i & 7) !== undefined) ran++;
   const ns = Number(process.hrtime.bigint() - started) / calls;
   // A skipped call takes another path (and logs): only rounds that ran as leader throughout count.
-  if (ran !== calls) throw new Error(`lost leadership while measuring (${calls - ran} calls skipped)`);
+  if (ran !== calls)
+    throw new Error(`lost leadership while measuring (${calls - ran} calls skipped)`);
   return ns;
 }
 
@@ -108,7 +117,9 @@ async function main(): Promise<void> {
     await breathe();
   }
   const leaderAtEnd = app.get(ConsulLeaderService).isLeader();
-  process.stdout.write(`${JSON.stringify({ calls, rounds, plainNs, guardedNs, isLeaderNs, clockNs, leaderAtEnd, checksum: work.total % 1000 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ calls, rounds, plainNs, guardedNs, isLeaderNs, clockNs, leaderAtEnd, checksum: work.total % 1000 })}\n`,
+  );
   await app.close();
 }
 

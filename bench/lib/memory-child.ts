@@ -8,7 +8,11 @@ import { FAST_TIMINGS } from '../../test/support/election-kit';
 const [host, port, key, totalText, everyText] = process.argv.slice(2);
 const total = Number(totalText);
 const every = Number(everyText);
-const silent = { log: () => undefined, warn: () => undefined, error: (message: string) => void process.stderr.write(`${message}\n`) };
+const silent = {
+  log: () => undefined,
+  warn: () => undefined,
+  error: (message: string) => void process.stderr.write(`${message}\n`),
+};
 const gc = (globalThis as { gc?: () => void }).gc;
 
 async function settleAndMeasure(transitions: number): Promise<void> {
@@ -17,17 +21,31 @@ async function settleAndMeasure(transitions: number): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
   }
   const usage = process.memoryUsage();
-  process.stdout.write(`${JSON.stringify({ transitions, rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ transitions, rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external })}\n`,
+  );
 }
 
 async function main(): Promise<void> {
   if (!gc) throw new Error('run with --expose-gc');
   const elections = ['a', 'b'].map(
-    (id) => new LeaderElection({ key, instanceId: `memory-${id}`, consul: { host, port: Number(port) }, logger: silent, ...FAST_TIMINGS }),
+    (id) =>
+      new LeaderElection({
+        key,
+        instanceId: `memory-${id}`,
+        consul: { host, port: Number(port) },
+        logger: silent,
+        ...FAST_TIMINGS,
+      }),
   );
   for (const election of elections) election.start();
   const leads = (election: LeaderElection): Promise<unknown> =>
-    firstValueFrom(election.state$.pipe(filter((s) => s.role === 'leader'), timeout(30_000)));
+    firstValueFrom(
+      election.state$.pipe(
+        filter((s) => s.role === 'leader'),
+        timeout(30_000),
+      ),
+    );
   await Promise.race(elections.map(leads));
   for (let transitions = 1; transitions <= total; transitions++) {
     const leader = elections.find((e) => e.state.role === 'leader')!;

@@ -32,11 +32,14 @@ export class ProcessRegistry {
 
   /** SIGTERM to everything still running, SIGKILL after `graceMs`. */
   async stopAll(graceMs = 3_000): Promise<void> {
-    const live = [...this.children].filter((child) => child.exitCode === null && child.signalCode === null);
+    const live = [...this.children].filter(
+      (child) => child.exitCode === null && child.signalCode === null,
+    );
     for (const child of live) signal(child.pid, 'SIGTERM');
     for (const pid of this.orphans) signal(pid, 'SIGTERM');
     await Promise.all(live.map((child) => waitExit(child, graceMs)));
-    for (const child of live) if (child.exitCode === null && child.signalCode === null) signal(child.pid, 'SIGKILL');
+    for (const child of live)
+      if (child.exitCode === null && child.signalCode === null) signal(child.pid, 'SIGKILL');
     for (const pid of this.orphans) signal(pid, 'SIGKILL');
     this.orphans.clear();
   }
@@ -69,8 +72,13 @@ export function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolea
 }
 
 /** Calls `onLine` with each stdout line and the monotonic time (this process) it arrived. */
-export function onLines(child: ChildProcess, onLine: (line: string, receivedAt: number) => void): void {
-  readline.createInterface({ input: child.stdout! }).on('line', (line) => onLine(line, performance.now()));
+export function onLines(
+  child: ChildProcess,
+  onLine: (line: string, receivedAt: number) => void,
+): void {
+  readline
+    .createInterface({ input: child.stdout! })
+    .on('line', (line) => onLine(line, performance.now()));
 }
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable between processes of this machine. */
@@ -81,11 +89,20 @@ export function wallNow(): number {
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
 /** Runs a TypeScript file of bench/ in a fresh Node (transpile-only ts-node), with extra Node flags. */
-export function spawnTs(registry: ProcessRegistry, file: string, args: readonly string[], nodeFlags: readonly string[] = []): ChildProcess {
-  return registry.spawn(process.execPath, [...nodeFlags, '-r', 'ts-node/register/transpile-only', path.join(repoRoot, file), ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
-  });
+export function spawnTs(
+  registry: ProcessRegistry,
+  file: string,
+  args: readonly string[],
+  nodeFlags: readonly string[] = [],
+): ChildProcess {
+  return registry.spawn(
+    process.execPath,
+    [...nodeFlags, '-r', 'ts-node/register/transpile-only', path.join(repoRoot, file), ...args],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
+    },
+  );
 }
 
 export function delay(ms: number): Promise<void> {
@@ -93,12 +110,17 @@ export function delay(ms: number): Promise<void> {
 }
 
 /** Polls `probe` every 5 ms until it returns a value, or throws after `timeoutMs`. */
-export async function until<T>(label: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
+export async function until<T>(
+  label: string,
+  probe: () => T | undefined,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = probe();
     if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
+    if (performance.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
     await delay(5);
   }
 }

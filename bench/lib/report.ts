@@ -8,7 +8,12 @@ export interface BenchResults {
   mode: 'quick' | 'full';
   startedAt: string;
   durationSeconds: number;
-  machine: Record<string, unknown> & { cores: number; cpuModel: string; node: string; consul: string };
+  machine: Record<string, unknown> & {
+    cores: number;
+    cpuModel: string;
+    node: string;
+    consul: string;
+  };
   handoff?: HandoffResult;
   crash?: CrashResult;
   consulLockCrash?: ConsulLockCrashResult;
@@ -31,7 +36,8 @@ const ANCHOR_CONSUL_LOCK_CRASH_MEDIAN_MS = 42_800;
 /** Heap growth after warm-up that still counts as noise (measured swings: about ±0.6 MiB between checkpoints). */
 const HEAP_NOISE_BYTES = 1024 * 1024;
 
-const ms = (value: number): string => (value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`);
+const ms = (value: number): string =>
+  value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;
 const x = (value: number): string => `${value.toFixed(2)}×`;
 
 export function evaluateGoals(r: BenchResults): Goal[] {
@@ -71,8 +77,11 @@ export function evaluateGoals(r: BenchResults): Goal[] {
         measured:
           `acquire attempts max ${g.maxAcquires} graceful, ${c.maxAcquires} crash; writes by the candidates that stay max ${g.maxSuccessorWrites} graceful, ${c.maxSuccessorWrites} crash; ` +
           `all failover writes incl. the leaving leader's release and check switch median ${g.medianFailoverWrites} graceful, ${c.medianFailoverWrites} crash`,
-        comparison: lockLargest ? `consul lock at N=${lockLargest.n}: ${lockLargest.medianAcquires} acquire attempts (median)` : '—',
-        met: Math.max(g.maxAcquires, c.maxAcquires, g.maxSuccessorWrites, c.maxSuccessorWrites) <= 3,
+        comparison: lockLargest
+          ? `consul lock at N=${lockLargest.n}: ${lockLargest.medianAcquires} acquire attempts (median)`
+          : '—',
+        met:
+          Math.max(g.maxAcquires, c.maxAcquires, g.maxSuccessorWrites, c.maxSuccessorWrites) <= 3,
       });
       const g0 = smallest(r.herd.graceful)!;
       const c0 = smallest(r.herd.crash)!;
@@ -105,7 +114,8 @@ export function evaluateGoals(r: BenchResults): Goal[] {
   }
   if (r.memory) {
     const m = r.memory;
-    const mib = (bytes: number): string => `${bytes >= 0 ? '+' : ''}${(bytes / 2 ** 20).toFixed(2)} MiB`;
+    const mib = (bytes: number): string =>
+      `${bytes >= 0 ? '+' : ''}${(bytes / 2 ** 20).toFixed(2)} MiB`;
     const abs = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
     goals.push({
       goal: `memory: no growth beyond noise over leadership transitions (heap after ${m.reference.transitions} → ${m.last.transitions} within 1 MiB)`,
@@ -122,10 +132,16 @@ export function evaluateGoals(r: BenchResults): Goal[] {
 /** The results as a Markdown table (what the README shows) followed by the goals. */
 export function renderTable(r: BenchResults): string {
   const rows: string[][] = [['scenario', 'nestjs-consul-leader', 'consul lock', 'ratio']];
-  const dist = (d: { p50: number; p95: number; p99: number; n: number }): string => `p50 ${ms(d.p50)} · p95 ${ms(d.p95)} · p99 ${ms(d.p99)} (n=${d.n})`;
+  const dist = (d: { p50: number; p95: number; p99: number; n: number }): string =>
+    `p50 ${ms(d.p50)} · p95 ${ms(d.p95)} · p99 ${ms(d.p99)} (n=${d.n})`;
   if (r.handoff) {
     const h = r.handoff;
-    rows.push(['graceful handoff, core stop()', dist(h.core), dist(h.consulLock), `paired median ${x(h.ratioCoreToConsulLock.p50)}, p99/p99 ${x(h.core.p99 / h.consulLock.p99)}`]);
+    rows.push([
+      'graceful handoff, core stop()',
+      dist(h.core),
+      dist(h.consulLock),
+      `paired median ${x(h.ratioCoreToConsulLock.p50)}, p99/p99 ${x(h.core.p99 / h.consulLock.p99)}`,
+    ]);
     rows.push(['graceful handoff, Nest app.close()', dist(h.nest), '', '']);
   }
   if (r.crash) {
@@ -143,7 +159,9 @@ export function renderTable(r: BenchResults): string {
       rows.push([
         `herd N=${g.n}, graceful: time · acquires · failover writes · reads`,
         `${ms(g.time.p50)} · ${g.medianAcquires} (max ${g.maxAcquires}) · ${g.medianFailoverWrites} · ${g.medianReads}`,
-        lock ? `${ms(lock.time.p50)} · ${lock.medianAcquires} (max ${lock.maxAcquires}) · ${lock.medianFailoverWrites} · ${lock.medianReads}` : 'not run',
+        lock
+          ? `${ms(lock.time.p50)} · ${lock.medianAcquires} (max ${lock.maxAcquires}) · ${lock.medianFailoverWrites} · ${lock.medianReads}`
+          : 'not run',
         lock ? `acquires ${g.medianAcquires}/${lock.medianAcquires}` : '',
       ]);
     }
@@ -158,10 +176,21 @@ export function renderTable(r: BenchResults): string {
   }
   if (r.steady) {
     const s = r.steady;
-    rows.push(['steady req/s, leader (writes/reads)', `${s.leader.requestsPerSecond} (${s.leader.writesPerSecond}/${s.leader.readsPerSecond})`, `${s.consulLockHolder.requestsPerSecond} (${s.consulLockHolder.writesPerSecond}/${s.consulLockHolder.readsPerSecond})`, x(s.leader.requestsPerSecond / s.consulLockHolder.requestsPerSecond)]);
-    rows.push(['steady req/s, follower (writes/reads)', `${s.follower.requestsPerSecond} (${s.follower.writesPerSecond}/${s.follower.readsPerSecond})`, `${s.consulLockWaiter.requestsPerSecond} (${s.consulLockWaiter.writesPerSecond}/${s.consulLockWaiter.readsPerSecond})`, x(s.follower.requestsPerSecond / s.consulLockWaiter.requestsPerSecond)]);
+    rows.push([
+      'steady req/s, leader (writes/reads)',
+      `${s.leader.requestsPerSecond} (${s.leader.writesPerSecond}/${s.leader.readsPerSecond})`,
+      `${s.consulLockHolder.requestsPerSecond} (${s.consulLockHolder.writesPerSecond}/${s.consulLockHolder.readsPerSecond})`,
+      x(s.leader.requestsPerSecond / s.consulLockHolder.requestsPerSecond),
+    ]);
+    rows.push([
+      'steady req/s, follower (writes/reads)',
+      `${s.follower.requestsPerSecond} (${s.follower.writesPerSecond}/${s.follower.readsPerSecond})`,
+      `${s.consulLockWaiter.requestsPerSecond} (${s.consulLockWaiter.writesPerSecond}/${s.consulLockWaiter.readsPerSecond})`,
+      x(s.follower.requestsPerSecond / s.consulLockWaiter.requestsPerSecond),
+    ]);
   }
-  if (r.decorator) rows.push(['@LeaderOnly overhead per call', `${r.decorator.medianOverheadNs} ns`, '', '']);
+  if (r.decorator)
+    rows.push(['@LeaderOnly overhead per call', `${r.decorator.medianOverheadNs} ns`, '', '']);
   if (r.memory) {
     const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)}`;
     rows.push([
@@ -176,14 +205,25 @@ export function renderTable(r: BenchResults): string {
   const notes = [
     ...(r.crash?.failures ?? []).map((f) => `- crash: ${f}`),
     ...(r.herd?.failedSizes ?? []).map((f) => `- herd not measured at ${f}`),
-    ...spurious.map((s) => `- spurious failover (no one killed; the leader's 2 s check expired while the machine was busy starting candidates): ${s.slice(0, 300)}`),
+    ...spurious.map(
+      (s) =>
+        `- spurious failover (no one killed; the leader's 2 s check expired while the machine was busy starting candidates): ${s.slice(0, 300)}`,
+    ),
   ];
   const lines = [
     `Machine: ${m.cores} cores ${m.cpuModel}, Node ${m.node}, Consul ${m.consul} (dev agent), ${r.mode} run ${r.startedAt}, ${r.durationSeconds} s`,
     '',
     markdown(rows),
     '',
-    markdown([['goal', 'measured', 'comparison', 'met'], ...(r.goals ?? []).map((g) => [g.goal, g.measured, g.comparison, g.met === null ? 'n/a' : g.met ? 'met' : 'NOT met'])]),
+    markdown([
+      ['goal', 'measured', 'comparison', 'met'],
+      ...(r.goals ?? []).map((g) => [
+        g.goal,
+        g.measured,
+        g.comparison,
+        g.met === null ? 'n/a' : g.met ? 'met' : 'NOT met',
+      ]),
+    ]),
     ...(notes.length ? ['', ...notes] : []),
   ];
   return lines.join('\n');
@@ -191,5 +231,9 @@ export function renderTable(r: BenchResults): string {
 
 function markdown(rows: readonly string[][]): string {
   const [head, ...body] = rows;
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...body.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
 }

@@ -50,8 +50,12 @@ export async function runCrash(ctx: BenchContext): Promise<CrashResult> {
       if (!leader.leading || follower.leading) {
         // Leadership moved without a kill (the leader's 2 s check expired while the machine was busy
         // starting the follower): not a crash sample, but worth reporting.
-        spurious.push(`before kill ${i}: ${await diagnose(ctx.agent.address, key, follower.serviceName)}`);
-        ctx.log(`  crash ${i}/${n}: leadership moved before the kill (spurious failover); continuing with the new leader`);
+        spurious.push(
+          `before kill ${i}: ${await diagnose(ctx.agent.address, key, follower.serviceName)}`,
+        );
+        ctx.log(
+          `  crash ${i}/${n}: leadership moved before the kill (spurious failover); continuing with the new leader`,
+        );
         if (follower.leading) leader = follower;
         i--;
         if (spurious.length > n) throw new Error('too many spurious failovers');
@@ -68,7 +72,9 @@ export async function runCrash(ctx: BenchContext): Promise<CrashResult> {
         const state = await diagnose(ctx.agent.address, key, follower.serviceName);
         // Counted, censored at the timeout, so that a failure shows in the percentiles.
         samples.push(NO_LEADER_AFTER_MS);
-        failures.push(`kill ${i}: no leader within ${NO_LEADER_AFTER_MS / 1000} s; Consul: ${state}`);
+        failures.push(
+          `kill ${i}: no leader within ${NO_LEADER_AFTER_MS / 1000} s; Consul: ${state}`,
+        );
         ctx.log(`  crash ${i}/${n}: NO LEADER within ${NO_LEADER_AFTER_MS / 1000} s — ${state}`);
         leader = follower;
         await firstLeaderAfter([follower], t0, NO_LEADER_AFTER_MS).catch(() => undefined);
@@ -92,7 +98,10 @@ export async function runCrash(ctx: BenchContext): Promise<CrashResult> {
  */
 export async function runConsulLockCrash(ctx: BenchContext): Promise<ConsulLockCrashResult> {
   if (ctx.quick) {
-    return { consulLock: null, what: 'skipped in --quick; anchor (DESIGN-NOTES): median 42.8 s, 38.4–44.6 s, n = 8' };
+    return {
+      consulLock: null,
+      what: 'skipped in --quick; anchor (DESIGN-NOTES): median 42.8 s, 38.4–44.6 s, n = 8',
+    };
   }
   const n = 3;
   const httpAddr = `${ctx.agent.host}:${ctx.agent.port}`;

@@ -46,7 +46,13 @@ export interface MemoryResult {
   readonly what: string;
 }
 
-async function runChild<T>(ctx: BenchContext, file: string, args: string[], nodeFlags: string[], timeoutMs: number): Promise<T[]> {
+async function runChild<T>(
+  ctx: BenchContext,
+  file: string,
+  args: string[],
+  nodeFlags: string[],
+  timeoutMs: number,
+): Promise<T[]> {
   const child = spawnTs(ctx.registry, file, args, nodeFlags);
   const lines: T[] = [];
   const errors: string[] = [];
@@ -62,7 +68,8 @@ async function runChild<T>(ctx: BenchContext, file: string, args: string[], node
     child.kill('SIGKILL');
     throw new Error(`${file} did not finish within ${timeoutMs} ms`);
   }
-  if (child.exitCode !== 0) throw new Error(`${file} exited ${child.exitCode}: ${errors.join('').slice(-2000)}`);
+  if (child.exitCode !== 0)
+    throw new Error(`${file} exited ${child.exitCode}: ${errors.join('').slice(-2000)}`);
   return lines;
 }
 
@@ -70,7 +77,13 @@ export async function runDecorator(ctx: BenchContext): Promise<DecoratorResult> 
   const calls = ctx.quick ? 2_000_000 : 5_000_000;
   const rounds = ctx.quick ? 5 : 9;
   const key = ctx.uniqueKey('decorator');
-  const [result] = await runChild<{ plainNs: number[]; guardedNs: number[]; isLeaderNs: number[]; clockNs: number[]; leaderAtEnd: boolean }>(
+  const [result] = await runChild<{
+    plainNs: number[];
+    guardedNs: number[];
+    isLeaderNs: number[];
+    clockNs: number[];
+    leaderAtEnd: boolean;
+  }>(
     ctx,
     'bench/lib/decorator-child.ts',
     [ctx.agent.host, String(ctx.agent.port), key, String(calls), String(rounds)],
@@ -119,7 +132,8 @@ export async function runMemory(ctx: BenchContext): Promise<MemoryResult> {
     heapGrowthBytes: reference.heapUsed - first.heapUsed,
     heapGrowthAfterReferenceBytes: last.heapUsed - reference.heapUsed,
     rssGrowthBytes: reference.rss - first.rss,
-    heapSlopeBytesPerTransition: Math.round(slope(half.map((p) => [p.transitions, p.heapUsed])) * 10) / 10,
+    heapSlopeBytesPerTransition:
+      Math.round(slope(half.map((p) => [p.transitions, p.heapUsed])) * 10) / 10,
     what: `Two elections in one child process (node --expose-gc), resigning back and forth with pause 0 and the test suite's fast timings; GC forced before each checkpoint. ${total} transitions; judged on the growth from ${referenceTransitions} to ${total}, after warm-up.`,
   };
 }

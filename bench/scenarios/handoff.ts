@@ -40,7 +40,12 @@ export async function runHandoff(ctx: BenchContext): Promise<HandoffResult> {
     new LeaderElection({ key, instanceId: `core-${i}`, consul, logger: silentLogger });
   const ready = async (key: string, election: LeaderElection): Promise<void> => {
     await election.whenSettled();
-    await waitForCandidates(ctx.agent.address, election.options.healthCheck!.serviceName, 2, TIMEOUT_MS);
+    await waitForCandidates(
+      ctx.agent.address,
+      election.options.healthCheck!.serviceName,
+      2,
+      TIMEOUT_MS,
+    );
     await waitForSessions(ctx.agent.address, (name) => name.startsWith(`${key}#`), 2, TIMEOUT_MS);
   };
 
@@ -71,7 +76,12 @@ export async function runHandoff(ctx: BenchContext): Promise<HandoffResult> {
 
       // consul lock: SIGTERM to the holder → the waiter's child prints RUNNING
       const waiter = new ConsulLockContender(ctx.registry, ctx.agent.binary, httpAddr, lockPrefix);
-      await waitForSessions(ctx.agent.address, (name) => name.includes(`at '${lockPrefix}'`), 2, TIMEOUT_MS);
+      await waitForSessions(
+        ctx.agent.address,
+        (name) => name.includes(`at '${lockPrefix}'`),
+        2,
+        TIMEOUT_MS,
+      );
       await delay(150);
       const l0 = performance.now();
       const terminated = holder.terminate();
@@ -84,7 +94,12 @@ export async function runHandoff(ctx: BenchContext): Promise<HandoffResult> {
       const followerApp = await nestApp(nestKey, `nest-${i}`, consul);
       const service = followerApp.get(ConsulLeaderService);
       await waitForCandidates(ctx.agent.address, serviceNameOf(nestKey), 2, TIMEOUT_MS);
-      await waitForSessions(ctx.agent.address, (name) => name.startsWith(`${nestKey}#`), 2, TIMEOUT_MS);
+      await waitForSessions(
+        ctx.agent.address,
+        (name) => name.startsWith(`${nestKey}#`),
+        2,
+        TIMEOUT_MS,
+      );
       await delay(50);
       const nestLed = firstValueFrom(service.isLeader$.pipe(filter(Boolean)));
       const n0 = performance.now();
@@ -117,8 +132,22 @@ function serviceNameOf(key: string): string {
   return resolveElectionOptions({ key }).healthCheck!.serviceName;
 }
 
-async function nestApp(key: string, instanceId: string, consul: { host: string; port: number }): Promise<INestApplicationContext> {
-  @Module({ imports: [ConsulLeaderModule.forRoot({ key, instanceId, consul, logger: silentLogger, waitForElection: true })] })
+async function nestApp(
+  key: string,
+  instanceId: string,
+  consul: { host: string; port: number },
+): Promise<INestApplicationContext> {
+  @Module({
+    imports: [
+      ConsulLeaderModule.forRoot({
+        key,
+        instanceId,
+        consul,
+        logger: silentLogger,
+        waitForElection: true,
+      }),
+    ],
+  })
   class HandoffModule {}
   return NestFactory.createApplicationContext(HandoffModule, { logger: false });
 }

@@ -3,10 +3,21 @@
 // releases) and crash (SIGKILL of the leader's process) — the Consul requests made between the
 // leader leaving and 2 s after the next one leads, by kind, and the failover time. `consul lock`
 // contenders are counted the same way for the graceful case.
-import { CandidateProcess, diagnose, firstLeaderAfter, waitForCandidates, waitForSessions } from '../lib/candidates';
+import {
+  CandidateProcess,
+  diagnose,
+  firstLeaderAfter,
+  waitForCandidates,
+  waitForSessions,
+} from '../lib/candidates';
 import { ConsulLockContender } from '../lib/consul-lock';
 import type { BenchContext } from '../lib/context';
-import { CountingProxy, countByKind, type CountedRequest, type RequestKind } from '../lib/counting-proxy';
+import {
+  CountingProxy,
+  countByKind,
+  type CountedRequest,
+  type RequestKind,
+} from '../lib/counting-proxy';
 import { delay, until, wallNow } from '../lib/processes';
 import { median, summarize, type Distribution } from '../lib/stats';
 
@@ -45,7 +56,12 @@ export interface FailoverSample {
   readonly byKind: Partial<Record<RequestKind, number>>;
   readonly windowMs: number;
   /** Where the time went, from the proxy's arrival times: leaving → release sent → first acquire sent → leading. */
-  readonly phases: { readonly toReleaseMs: number | null; readonly toAcquireMs: number | null; readonly releaseToAcquireMs: number | null; readonly acquireToLeaderMs: number | null };
+  readonly phases: {
+    readonly toReleaseMs: number | null;
+    readonly toAcquireMs: number | null;
+    readonly releaseToAcquireMs: number | null;
+    readonly acquireToLeaderMs: number | null;
+  };
 }
 
 export interface HerdSeries {
@@ -58,7 +74,12 @@ export interface HerdSeries {
   readonly maxAcquires: number;
   readonly maxFailoverWrites: number;
   readonly medianReads: number;
-  readonly medianPhases: { readonly toReleaseMs: number; readonly toAcquireMs: number; readonly releaseToAcquireMs: number; readonly acquireToLeaderMs: number };
+  readonly medianPhases: {
+    readonly toReleaseMs: number;
+    readonly toAcquireMs: number;
+    readonly releaseToAcquireMs: number;
+    readonly acquireToLeaderMs: number;
+  };
 }
 
 export interface HerdResult {
@@ -75,7 +96,11 @@ export interface HerdResult {
 
 export async function runHerd(ctx: BenchContext): Promise<HerdResult> {
   // BENCH_HERD_SIZES=200 (comma-separated) runs other sizes, for looking into one of them.
-  const sizes = process.env.BENCH_HERD_SIZES ? process.env.BENCH_HERD_SIZES.split(',').map(Number) : ctx.quick ? [2, 50] : [2, 10, 50, 200];
+  const sizes = process.env.BENCH_HERD_SIZES
+    ? process.env.BENCH_HERD_SIZES.split(',').map(Number)
+    : ctx.quick
+      ? [2, 50]
+      : [2, 10, 50, 200];
   const gracefulRounds = ctx.quick ? 2 : 6;
   const crashRounds = ctx.quick ? 1 : 4;
   const lockRounds = ctx.quick ? 2 : 4;
@@ -94,10 +119,13 @@ export async function runHerd(ctx: BenchContext): Promise<HerdResult> {
     }
   }
   async function measureSize(n: number): Promise<void> {
-    graceful.push(series(n, await retrying(ctx, () => gracefulOurs(ctx, n, gracefulRounds, spurious))));
+    graceful.push(
+      series(n, await retrying(ctx, () => gracefulOurs(ctx, n, gracefulRounds, spurious))),
+    );
     ctx.log(`  herd N=${n} graceful: ${fmt(graceful.at(-1)!)}`);
     const crashes: FailoverSample[] = [];
-    for (let round = 0; round < crashRounds; round++) crashes.push(await retrying(ctx, () => crashOurs(ctx, n, spurious)));
+    for (let round = 0; round < crashRounds; round++)
+      crashes.push(await retrying(ctx, () => crashOurs(ctx, n, spurious)));
     crash.push(series(n, crashes));
     ctx.log(`  herd N=${n} crash: ${fmt(crash.at(-1)!)}`);
     // consul lock's herd is the point of comparison at the larger N; quick mode has time for N = 50 only.
@@ -136,23 +164,44 @@ function series(n: number, samples: FailoverSample[]): HerdSeries {
     maxFailoverWrites: Math.max(...samples.map((s) => s.failoverWrites)),
     medianReads: median(samples.map((s) => s.reads)),
     medianPhases: {
-      toReleaseMs: median(samples.flatMap((s) => (s.phases.toReleaseMs === null ? [] : [s.phases.toReleaseMs]))),
-      toAcquireMs: median(samples.flatMap((s) => (s.phases.toAcquireMs === null ? [] : [s.phases.toAcquireMs]))),
-      releaseToAcquireMs: median(samples.flatMap((s) => (s.phases.releaseToAcquireMs === null ? [] : [s.phases.releaseToAcquireMs]))),
-      acquireToLeaderMs: median(samples.flatMap((s) => (s.phases.acquireToLeaderMs === null ? [] : [s.phases.acquireToLeaderMs]))),
+      toReleaseMs: median(
+        samples.flatMap((s) => (s.phases.toReleaseMs === null ? [] : [s.phases.toReleaseMs])),
+      ),
+      toAcquireMs: median(
+        samples.flatMap((s) => (s.phases.toAcquireMs === null ? [] : [s.phases.toAcquireMs])),
+      ),
+      releaseToAcquireMs: median(
+        samples.flatMap((s) =>
+          s.phases.releaseToAcquireMs === null ? [] : [s.phases.releaseToAcquireMs],
+        ),
+      ),
+      acquireToLeaderMs: median(
+        samples.flatMap((s) =>
+          s.phases.acquireToLeaderMs === null ? [] : [s.phases.acquireToLeaderMs],
+        ),
+      ),
     },
   };
 }
 
 /** The requests of one failover window [start, end): the leader left at `start`, the next one led at `leaderAt`. */
-function sample(proxy: CountingProxy, start: number, leaderAt: number, end: number, leavingId: string | null): FailoverSample {
+function sample(
+  proxy: CountingProxy,
+  start: number,
+  leaderAt: number,
+  end: number,
+  leavingId: string | null,
+): FailoverSample {
   const requests = proxy.between(start, end);
   const byKind = countByKind(requests);
-  const sum = (kinds: readonly RequestKind[]): number => kinds.reduce((total, kind) => total + (byKind[kind] ?? 0), 0);
-  const leaving = (r: CountedRequest): boolean => r.kind === 'release' || (leavingId !== null && r.subject.includes(leavingId));
+  const sum = (kinds: readonly RequestKind[]): number =>
+    kinds.reduce((total, kind) => total + (byKind[kind] ?? 0), 0);
+  const leaving = (r: CountedRequest): boolean =>
+    r.kind === 'release' || (leavingId !== null && r.subject.includes(leavingId));
   const releaseAt = requests.find((r) => r.kind === 'release')?.at ?? null;
   const acquireAt = requests.find((r) => r.kind === 'acquire')?.at ?? null;
-  const round = (value: number | null): number | null => (value === null ? null : Math.round(value * 10) / 10);
+  const round = (value: number | null): number | null =>
+    value === null ? null : Math.round(value * 10) / 10;
   return {
     timeMs: leaderAt - start,
     acquires: byKind.acquire ?? 0,
@@ -165,14 +214,22 @@ function sample(proxy: CountingProxy, start: number, leaderAt: number, end: numb
     phases: {
       toReleaseMs: round(releaseAt === null ? null : releaseAt - start),
       toAcquireMs: round(acquireAt === null ? null : acquireAt - start),
-      releaseToAcquireMs: round(releaseAt === null || acquireAt === null ? null : acquireAt - releaseAt),
+      releaseToAcquireMs: round(
+        releaseAt === null || acquireAt === null ? null : acquireAt - releaseAt,
+      ),
       acquireToLeaderMs: round(acquireAt === null ? null : leaderAt - acquireAt),
     },
   };
 }
 
 /** The leader alone in one process, the other n - 1 candidates 50 to a process, all through `proxy`. */
-async function startCandidates(ctx: BenchContext, proxy: CountingProxy, key: string, n: number, spurious: string[]): Promise<CandidateProcess[]> {
+async function startCandidates(
+  ctx: BenchContext,
+  proxy: CountingProxy,
+  key: string,
+  n: number,
+  spurious: string[],
+): Promise<CandidateProcess[]> {
   const via = { host: '127.0.0.1', port: proxy.port };
   const leader = new CandidateProcess(ctx.registry, via, key, 'lead', 1);
   const processes = [leader];
@@ -198,13 +255,30 @@ async function setUp(
   // One process of 50 at a time: 200 candidates registering at once keep a 2-core agent too busy
   // for the leader's check updates (see the spurious failovers in the report).
   for (let rest = n - 1, i = 0; rest > 0; rest -= PER_PROCESS, i++) {
-    const next = new CandidateProcess(ctx.registry, via, key, `f${i}`, Math.min(PER_PROCESS, rest), STAGGER_MS);
+    const next = new CandidateProcess(
+      ctx.registry,
+      via,
+      key,
+      `f${i}`,
+      Math.min(PER_PROCESS, rest),
+      STAGGER_MS,
+    );
     processes.push(next);
     await next.ready(120_000);
-    await waitForCandidates(ctx.agent.address, leader.serviceName!, 1 + processes.slice(1).reduce((sum, p) => sum + p.count, 0), SET_UP_TIMEOUT_MS);
+    await waitForCandidates(
+      ctx.agent.address,
+      leader.serviceName!,
+      1 + processes.slice(1).reduce((sum, p) => sum + p.count, 0),
+      SET_UP_TIMEOUT_MS,
+    );
   }
   await waitForCandidates(ctx.agent.address, leader.serviceName!, n, SET_UP_TIMEOUT_MS);
-  await waitForSessions(ctx.agent.address, (name) => name.startsWith(`${key}#`), n, SET_UP_TIMEOUT_MS);
+  await waitForSessions(
+    ctx.agent.address,
+    (name) => name.startsWith(`${key}#`),
+    n,
+    SET_UP_TIMEOUT_MS,
+  );
   await delay(LEAD_BEFORE_MS);
   for (let attempt = 1; !leader.leading || processes.slice(1).some((p) => p.leading); attempt++) {
     // The leader lost its key while the others started (its 2 s check expired while the agent was
@@ -212,13 +286,19 @@ async function setUp(
     // first-registered candidate — the lone leader — is first in line again.
     const state = await diagnose(ctx.agent.address, key, leader.serviceName);
     spurious.push(`N=${n}: leadership moved while the other candidates started; Consul: ${state}`);
-    ctx.log(`  N=${n}: leadership moved while the other candidates started (spurious failover); handing it back`);
+    ctx.log(
+      `  N=${n}: leadership moved while the other candidates started (spurious failover); handing it back`,
+    );
     if (attempt > 3) {
       await Promise.all(processes.map((p) => p.stop()));
       throw new SpuriousFailover(`N=${n}: could not hand the leadership back to the lone leader`);
     }
     processes.find((p) => p !== leader && p.leading)?.send('resign');
-    await until('the lone leader to lead again', () => (leader.leading ? true : undefined), 15_000).catch(() => undefined);
+    await until(
+      'the lone leader to lead again',
+      () => (leader.leading ? true : undefined),
+      15_000,
+    ).catch(() => undefined);
     await delay(LEAD_BEFORE_MS);
   }
   return processes;
@@ -239,7 +319,12 @@ async function retrying<T>(ctx: BenchContext, step: () => Promise<T>): Promise<T
   }
 }
 
-async function gracefulOurs(ctx: BenchContext, n: number, rounds: number, spurious: string[]): Promise<FailoverSample[]> {
+async function gracefulOurs(
+  ctx: BenchContext,
+  n: number,
+  rounds: number,
+  spurious: string[],
+): Promise<FailoverSample[]> {
   const proxy = await new CountingProxy({ host: ctx.agent.host, port: ctx.agent.port }).start();
   const key = ctx.uniqueKey(`herd${n}`);
   let processes: CandidateProcess[] = [];
@@ -247,10 +332,18 @@ async function gracefulOurs(ctx: BenchContext, n: number, rounds: number, spurio
   try {
     processes = await startCandidates(ctx, proxy, key, n, spurious);
     for (let round = 0; round < rounds; round++) {
-      const leading = await until('the leading process', () => processes.find((p) => p.leading), 30_000);
+      const leading = await until(
+        'the leading process',
+        () => processes.find((p) => p.leading),
+        30_000,
+      );
       const before = leading.events.length;
       leading.send('resign');
-      const resigning = await until('resign acknowledged', () => leading.events.slice(before).find((e) => e.ev === 'resigning'), 10_000);
+      const resigning = await until(
+        'resign acknowledged',
+        () => leading.events.slice(before).find((e) => e.ev === 'resigning'),
+        10_000,
+      );
       const next = await firstLeaderAfter(processes, resigning.at!, 60_000);
       const end = next.at! + SETTLE_AFTER_MS;
       await delay(SETTLE_AFTER_MS + 50);
@@ -265,7 +358,11 @@ async function gracefulOurs(ctx: BenchContext, n: number, rounds: number, spurio
   return samples;
 }
 
-async function crashOurs(ctx: BenchContext, n: number, spurious: string[]): Promise<FailoverSample> {
+async function crashOurs(
+  ctx: BenchContext,
+  n: number,
+  spurious: string[],
+): Promise<FailoverSample> {
   const proxy = await new CountingProxy({ host: ctx.agent.host, port: ctx.agent.port }).start();
   const key = ctx.uniqueKey(`herdc${n}`);
   let processes: CandidateProcess[] = [];
@@ -283,11 +380,16 @@ async function crashOurs(ctx: BenchContext, n: number, spurious: string[]): Prom
   }
 }
 
-async function gracefulConsulLock(ctx: BenchContext, n: number, rounds: number): Promise<FailoverSample[]> {
+async function gracefulConsulLock(
+  ctx: BenchContext,
+  n: number,
+  rounds: number,
+): Promise<FailoverSample[]> {
   const proxy = await new CountingProxy({ host: ctx.agent.host, port: ctx.agent.port }).start();
   const prefix = ctx.uniqueKey(`herdlock${n}`);
   const httpAddr = `127.0.0.1:${proxy.port}`;
-  const spawn = (): ConsulLockContender => new ConsulLockContender(ctx.registry, ctx.agent.binary, httpAddr, prefix);
+  const spawn = (): ConsulLockContender =>
+    new ConsulLockContender(ctx.registry, ctx.agent.binary, httpAddr, prefix);
   let contenders: ConsulLockContender[] = [];
   const samples: FailoverSample[] = [];
   const lockSessions = (name: string): boolean => /lock/i.test(name) && name.includes(prefix);
@@ -298,12 +400,18 @@ async function gracefulConsulLock(ctx: BenchContext, n: number, rounds: number):
     await waitForSessions(ctx.agent.address, lockSessions, n, 60_000).catch(() => delay(2_000));
     await delay(LEAD_BEFORE_MS);
     for (let round = 0; round < rounds; round++) {
-      const holder = contenders.find((c) => c.runningAt !== null && c.process.exitCode === null && c.process.signalCode === null)!;
+      const holder = contenders.find(
+        (c) => c.runningAt !== null && c.process.exitCode === null && c.process.signalCode === null,
+      )!;
       const waiting = contenders.filter((c) => c !== holder);
       const t0 = wallNow();
       const m0 = performance.now();
       const terminated = holder.terminate();
-      const t1 = await until('the next consul lock holder', () => waiting.find((c) => c.runningAt !== null)?.runningAt ?? undefined, 60_000);
+      const t1 = await until(
+        'the next consul lock holder',
+        () => waiting.find((c) => c.runningAt !== null)?.runningAt ?? undefined,
+        60_000,
+      );
       const timeMs = t1 - m0;
       const end = t0 + timeMs + SETTLE_AFTER_MS;
       await terminated;

@@ -33,15 +33,39 @@ export async function runSteady(ctx: BenchContext): Promise<SteadyResult> {
   const processes: CandidateProcess[] = [];
   const contenders: ConsulLockContender[] = [];
   try {
-    const leader = new CandidateProcess(ctx.registry, { host: '127.0.0.1', port: leaderProxy.port }, key, 'steady-leader', 1);
+    const leader = new CandidateProcess(
+      ctx.registry,
+      { host: '127.0.0.1', port: leaderProxy.port },
+      key,
+      'steady-leader',
+      1,
+    );
     processes.push(leader);
-    const holder = new ConsulLockContender(ctx.registry, ctx.agent.binary, `127.0.0.1:${holderProxy.port}`, prefix);
+    const holder = new ConsulLockContender(
+      ctx.registry,
+      ctx.agent.binary,
+      `127.0.0.1:${holderProxy.port}`,
+      prefix,
+    );
     contenders.push(holder);
     await firstLeaderAfter([leader], 0, 30_000);
     await holder.whenRunning(30_000);
-    const follower = new CandidateProcess(ctx.registry, { host: '127.0.0.1', port: followerProxy.port }, key, 'steady-follower', 1);
+    const follower = new CandidateProcess(
+      ctx.registry,
+      { host: '127.0.0.1', port: followerProxy.port },
+      key,
+      'steady-follower',
+      1,
+    );
     processes.push(follower);
-    contenders.push(new ConsulLockContender(ctx.registry, ctx.agent.binary, `127.0.0.1:${waiterProxy.port}`, prefix));
+    contenders.push(
+      new ConsulLockContender(
+        ctx.registry,
+        ctx.agent.binary,
+        `127.0.0.1:${waiterProxy.port}`,
+        prefix,
+      ),
+    );
     await follower.ready();
     await waitForCandidates(ctx.agent.address, leader.serviceName!, 2);
     // Past start-up: sessions made, checks switched, first blocking queries parked.
