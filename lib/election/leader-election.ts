@@ -24,7 +24,7 @@ import {
 } from './leadership-state';
 import { NodeConsulPort, classify } from './node-consul.port';
 import { resolveElectionOptions } from './resolve-election-options';
-import { successionRank } from './succession';
+import { sameSuccessors, successionRank, successorsOf } from './succession';
 
 /** Why a term ended; carried as the `reason` of the term's aborted signal. */
 export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | 'stop';
@@ -63,9 +63,15 @@ interface Observation {
 interface Holding {
   readonly session: CandidateSession;
   readonly fencingToken: number;
-  /** ModifyIndex of the key after our acquire: reads older than this cannot tell us we lost it. */
-  readonly acquiredIndex: number;
-  readonly value: LeaderValue;
+  /**
+   * ModifyIndex of the key as we last wrote it (the acquire, or a rewrite of the successors): reads
+   * older than this cannot tell us we lost it, and a release is conditioned on it.
+   */
+  acquiredIndex: number;
+  /** What the key holds while we lead; the successors in it follow the candidates. */
+  value: LeaderValue;
+  /** Stops the leader's watch of the candidates. */
+  readonly ended: AbortController;
   readonly lease: Lease;
   /** Monotonic time from which this instance may act (later than the acquire when the old lease may still run). */
   readonly actAt: number;
@@ -120,7 +126,8 @@ export class LeaderElection {
   private session: CandidateSession | null = null;
   private openingSession = false;
   private readonly sessionBackoff: Backoff;
-  private candidates: readonly Candidate[] = [];
+  /** ModifyIndex of the last hold this instance released: an observation of it is not a lost answer. */
+  private lastReleasedIndex = 0;
   private sessionWork: Promise<unknown> = Promise.resolve();
   private holding: Holding | null = null;
   private campaigning = false;
@@ -188,7 +195,6 @@ export class LeaderElection {
     if (this.phase !== 'idle') return;
     this.phase = 'running';
     void this.watchKey();
-    if (this.options.healthCheck) void this.watchCandidates();
     // The session is opened up front, so that taking a free key costs a single request.
     this.keepCandidacy();
   }
@@ -272,28 +278,79 @@ export class LeaderElection {
     );
   }
 
-  /** Keeps the succession order current: the live candidates, from the catalog. */
-  private watchCandidates(): Promise<void> {
+  /**
+   * While this instance holds the key, keeps the succession order in it current: the live
+   * candidates from the catalog, read by the leader alone (see succession.ts).
+   */
+  private watchCandidates(holding: Holding): Promise<void> {
     const serviceName = this.options.healthCheck!.serviceName;
     return this.watch(
       'candidates',
       (request) => this.port.readCandidates(serviceName, request),
-      (read) => {
-        this.candidates = read.candidates;
-      },
+      (read) => this.nameSuccessors(holding, read.candidates),
+      { until: holding.ended.signal },
     );
+  }
+
+  private namingSuccessors = false;
+  private pendingSuccessors: { holding: Holding; candidates: readonly Candidate[] } | null = null;
+
+  /** Rewrites the key's value (same session, same fencing token) when the succession order changed. */
+  private async nameSuccessors(holding: Holding, candidates: readonly Candidate[]): Promise<void> {
+    const successors = successorsOf(candidates, this.instanceId);
+    if (this.holding !== holding || sameSuccessors(holding.value.successors, successors)) return;
+    if (this.namingSuccessors) {
+      this.pendingSuccessors = { holding, candidates };
+      return;
+    }
+    this.namingSuccessors = true;
+    try {
+      const value: LeaderValue = { ...holding.value, successors };
+      // Re-locking a key the session holds updates its value and keeps its LockIndex; conditioned
+      // on our last write, so it never lands on a key that moved on.
+      const result = await this.port.acquire(
+        {
+          key: this.options.key,
+          sessionId: holding.session.id,
+          value: encodeLeaderValue(value),
+          expectedModifyIndex: holding.acquiredIndex,
+        },
+        this.options.requestTimeoutMs,
+      );
+      if (
+        result.acquired &&
+        this.holding === holding &&
+        result.lockIndex === holding.fencingToken
+      ) {
+        holding.acquiredIndex = result.modifyIndex;
+        holding.value = value;
+      }
+    } catch (error) {
+      this.logger.debug?.(
+        `Could not update the successors in "${this.options.key}": ${String(error)}`,
+      );
+    } finally {
+      this.namingSuccessors = false;
+      const pending = this.pendingSuccessors;
+      this.pendingSuccessors = null;
+      if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
+    }
   }
 
   /** A blocking-query loop with Consul's index rules and capped, jittered backoff on errors. */
   private async watch<T extends { readonly index: number }>(
     source: ProblemSource,
     read: (request: ReadKeyRequest) => Promise<T>,
-    onRead: (result: T, receivedAt: number) => void,
+    onRead: (result: T, receivedAt: number) => unknown,
+    options: { until?: AbortSignal } = {},
   ): Promise<void> {
     const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
     const { watchWaitMs, requestTimeoutMs } = this.options;
+    const signal = options.until
+      ? AbortSignal.any([this.lifetime.signal, options.until])
+      : this.lifetime.signal;
     let index = 0;
-    while (this.phase === 'running') {
+    while (this.phase === 'running' && !signal.aborted) {
       const startedAt = this.clock.now();
       try {
         const result = await read({
@@ -301,9 +358,9 @@ export class LeaderElection {
           waitMs: watchWaitMs,
           // A blocking query is a long poll: Consul adds up to wait/16 of jitter before answering.
           timeoutMs: watchWaitMs + watchWaitMs / 16 + requestTimeoutMs + 5_000,
-          signal: this.lifetime.signal,
+          signal,
         });
-        if (this.phase !== 'running') return;
+        if (this.phase !== 'running' || signal.aborted) return;
         this.reportSuccess(source);
         backoff.reset();
         const receivedAt = this.clock.now();
@@ -316,7 +373,10 @@ export class LeaderElection {
         // Consul may answer early with the same index; never spin on it.
         if (unchangedEarly) await this.sleep(this.options.retry.initialDelayMs);
       } catch (error) {
-        if (this.phase !== 'running') return;
+        if (this.phase !== 'running' || signal.aborted) {
+          if (source === 'candidates') this.reportSuccess('candidates');
+          return;
+        }
         this.reportProblem(
           source,
           classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),
@@ -373,7 +433,12 @@ export class LeaderElection {
     const holder = observation.entry?.session;
     if (holder) {
       this.cancelCampaign();
-      if (this.session && holder === this.session.id && observation.entry) {
+      if (
+        this.session &&
+        holder === this.session.id &&
+        observation.entry &&
+        observation.entry.modifyIndex !== this.lastReleasedIndex
+      ) {
         // Our acquire went through but its answer was lost: we never acted, so hand the key back at once.
         const value = decodeLeaderValue(observation.entry.value) ?? {
           instanceId: this.instanceId,
@@ -393,13 +458,9 @@ export class LeaderElection {
         observation.observedAt + this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS,
       );
     }
-    if (this.options.healthCheck) {
-      const previousHolder =
-        decodeLeaderValue(observation.entry?.value ?? null)?.instanceId ?? null;
-      const rank = successionRank(this.candidates, this.instanceId, previousHolder);
-      notBefore =
-        Math.max(notBefore, observation.observedAt) + rank * this.options.successionStepMs;
-    }
+    const successors = decodeLeaderValue(observation.entry?.value ?? null)?.successors;
+    const rank = successionRank(successors, this.instanceId);
+    notBefore = Math.max(notBefore, observation.observedAt) + rank * this.options.successionStepMs;
     this.cancelCampaign();
     if (notBefore > now) {
       this.campaignTimer = this.clock.setTimer(() => {
@@ -508,6 +569,7 @@ export class LeaderElection {
       fencingToken,
       acquiredIndex: acquired.modifyIndex,
       value,
+      ended: new AbortController(),
       lease: new Lease(this.options.leaseDurationMs, sentAt),
       actAt,
       term: null,
@@ -515,6 +577,7 @@ export class LeaderElection {
     this.holding = holding;
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
+    if (this.options.healthCheck) void this.watchCandidates(holding);
     this.publish({
       leader: toLeaderInfo(value, fencingToken),
       stepDownDeadline: holding.lease.deadline,
@@ -643,6 +706,7 @@ export class LeaderElection {
     const holding = this.holding;
     if (!holding) return;
     this.holding = null;
+    holding.ended.abort();
     this.clearTimer('confirmTimer');
     this.clearTimer('deadlineTimer');
     this.clearTimer('actTimer');
@@ -767,6 +831,7 @@ export class LeaderElection {
             },
             this.options.requestTimeoutMs,
           );
+          this.lastReleasedIndex = held.modifyIndex;
           this.reportSuccess('release');
           session.setMode('standby');
           return;

@@ -10,6 +10,8 @@ export interface LeaderValue {
   /** ISO wall-clock time of the acquire. */
   readonly since: string;
   readonly releasedAt?: string;
+  /** The holder's succession order: who should take over, first to last (see succession.ts). */
+  readonly successors?: readonly string[];
 }
 
 export function encodeLeaderValue(value: LeaderValue): string {
@@ -27,6 +29,9 @@ export function decodeLeaderValue(raw: string | null): LeaderValue | null {
         metadata: parsed.metadata && typeof parsed.metadata === 'object' ? parsed.metadata : {},
         since: typeof parsed.since === 'string' ? parsed.since : new Date(0).toISOString(),
         ...(typeof parsed.releasedAt === 'string' ? { releasedAt: parsed.releasedAt } : {}),
+        ...(Array.isArray(parsed.successors)
+          ? { successors: parsed.successors.filter((id): id is string => typeof id === 'string') }
+          : {}),
       };
     }
   } catch {

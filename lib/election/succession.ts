@@ -1,24 +1,47 @@
+import { createHash } from 'node:crypto';
 import type { Candidate } from './consul-port';
 
+/** How many successors the leader names in the key; the rest queue behind them. */
+export const SUCCESSION_LIST_LENGTH = 8;
+
 /**
- * Ordered, herd-free succession: when the key falls free, every candidate ranks itself among the
- * live candidates (those whose checks pass), oldest registration first, leaving out the holder that
- * just left. Rank 0 tries at once, rank k only `k × step` later and only if the key is still free, so a
- * failover costs one acquire however many candidates wait (ZooKeeper's recipe, without its extra keys).
- *
- * Every candidate reads the same catalog, so they agree on the order; a brief disagreement costs at
- * most a second acquire, which the conditional acquire makes harmless.
+ * Ordered, herd-free succession. Only the leader watches the live candidates (those whose checks
+ * pass, from the catalog) and writes the first few, oldest registration first, into the key as its
+ * `successors`. Every follower already watches the key, so when it falls free each knows its rank
+ * from the last holder's list at no extra cost: rank 0 tries at once, rank k only `k × step` later and
+ * only if the key is still free. A failover costs one acquire however many candidates wait
+ * (ZooKeeper's ordered recipe, without a watch per candidate), and followers keep a single
+ * blocking query each: the candidate list, N entries long, is read by one instance, not N.
+ */
+export function successorsOf(candidates: readonly Candidate[], leaderInstanceId: string): string[] {
+  const seen = new Set<string>();
+  return candidates
+    .filter((candidate) => candidate.instanceId !== leaderInstanceId)
+    .slice()
+    .sort((a, b) => a.createIndex - b.createIndex || a.instanceId.localeCompare(b.instanceId))
+    .map((candidate) => candidate.instanceId)
+    .filter((instanceId) => !seen.has(instanceId) && seen.add(instanceId))
+    .slice(0, SUCCESSION_LIST_LENGTH);
+}
+
+/**
+ * This candidate's place in the last holder's list. A candidate not on it (joined since, or the
+ * list is missing: the first election) queues behind the list, in one of
+ * {@link SUCCESSION_LIST_LENGTH} slots chosen by a hash of its id, so that even then only a few
+ * try at the same moment.
  */
 export function successionRank(
-  candidates: readonly Candidate[],
+  successors: readonly string[] | undefined,
   instanceId: string,
-  previousHolder: string | null,
 ): number {
-  const queue = candidates
-    .filter((candidate) => candidate.instanceId !== previousHolder)
-    .slice()
-    .sort((a, b) => a.createIndex - b.createIndex || a.instanceId.localeCompare(b.instanceId));
-  const rank = queue.findIndex((candidate) => candidate.instanceId === instanceId);
-  // Not listed yet (just registered, catalog not caught up): queue behind everyone we know of.
-  return rank === -1 ? queue.length : rank;
+  const listed = successors ?? [];
+  const rank = listed.indexOf(instanceId);
+  if (rank !== -1) return rank;
+  const slot =
+    createHash('sha256').update(instanceId).digest().readUInt32BE(0) % SUCCESSION_LIST_LENGTH;
+  return listed.length + slot;
+}
+
+export function sameSuccessors(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return !!a && a.length === b.length && a.every((id, i) => id === b[i]);
 }

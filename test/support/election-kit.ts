@@ -203,3 +203,21 @@ export function readActions(logPath: string): ActionLine[] {
     .filter(Boolean)
     .map((line) => JSON.parse(line) as ActionLine);
 }
+
+/** Waits until the leader has named `instanceId` among its successors in the key (see succession.ts). */
+export async function waitUntilNamedSuccessor(
+  agent: Pick<ConsulAgent, 'address'>,
+  key: string,
+  instanceId: string,
+): Promise<void> {
+  await pollUntil(`${instanceId} among the successors in ${key}`, async () => {
+    const [entry] = await consulGet<Array<{ Value: string | null }>>(agent, `/v1/kv/${key}`).catch(
+      () => [],
+    );
+    if (!entry?.Value) return undefined;
+    const value = JSON.parse(Buffer.from(entry.Value, 'base64').toString()) as {
+      successors?: string[];
+    };
+    return value.successors?.includes(instanceId) || undefined;
+  });
+}

@@ -5,6 +5,8 @@
 import type {
   AcquireRequest,
   AcquireResult,
+  Candidate,
+  CandidateService,
   CandidatesRead,
   ConsulPort,
   KeyEntry,
@@ -32,6 +34,10 @@ export class InMemoryConsul implements ConsulPort {
   /** Virtual time every gated request takes to be answered. */
   latencyMs = 0;
   readonly calls: string[] = [];
+  /** The candidates' services, as the catalog lists them (all passing). */
+  private readonly services = new Map<string, Candidate>();
+  private catalogIndex = 1;
+  private catalogWaiters: Array<() => void> = [];
 
   constructor(private readonly clock: VirtualClock) {}
 
@@ -52,11 +58,17 @@ export class InMemoryConsul implements ConsulPort {
   }
 
   async readCandidates(_serviceName: string, request: ReadKeyRequest): Promise<CandidatesRead> {
-    if (request.index)
-      await new Promise<void>((resolve) =>
-        request.signal?.addEventListener('abort', () => resolve(), { once: true }),
-      );
-    return { candidates: [], index: 1 };
+    if (request.index && request.index >= this.catalogIndex) {
+      await new Promise<void>((resolve) => {
+        const timer = this.clock.setTimer(resolve, request.waitMs ?? 60_000);
+        this.catalogWaiters.push(() => {
+          this.clock.clearTimer(timer);
+          resolve();
+        });
+        request.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+    return { candidates: [...this.services.values()], index: this.catalogIndex };
   }
 
   async createSession(session: NewSession): Promise<string> {
@@ -83,6 +95,19 @@ export class InMemoryConsul implements ConsulPort {
       return { acquired: false, reason: 'changed', detail: 'index moved' };
     if (!this.sessions.has(request.sessionId))
       return { acquired: false, reason: 'session-invalid', detail: 'no session' };
+    if (this.entry?.session === request.sessionId) {
+      // Like Consul: the holder re-locking updates the value and keeps the LockIndex.
+      this.write({
+        value: request.value,
+        session: request.sessionId,
+        lockIndex: this.entry.lockIndex,
+      });
+      return {
+        acquired: true,
+        lockIndex: this.entry!.lockIndex,
+        modifyIndex: this.entry!.modifyIndex,
+      };
+    }
     if (this.entry?.session) return { acquired: false, reason: 'held', detail: 'held' };
     if (this.clock.now() < this.lockDelayUntil)
       return { acquired: false, reason: 'lock-delay', detail: 'lock delay' };
@@ -114,8 +139,16 @@ export class InMemoryConsul implements ConsulPort {
     return this.entry?.session === sessionId;
   }
 
-  async registerService(): Promise<void> {
+  async registerService(service: CandidateService): Promise<void> {
     await this.gate('registerService');
+    if (!this.services.has(service.id)) {
+      this.catalogIndex += 1;
+      this.services.set(service.id, {
+        instanceId: service.meta['instance-id'],
+        createIndex: this.catalogIndex,
+      });
+      this.notifyCatalog();
+    }
   }
 
   async registerTtlCheck(): Promise<void> {
@@ -127,8 +160,12 @@ export class InMemoryConsul implements ConsulPort {
     return 'passed';
   }
 
-  async deregisterService(): Promise<void> {
+  async deregisterService(serviceId: string): Promise<void> {
     await this.gate('deregisterService');
+    if (this.services.delete(serviceId)) {
+      this.catalogIndex += 1;
+      this.notifyCatalog();
+    }
   }
 
   close(): void {
@@ -165,6 +202,10 @@ export class InMemoryConsul implements ConsulPort {
     if (this.loseAnswersOf.has(call)) {
       throw new ConsulRequestError('timeout', call, 'request timed out (answer lost)');
     }
+  }
+
+  private notifyCatalog(): void {
+    for (const wake of this.catalogWaiters.splice(0)) wake();
   }
 
   private notify(): void {

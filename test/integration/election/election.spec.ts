@@ -1,5 +1,5 @@
 import { createHook } from 'node:async_hooks';
-import type { LeaderElection } from '../../../lib/election';
+import { NodeConsulPort, type LeaderElection } from '../../../lib/election';
 import { startConsulAgent, type ConsulAgent } from '../../support';
 import {
   LeadershipRecorder,
@@ -9,6 +9,7 @@ import {
   pollUntil,
   uniqueKey,
   waitForState,
+  waitUntilNamedSuccessor,
 } from '../../support/election-kit';
 
 describe('an election on one key (real Consul)', () => {
@@ -125,6 +126,7 @@ describe('an election on one key (real Consul)', () => {
     await waitForState(a, (s) => s.role === 'leader');
     b.start();
     await waitForState(b, (s) => s.leader?.instanceId === 'a');
+    await waitUntilNamedSuccessor(agent, key, 'b');
     const signal = a.state.term!.signal;
     expect(signal.aborted).toBe(false);
 
@@ -221,6 +223,54 @@ describe('an election on one key (real Consul)', () => {
       });
     } finally {
       hook.disable();
+    }
+  });
+
+  it('lets only the named successor try when the leader hands over: one acquire, however many wait', async () => {
+    const key = uniqueKey('herd');
+    const acquires = new Map<string, number>();
+    const elections = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => {
+      const real = new NodeConsulPort({ host: agent.host, port: agent.port, secure: false });
+      const counting = new Proxy(real, {
+        get(target, name, receiver) {
+          const value = Reflect.get(target, name, receiver) as unknown;
+          if (name !== 'acquire' || typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            acquires.set(id, (acquires.get(id) ?? 0) + 1);
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      const election = createElection(agent, key, id, { consulPort: counting });
+      running.push(election);
+      return { election, real };
+    });
+    try {
+      const [first, ...rest] = elections.map(({ election }) => election);
+      first.start();
+      await waitForState(first, (s) => s.role === 'leader');
+      for (const follower of rest) follower.start();
+      for (const follower of rest) await waitUntilNamedSuccessor(agent, key, follower.instanceId);
+
+      const [entry] = await consulGet<Array<{ Value: string }>>(agent, `/v1/kv/${key}`);
+      const named = (
+        JSON.parse(Buffer.from(entry.Value, 'base64').toString()) as { successors: string[] }
+      ).successors;
+      acquires.clear();
+      await first.resign({ pause: '1h' });
+      const successor = await pollUntil('a successor', () => rest.find((e) => e.isLeader()));
+      await pollUntil(
+        'everyone to see it',
+        () => rest.every((e) => e.state.leader?.instanceId === successor.instanceId) || undefined,
+      );
+
+      expect(successor.instanceId).toBe(named[0]);
+      // The successor's acquire (and its rewrite naming its own successors); nobody else tried.
+      expect([...acquires.keys()]).toEqual([named[0]]);
+      expect(acquires.get(named[0])).toBeLessThanOrEqual(2);
+    } finally {
+      await Promise.all(running.splice(0).map((election) => election.stop()));
+      elections.forEach(({ real }) => real.close());
     }
   });
 });

@@ -2,7 +2,11 @@ import { Backoff } from '../../../lib/election/backoff';
 import { describeDuration, parseDuration, toConsulDuration } from '../../../lib/election/duration';
 import { Lease } from '../../../lib/election/lease';
 import { decodeLeaderValue, encodeLeaderValue } from '../../../lib/election/leader-value';
-import { successionRank } from '../../../lib/election/succession';
+import {
+  SUCCESSION_LIST_LENGTH,
+  successionRank,
+  successorsOf,
+} from '../../../lib/election/succession';
 
 describe('durations', () => {
   it.each([
@@ -54,20 +58,35 @@ describe('backoff', () => {
 describe('ordered succession', () => {
   const candidates = [
     { instanceId: 'c', createIndex: 30 },
+    { instanceId: 'leader', createIndex: 5 },
     { instanceId: 'a', createIndex: 10 },
     { instanceId: 'b', createIndex: 20 },
   ];
 
-  it('ranks candidates by registration order', () => {
-    expect(['a', 'b', 'c'].map((id) => successionRank(candidates, id, null))).toEqual([0, 1, 2]);
+  it('lets the leader name its successors by registration order, leaving itself out', () => {
+    expect(successorsOf(candidates, 'leader')).toEqual(['a', 'b', 'c']);
   });
 
-  it('leaves out the holder that just left', () => {
-    expect(['b', 'c'].map((id) => successionRank(candidates, id, 'a'))).toEqual([0, 1]);
+  it('names at most a few successors, each once', () => {
+    const many = Array.from({ length: 20 }, (_, i) => ({
+      instanceId: `i${i % 15}`,
+      createIndex: i,
+    }));
+    const named = successorsOf(many, 'nobody');
+    expect(named).toHaveLength(SUCCESSION_LIST_LENGTH);
+    expect(new Set(named).size).toBe(SUCCESSION_LIST_LENGTH);
   });
 
-  it('puts a candidate the catalog does not list yet behind everyone', () => {
-    expect(successionRank(candidates, 'new', null)).toBe(3);
+  it("ranks a follower by its place in the last holder's list", () => {
+    expect(['a', 'b', 'c'].map((id) => successionRank(['a', 'b', 'c'], id))).toEqual([0, 1, 2]);
+  });
+
+  it('queues a candidate missing from the list behind it, spread over a few slots', () => {
+    const ranks = Array.from({ length: 64 }, (_, i) => successionRank(['a', 'b'], `late-${i}`));
+    ranks.forEach((rank) => expect(rank).toBeGreaterThanOrEqual(2));
+    ranks.forEach((rank) => expect(rank).toBeLessThan(2 + SUCCESSION_LIST_LENGTH));
+    expect(new Set(ranks).size).toBeGreaterThan(SUCCESSION_LIST_LENGTH / 2);
+    expect(successionRank(undefined, 'late-1')).toBe(successionRank([], 'late-1'));
   });
 });
 

@@ -98,11 +98,13 @@ describe('the election state machine (virtual clock)', () => {
     await clock.advance(10);
     const sessionOfA = consul.entry!.session!;
     const invalidatedAt = clock.now();
+    const acquiresBefore = consul.calls.filter((call) => call === 'acquire').length;
     consul.invalidate(sessionOfA);
 
     await clock.advance(LOCK_DELAY - 1);
     expect([a, b].filter((election) => election.isLeader())).toEqual([]);
-    expect(consul.calls.filter((call) => call === 'acquire').length).toBe(1);
+    // Nobody tries while Consul's lock-delay would refuse it.
+    expect(consul.calls.filter((call) => call === 'acquire').length).toBe(acquiresBefore);
     await clock.advance(100);
     // a lost its session with the key; whichever of the two takes the key over acts at once.
     const leaders = [a, b].filter((election) => election.isLeader());
@@ -187,12 +189,44 @@ describe('the election state machine (virtual clock)', () => {
     consul.latencyMs = 50;
     const a = candidate('a');
     a.start();
-    await clock.advance(210); // session open at 200, acquire in flight until 250
-    expect(consul.calls.filter((call) => call === 'acquire')).toHaveLength(1);
+    // Step until the first acquire has been sent; it is then in flight for 50 ms.
+    while (!consul.calls.includes('acquire')) await clock.advance(5);
+    expect(consul.entry?.session).toBeFalsy();
     await a.resign({ pause: '10s' });
     await clock.advance(3 * D);
     expect(a.isLeader()).toBe(false);
     expect(a.state.term).toBeNull();
     expect(consul.entry?.session).toBeNull();
+  });
+
+  it('lets only the first successor the leader named try, on a release and on an invalidation alike', async () => {
+    const a = candidate('a');
+    await leaderAt(a);
+    const followers = ['b', 'c', 'd', 'e'].map((id) => candidate(id));
+    for (const follower of followers) {
+      follower.start();
+      await clock.advance(5);
+    }
+    await clock.advance(50);
+    expect(JSON.parse(consul.entry!.value!).successors).toEqual(['b', 'c', 'd', 'e']);
+
+    const acquires = (): number => consul.calls.filter((call) => call === 'acquire').length;
+    let before = acquires();
+    await a.resign({ pause: '1h' });
+    await clock.advance(10);
+    expect(followers.map((f) => f.isLeader())).toEqual([true, false, false, false]);
+    // b's acquire, then b naming its own successors; nobody else tried.
+    expect(acquires() - before).toBeLessThanOrEqual(2);
+    // a is still a candidate (paused after resign()), and the oldest: b names it first.
+    expect(JSON.parse(consul.entry!.value!).successors).toEqual(['a', 'c', 'd', 'e']);
+
+    before = acquires();
+    consul.invalidate(consul.entry!.session!);
+    await clock.advance(LOCK_DELAY + 100);
+    expect(followers.map((f) => f.isLeader())).toEqual([false, false, false, false]);
+    // a sits its pause out, so c, second in line, tries one successionStep later.
+    await clock.advance(250);
+    expect(followers.map((f) => f.isLeader())).toEqual([false, true, false, false]);
+    expect(acquires() - before).toBeLessThanOrEqual(2);
   });
 });
