@@ -24,7 +24,7 @@ import {
 } from './leadership-state';
 import { NodeConsulPort, classify } from './node-consul.port';
 import { resolveElectionOptions } from './resolve-election-options';
-import { sameSuccessors, successionRank, successorsOf } from './succession';
+import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
 
 /** Why a term ended; carried as the `reason` of the term's aborted signal. */
 export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | 'stop';
@@ -458,8 +458,8 @@ export class LeaderElection {
         observation.observedAt + this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS,
       );
     }
-    const successors = decodeLeaderValue(observation.entry?.value ?? null)?.successors;
-    const rank = successionRank(successors, this.instanceId);
+    const previous = decodeLeaderValue(observation.entry?.value ?? null);
+    const rank = successionRank(previous?.successors, this.instanceId, previous?.instanceId);
     notBefore = Math.max(notBefore, observation.observedAt) + rank * this.options.successionStepMs;
     this.cancelCampaign();
     if (notBefore > now) {
@@ -488,6 +488,8 @@ export class LeaderElection {
         instanceId: this.instanceId,
         metadata: { ...this.options.metadata },
         since: this.clock.wallTime().toISOString(),
+        // Until our own watch of the candidates names them, keep the order the last holder knew.
+        successors: inheritSuccessors(observation, this.instanceId),
       };
       const sentAt = this.clock.now();
       const result = await this.port.acquire(
@@ -1001,6 +1003,15 @@ function sameProblem(a: ElectionProblem | null, b: ElectionProblem | null): bool
   return (
     a === b || (!!a && !!b && a.kind === b.kind && a.status === b.status && a.message === b.message)
   );
+}
+
+/** The last holder's successors without us, and the last holder behind them if it left alive. */
+function inheritSuccessors(observation: Observation, instanceId: string): string[] {
+  const previous = decodeLeaderValue(observation.entry?.value ?? null);
+  const inherited = (previous?.successors ?? []).filter((id) => id !== instanceId);
+  if (previous?.releasedAt && previous.instanceId !== instanceId)
+    inherited.push(previous.instanceId);
+  return [...new Set(inherited)].slice(0, SUCCESSION_LIST_LENGTH);
 }
 
 function sameFreeState(a: Observation, b: Observation): boolean {

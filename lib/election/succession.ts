@@ -33,8 +33,11 @@ export function successorsOf(candidates: readonly Candidate[], leaderInstanceId:
 export function successionRank(
   successors: readonly string[] | undefined,
   instanceId: string,
+  previousHolder?: string,
 ): number {
   const listed = successors ?? [];
+  // The holder that just left (resigned, or is back after a cut-off) queues behind everyone.
+  if (instanceId === previousHolder) return listed.length + SUCCESSION_LIST_LENGTH;
   const rank = listed.indexOf(instanceId);
   if (rank !== -1) return rank;
   const slot =

@@ -81,6 +81,11 @@ describe('ordered succession', () => {
     expect(['a', 'b', 'c'].map((id) => successionRank(['a', 'b', 'c'], id))).toEqual([0, 1, 2]);
   });
 
+  it('queues the holder that just left behind everyone, listed or not', () => {
+    expect(successionRank(['a', 'b'], 'a', 'a')).toBe(2 + SUCCESSION_LIST_LENGTH);
+    expect(successionRank(['b'], 'a', 'a')).toBeGreaterThan(successionRank(['b'], 'late', 'a'));
+  });
+
   it('queues a candidate missing from the list behind it, spread over a few slots', () => {
     const ranks = Array.from({ length: 64 }, (_, i) => successionRank(['a', 'b'], `late-${i}`));
     ranks.forEach((rank) => expect(rank).toBeGreaterThanOrEqual(2));

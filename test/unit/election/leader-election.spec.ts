@@ -229,4 +229,20 @@ describe('the election state machine (virtual clock)', () => {
     expect(followers.map((f) => f.isLeader())).toEqual([false, true, false, false]);
     expect(acquires() - before).toBeLessThanOrEqual(2);
   });
+
+  it('hands over to the follower, not back to itself, when it resigns before it named any successor', async () => {
+    const a = candidate('a', { resignPause: 0 });
+    const b = candidate('b', { resignPause: 0 });
+    a.start();
+    b.start();
+    await clock.advance(3 * D);
+    for (let handoff = 0; handoff < 6; handoff += 1) {
+      const [leader, other] = a.isLeader() ? [a, b] : [b, a];
+      // Resign right after the term began: the leader's own list may not be in the key yet.
+      await leader.resign({ pause: 0 });
+      await clock.advance(50);
+      expect(other.isLeader()).toBe(true);
+      expect(leader.isLeader()).toBe(false);
+    }
+  });
 });
