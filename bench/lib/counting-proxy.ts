@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 /** What a request to Consul does, as the benchmark counts it. */
 export type RequestKind =
   | 'acquire'
+  | 'successors-write'
   | 'release'
   | 'confirm'
   | 'txn-other'
@@ -140,6 +141,8 @@ export function classifyRequest(method: string, url: string, body: Buffer): Requ
   if (method === 'GET' || method === 'HEAD') return 'read';
   if (path === '/v1/txn') {
     const verbs = txnVerbs(body);
+    // The leader rewriting its successors: a lock by the session that already holds the key.
+    if (verbs.includes('lock') && verbs.includes('check-session')) return 'successors-write';
     if (verbs.includes('lock')) return 'acquire';
     if (verbs.includes('unlock')) return 'release';
     if (

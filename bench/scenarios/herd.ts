@@ -24,6 +24,7 @@ import { median, summarize, type Distribution } from '../lib/stats';
 /** Writes a failover causes: taking the key, letting it go, switching check TTLs, sessions and services coming and going. */
 const FAILOVER_KINDS: readonly RequestKind[] = [
   'acquire',
+  'successors-write',
   'release',
   'check-register',
   'session-create',

@@ -23,6 +23,11 @@ export interface ConsulPort {
    * never free a newer hold. False when it was not (already released, or held anew).
    */
   release(request: ReleaseRequest, timeoutMs: number): Promise<boolean>;
+  /**
+   * Rewrites the value of a key the session holds (same LockIndex), only while it still holds it in
+   * the state last written (`expectedModifyIndex`). Returns the new ModifyIndex, or null if not.
+   */
+  rewriteHeld(request: ReleaseRequest, timeoutMs: number): Promise<number | null>;
   /** True when the session is alive and still holds the key (a `check-session` transaction). */
   confirmHolding(key: string, sessionId: string, timeoutMs: number): Promise<boolean>;
   /** Registers (or re-registers) this instance as a service in the agent's catalog. */

@@ -72,6 +72,8 @@ interface Holding {
   value: LeaderValue;
   /** Stops the leader's watch of the candidates. */
   readonly ended: AbortController;
+  /** The holder we took over from, if any: it ranks last and is not named. */
+  readonly previousHolder: string | undefined;
   readonly lease: Lease;
   /** Monotonic time from which this instance may act (later than the acquire when the old lease may still run). */
   readonly actAt: number;
@@ -297,7 +299,7 @@ export class LeaderElection {
 
   /** Rewrites the key's value (same session, same fencing token) when the succession order changed. */
   private async nameSuccessors(holding: Holding, candidates: readonly Candidate[]): Promise<void> {
-    const successors = successorsOf(candidates, this.instanceId);
+    const successors = successorsOf(candidates, this.instanceId, holding.previousHolder);
     if (this.holding !== holding || sameSuccessors(holding.value.successors, successors)) return;
     if (this.namingSuccessors) {
       this.pendingSuccessors = { holding, candidates };
@@ -306,9 +308,7 @@ export class LeaderElection {
     this.namingSuccessors = true;
     try {
       const value: LeaderValue = { ...holding.value, successors };
-      // Re-locking a key the session holds updates its value and keeps its LockIndex; conditioned
-      // on our last write, so it never lands on a key that moved on.
-      const result = await this.port.acquire(
+      const modifyIndex = await this.port.rewriteHeld(
         {
           key: this.options.key,
           sessionId: holding.session.id,
@@ -317,12 +317,8 @@ export class LeaderElection {
         },
         this.options.requestTimeoutMs,
       );
-      if (
-        result.acquired &&
-        this.holding === holding &&
-        result.lockIndex === holding.fencingToken
-      ) {
-        holding.acquiredIndex = result.modifyIndex;
+      if (modifyIndex !== null && this.holding === holding) {
+        holding.acquiredIndex = modifyIndex;
         holding.value = value;
       }
     } catch (error) {
@@ -572,6 +568,7 @@ export class LeaderElection {
       acquiredIndex: acquired.modifyIndex,
       value,
       ended: new AbortController(),
+      previousHolder: decodeLeaderValue(observation.entry?.value ?? null)?.instanceId,
       lease: new Lease(this.options.leaseDurationMs, sentAt),
       actAt,
       term: null,
@@ -1005,13 +1002,19 @@ function sameProblem(a: ElectionProblem | null, b: ElectionProblem | null): bool
   );
 }
 
-/** The last holder's successors without us, and the last holder behind them if it left alive. */
+/**
+ * The last holder's successors without us, and the last holder itself at the end if it left alive
+ * (released): what our own watch of the candidates will find too unless the candidates changed, so
+ * the key is usually not rewritten after a failover.
+ */
 function inheritSuccessors(observation: Observation, instanceId: string): string[] {
   const previous = decodeLeaderValue(observation.entry?.value ?? null);
-  const inherited = (previous?.successors ?? []).filter((id) => id !== instanceId);
+  const inherited = (previous?.successors ?? []).filter(
+    (id) => id !== instanceId && id !== previous?.instanceId,
+  );
   if (previous?.releasedAt && previous.instanceId !== instanceId)
     inherited.push(previous.instanceId);
-  return [...new Set(inherited)].slice(0, SUCCESSION_LIST_LENGTH);
+  return inherited.slice(0, SUCCESSION_LIST_LENGTH);
 }
 
 function sameFreeState(a: Observation, b: Observation): boolean {

@@ -195,6 +195,29 @@ export class NodeConsulPort implements ConsulPort {
     return answer.ok;
   }
 
+  async rewriteHeld(request: ReleaseRequest, timeoutMs: number): Promise<number | null> {
+    // Re-locking a key the session holds updates its value and keeps its LockIndex.
+    const answer = await this.transaction(
+      'value rewrite',
+      [
+        { KV: { Verb: 'check-session', Key: request.key, Session: request.sessionId } },
+        { KV: { Verb: 'check-index', Key: request.key, Index: request.expectedModifyIndex } },
+        {
+          KV: {
+            Verb: 'lock',
+            Key: request.key,
+            Value: Buffer.from(request.value).toString('base64'),
+            Session: request.sessionId,
+          },
+        },
+        { KV: { Verb: 'get', Key: request.key } },
+      ],
+      timeoutMs,
+    );
+    const held = answer.ok ? answer.results.at(-1)?.KV : undefined;
+    return held && isKvEntry(held) ? held.ModifyIndex : null;
+  }
+
   async confirmHolding(key: string, sessionId: string, timeoutMs: number): Promise<boolean> {
     // A read-only transaction is answered by whichever server gets it, from its own state, unless it
     // asks for a consistent read: a deposed Raft leader could otherwise confirm from stale state.

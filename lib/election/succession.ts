@@ -13,15 +13,24 @@ export const SUCCESSION_LIST_LENGTH = 8;
  * (ZooKeeper's ordered recipe, without a watch per candidate), and followers keep a single
  * blocking query each: the candidate list, N entries long, is read by one instance, not N.
  */
-export function successorsOf(candidates: readonly Candidate[], leaderInstanceId: string): string[] {
+export function successorsOf(
+  candidates: readonly Candidate[],
+  leaderInstanceId: string,
+  /** The holder this leader took over from: named last, as it left the lead. */
+  previousHolder?: string,
+): string[] {
   const seen = new Set<string>();
-  return candidates
+  const ordered = candidates
     .filter((candidate) => candidate.instanceId !== leaderInstanceId)
     .slice()
     .sort((a, b) => a.createIndex - b.createIndex || a.instanceId.localeCompare(b.instanceId))
     .map((candidate) => candidate.instanceId)
-    .filter((instanceId) => !seen.has(instanceId) && seen.add(instanceId))
-    .slice(0, SUCCESSION_LIST_LENGTH);
+    .filter((instanceId) => !seen.has(instanceId) && seen.add(instanceId));
+  const last = ordered.filter((id) => id === previousHolder);
+  return [...ordered.filter((id) => id !== previousHolder), ...last].slice(
+    0,
+    SUCCESSION_LIST_LENGTH,
+  );
 }
 
 /**

@@ -134,6 +134,21 @@ export class InMemoryConsul implements ConsulPort {
     return held;
   }
 
+  async rewriteHeld(request: ReleaseRequest): Promise<number | null> {
+    await this.gate('rewriteHeld');
+    if (
+      this.entry?.session !== request.sessionId ||
+      this.entry.modifyIndex !== request.expectedModifyIndex
+    )
+      return null;
+    this.write({
+      value: request.value,
+      session: request.sessionId,
+      lockIndex: this.entry.lockIndex,
+    });
+    return this.entry.modifyIndex;
+  }
+
   async confirmHolding(_key: string, sessionId: string): Promise<boolean> {
     await this.gate('confirmHolding');
     return this.entry?.session === sessionId;

@@ -65,6 +65,8 @@ describe('ordered succession', () => {
 
   it('lets the leader name its successors by registration order, leaving itself out', () => {
     expect(successorsOf(candidates, 'leader')).toEqual(['a', 'b', 'c']);
+    // The holder it took over from is named last.
+    expect(successorsOf(candidates, 'leader', 'a')).toEqual(['b', 'c', 'a']);
   });
 
   it('names at most a few successors, each once', () => {
