@@ -1009,12 +1009,13 @@ function sameProblem(a: ElectionProblem | null, b: ElectionProblem | null): bool
  */
 function inheritSuccessors(observation: Observation, instanceId: string): string[] {
   const previous = decodeLeaderValue(observation.entry?.value ?? null);
-  const inherited = (previous?.successors ?? []).filter(
+  const others = (previous?.successors ?? []).filter(
     (id) => id !== instanceId && id !== previous?.instanceId,
   );
-  if (previous?.releasedAt && previous.instanceId !== instanceId)
-    inherited.push(previous.instanceId);
-  return inherited.slice(0, SUCCESSION_LIST_LENGTH);
+  if (!previous?.releasedAt || previous.instanceId === instanceId) {
+    return others.slice(0, SUCCESSION_LIST_LENGTH);
+  }
+  return [...others.slice(0, SUCCESSION_LIST_LENGTH - 1), previous.instanceId];
 }
 
 function sameFreeState(a: Observation, b: Observation): boolean {

@@ -26,11 +26,12 @@ export function successorsOf(
     .sort((a, b) => a.createIndex - b.createIndex || a.instanceId.localeCompare(b.instanceId))
     .map((candidate) => candidate.instanceId)
     .filter((instanceId) => !seen.has(instanceId) && seen.add(instanceId));
-  const last = ordered.filter((id) => id === previousHolder);
-  return [...ordered.filter((id) => id !== previousHolder), ...last].slice(
-    0,
-    SUCCESSION_LIST_LENGTH,
-  );
+  // The previous holder keeps the last place even when the list is cut, so that the order a new
+  // leader inherits (see inheritSuccessors) is the one it computes, and the key is not rewritten.
+  if (!previousHolder || !ordered.includes(previousHolder))
+    return ordered.slice(0, SUCCESSION_LIST_LENGTH);
+  const others = ordered.filter((id) => id !== previousHolder).slice(0, SUCCESSION_LIST_LENGTH - 1);
+  return [...others, previousHolder];
 }
 
 /**

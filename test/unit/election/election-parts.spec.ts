@@ -69,6 +69,14 @@ describe('ordered succession', () => {
     expect(successorsOf(candidates, 'leader', 'a')).toEqual(['b', 'c', 'a']);
   });
 
+  it('keeps the holder it took over from last, even when the list is cut', () => {
+    const many = Array.from({ length: 12 }, (_, i) => ({ instanceId: `i${i}`, createIndex: i }));
+    const named = successorsOf(many, 'i5', 'i0');
+    expect(named).toHaveLength(SUCCESSION_LIST_LENGTH);
+    expect(named.at(-1)).toBe('i0');
+    expect(named.slice(0, -1)).toEqual(['i1', 'i2', 'i3', 'i4', 'i6', 'i7', 'i8']);
+  });
+
   it('names at most a few successors, each once', () => {
     const many = Array.from({ length: 20 }, (_, i) => ({
       instanceId: `i${i % 15}`,

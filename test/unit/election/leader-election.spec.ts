@@ -242,4 +242,31 @@ describe('the election state machine (virtual clock)', () => {
       expect(leader.isLeader()).toBe(false);
     }
   });
+
+  it('does not rewrite the key after a handoff: the new leader inherits the order it would compute', async () => {
+    const ids = Array.from({ length: 11 }, (_, i) => `c${i}`);
+    const all = ids.map((id) => candidate(id));
+    await leaderAt(all[0]);
+    for (const follower of all.slice(1)) {
+      follower.start();
+      await clock.advance(5);
+    }
+    await clock.advance(100);
+    const rewrites = (): number => consul.calls.filter((call) => call === 'rewriteHeld').length;
+    const before = rewrites();
+    await all[0].resign({ pause: '1h' });
+    await clock.advance(500);
+    expect(all.filter((election) => election.isLeader()).map((e) => e.instanceId)).toEqual(['c1']);
+    expect(rewrites() - before).toBe(0);
+    expect(JSON.parse(consul.entry!.value!).successors).toEqual([
+      'c2',
+      'c3',
+      'c4',
+      'c5',
+      'c6',
+      'c7',
+      'c8',
+      'c0',
+    ]);
+  });
 });
