@@ -144,18 +144,7 @@ export class NodeConsulPort implements ConsulPort {
         : { KV: { Verb: 'check-not-exists', Key: request.key } };
     const answer = await this.transaction(
       'acquire',
-      [
-        precondition,
-        {
-          KV: {
-            Verb: 'lock',
-            Key: request.key,
-            Value: Buffer.from(request.value).toString('base64'),
-            Session: request.sessionId,
-          },
-        },
-        { KV: { Verb: 'get', Key: request.key } },
-      ],
+      [precondition, withValue('lock', request), { KV: { Verb: 'get', Key: request.key } }],
       timeoutMs,
     );
     if (answer.ok) {
@@ -181,14 +170,7 @@ export class NodeConsulPort implements ConsulPort {
       'key release',
       [
         { KV: { Verb: 'check-index', Key: request.key, Index: request.expectedModifyIndex } },
-        {
-          KV: {
-            Verb: 'unlock',
-            Key: request.key,
-            Value: Buffer.from(request.value).toString('base64'),
-            Session: request.sessionId,
-          },
-        },
+        withValue('unlock', request),
       ],
       timeoutMs,
     );
@@ -202,14 +184,7 @@ export class NodeConsulPort implements ConsulPort {
       [
         { KV: { Verb: 'check-session', Key: request.key, Session: request.sessionId } },
         { KV: { Verb: 'check-index', Key: request.key, Index: request.expectedModifyIndex } },
-        {
-          KV: {
-            Verb: 'lock',
-            Key: request.key,
-            Value: Buffer.from(request.value).toString('base64'),
-            Session: request.sessionId,
-          },
-        },
+        withValue('lock', request),
         { KV: { Verb: 'get', Key: request.key } },
       ],
       timeoutMs,
@@ -396,6 +371,21 @@ function statusError(answer: ConsulAnswer, operation: string): ConsulRequestErro
   const kind =
     answer.status === 403 ? 'forbidden' : answer.status >= 500 ? 'server-error' : 'unexpected';
   return new ConsulRequestError(kind, operation, detail, answer.status, body);
+}
+
+/** A transaction operation that writes the request's value under its session (`lock`, `unlock`). */
+function withValue(
+  verb: 'lock' | 'unlock',
+  request: { key: string; sessionId: string; value: string },
+): unknown {
+  return {
+    KV: {
+      Verb: verb,
+      Key: request.key,
+      Value: Buffer.from(request.value).toString('base64'),
+      Session: request.sessionId,
+    },
+  };
 }
 
 function blocking(request: ReadKeyRequest): Record<string, string> {

@@ -1,6 +1,6 @@
 /**
  * Plain ANSI colours for the demo's output (no dependency). On when stdout is a terminal, off with
- * NO_COLOR (https://no-color.org), forced on with FORCE_COLOR=1 (CI logs that render colours).
+ * NO_COLOR (the no-color convention), forced on with FORCE_COLOR=1 (CI logs that render colours).
  */
 export interface Paint {
   (code: AnsiColour, text: string): string;

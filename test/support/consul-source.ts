@@ -55,7 +55,7 @@ export const CONSUL_SOURCE_HELP = [
   '  4. Debian: with /etc/debian_version and apt-get, the `consul` package of Debian 11 is',
   '     fetched once into .consul/debian/ (no root needed, nothing installed system-wide).',
   'Fix: start an agent (`consul agent -dev`) and set CONSUL_HTTP_ADDR=127.0.0.1:8500,',
-  'or set CONSUL_BIN=/path/to/consul (https://developer.hashicorp.com/consul/install).',
+  "or set CONSUL_BIN=/path/to/consul (a consul binary from HashiCorp's releases or your package manager).",
 ].join('\n');
 
 /** Accepts `host:port` or `http(s)://host:port[/]` and returns a base URL without a trailing slash. */
