@@ -3,7 +3,13 @@ import { BehaviorSubject, type Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
-import type { Candidate, ConsulPort, KeyEntry, ReadKeyRequest } from './consul-port';
+import type {
+  Candidate,
+  ConsulPort,
+  KeyEntry,
+  ReadKeyRequest,
+  ReleaseRequest,
+} from './consul-port';
 import { ConsulRequestError } from './consul-request.error';
 import { describeDuration, parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
@@ -813,23 +819,12 @@ export class LeaderElection {
     this.releasesInFlight += 1;
     const work = this.sessionWork.then(async () => {
       const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
-      const released: LeaderValue = {
-        ...held.value,
-        releasedAt: this.clock.wallTime().toISOString(),
-      };
+      const release = this.releaseOf(session, held);
       while (this.session === session && !this.holding) {
         try {
           // Conditioned on the hold's index: a retry after a release whose answer was lost finds the
           // key changed and does nothing, and can never free (and mark released) a newer hold.
-          await this.port.release(
-            {
-              key: this.options.key,
-              sessionId: session.id,
-              value: encodeLeaderValue(released),
-              expectedModifyIndex: held.modifyIndex,
-            },
-            this.options.requestTimeoutMs,
-          );
+          await this.port.release(release, this.options.requestTimeoutMs);
           this.lastReleasedIndex = held.modifyIndex;
           this.reportSuccess('release');
           session.setMode('standby');
@@ -853,6 +848,20 @@ export class LeaderElection {
     return settled;
   }
 
+  /** The release of a hold, marked as released now: we have stepped down, the next may act at once. */
+  private releaseOf(session: CandidateSession, held: HeldKey): ReleaseRequest {
+    const released: LeaderValue = {
+      ...held.value,
+      releasedAt: this.clock.wallTime().toISOString(),
+    };
+    return {
+      key: this.options.key,
+      sessionId: session.id,
+      value: encodeLeaderValue(released),
+      expectedModifyIndex: held.modifyIndex,
+    };
+  }
+
   /** At stop: one try each to release what we hold, destroy the session and remove our service. */
   private async leaveConsul(held: HeldKey | null): Promise<void> {
     const session = this.session;
@@ -862,21 +871,7 @@ export class LeaderElection {
     const { key, requestTimeoutMs } = this.options;
     try {
       // Release before destroy: a release has no lock-delay, a destroyed holder's key has.
-      if (held) {
-        const released: LeaderValue = {
-          ...held.value,
-          releasedAt: this.clock.wallTime().toISOString(),
-        };
-        await this.port.release(
-          {
-            key,
-            sessionId: session.id,
-            value: encodeLeaderValue(released),
-            expectedModifyIndex: held.modifyIndex,
-          },
-          requestTimeoutMs,
-        );
-      }
+      if (held) await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
       await session.destroy(requestTimeoutMs);
     } catch (error) {
       this.logger.warn(
