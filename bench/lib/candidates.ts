@@ -110,56 +110,61 @@ export function firstLeaderAfter(
 }
 
 /** Polls the agent (directly, not through a counting proxy) until `count` instances of the service pass. */
-export async function waitForCandidates(
+export function waitForCandidates(
   address: string,
   serviceName: string,
   count: number,
   timeoutMs = 60_000,
 ): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let seen = 0;
-  while (performance.now() < deadline) {
-    try {
-      const response = await fetch(
-        `${address}/v1/health/service/${encodeURIComponent(serviceName)}?passing=1`,
-        { signal: AbortSignal.timeout(5_000) },
-      );
-      seen = ((await response.json()) as unknown[]).length;
-    } catch {
-      // a busy agent may drop a poll; the next one counts
-    }
-    if (seen >= count) return;
-    await delay(100);
-  }
-  throw new Error(
-    `only ${seen} of ${count} candidates of ${serviceName} pass after ${timeoutMs} ms`,
+  return waitForCount(
+    `${address}/v1/health/service/${encodeURIComponent(serviceName)}?passing=1`,
+    (body) => (body as unknown[]).length,
+    count,
+    timeoutMs,
+    100,
+    `candidates of ${serviceName} pass`,
   );
 }
 
 /** Polls until `count` sessions whose name matches exist (a candidate can take the key in one request only once its session does). */
-export async function waitForSessions(
+export function waitForSessions(
   address: string,
   match: (name: string) => boolean,
   count: number,
   timeoutMs = 60_000,
 ): Promise<void> {
+  return waitForCount(
+    `${address}/v1/session/list`,
+    (body) => (body as Array<{ Name: string }>).filter((session) => match(session.Name)).length,
+    count,
+    timeoutMs,
+    50,
+    'sessions',
+  );
+}
+
+/** Polls a Consul read until what it counts reaches `count`, or throws saying how far it got. */
+async function waitForCount(
+  url: string,
+  countOf: (body: unknown) => number,
+  count: number,
+  timeoutMs: number,
+  everyMs: number,
+  what: string,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let seen = 0;
   while (performance.now() < deadline) {
     try {
-      const response = await fetch(`${address}/v1/session/list`, {
-        signal: AbortSignal.timeout(5_000),
-      });
-      seen = ((await response.json()) as Array<{ Name: string }>).filter((session) =>
-        match(session.Name),
-      ).length;
+      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      seen = countOf(await response.json());
     } catch {
       // a busy agent may drop a poll; the next one counts
     }
     if (seen >= count) return;
-    await delay(50);
+    await delay(everyMs);
   }
-  throw new Error(`only ${seen} of ${count} sessions after ${timeoutMs} ms`);
+  throw new Error(`only ${seen} of ${count} ${what} after ${timeoutMs} ms`);
 }
 
 /** The key and the candidates' checks as Consul sees them, for a failure report. */
