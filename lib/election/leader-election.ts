@@ -295,7 +295,12 @@ export class LeaderElection {
     return this.watch(
       'candidates',
       (request) => this.port.readCandidates(serviceName, request),
-      (read) => this.nameSuccessors(holding, read.candidates),
+      // By key, not by service name alone: a user may give two keys one `serviceName`.
+      (read) =>
+        this.nameSuccessors(
+          holding,
+          read.candidates.filter((candidate) => candidate.leaderKey === this.options.key),
+        ),
       { until: holding.ended.signal },
     );
   }
@@ -383,6 +388,9 @@ export class LeaderElection {
           source,
           classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),
         );
+        // Never trust the old index after a failed read: an agent that restarted empty holds a query
+        // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
+        index = 0;
         await this.sleep(this.backoffDelay(backoff, error));
       }
     }
