@@ -80,6 +80,9 @@ describe('review findings on the election core (virtual clock)', () => {
           const delayMs = state.delay.get(method);
           if (delayMs) await new Promise<void>((resolve) => clock.setTimer(resolve, delayMs));
           const answer = await (value as (...a: unknown[]) => unknown).apply(target, args);
+          // An answer that comes back while the call is refused is lost too.
+          const late = state.refuse.get(method);
+          if (late) throw late();
           if (state.loseAnswer.has(method))
             throw new ConsulRequestError('timeout', method, 'request timed out (answer lost)');
           if (state.cut) return new Promise(() => undefined);
@@ -234,4 +237,72 @@ describe('review findings on the election core (virtual clock)', () => {
     // session that keeps renewing, and no other candidate can ever take it.
     await until(() => a.election.isLeader(), 5 * D);
   });
+
+  it('does not carry the first sighting of a free key across an agent restart, where the same ModifyIndex names a later vacancy', async () => {
+    const timeout = (): Error => new ConsulRequestError('timeout', 'spec', 'request timed out');
+    const internals = consul as unknown as ConsulInternals;
+    // Indexes well above what the restarted agent will reach soon (a real cluster: thousands).
+    for (let i = 0; i < 40; i += 1) consul.writeOtherKey();
+    const fast = { successionStep: 10, retry: { initialDelay: 50, maxDelay: 100 } };
+    const u = candidate('u', { drainTimeout: 100, ...fast });
+    u.election.start();
+    await until(() => u.election.isLeader());
+    const y = candidate('y', fast);
+    y.election.start();
+    await clock.advance(50);
+    // u leaves while its work still runs: the key is handed back (no marker) at index M, and y sees
+    // it free. y's own acquire fails (its agent is going away), and so do its reads from now on.
+    y.link.refuse.set('acquire', timeout);
+    void u.election.stop({ drain: () => new Promise(() => undefined) });
+    await until(() => !consul.entry?.session && !!lastValue().handedBackAt);
+    const handedBackAt = consul.entry!.modifyIndex;
+    await until(() =>
+      y.link.calls.some(
+        (call) =>
+          call.method === 'acquire' &&
+          (call.args[0] as { expectedModifyIndex: number }).expectedModifyIndex === handedBackAt,
+      ),
+    );
+    y.link.refuse.set('readKey', timeout);
+    // The dev agent restarts: sessions, the key and the indexes are gone.
+    consul.entry = null;
+    consul.sessions.clear();
+    internals.index = 1;
+    internals.lockDelayUntil = 0;
+    internals.notify();
+    // After the restart w leads (it took the absent key and waited out D), then is cut off inside
+    // its lease; an operator deletes the key; v takes it and resigns before it acts, handing the key
+    // back — as it happens, at the same ModifyIndex y saw before the restart.
+    const w = candidate('w', fast);
+    w.election.start();
+    await until(() => w.election.isLeader());
+    const v = candidate('v', fast);
+    v.election.start();
+    await clock.advance(20);
+    w.link.cut = true;
+    consul.deleteKey();
+    await until(() => v.election.stepDownDeadline !== null);
+    while (internals.index < handedBackAt - 1) consul.writeOtherKey();
+    void v.election.resign({ pause: '1h' });
+    await until(() => !consul.entry?.session);
+    expect(consul.entry!.modifyIndex).toBe(handedBackAt);
+    // y's agent answers again. The free entry it reads is not the one it saw before the restart:
+    // it must wait out the lease from now, while w may still act.
+    y.link.refuse.delete('readKey');
+    y.link.refuse.delete('acquire');
+    expect(await firstOverlap([w.election, y.election, v.election], 3 * D)).toBeNull();
+  });
+
+  /**
+   * Advances time in 1 ms steps for `ms`, sampling every election's isLeader(); returns the first
+   * moment two were true together, or null.
+   */
+  async function firstOverlap(all: LeaderElection[], ms: number): Promise<string | null> {
+    for (let t = 0; t < ms; t += 1) {
+      const leaders = all.filter((election) => election.isLeader()).map((e) => e.instanceId);
+      if (leaders.length > 1) return `${leaders.join(' and ')} at ${clock.now()} ms`;
+      await clock.advance(1);
+    }
+    return null;
+  }
 });
