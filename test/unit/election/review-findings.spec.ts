@@ -293,6 +293,88 @@ describe('review findings on the election core (virtual clock)', () => {
     expect(await firstOverlap([w.election, y.election, v.election], 3 * D)).toBeNull();
   });
 
+  it('keeps its campaign backoff when writes to other keys wake the watch of an absent key (an acquire answered 429)', async () => {
+    const a = candidate('a');
+    a.link.refuse.set(
+      'acquire',
+      () => new ConsulRequestError('rate-limited', 'acquire', 'HTTP 429', 429),
+    );
+    a.election.start();
+    await until(() => a.link.calls.some((call) => call.method === 'acquire'));
+    const from = a.link.calls.length;
+    // Another client writes a neighbour key every 50 ms, for 5 s.
+    for (let t = 0; t < 5_000; t += 50) {
+      consul.writeOtherKey();
+      await clock.advance(50);
+    }
+    const acquires = a.link.calls.slice(from).filter((call) => call.method === 'acquire').length;
+    // Capped, jittered backoff (100 ms up to 2 s): a handful, not one per write of another key.
+    expect(acquires).toBeLessThanOrEqual(15);
+  });
+
+  it('waits out lock-delay on a deleted key once, not with an acquire per write of another key', async () => {
+    const x = candidate('x');
+    x.election.start();
+    await until(() => x.election.isLeader());
+    // b's slot on an absent key comes early (10 ms steps), well inside lock-delay.
+    const b = candidate('b', { successionStep: 10 });
+    b.election.start();
+    await clock.advance(50);
+    // x's session is invalidated (lock-delay starts, and stays on the key name), then the key is
+    // deleted: b sees an absent key that Consul still refuses for lock-delay.
+    x.link.cut = true;
+    consul.invalidate(consul.entry!.session!);
+    consul.deleteKey();
+    const from = b.link.calls.length;
+    for (let t = 0; t < LOCK_DELAY; t += 50) {
+      consul.writeOtherKey();
+      await clock.advance(50);
+    }
+    const acquires = b.link.calls.slice(from).filter((call) => call.method === 'acquire').length;
+    expect(acquires).toBeLessThanOrEqual(3);
+  });
+
+  it('does not take a "released" marker that an operator copied into the key (kv import after a delete) as a claim', async () => {
+    const a = candidate('a', { successionStep: 10 });
+    a.election.start();
+    await until(() => a.election.isLeader());
+    const b = candidate('b', { successionStep: 10 });
+    b.election.start();
+    await clock.advance(50);
+    b.link.delay.set('acquire', 20);
+    await a.election.resign({ pause: '1h' });
+    // An operator exports the prefix while the key shows a's release, marker included.
+    const exported = consul.entry!.value!;
+    expect(exported).toContain('releasedAt');
+    b.link.delay.delete('acquire');
+    await until(() => b.election.isLeader());
+    const c = candidate('c', { successionStep: 10 });
+    c.election.start();
+    await clock.advance(50);
+    // b is cut off inside its lease; the operator deletes the key and imports the export (a plain
+    // PUT: no session, LockIndex 0, no lock-delay).
+    b.link.cut = true;
+    consul.deleteKey();
+    consul.putValue(exported);
+    expect(await firstOverlap([a.election, b.election, c.election], 3 * D)).toBeNull();
+  });
+
+  it('a resign() during the adoption of a hold whose acquire answer was lost keeps the instance from leading', async () => {
+    const a = candidate('a');
+    a.link.loseAnswer.add('acquire');
+    a.link.delay.set('confirmHolding', 50);
+    a.election.start();
+    await until(() => a.link.calls.some((call) => call.method === 'confirmHolding'));
+    a.link.delay.delete('confirmHolding');
+    const resigned = a.election.resign({ pause: '1h' });
+    await clock.advance(100);
+    await resigned;
+    await clock.advance(3 * D);
+    expect(a.election.isLeader()).toBe(false);
+    // And the hold went back, so that another candidate can lead.
+    expect(consul.entry?.session ?? null).toBeNull();
+  });
+
   /**
    * Advances time in 1 ms steps for `ms`, sampling every election's isLeader(); returns the first
    * moment two were true together, or null.
