@@ -375,6 +375,34 @@ describe('review findings on the election core (virtual clock)', () => {
     expect(consul.entry?.session ?? null).toBeNull();
   });
 
+  it('an adopted hold takes its fencing token from Consul’s index, never from a token an operator wrote into the value', async () => {
+    const b = candidate('b');
+    b.election.start();
+    await until(() => b.election.isLeader());
+    const bToken = b.election.state.term!.fencingToken;
+    const a = candidate('a');
+    a.election.start();
+    await clock.advance(50);
+    // a's acquire is applied but its answer lost; before a's watch sees the hold, an operator
+    // imports an old export of the key (a plain PUT keeps a's session), an old holder's token in it.
+    a.link.delay.set('readKey', 20);
+    consul.loseAnswersOf.add('acquire');
+    const bSession = consul.entry!.session;
+    void b.election.resign({ pause: '1h' });
+    await until(() => consul.entry?.session != null && consul.entry.session !== bSession);
+    consul.loseAnswersOf.delete('acquire');
+    consul.putValue(
+      JSON.stringify({
+        instanceId: 'old',
+        metadata: {},
+        since: '2025-01-01T00:00:00.000Z',
+        token: 1,
+      }),
+    );
+    await until(() => a.election.isLeader());
+    expect(a.election.state.term!.fencingToken).toBeGreaterThan(bToken);
+  });
+
   /**
    * Advances time in 1 ms steps for `ms`, sampling every election's isLeader(); returns the first
    * moment two were true together, or null.
