@@ -32,7 +32,7 @@ export const STATIC_METHOD = (className: string, key: string): string =>
   '(the election is reached through the instance that the app created).';
 
 export const CALL_SKIPPED = (label: string): string =>
-  `Skipped ${label}: this instance is not the leader`;
+  `Skipped ${label}: this instance is not the leader (logged once per method until the role changes)`;
 
 export const NO_SERVICE_REACHABLE = (label: string, name: string | null): string =>
   `${describeLeaderOnly(name)} ${label} is skipped: its instance has no ConsulLeaderService. It was not ` +
@@ -53,13 +53,25 @@ export const GUARD_WITHOUT_SERVICE = (name: string | null): string =>
 
 export const WAITING_FOR_ELECTION = 'Waiting for the first election result (waitForElection: true)';
 
-export const SETTLED_AS = (role: string, problem: string | undefined): string =>
-  problem
-    ? `First election result: ${role}; Consul problem: ${problem}`
-    : `First election result: ${role}`;
+export const SETTLED_AS = (state: {
+  role: string;
+  leader: { instanceId: string } | null;
+  problem: { message: string } | null;
+}): string => {
+  if (state.role === 'leader') return 'First election result: leader';
+  if (state.problem)
+    return `First election result: ${state.role}; Consul problem: ${state.problem.message}`;
+  if (state.leader) return `First election result: follower of ${state.leader.instanceId}`;
+  return `First election result: ${state.role}`;
+};
 
 export const DRAINING = (count: number): string =>
   `Stepped down for shutdown; waiting for ${count} in-flight @LeaderOnly call(s)`;
 
 export const LEADER_ONLY_METHODS_FOUND = (methods: string[]): string =>
   `@LeaderOnly methods: ${methods.length ? methods.join(', ') : 'none'}`;
+
+export const NO_TERM_OPEN = 'No leadership term is open: this instance is not leading';
+
+export const STUB_DRAIN_TIMEOUT = (value: unknown): string =>
+  `createConsulLeaderServiceStub(): option "drainTimeout" is ${JSON.stringify(value)}; accepted: a duration of 0 or more (ms or '10s').`;

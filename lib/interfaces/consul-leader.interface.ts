@@ -16,12 +16,16 @@ export interface ConsulLeader {
   /** The current snapshot. */
   readonly state: LeadershipState;
   /**
-   * The current term's fencing token (the key's `LockIndex`) while a term is open, else null. Read it
-   * when work starts and pass it downstream so that a stale leader's writes can be rejected.
+   * The fencing token (the key's `LockIndex`) of the term: inside a `@LeaderOnly` call, of the term
+   * the call started in (also after an `await`, when that term has ended); elsewhere, of the open
+   * term, else null. Pass it downstream so that a stale leader's writes can be rejected.
    */
   readonly fencingToken: number | null;
-  /** The current term's signal while a term is open, else undefined; aborted the moment the term ends. */
-  readonly signal: AbortSignal | undefined;
+  /**
+   * The signal of the term, chosen as for `fencingToken`: aborted (with a `LeadershipLostError`) the
+   * moment that term ends. With no term open it is an already-aborted signal, never undefined.
+   */
+  readonly signal: AbortSignal;
   /** Synchronous; true only while this instance leads and its step-down deadline has not passed. */
   isLeader(): boolean;
   /** Steps down now and campaigns again after `pause` (default: the `resignPause` option). */

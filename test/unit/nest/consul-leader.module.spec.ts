@@ -447,12 +447,12 @@ describe('ConsulLeaderModule', () => {
         b.overrideProvider(ConsulLeaderService).useValue(stub),
       );
       const watcher = moduleRef.get(Watcher);
-      expect([watcher.leadership.fencingToken, watcher.leadership.signal]).toEqual([
+      expect([watcher.leadership.fencingToken, watcher.leadership.signal.aborted]).toEqual([
         null,
-        undefined,
+        true,
       ]);
       stub.becomeLeader();
-      const signal = watcher.leadership.signal!;
+      const signal = watcher.leadership.signal;
       expect(watcher.leadership.fencingToken).toBe(1);
       stub.becomeFollower();
       expect(signal.aborted).toBe(true);
