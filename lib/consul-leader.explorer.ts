@@ -1,8 +1,16 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, ModuleRef, ModulesContainer } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
-import { CONSUL_LEADER_NAME, LEADER_ONLY_METADATA } from './consul-leader.constants';
 import {
+  CONSUL_LEADER_ELECTION,
+  CONSUL_LEADER_NAME,
+  CONSUL_LEADER_ORIGIN,
+  LEADER_ONLY_METADATA,
+} from './consul-leader.constants';
+import {
+  describeOrigin,
+  ELECTIONS_SHARE_KEY,
+  ELECTIONS_SHARE_NAME,
   INSTANCE_SHARED_BETWEEN_APPS,
   LEADER_ONLY_METHODS_FOUND,
   MISSING_ELECTION,
@@ -10,6 +18,8 @@ import {
 import { consulLeaderLoggerContext } from './consul-leader.service';
 import { getConsulLeaderToken, leaderOnlyServiceKey } from './consul-leader.tokens';
 import { getLeaderOnlyElections } from './decorators/leader-only.decorator';
+import type { LeaderElection } from './election';
+import type { ConsulLeaderOrigin } from './consul-leader.origin';
 
 /**
  * Collects the app's `@LeaderOnly` instances for one election at `onModuleInit` (after every instance
@@ -26,12 +36,14 @@ export class ConsulLeaderExplorer implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly metadataScanner: MetadataScanner,
     private readonly moduleRef: ModuleRef,
+    private readonly modules: ModulesContainer,
     @Inject(CONSUL_LEADER_NAME) private readonly name: string | null,
   ) {
     this.logger = new Logger(consulLeaderLoggerContext(name));
   }
 
   onModuleInit(): void {
+    this.refuseTwoElectionsOfOneKeyOrName();
     const methods: string[] = [];
     for (const wrapper of [...this.discovery.getControllers(), ...this.discovery.getProviders()]) {
       const instance = wrapper.instance as Record<symbol, unknown> | null | undefined;
@@ -47,6 +59,30 @@ export class ConsulLeaderExplorer implements OnModuleInit {
       }
     }
     this.logger.debug(LEADER_ONLY_METHODS_FOUND([...new Set(methods)]));
+  }
+
+  /**
+   * Each `forRoot()` is a module instance with its own election. Two on one key would both campaign
+   * from this process, and `@LeaderOnly` would follow one of them: when the other wins, the job runs
+   * nowhere. Two with one name make injection follow one of them. Refused before anything starts.
+   */
+  private refuseTwoElectionsOfOneKeyOrName(): void {
+    const byKey = new Map<string, string[]>();
+    const byName = new Map<string | null, string[]>();
+    for (const module of this.modules.values()) {
+      const election = module.providers.get(CONSUL_LEADER_ELECTION)?.instance as
+        LeaderElection | undefined;
+      if (!election) continue;
+      const name = module.providers.get(CONSUL_LEADER_NAME)?.instance as string | null;
+      const origin = module.providers.get(CONSUL_LEADER_ORIGIN)?.instance as ConsulLeaderOrigin;
+      const place = describeOrigin(origin ?? { method: 'forRoot', at: undefined });
+      byKey.set(election.options.key, [...(byKey.get(election.options.key) ?? []), place]);
+      byName.set(name, [...(byName.get(name) ?? []), place]);
+    }
+    for (const [key, places] of byKey)
+      if (places.length > 1) throw new Error(ELECTIONS_SHARE_KEY(key, places));
+    for (const [name, places] of byName)
+      if (places.length > 1) throw new Error(ELECTIONS_SHARE_NAME(name, places));
   }
 
   private provideService(wrapper: InstanceWrapper, instance: Record<symbol, unknown>): void {

@@ -15,6 +15,8 @@ import {
 import { ContextIdFactory } from '@nestjs/core';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import * as http from 'node:http';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { inspect } from 'node:util';
 import {
   ConsulLeaderModule,
@@ -70,6 +72,12 @@ async function compile(
   return builder.compile();
 }
 
+/** The line of this file that carries the comment `// <mark>`. */
+function forRootLine(mark: string): number {
+  const lines = fs.readFileSync(__filename, 'utf8').split('\n');
+  return lines.findIndex((line) => line.trimEnd().endsWith(`// ${mark}`)) + 1;
+}
+
 describe('ConsulLeaderModule', () => {
   let logs: ReturnType<typeof captureLogs>;
   beforeEach(() => (logs = captureLogs()));
@@ -94,7 +102,7 @@ describe('ConsulLeaderModule', () => {
         b.overrideProvider(ConsulLeaderService).useValue(createConsulLeaderServiceStub()),
       );
       await expect(moduleRef.init()).rejects.toThrow(
-        "BillingJobs uses @LeaderOnly('billing'), but this app has no such election: import ConsulLeaderModule.forRoot({ name: 'billing', ... }).",
+        "BillingJobs uses @LeaderOnly('billing'), but this app has no such election: import ConsulLeaderModule.forRoot({ name: 'billing', ... })",
       );
       // Nothing to close: close() would rethrow the failed init, and nothing was started.
     });
@@ -104,7 +112,70 @@ describe('ConsulLeaderModule', () => {
       class FeatureModule {}
       await expect(
         compile([ConsulLeaderModule.forRoot({ ...options(), isGlobal: false }), FeatureModule], []),
-      ).rejects.toThrow(/Jobs[\s\S]*isGlobal: false; then import it into this module/);
+      ).rejects.toThrow(
+        /Jobs[\s\S]*with isGlobal: false, call forRoot\(\) once, in a module that has exports: \[ConsulLeaderModule\], and import that module here/,
+      );
+    });
+
+    it('fails an app with two elections on one key, naming where each forRoot was called', async () => {
+      @Module({ imports: [ConsulLeaderModule.forRoot(options('test/unit/twice'))] }) // forRoot #1
+      class FeatureModule {}
+      const moduleRef = await compile(
+        [ConsulLeaderModule.forRoot(options('test/unit/twice')), FeatureModule], // forRoot #2
+        [Jobs],
+      );
+      const failure = moduleRef.init();
+      await expect(failure).rejects.toThrow(
+        /two ConsulLeaderModule elections compete for key "test\/unit\/twice"/,
+      );
+      const message = await failure.then(
+        () => '',
+        (error: Error) => error.message,
+      );
+      const here = path.relative(process.cwd(), __filename);
+      const lines = [...message.matchAll(new RegExp(`${here.replace(/[.]/g, '\\.')}:(\\d+)`, 'g'))];
+      expect(lines.map((match) => Number(match[1])).sort((a, b) => a - b)).toEqual(
+        [forRootLine('forRoot #1'), forRootLine('forRoot #2')].sort((a, b) => a - b),
+      );
+      expect(message).toContain('exports: [ConsulLeaderModule]');
+    });
+
+    it('fails an app with two default elections on different keys: @LeaderOnly() could follow either', async () => {
+      @Module({ imports: [ConsulLeaderModule.forRoot(options('test/unit/other'))] })
+      class FeatureModule {}
+      const moduleRef = await compile(
+        [ConsulLeaderModule.forRoot(options('test/unit/main')), FeatureModule],
+        [],
+      );
+      await expect(moduleRef.init()).rejects.toThrow(
+        /two ConsulLeaderModule\.forRoot\(\) elections without a name/,
+      );
+    });
+
+    it('with isGlobal: false, the advice of the missing-module error works: one forRoot, exported by a shared module', async () => {
+      const stub = createConsulLeaderServiceStub({ leader: true });
+      @Module({
+        imports: [ConsulLeaderModule.forRoot({ ...options(), isGlobal: false })],
+        exports: [ConsulLeaderModule],
+      })
+      class LeadershipModule {}
+      @Injectable()
+      class OtherJobs extends Jobs {}
+      @Module({ imports: [LeadershipModule], providers: [Jobs], exports: [Jobs] })
+      class FirstFeature {}
+      @Module({ imports: [LeadershipModule], providers: [OtherJobs], exports: [OtherJobs] })
+      class SecondFeature {}
+      const moduleRef = await compile([FirstFeature, SecondFeature], [], (b) =>
+        b.overrideProvider(ConsulLeaderService).useValue(stub),
+      );
+      await moduleRef.init();
+      expect([moduleRef.get(Jobs).run(), moduleRef.get(OtherJobs).run()]).toEqual(['ran', 'ran']);
+      stub.becomeFollower();
+      expect([moduleRef.get(Jobs).run(), moduleRef.get(OtherJobs).run()]).toEqual([
+        undefined,
+        undefined,
+      ]);
+      await moduleRef.close();
     });
 
     it('fails with the core option error, field and range, prefixed with the module call', async () => {
