@@ -192,6 +192,44 @@ describe('ConsulLeaderModule', () => {
       });
     });
 
+    it.each([
+      [
+        'logger',
+        { logger: {} },
+        /"logger" is \{\}; accepted: an object with log, warn and error methods/,
+      ],
+      [
+        'waitForElection',
+        { waitForElection: 'false' },
+        /"waitForElection" is "false"; accepted: true or false/,
+      ],
+      ['isGlobal', { isGlobal: 'false' }, /"isGlobal" is "false"; accepted: true or false/],
+      [
+        'consul.token',
+        { consul: { port: 1, token: 123 } },
+        /"consul\.token" is 123; accepted: a non-empty string/,
+      ],
+    ])('fails at bootstrap on a %s of the wrong type', async (_field, bad, message) => {
+      // isGlobal is checked when forRoot() builds the module, the others when the app is compiled.
+      const failure = (async () =>
+        compile([ConsulLeaderModule.forRoot({ ...options(), ...(bad as object) })], []))();
+      await expect(failure).rejects.toThrow(message);
+    });
+
+    it('labels an option error of forRootAsync as coming from forRootAsync', async () => {
+      const failure = compile(
+        [
+          ConsulLeaderModule.forRootAsync({
+            useFactory: () => ({ ...options(), leaseDuration: '1ms' }),
+          }),
+        ],
+        [],
+      );
+      await expect(failure).rejects.toThrow(
+        /^ConsulLeaderModule\.forRootAsync\(\): invalid options:/,
+      );
+    });
+
     it('rejects an empty election name when decorating', () => {
       expect(() => LeaderOnly('')).toThrow('an election name must be a non-empty string');
     });
