@@ -95,7 +95,7 @@ export const SETTLED_AS = (state: {
 };
 
 export const DRAINING = (count: number): string =>
-  `Stepped down for shutdown; waiting for ${count} in-flight @LeaderOnly call(s)`;
+  `Stepped down; waiting for ${count} in-flight @LeaderOnly call(s) before releasing the key`;
 
 export const LEADER_ONLY_METHODS_FOUND = (methods: string[]): string =>
   `@LeaderOnly methods: ${methods.length ? methods.join(', ') : 'none'}`;

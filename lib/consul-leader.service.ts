@@ -112,8 +112,12 @@ export class ConsulLeaderService
     return this.election.isLeader();
   }
 
-  resign(options?: { pause?: Duration }): Promise<void> {
-    return this.election.resign(options);
+  /**
+   * Steps down now (the term's signal aborts), waits for in-flight `@LeaderOnly` calls up to
+   * `drainTimeout`, then releases the key; campaigns again after `pause` (default `resignPause`).
+   */
+  resign(options: { pause?: Duration } = {}): Promise<void> {
+    return this.election.resign({ ...options, drain: () => this.drainInFlight() });
   }
 
   /** @internal What a `@LeaderOnly` wrapper calls. */
@@ -151,11 +155,11 @@ export class ConsulLeaderService
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.election.stop({
-      drain: async () => {
-        if (this.inFlight.size > 0) this.logger.log(DRAINING(this.inFlight.size));
-        await this.inFlight.drain();
-      },
-    });
+    await this.election.stop({ drain: () => this.drainInFlight() });
+  }
+
+  private async drainInFlight(): Promise<void> {
+    if (this.inFlight.size > 0) this.logger.log(DRAINING(this.inFlight.size));
+    await this.inFlight.drain();
   }
 }

@@ -149,9 +149,14 @@ export class ConsulLeaderServiceStub
     this.endTerm('lost', leader);
   }
 
-  /** Steps down as the real `resign()` does; the stub does not campaign again on its own. */
+  /**
+   * Steps down as the real `resign()` does (the signal aborts, then in-flight calls are waited for
+   * up to `drainTimeout`); the stub does not campaign again on its own.
+   */
   async resign(_options?: { pause?: Duration }): Promise<void> {
-    if (this.isLeader()) this.endTerm('resign', null);
+    if (!this.isLeader()) return;
+    this.endTerm('resign', null);
+    await this.drain();
   }
 
   /**
@@ -187,13 +192,18 @@ export class ConsulLeaderServiceStub
     });
   }
 
-  private async shutDown(): Promise<void> {
-    if (this.isLeader()) this.endTerm('stop', null);
+  /** In-flight calls, waited for up to `drainTimeout` as the real service does. */
+  private async drain(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.drainTimeoutMs);
     });
     await Promise.race([this.inFlight.drain(), timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private async shutDown(): Promise<void> {
+    if (this.isLeader()) this.endTerm('stop', null);
+    await this.drain();
     const stopped = this.subject;
     this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));
     stopped.next({ ...stopped.getValue(), role: 'stopped', leader: null });

@@ -35,7 +35,12 @@ function fakeElection() {
     },
     isLeader: () => subject.getValue().role === 'leader',
     start: () => events.push('start'),
-    resign: async () => void events.push('resign'),
+    resign: async ({ drain }: { drain?: () => Promise<unknown> } = {}) => {
+      subject.next(follower);
+      events.push('resigned');
+      await drain?.();
+      events.push('released');
+    },
     stop: async ({ drain }: { drain?: () => Promise<unknown> } = {}) => {
       subject.next(follower);
       events.push('stepped down');
@@ -136,6 +141,24 @@ describe('ConsulLeaderService', () => {
     finishJob();
     await shutdown;
     expect(fake.events).toEqual(['stepped down', 'released']);
+  });
+
+  it('on resign() lets in-flight @LeaderOnly calls finish before the key is released', async () => {
+    const fake = fakeElection();
+    fake.subject.next(leaderState(3));
+    const service = makeService(fake);
+    let finishJob: () => void = () => undefined;
+    void service[RUN_AS_LEADER](
+      'Jobs.run',
+      () => new Promise<void>((resolve) => (finishJob = resolve)),
+    );
+    const resigned = service.resign();
+    await waitFor('the local step-down', () => fake.events.includes('resigned'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fake.events).toEqual(['resigned']);
+    finishJob();
+    await resigned;
+    expect(fake.events).toEqual(['resigned', 'released']);
   });
 
   it('logs a skipped call at debug under its election context, once per method until the role changes', () => {
