@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef, ModulesContainer } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import {
@@ -29,8 +35,10 @@ import type { ConsulLeaderOrigin } from './consul-leader.origin';
  * Request-scoped and transient instances are made later, by the injector, which injects them.
  */
 @Injectable()
-export class ConsulLeaderExplorer implements OnModuleInit {
+export class ConsulLeaderExplorer implements OnModuleInit, OnApplicationShutdown {
   private readonly logger: Logger;
+  /** The useFactory/useValue instances this explorer handed the service, to let go at shutdown. */
+  private readonly provided: Array<Record<symbol, unknown>> = [];
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -59,6 +67,16 @@ export class ConsulLeaderExplorer implements OnModuleInit {
       }
     }
     this.logger.debug(LEADER_ONLY_METHODS_FOUND([...new Set(methods)]));
+  }
+
+  /**
+   * Lets go of the shared instances once the app has shut down (after the service drained), so that
+   * the next app — the next test, a hot reload — can hand them its own service. Until an app does,
+   * their `@LeaderOnly` methods are skipped (fail closed).
+   */
+  onApplicationShutdown(): void {
+    const key = leaderOnlyServiceKey(this.name);
+    for (const instance of this.provided.splice(0)) delete instance[key];
   }
 
   /**
@@ -91,6 +109,7 @@ export class ConsulLeaderExplorer implements OnModuleInit {
     const current = instance[key];
     if (current === undefined) {
       instance[key] = service;
+      if (!isMadeByInjector(wrapper)) this.provided.push(instance);
     } else if (current !== service && !isMadeByInjector(wrapper)) {
       throw new Error(INSTANCE_SHARED_BETWEEN_APPS(instance.constructor.name, this.name));
     }

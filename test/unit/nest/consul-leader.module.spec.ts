@@ -472,6 +472,26 @@ describe('ConsulLeaderModule', () => {
       );
       await first.close();
     });
+
+    it('lets a second app use a useValue object once the first app has closed', async () => {
+      const shared = new Jobs();
+      const start = async (stub: ConsulLeaderServiceStub) => {
+        const moduleRef = await compile(
+          [ConsulLeaderModule.forRoot(options())],
+          [{ provide: Jobs, useValue: shared }],
+          (b) => b.overrideProvider(ConsulLeaderService).useValue(stub),
+        );
+        await moduleRef.init();
+        return moduleRef;
+      };
+      const first = await start(createConsulLeaderServiceStub({ leader: true }));
+      expect(shared.run()).toBe('ran');
+      await first.close();
+      expect(shared.run()).toBeUndefined(); // released: no app leads it now (fail closed)
+      const second = await start(createConsulLeaderServiceStub());
+      expect(shared.run()).toBeUndefined(); // follows the second app's follower
+      await second.close();
+    });
   });
 
   describe('LeaderOnlyGuard', () => {
