@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef, ModulesContainer } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { types } from 'node:util';
 import {
   CONSUL_LEADER_ELECTION,
   CONSUL_LEADER_NAME,
@@ -32,7 +33,8 @@ import type { ConsulLeaderOrigin } from './consul-leader.origin';
  * exists, before anything runs). Nest's injector already gave class-made instances their service;
  * `useFactory`/`useValue` instances were made outside it, so the explorer hands them the service of
  * this app. It fails the bootstrap when an instance follows an election the app does not have.
- * Request-scoped and transient instances are made later, by the injector, which injects them.
+ * Request-scoped and transient class instances are made later by the injector, which injects
+ * them; request-scoped and transient factory providers are served as their factory makes them.
  */
 @Injectable()
 export class ConsulLeaderExplorer implements OnModuleInit, OnApplicationShutdown {
@@ -54,6 +56,10 @@ export class ConsulLeaderExplorer implements OnModuleInit, OnApplicationShutdown
     this.refuseTwoElectionsOfOneKeyOrName();
     const methods: string[] = [];
     for (const wrapper of [...this.discovery.getControllers(), ...this.discovery.getProviders()]) {
+      if (wrapper.isFactory && (wrapper.isTransient || !wrapper.isDependencyTreeStatic())) {
+        this.serveFactoryMade(wrapper);
+        continue;
+      }
       const instance = wrapper.instance as Record<symbol, unknown> | null | undefined;
       if (wrapper.isAlias || !instance || typeof instance !== 'object') continue;
       const elections = getLeaderOnlyElections(instance.constructor);
@@ -101,6 +107,33 @@ export class ConsulLeaderExplorer implements OnModuleInit, OnApplicationShutdown
       if (places.length > 1) throw new Error(ELECTIONS_SHARE_KEY(key, places));
     for (const [name, places] of byName)
       if (places.length > 1) throw new Error(ELECTIONS_SHARE_NAME(name, places));
+  }
+
+  /**
+   * A transient or request-scoped factory provider makes its instances outside the injector's
+   * property injection, when they are needed: those made so far (transient ones injected at
+   * bootstrap) get the service now, and the factory is wrapped so that those it makes later get it
+   * as they are made. What the factory returns is known only then, so an instance that follows an
+   * election this app lacks is not refused at bootstrap: its methods are skipped (fail closed).
+   */
+  private serveFactoryMade(wrapper: InstanceWrapper): void {
+    const give = (made: unknown): unknown => {
+      if (made === null || typeof made !== 'object') return made;
+      const instance = made as Record<symbol, unknown>;
+      const key = leaderOnlyServiceKey(this.name);
+      if (getLeaderOnlyElections(instance.constructor).includes(this.name) && !instance[key])
+        instance[key] = this.findService(this.name, instance);
+      return made;
+    };
+    for (const perContext of wrapper.getStaticTransientInstances())
+      if (perContext?.instance) give(perContext.instance);
+    const factory = wrapper.metatype as (...args: unknown[]) => unknown;
+    const madeWithService = function (this: unknown, ...args: unknown[]): unknown {
+      const made = factory.apply(this, args);
+      return types.isPromise(made) ? made.then(give) : give(made);
+    };
+    Object.defineProperty(madeWithService, 'name', { value: factory.name, configurable: true });
+    wrapper.metatype = madeWithService;
   }
 
   private provideService(wrapper: InstanceWrapper, instance: Record<symbol, unknown>): void {

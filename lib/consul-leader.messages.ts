@@ -63,9 +63,10 @@ export const CALL_SKIPPED = (label: string): string =>
   `Skipped ${label}: this instance is not the leader (logged once per method until the role changes)`;
 
 export const NO_SERVICE_REACHABLE = (label: string, name: string | null): string =>
-  `${describeLeaderOnly(name)} ${label} is skipped: its instance has no ConsulLeaderService. It was not ` +
-  `created by a Nest app that imports ${describeForRoot(name)} (created with new, or a request-scoped ` +
-  'factory provider?). It stays skipped (fail closed); this is logged once per method.';
+  `${describeLeaderOnly(name)} ${label} is skipped: its instance has no ConsulLeaderService. Either no ` +
+  `Nest app that imports ${describeForRoot(name)} created it (made with new?), or its app has shut down, ` +
+  'or a factory provider made it for an app without that election. It stays skipped (fail closed); ' +
+  'this is logged once per method.';
 
 export const MISSING_ELECTION = (className: string, name: string | null): string =>
   `${className} uses ${describeLeaderOnly(name)}, but this app has no such election: import ` +

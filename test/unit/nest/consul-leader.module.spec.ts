@@ -410,6 +410,41 @@ describe('ConsulLeaderModule', () => {
       await moduleRef.close();
     });
 
+    it('gives request-scoped useFactory instances the service when the factory makes them', async () => {
+      const stub = createConsulLeaderServiceStub({ leader: true });
+      const moduleRef = await compile(
+        [ConsulLeaderModule.forRoot(options())],
+        [{ provide: 'PER_REQUEST', scope: Scope.REQUEST, useFactory: async () => new Jobs() }],
+        (b) => b.overrideProvider(ConsulLeaderService).useValue(stub),
+      );
+      await moduleRef.init();
+      const contextId = ContextIdFactory.create();
+      moduleRef.registerRequestByContextId({}, contextId);
+      const instance = await moduleRef.resolve<Jobs>('PER_REQUEST', contextId);
+      expect(instance.run()).toBe('ran');
+      stub.becomeFollower();
+      expect(instance.run()).toBeUndefined();
+      await moduleRef.close();
+    });
+
+    it('gives transient useFactory instances the service, also those injected at bootstrap', async () => {
+      @Injectable()
+      class Consumer {
+        constructor(@Inject('TRANSIENT') readonly jobs: Jobs) {}
+      }
+      const stub = createConsulLeaderServiceStub({ leader: true });
+      const moduleRef = await compile(
+        [ConsulLeaderModule.forRoot(options())],
+        [{ provide: 'TRANSIENT', scope: Scope.TRANSIENT, useFactory: () => new Jobs() }, Consumer],
+        (b) => b.overrideProvider(ConsulLeaderService).useValue(stub),
+      );
+      await moduleRef.init();
+      expect(moduleRef.get(Consumer).jobs.run()).toBe('ran');
+      const later = await moduleRef.resolve<Jobs>('TRANSIENT');
+      expect(later.run()).toBe('ran');
+      await moduleRef.close();
+    });
+
     it('fails closed for an instance no app set up, and warns once per method', () => {
       const orphan = new Jobs();
       expect(orphan.run()).toBeUndefined();
