@@ -121,7 +121,7 @@ export class ConsulLeaderService
   }
 
   /** @internal What a `@LeaderOnly` wrapper calls. */
-  [RUN_AS_LEADER]<T>(label: string, call: () => T): T | undefined {
+  [RUN_AS_LEADER]<T>(label: string, call: () => T, isAsync = true): T | undefined {
     if (!this.election.isLeader()) {
       if (!this.skipsLogged.has(label)) {
         this.skipsLogged.add(label);
@@ -129,9 +129,7 @@ export class ConsulLeaderService
       }
       return undefined;
     }
-    const term = this.election.state.term;
-    const inTerm = <R>(work: () => R): R => this.terms.run(term, work);
-    return inTerm(() => this.inFlight.track(call(), inTerm));
+    return this.terms.runCall(this.election.state.term, this.inFlight, call, isAsync);
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LeadershipTerm } from './election';
+import type { InFlightCalls } from './consul-leader.in-flight';
 import { NO_TERM_OPEN } from './consul-leader.messages';
 
 /**
@@ -17,6 +18,28 @@ export class TermContext {
   /** Runs `work` (and everything it awaits or schedules) as part of `term`. */
   run<R>(term: LeadershipTerm | null, work: () => R): R {
     return term ? this.storage.run(term, work) : work();
+  }
+
+  /**
+   * Runs a `@LeaderOnly` call that began in `term` and counts the work it returns in flight. An
+   * async method runs inside the term's context, so that what it reads after an `await` is still
+   * that term's. A plain method runs as it is (entering the context costs more than a plain call);
+   * only what it returns to run later — a lazy thenable, an Observable — runs in the context.
+   */
+  runCall<T>(
+    term: LeadershipTerm | null,
+    inFlight: InFlightCalls,
+    call: () => T,
+    isAsync: boolean,
+  ): T {
+    if (!isAsync) {
+      const result = call();
+      if (result === null || (typeof result !== 'object' && typeof result !== 'function'))
+        return result;
+      return inFlight.track(result, (work) => this.run(term, work));
+    }
+    const inTerm = <R>(work: () => R): R => this.run(term, work);
+    return inTerm(() => inFlight.track(call(), inTerm));
   }
 
   /** The term of the running `@LeaderOnly` call, else the current one, else null. */

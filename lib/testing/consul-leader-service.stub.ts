@@ -173,11 +173,9 @@ export class ConsulLeaderServiceStub
     return this.stop();
   }
 
-  [RUN_AS_LEADER]<T>(_label: string, call: () => T): T | undefined {
+  [RUN_AS_LEADER]<T>(_label: string, call: () => T, isAsync = true): T | undefined {
     if (!this.isLeader()) return undefined;
-    const term = this.state.term;
-    const inTerm = <R>(work: () => R): R => this.terms.run(term, work);
-    return inTerm(() => this.inFlight.track(call(), inTerm));
+    return this.terms.runCall(this.state.term, this.inFlight, call, isAsync);
   }
 
   private endTerm(reason: StepDownReason, leader: LeaderInfo | null): void {
