@@ -16,9 +16,9 @@ export interface ConsulLeader {
   /** The current snapshot. */
   readonly state: LeadershipState;
   /**
-   * The fencing token (the key's `LockIndex`) of the term: inside a `@LeaderOnly` call, of the term
-   * the call started in (also after an `await`, when that term has ended); elsewhere, of the open
-   * term, else null. Pass it downstream so that a stale leader's writes can be rejected.
+   * The fencing token of the term: inside an `async` `@LeaderOnly` method, of the term the call
+   * started in (also after an `await`, when that term has ended); elsewhere, of the open term, else
+   * null. Pass it downstream so that a stale leader's writes can be rejected.
    */
   readonly fencingToken: number | null;
   /**
