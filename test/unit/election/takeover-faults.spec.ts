@@ -26,46 +26,34 @@ describe('takeover under faults (virtual clock)', () => {
   const firstOverlap = (all: LeaderElection[], ms: number): Promise<string | null> =>
     world.firstOverlap(all, ms);
 
-  it('a holder that took over a deleted key and resigns before it acts does not let the next act while the cut-off leader may', async () => {
-    const x = candidate('x');
-    x.election.start();
-    await until(() => x.election.isLeader());
-    const y = candidate('y');
-    const z = candidate('z');
-    y.election.start();
-    z.election.start();
-    await clock.advance(50);
-    // x is cut off inside its lease; an operator deletes the key (no lock-delay for an absent key).
-    x.link.cut = true;
-    consul.deleteKey();
-    const holderOf = (): LeaderElection | undefined =>
-      [y.election, z.election].find((e) => e.stepDownDeadline !== null);
-    await until(() => holderOf() !== undefined);
-    const early = holderOf()!;
-    expect(early.isLeader()).toBe(false);
-    void early.resign({ pause: '1h' });
-    expect(await firstOverlap([x.election, y.election, z.election], 3 * D)).toBeNull();
-    // The other one leads in the end: safety did not cost liveness.
-    expect([y.election, z.election].filter((e) => e.isLeader())).toHaveLength(1);
-  });
-
-  it('a holder stopped before it acts does not let the next act while the cut-off leader may', async () => {
-    const x = candidate('x');
-    x.election.start();
-    await until(() => x.election.isLeader());
-    const y = candidate('y');
-    const z = candidate('z');
-    y.election.start();
-    z.election.start();
-    await clock.advance(50);
-    x.link.cut = true;
-    consul.deleteKey();
-    const holderOf = (): LeaderElection | undefined =>
-      [y.election, z.election].find((e) => e.stepDownDeadline !== null);
-    await until(() => holderOf() !== undefined);
-    void holderOf()!.stop();
-    expect(await firstOverlap([x.election, y.election, z.election], 3 * D)).toBeNull();
-  });
+  it.each([
+    ['resigns', (holder: LeaderElection) => holder.resign({ pause: '1h' })],
+    ['is stopped', (holder: LeaderElection) => holder.stop()],
+  ])(
+    'a holder that took over a deleted key and %s before it acts does not let the next act while the cut-off leader may',
+    async (_how, letGo) => {
+      const x = candidate('x');
+      x.election.start();
+      await until(() => x.election.isLeader());
+      const y = candidate('y');
+      const z = candidate('z');
+      y.election.start();
+      z.election.start();
+      await clock.advance(50);
+      // x is cut off inside its lease; an operator deletes the key (no lock-delay for an absent key).
+      x.link.cut = true;
+      consul.deleteKey();
+      const holderOf = (): LeaderElection | undefined =>
+        [y.election, z.election].find((e) => e.stepDownDeadline !== null);
+      await until(() => holderOf() !== undefined);
+      const early = holderOf()!;
+      expect(early.isLeader()).toBe(false);
+      void letGo(early);
+      expect(await firstOverlap([x.election, y.election, z.election], 3 * D)).toBeNull();
+      // The other one leads in the end: safety did not cost liveness.
+      expect([y.election, z.election].filter((e) => e.isLeader())).toHaveLength(1);
+    },
+  );
 
   it('gives successive leaders strictly growing fencing tokens across key deletion and an operator’s plain PUT', async () => {
     const tokens: number[] = [];
