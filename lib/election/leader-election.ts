@@ -156,8 +156,11 @@ export class LeaderElection {
   private session: CandidateSession | null = null;
   private openingSession = false;
   private readonly sessionBackoff: Backoff;
-  /** ModifyIndex of the last hold this instance released: an observation of it is not a lost answer. */
-  private lastReleasedIndex = 0;
+  /**
+   * The last hold this instance released, by session: a read showing it is from before the release,
+   * not a lost answer. Per session, since indexes start over on an agent that forgot its state.
+   */
+  private lastReleased: { readonly sessionId: string; readonly modifyIndex: number } | null = null;
   private sessionWork: Promise<unknown> = Promise.resolve();
   private holding: Holding | null = null;
   private campaigning = false;
@@ -170,10 +173,11 @@ export class LeaderElection {
   private actTimer: TimerHandle | null = null;
   private campaignPausedUntil = 0;
   /**
-   * An acquire whose outcome we do not know (its answer was lost or came after the timeout): stop()
-   * then reads the key, to release it if Consul did apply it.
+   * No campaign step before this time: the backoff after a failed acquire or adoption, or the end of
+   * Consul's lock-delay. Kept across wakes of the watch (writes to other keys wake an absent key's
+   * read), which would otherwise turn the backoff into one acquire per wake.
    */
-  private acquireOutcomeUnknown = false;
+  private campaignRetryAt = 0;
   /** The observation on which an adoption found the key not ours after all: not tried again. */
   private triedAdoption: Observation | null = null;
   /** The hold a release loop is giving back, until Consul confirms it: stop() finishes it. */
@@ -278,13 +282,19 @@ export class LeaderElection {
     const acted = holding.term !== null;
     this.endTerm('resign');
     const drained = options.drain ? this.drain(options.drain) : Promise.resolve(true);
-    await this.releaseKey(
+    let attempted = (): void => undefined;
+    const firstAttempt = new Promise<void>((resolve) => (attempted = resolve));
+    const released = this.releaseKey(
       holding.session,
       holding,
       drained.then((workDrained) =>
         mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }),
       ),
+      attempted,
     );
+    // Resolves once Consul answered the first release; when it refused, the retries go on in the
+    // background with backoff, and resign() does not hang on a Consul that keeps refusing.
+    await Promise.race([released, firstAttempt]);
   }
 
   /**
@@ -336,8 +346,11 @@ export class LeaderElection {
     return this.watch(
       'watch',
       (request) => this.port.readKey(this.options.key, request),
-      (read, at) =>
-        this.observe({ entry: read.entry, index: read.index, observedAt: at, freeSeenAt: at }),
+      (read, at, continuous) =>
+        this.observe(
+          { entry: read.entry, index: read.index, observedAt: at, freeSeenAt: at },
+          continuous,
+        ),
     );
   }
 
@@ -403,7 +416,8 @@ export class LeaderElection {
   private async watch<T extends { readonly index: number }>(
     source: ProblemSource,
     read: (request: ReadKeyRequest) => Promise<T>,
-    onRead: (result: T, receivedAt: number) => unknown,
+    /** `continuous`: this read follows a successful one without the index going back. */
+    onRead: (result: T, receivedAt: number, continuous: boolean) => unknown,
     options: { until?: AbortSignal } = {},
   ): Promise<void> {
     const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
@@ -430,8 +444,9 @@ export class LeaderElection {
         const nextIndex = result.index < index ? 0 : Math.max(result.index, 1);
         const unchangedEarly =
           nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
+        const continuous = index > 0 && nextIndex > 0;
         index = nextIndex;
-        onRead(result, receivedAt);
+        onRead(result, receivedAt, continuous);
         // Consul may answer early with the same index; never spin on it.
         if (unchangedEarly) await this.sleep(this.options.retry.initialDelayMs);
       } catch (error) {
@@ -446,13 +461,26 @@ export class LeaderElection {
         // Never trust the old index after a failed read: an agent that restarted empty holds a query
         // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
         index = 0;
+        if (source === 'watch') this.forgetObservation();
         await this.sleep(this.backoffDelay(backoff, error));
       }
     }
   }
 
-  private observe(fresh: Observation): void {
-    this.observation = continueVacancy(this.observation, fresh);
+  /**
+   * After a failed read the last observation may describe a store that is gone (an agent that
+   * restarted, a restore): its ModifyIndex may name another entry by now, and an acquire conditioned
+   * on it could succeed on a later vacancy. Campaigns wait for a fresh read.
+   */
+  private forgetObservation(): void {
+    this.observation = null;
+    this.cancelCampaign();
+  }
+
+  private observe(fresh: Observation, continuous: boolean): void {
+    // After a failed read or an index that went back (an agent that restarted, a restore), the same
+    // ModifyIndex may name another entry: nothing of the earlier sighting carries over.
+    this.observation = continuous ? continueVacancy(this.observation, fresh) : fresh;
     const { entry } = this.observation;
     const holderValue = entry ? decodeLeaderValue(entry.value) : null;
     // Remember the lease the last other holder wrote: if its key is then deleted, its successor
@@ -477,8 +505,23 @@ export class LeaderElection {
       holding.acquiredIndex = entry.modifyIndex;
     }
     if (holding && current && !ours) {
-      this.logger.warn(ElectionMessages.keyLost(this.options.key));
-      this.stepDown('lost');
+      if (
+        entry &&
+        !entry.session &&
+        holderValue?.instanceId === this.instanceId &&
+        vacancyOf(entry) === 'invalidated'
+      ) {
+        // Consul freed the key itself and kept our value: it invalidated our session (destroyed,
+        // or its check or TTL ran out). Say so, and open a new one now rather than at the next
+        // renewal; destroying it is a no-op for a session that is gone.
+        this.port
+          .destroySession(holding.session.id, this.options.requestTimeoutMs)
+          .catch(() => undefined);
+        this.onSessionLost(holding.session);
+      } else {
+        this.logger.warn(ElectionMessages.keyLost(this.options.key));
+        this.stepDown('lost');
+      }
     }
     // Settled once the outcome is known: someone else leads (our own lead settles in beginTerm).
     if (entry?.session && entry.session !== this.session?.id) this.markSettled();
@@ -502,12 +545,20 @@ export class LeaderElection {
     const observation = this.observation;
     if (!observation) return;
     const holder = observation.entry?.session;
-    if (holder) {
+    if (holder && holder !== this.session.id) return this.cancelCampaign();
+    const now = this.clock.now();
+    if (now < this.campaignRetryAt) {
       this.cancelCampaign();
-      if (holder === this.session.id) this.onOwnHoldFound(this.session, observation);
+      this.campaignTimer = this.clock.setTimer(() => {
+        this.campaignTimer = null;
+        this.considerCampaign();
+      }, this.campaignRetryAt - now);
       return;
     }
-    const now = this.clock.now();
+    if (holder) {
+      this.cancelCampaign();
+      return this.onOwnHoldFound(this.session, observation);
+    }
     let notBefore = this.campaignPausedUntil;
     // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
     if (vacancyOf(observation.entry) === 'invalidated') {
@@ -538,7 +589,9 @@ export class LeaderElection {
    */
   private onOwnHoldFound(session: CandidateSession, observation: Observation): void {
     const entry = observation.entry!;
-    if (entry.modifyIndex <= this.lastReleasedIndex || this.triedAdoption === observation) return;
+    const released = this.lastReleased;
+    if (released?.sessionId === session.id && entry.modifyIndex <= released.modifyIndex) return;
+    if (this.triedAdoption === observation) return;
     const value = decodeLeaderValue(entry.value) ?? this.valueToWrite(observation);
     if (this.clock.now() < this.campaignPausedUntil) {
       void this.releaseKey(
@@ -546,7 +599,8 @@ export class LeaderElection {
         {
           value,
           acquiredIndex: entry.modifyIndex,
-          successorWaitMs: this.ownLeaseAfter(observation),
+          // We do not know which vacancy the lost acquire took: the longest lease we know of.
+          successorWaitMs: Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0),
         },
         Promise.resolve(false),
       );
@@ -564,9 +618,9 @@ export class LeaderElection {
       try {
         retryInMs = await step();
       } catch (error) {
+        // We cannot tell whether Consul applied it: a later read showing our session settles it,
+        // and stop() looks at the key before it leaves.
         if (this.phase !== 'running') return;
-        // We cannot tell whether Consul applied it: a later read showing our session settles it.
-        this.acquireOutcomeUnknown = true;
         this.reportProblem('campaign', classify(error, 'acquire'));
         retryInMs = this.backoffDelay(this.campaignBackoff, error);
       } finally {
@@ -574,9 +628,11 @@ export class LeaderElection {
       }
       if (this.phase !== 'running' || this.holding) return;
       if (retryInMs === null) {
+        this.campaignRetryAt = 0;
         if (this.observation !== observation) this.considerCampaign();
         return;
       }
+      this.campaignRetryAt = this.clock.now() + retryInMs;
       this.cancelCampaign();
       this.campaignTimer = this.clock.setTimer(() => {
         this.campaignTimer = null;
@@ -627,7 +683,6 @@ export class LeaderElection {
     );
     const answeredAt = this.clock.now();
     this.reportSuccess('campaign');
-    this.acquireOutcomeUnknown = false;
     if (result.acquired) {
       const vacancy = vacancyOf(observation.entry);
       const successorWaitMs = this.ownLeaseAfter(observation);
@@ -696,18 +751,32 @@ export class LeaderElection {
       this.options.requestTimeoutMs,
     );
     this.reportSuccess('campaign');
-    this.acquireOutcomeUnknown = false;
-    // Not ours after all (a read from before a release of ours): not again for this observation.
-    if (!confirmed) this.triedAdoption = observation;
-    if (!confirmed || this.phase !== 'running' || this.session !== session || this.holding)
+    if (!confirmed) {
+      // Not ours after all (a read from before a release of ours): not again for this observation.
+      this.triedAdoption = observation;
       return null;
+    }
+    if (this.session !== session || this.holding) return null;
     const successorWaitMs = Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0);
+    // The token is Consul's index of the entry, never one read from the value: an operator's
+    // import may have put an old one there.
+    const token = entry.modifyIndex;
+    const held = { value: { ...value, token }, acquiredIndex: token, successorWaitMs };
+    // stop() or resign() came while the confirmation was in flight: never act, give it back.
+    if (this.phase !== 'running') {
+      this.acquiredWhileStopping = heldKeyOf(held, false);
+      return null;
+    }
+    if (this.clock.now() < this.campaignPausedUntil) {
+      void this.releaseKey(session, held, Promise.resolve(false));
+      return null;
+    }
     this.logger.log(ElectionMessages.adopted(this.options.key, entry.modifyIndex));
     this.campaignBackoff.reset();
     this.onAcquired({
       session,
-      value: { ...value, token: value.token ?? entry.modifyIndex },
-      fencingToken: value.token ?? entry.modifyIndex,
+      value: held.value,
+      fencingToken: token,
       modifyIndex: entry.modifyIndex,
       leaseFrom: sent,
       vacancy: 'invalidated',
@@ -968,10 +1037,10 @@ export class LeaderElection {
 
   private onSessionLost(session: CandidateSession): void {
     if (this.session !== session) return;
-    this.logger.warn(
-      `Consul no longer knows session ${session.id} of "${this.options.key}"; opening a new one`,
-    );
+    this.logger.warn(ElectionMessages.sessionLost(this.options.key, session.id));
     if (this.holding?.session === session) this.endTerm('session-lost');
+    // Its renewals and check updates have nothing left to keep alive (the check stays, for the next).
+    session.close();
     this.session = null;
     this.keepCandidacy();
   }
@@ -987,6 +1056,8 @@ export class LeaderElection {
     session: CandidateSession,
     hold: ReleasableHold,
     claim: Promise<boolean>,
+    /** Called once the first attempt has been answered (or could not be made). */
+    attempted: () => void = () => undefined,
   ): Promise<void> {
     this.releasesInFlight += 1;
     const work = this.sessionWork.then(async () => {
@@ -1013,12 +1084,14 @@ export class LeaderElection {
           this.reportProblem('release', failure);
           retryInMs = this.backoffDelay(backoff, failure);
         }
+        attempted();
         if (retryInMs > 0) await this.sleep(retryInMs);
       }
       // Our session is gone (its keys went with it) or stop() finishes the release (this.releasing).
       if (this.session !== session) this.releasing = null;
     });
     const settled = work.finally(() => {
+      attempted();
       this.releasesInFlight -= 1;
       this.considerCampaign();
     });
@@ -1035,7 +1108,14 @@ export class LeaderElection {
   private async releaseAttempt(session: CandidateSession, held: HeldKey): Promise<'done' | number> {
     const { key, requestTimeoutMs } = this.options;
     const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
-    this.lastReleasedIndex = Math.max(this.lastReleasedIndex, held.modifyIndex);
+    const previous = this.lastReleased;
+    this.lastReleased = {
+      sessionId: session.id,
+      modifyIndex:
+        previous?.sessionId === session.id
+          ? Math.max(previous.modifyIndex, held.modifyIndex)
+          : held.modifyIndex,
+    };
     if (released) return 'done';
     const read = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
     return read.entry?.session === session.id ? read.entry.modifyIndex : 'done';
@@ -1064,8 +1144,9 @@ export class LeaderElection {
     session.close();
     const { key, requestTimeoutMs } = this.options;
     try {
-      // An acquire whose answer never came may have gone through: look before leaving.
-      let hold = held ?? (this.acquireOutcomeUnknown ? await this.ownHoldAtStop(session) : null);
+      // Knowing of no hold is not knowing there is none: an acquire or adoption whose answer never
+      // came may have gone through. One read at stop settles it for every such path.
+      let hold = held ?? (await this.ownHoldAtStop(session));
       // Release before destroy: a release has no lock-delay, a destroyed holder's key has.
       for (let attempt = 0; hold && attempt < 3; attempt += 1) {
         const outcome = await this.releaseAttempt(session, hold);

@@ -16,7 +16,7 @@ export interface ConsulLeader {
   /** The current snapshot. */
   readonly state: LeadershipState;
   /**
-   * The fencing token of the term: inside an `async` `@LeaderOnly` method, of the term the call
+   * The fencing token of the term (the acquire's Raft index): inside an `async` `@LeaderOnly` method, of the term the call
    * started in (also after an `await`, when that term has ended); elsewhere, of the open term, else
    * null. Pass it downstream so that a stale leader's writes can be rejected.
    */
