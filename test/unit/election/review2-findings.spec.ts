@@ -1,119 +1,26 @@
 // Findings of the second adversarial review of the election core (after the fixes of the first):
 // each spec failed on the code it was written against (d5e986b); see the review report for the
 // interleaving and the proposed fix. Virtual clock and the in-memory Consul, each candidate behind
-// its own link (the link() of review-findings.spec.ts, itself takeover-faults.spec.ts's).
-import {
-  ConsulRequestError,
-  LeaderElection,
-  type ConsulPort,
-  type ElectionOptions,
-} from '../../../lib/election';
-import { InMemoryConsul } from '../../support/in-memory-consul';
-import { VirtualClock } from '../../support/virtual-clock';
-import { memoryLogger } from '../../support/election-kit';
-
-const D = 1_000;
-const LOCK_DELAY = 1_500;
-
-/** One candidate's link to the shared in-memory Consul. */
-interface Link {
-  readonly port: ConsulPort;
-  /** Every request hangs unanswered, like a black-holed network. */
-  cut: boolean;
-  /** Calls (by port method name) answered with this error after 1 ms instead of reaching Consul. */
-  readonly refuse: Map<string, () => Error>;
-  /** Calls (by port method name) that wait this long (virtual ms) before they reach Consul. */
-  readonly delay: Map<string, number>;
-  /** Calls (by port method name) that Consul carries out but whose answer is lost (a timeout). */
-  readonly loseAnswer: Set<string>;
-  readonly calls: Array<{ method: string; at: number; args: unknown[] }>;
-}
+// its own link (test/support/virtual-elections.ts).
+import { ConsulRequestError } from '../../../lib/election';
+import type { InMemoryConsul } from '../../support/in-memory-consul';
+import type { VirtualClock } from '../../support/virtual-clock';
+import { VIRTUAL_D as D, VirtualElections, type Link } from '../../support/virtual-elections';
 
 describe('review 2 findings on the election core (virtual clock)', () => {
+  let world: VirtualElections;
   let clock: VirtualClock;
   let consul: InMemoryConsul;
-  const elections: LeaderElection[] = [];
 
   beforeEach(() => {
-    clock = new VirtualClock();
-    consul = new InMemoryConsul(clock);
+    world = new VirtualElections();
+    ({ clock, consul } = world);
   });
-  afterEach(async () => {
-    await Promise.all(
-      elections.splice(0).map((election) => Promise.race([election.stop(), clock.advance(10_000)])),
-    );
-  });
+  afterEach(() => world.stopAll());
 
-  function link(): Link {
-    const state: Link = {
-      port: undefined as unknown as ConsulPort,
-      cut: false,
-      refuse: new Map(),
-      delay: new Map(),
-      loseAnswer: new Set(),
-      calls: [],
-    };
-    const port = new Proxy(consul, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        const method = String(property);
-        return async (...args: unknown[]) => {
-          state.calls.push({ method, at: clock.now(), args });
-          if (method === 'close') return undefined;
-          if (state.cut) return new Promise(() => undefined);
-          const refusal = state.refuse.get(method);
-          if (refusal) {
-            return new Promise((_resolve, reject) => clock.setTimer(() => reject(refusal()), 1));
-          }
-          const delayMs = state.delay.get(method);
-          if (delayMs) await new Promise<void>((resolve) => clock.setTimer(resolve, delayMs));
-          const answer = await (value as (...a: unknown[]) => unknown).apply(target, args);
-          // An answer that comes back while the call is refused is lost too.
-          const late = state.refuse.get(method);
-          if (late) throw late();
-          if (state.loseAnswer.has(method))
-            throw new ConsulRequestError('timeout', method, 'request timed out (answer lost)');
-          if (state.cut) return new Promise(() => undefined);
-          return answer;
-        };
-      },
-    });
-    (state as { port: ConsulPort }).port = port;
-    return state;
-  }
-
-  function candidate(
-    instanceId: string,
-    overrides: Partial<ElectionOptions> = {},
-    via: Link = link(),
-  ): { election: LeaderElection; link: Link } {
-    const election = new LeaderElection({
-      key: 'spec/leader',
-      instanceId,
-      clock,
-      consulPort: via.port,
-      logger: memoryLogger(instanceId),
-      leaseDuration: D,
-      lockDelay: LOCK_DELAY,
-      renewInterval: 400,
-      requestTimeout: 200,
-      healthCheck: { ttl: '2s', standbyTtl: '10s' },
-      successionStep: 250,
-      retry: { initialDelay: 100, maxDelay: 2_000 },
-      ...overrides,
-    });
-    elections.push(election);
-    return { election, link: via };
-  }
-
-  async function until(probe: () => boolean, limitMs = 10_000): Promise<number> {
-    for (let waited = 0; !probe(); waited += 5) {
-      if (waited > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
-      await clock.advance(5);
-    }
-    return clock.now();
-  }
+  const candidate: VirtualElections['candidate'] = (...args) => world.candidate(...args);
+  const until = (probe: () => boolean, limitMs?: number): Promise<number> =>
+    world.until(probe, limitMs);
 
   /** Refuses the next call of `method` once with `error`, then lets calls through again. */
   function refuseOnce(via: Link, method: string, error: () => Error): void {
