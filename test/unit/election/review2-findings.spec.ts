@@ -75,4 +75,28 @@ describe('review 2 findings on the election core (virtual clock)', () => {
       role: 'follower',
     });
   });
+
+  it('a stop() whose look at the key for an unanswered acquire times out still destroys its session, rather than leaving the hold to the session’s expiry', async () => {
+    const a = candidate('a');
+    a.link.delay.set('acquire', 50);
+    a.link.loseAnswer.add('acquire');
+    a.election.start();
+    await until(() => a.link.calls.some((call) => call.method === 'acquire'));
+    // stop() while the acquire is on its way: Consul applies it, its answer is lost, and the one
+    // read stop() makes to find such a hold times out too (armed once the watch's own read, which
+    // stop() aborts at once, has come back).
+    const stopped = a.election.stop();
+    await clock.advance(1);
+    refuseOnce(
+      a.link,
+      'readKey',
+      () => new ConsulRequestError('timeout', 'key read', 'request timed out'),
+    );
+    await clock.advance(100);
+    await stopped;
+    // Destroying the session frees the key (after lock-delay); on the reviewed code the session is
+    // left to its TTL (or its check's), and holds the key until then.
+    expect(a.link.calls.map((call) => call.method)).toContain('destroySession');
+    expect(consul.entry?.session ?? null).toBeNull();
+  });
 });
