@@ -99,4 +99,24 @@ describe('review 2 findings on the election core (virtual clock)', () => {
     expect(a.link.calls.map((call) => call.method)).toContain('destroySession');
     expect(consul.entry?.session ?? null).toBeNull();
   });
+
+  it('reads an absent key at a bounded rate while other keys are written fast and its acquires are refused (403)', async () => {
+    const a = candidate('a');
+    a.link.refuse.set(
+      'acquire',
+      () => new ConsulRequestError('forbidden', 'acquire', 'HTTP 403', 403),
+    );
+    a.election.start();
+    await clock.advance(1_000);
+    const from = a.link.calls.length;
+    // Another application writes its own keys 100 times a second: each write wakes the blocking
+    // read of an absent key (Consul's KV index moves), for as long as the key stays absent.
+    for (let t = 0; t < 2_000; t += 10) {
+      consul.writeOtherKey();
+      await clock.advance(10);
+    }
+    const reads = a.link.calls.slice(from).filter((call) => call.method === 'readKey').length;
+    // A few requests per second at most, as for any loop of the election.
+    expect(reads / 2).toBeLessThanOrEqual(10);
+  });
 });
