@@ -121,8 +121,12 @@ export class CandidateSession {
   /** Destroys the session (invalidating it: lock-delay applies to keys it still holds) and removes the service. */
   async destroy(timeoutMs: number): Promise<void> {
     this.close();
-    await this.port.destroySession(this.id, timeoutMs);
-    if (this.serviceId) await this.port.deregisterService(this.serviceId, timeoutMs);
+    try {
+      await this.port.destroySession(this.id, timeoutMs);
+    } finally {
+      // Deregistered even when the destroy failed: a dead candidate must not stay in the order.
+      if (this.serviceId) await this.port.deregisterService(this.serviceId, timeoutMs);
+    }
   }
 
   private scheduleRenew(): void {

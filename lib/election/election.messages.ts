@@ -13,6 +13,12 @@ export const ElectionMessages = {
     `election needs — session:write on this node, key:write on "${key}", and service:write for its health check.`,
   sessionLost: (key: string, sessionId: string) =>
     `Consul no longer knows session ${sessionId} of "${key}"; opening a new one`,
+  stopStepFailed: (key: string, detail: string, attempt: number, attempts: number) =>
+    `Could not release "${key}" at stop (try ${attempt} of ${attempts}): ${detail}`,
+  stopCleanupFailed: (key: string, sessionId: string, detail: string) =>
+    `Could not destroy session ${sessionId} of "${key}" at stop (${detail}); Consul frees it by itself`,
+  leaseRanOut: (key: string, leaseMs: number) =>
+    `Lease on "${key}" ran out: no confirmation from Consul within ${describeDuration(leaseMs)}; stepping down`,
   keyLost: (key: string) =>
     `Key "${key}" is no longer held by this instance's session; stepping down`,
   adopted: (key: string, modifyIndex: number) =>

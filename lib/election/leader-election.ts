@@ -120,6 +120,15 @@ interface HeldKey {
   readonly successorWaitMs: number;
 }
 
+/**
+ * At most 4 reads a second of an absent key, however fast other keys are written: seeing the key
+ * created or deleted is delayed by no more than this.
+ */
+const MIN_PACED_READ_INTERVAL_MS = 250;
+
+/** Tries at stop to look at, and release, the key before the session is destroyed. */
+const STOP_ATTEMPTS = 3;
+
 /** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
 const LOCK_DELAY_MARGIN_MS = 25;
 
@@ -354,6 +363,7 @@ export class LeaderElection {
           { entry: read.entry, index: read.index, observedAt: at, freeSeenAt: at },
           continuous,
         ),
+      { paceAfter: (read) => read.entry === null },
     );
   }
 
@@ -421,7 +431,16 @@ export class LeaderElection {
     read: (request: ReadKeyRequest) => Promise<T>,
     /** `continuous`: this read follows a successful one without the index going back. */
     onRead: (result: T, receivedAt: number, continuous: boolean) => unknown,
-    options: { until?: AbortSignal } = {},
+    options: {
+      until?: AbortSignal;
+      /**
+       * Answers that may come back at once for reasons outside the key (an absent key's read wakes on
+       * every write to any key): after one of these, the next read starts no sooner than
+       * {@link MIN_PACED_READ_INTERVAL_MS} (or `retry.initialDelay`) after this one did, so a busy
+       * KV store never paces the loop.
+       */
+      paceAfter?: (result: T) => boolean;
+    } = {},
   ): Promise<void> {
     const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
     const { watchWaitMs, requestTimeoutMs } = this.options;
@@ -448,10 +467,15 @@ export class LeaderElection {
         const unchangedEarly =
           nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
         const continuous = index > 0 && nextIndex > 0;
+        const blocking = index > 0;
         index = nextIndex;
         onRead(result, receivedAt, continuous);
         // Consul may answer early with the same index; never spin on it.
-        if (unchangedEarly) await this.sleep(this.options.retry.initialDelayMs);
+        const { initialDelayMs } = this.options.retry;
+        const paceMs = Math.max(initialDelayMs, MIN_PACED_READ_INTERVAL_MS);
+        if (unchangedEarly) await this.sleep(initialDelayMs);
+        else if (blocking && options.paceAfter?.(result) && receivedAt - startedAt < paceMs)
+          await this.sleep(paceMs - (receivedAt - startedAt));
       } catch (error) {
         if (this.phase !== 'running' || signal.aborted) {
           if (source === 'candidates') this.reportSuccess('candidates');
@@ -876,6 +900,15 @@ export class LeaderElection {
     const holding = this.holding;
     if (!holding) return;
     const sent = this.instant();
+    // A lease never comes back to life: one that ran out while no timer could fire (a suspend) ends
+    // the term now, even if Consul would still confirm the hold — a successor may have acted since.
+    if (!holding.lease.isValidAt(sent.mono, sent.wall)) {
+      this.logger.warn(
+        ElectionMessages.leaseRanOut(this.options.key, this.options.leaseDurationMs),
+      );
+      this.stepDown('deadline');
+      return;
+    }
     let confirmed: boolean;
     try {
       confirmed = await this.port.confirmHolding(
@@ -918,7 +951,7 @@ export class LeaderElection {
       if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow()))
         return this.armDeadline();
       this.logger.warn(
-        `Lease on "${this.options.key}" ran out: no confirmation from Consul within ${describeDuration(this.options.leaseDurationMs)}; stepping down`,
+        ElectionMessages.leaseRanOut(this.options.key, this.options.leaseDurationMs),
       );
       this.stepDown('deadline');
     }, holding.lease.remainingAt(this.instant()));
@@ -1146,22 +1179,53 @@ export class LeaderElection {
     this.session = null;
     if (!session) return;
     session.close();
-    const { key, requestTimeoutMs } = this.options;
-    try {
-      // Knowing of no hold is not knowing there is none: an acquire or adoption whose answer never
-      // came may have gone through. One read at stop settles it for every such path.
-      let hold = held ?? (await this.ownHoldAtStop(session));
-      // Release before destroy: a release has no lock-delay, a destroyed holder's key has.
-      for (let attempt = 0; hold && attempt < 3; attempt += 1) {
+    const { requestTimeoutMs, retry } = this.options;
+    // A few tries, whatever the failure: a release at stop saves the successor lock-delay and D,
+    // and a stop must not give up on the first 500 or timeout. Knowing of no hold is not knowing
+    // there is none: an acquire or adoption whose answer never came may have gone through, so a
+    // stop that knows of none reads the key first.
+    let hold = held;
+    let looked = held !== null;
+    for (let attempt = 1; attempt <= STOP_ATTEMPTS; attempt += 1) {
+      try {
+        if (!looked) {
+          hold = await this.ownHoldAtStop(session);
+          looked = true;
+        }
+        if (!hold) break;
         const outcome = await this.releaseAttempt(session, hold);
+        // A refusal: the key changed under our session; release what is there now, at once.
         hold = outcome === 'done' ? null : { ...hold, modifyIndex: outcome };
+      } catch (error) {
+        this.logger.warn(
+          ElectionMessages.stopStepFailed(
+            this.options.key,
+            classify(error, 'stop').message,
+            attempt,
+            STOP_ATTEMPTS,
+          ),
+        );
+        if (attempt < STOP_ATTEMPTS) await this.pauseAtStop(retry.initialDelayMs);
       }
+      if (looked && !hold) break;
+    }
+    // Destroyed in any case: a hold we could not release is then Consul's to free (lock-delay).
+    try {
       await session.destroy(requestTimeoutMs);
     } catch (error) {
       this.logger.warn(
-        `Could not clean up session ${session.id} of "${key}" at stop (${classify(error, 'stop').message}); Consul frees it by itself`,
+        ElectionMessages.stopCleanupFailed(
+          this.options.key,
+          session.id,
+          classify(error, 'stop').message,
+        ),
       );
     }
+  }
+
+  /** A pause between tries at stop, when {@link sleep} no longer waits. */
+  private pauseAtStop(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimer(resolve, ms));
   }
 
   private async ownHoldAtStop(session: CandidateSession): Promise<HeldKey | null> {
