@@ -74,8 +74,12 @@ function createElection(
   options: ConsulLeaderModuleOptions | undefined,
   name: string | null,
 ): LeaderElection {
-  const { waitForElection: _waitForElection, ...electionOptions } =
-    options ?? ({} as ConsulLeaderModuleOptions);
+  const {
+    waitForElection: _waitForElection,
+    http: _http,
+    metrics: _metrics,
+    ...electionOptions
+  } = options ?? ({} as ConsulLeaderModuleOptions);
   try {
     return new LeaderElection({
       ...electionOptions,

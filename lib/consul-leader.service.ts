@@ -6,9 +6,16 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { distinctUntilChanged, map, type Observable } from 'rxjs';
-import type { Duration, LeaderElection, LeaderInfo, LeadershipState } from './election';
+import type {
+  Duration,
+  LeaderElection,
+  LeaderInfo,
+  LeadershipState,
+  ResolvedElectionOptions,
+} from './election';
 import {
   CONSUL_LEADER_ELECTION,
+  FOLLOWER_ANSWER,
   CONSUL_LEADER_LOGGER_CONTEXT,
   CONSUL_LEADER_MODULE_OPTIONS,
   CONSUL_LEADER_NAME,
@@ -16,7 +23,11 @@ import {
 } from './consul-leader.constants';
 import { InFlightCalls } from './consul-leader.in-flight';
 import { CALL_SKIPPED, DRAINING, SETTLED_AS, WAITING_FOR_ELECTION } from './consul-leader.messages';
+import { assertLeaderOf } from './errors/not-leader.error';
+import { followerAnswerOf, type FollowerAnswer } from './guards/follower-answer';
 import type { ConsulLeader, LeaderOnlyRunner } from './interfaces/consul-leader.interface';
+import { defaultMeter } from './metrics/default-meter';
+import { recordElectionMetrics } from './metrics/election-metrics';
 import type { ConsulLeaderModuleOptions } from './interfaces/consul-leader-module-options.interface';
 
 /** The logger context of an election: `ConsulLeader`, or `ConsulLeader:<name>` for a named one. */
@@ -78,6 +89,11 @@ export class ConsulLeaderService
     return this.election.options.key;
   }
 
+  /** The election's options after defaults and validation (durations in milliseconds). */
+  get electionOptions(): ResolvedElectionOptions {
+    return this.election.options;
+  }
+
   get state(): LeadershipState {
     return this.election.state;
   }
@@ -94,8 +110,18 @@ export class ConsulLeaderService
     return this.election.isLeader();
   }
 
+  /** @throws {NotLeaderError} unless this instance leads now (see {@link ConsulLeader.assertLeader}). */
+  assertLeader(context?: string): void {
+    assertLeaderOf(this, context);
+  }
+
   resign(options?: { pause?: Duration }): Promise<void> {
     return this.election.resign(options);
+  }
+
+  /** @internal What `LeaderOnlyGuard` answers a follower's caller. */
+  [FOLLOWER_ANSWER](): FollowerAnswer {
+    return followerAnswerOf(this.election.state, this.election.options, this.options.http);
   }
 
   /** @internal What a `@LeaderOnly` wrapper calls. */
@@ -108,6 +134,9 @@ export class ConsulLeaderService
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Before start, so that the first transition is counted; stops by itself with the election.
+    const meter = this.options.metrics === false ? null : defaultMeter();
+    if (meter) recordElectionMetrics(this.election, meter);
     this.election.start();
     if (!this.options.waitForElection) return;
     this.logger.log(WAITING_FOR_ELECTION);

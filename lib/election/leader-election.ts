@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BehaviorSubject, type Observable } from 'rxjs';
+import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
@@ -13,6 +13,7 @@ import type {
 import { ConsulRequestError } from './consul-request.error';
 import { describeDuration, parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
+import type { ElectionEvent } from './election-event';
 import { ElectionOptionsError } from './election-options.error';
 import { ElectionMessages } from './election.messages';
 import { Lease } from './lease';
@@ -121,12 +122,18 @@ export class LeaderElection {
   private readonly serviceId: string | null;
   /** Replays the current state; emits on every transition and renewal; completes after {@link stop}. */
   readonly state$: Observable<LeadershipState>;
+  /**
+   * Transitions with their reason, confirmation round trips and failed requests, as they happen (no
+   * replay); completes after {@link stop}. For metrics: the state stream says what is, this says why.
+   */
+  readonly events$: Observable<ElectionEvent>;
 
   private readonly port: ConsulPort;
   private readonly ownsPort: boolean;
   private readonly clock: Clock;
   private readonly logger: ElectionLogger;
   private readonly subject: BehaviorSubject<LeadershipState>;
+  private readonly events = new Subject<ElectionEvent>();
   private readonly lifetime = new AbortController();
 
   private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
@@ -181,6 +188,7 @@ export class LeaderElection {
     );
     this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));
     this.state$ = this.subject.asObservable();
+    this.events$ = this.events.asObservable();
   }
 
   get state(): LeadershipState {
@@ -266,6 +274,7 @@ export class LeaderElection {
     this.publish({ role: 'stopped', term: null, stepDownDeadline: null });
     this.markSettled();
     this.subject.complete();
+    this.events.complete();
     if (this.ownsPort) this.port.close();
     if (wasRunning) this.logger.log(`Left the election for "${this.options.key}"`);
   }
@@ -618,6 +627,7 @@ export class LeaderElection {
     const { controller: _controller, ...term } = holding.term;
     this.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
     this.markSettled();
+    this.emit({ type: 'transition', reason: 'acquired' });
     this.logger.log(
       `Became leader of "${this.options.key}" (fencing token ${holding.fencingToken}, term ${this.termCount})`,
     );
@@ -651,6 +661,7 @@ export class LeaderElection {
       );
     } catch (error) {
       if (this.holding !== holding) return;
+      this.emit({ type: 'confirmation', durationMs: this.clock.now() - sentAt, confirmed: false });
       this.reportProblem('confirm', classify(error, 'hold confirmation'));
       // Retry soon: the lease leaves room for one more try before the deadline.
       this.scheduleConfirm(
@@ -658,6 +669,7 @@ export class LeaderElection {
       );
       return;
     }
+    this.emit({ type: 'confirmation', durationMs: this.clock.now() - sentAt, confirmed });
     if (this.holding !== holding) return;
     this.reportSuccess('confirm');
     if (!confirmed) {
@@ -727,7 +739,10 @@ export class LeaderElection {
       stepDownDeadline: null,
       ...(leaderStillUs && reason !== 'deadline' ? { leader: null } : {}),
     });
-    if (hadTerm) this.logger.log(`Stepped down as leader of "${this.options.key}" (${reason})`);
+    if (hadTerm) {
+      this.logger.log(`Stepped down as leader of "${this.options.key}" (${reason})`);
+      this.emit({ type: 'transition', reason });
+    }
   }
 
   private async drain(drain: () => Promise<unknown>): Promise<void> {
@@ -887,6 +902,10 @@ export class LeaderElection {
     this.subject.next({ ...this.subject.getValue(), ...patch });
   }
 
+  private emit(event: ElectionEvent): void {
+    if (!this.events.closed) this.events.next(event);
+  }
+
   private markSettled(): void {
     if (this.settled) return;
     this.settled = true;
@@ -927,6 +946,7 @@ export class LeaderElection {
             message: error.message,
             ...(error.status !== undefined ? { status: error.status } : {}),
           };
+    this.emit({ type: 'problem', kind: error.kind, operation: error.operation });
     this.problems.set(source, { problem, transient: error.transient });
     this.publishProblems();
     this.markSettled();
@@ -946,8 +966,12 @@ export class LeaderElection {
     }
     // Retries repeat the same problem: emit only when what a subscriber would show changes.
     const state = this.state;
-    if (!sameProblem(state.problem, latest) || state.consulReachable !== consulReachable)
-      this.publish({ problem: latest, consulReachable });
+    if (!sameProblem(state.problem, latest) || state.consulReachable !== consulReachable) {
+      const unreachableSince = consulReachable
+        ? null
+        : (state.unreachableSince ?? this.clock.now());
+      this.publish({ problem: latest, consulReachable, unreachableSince });
+    }
   }
 
   /** A 403 will not heal by itself soon: wait the longest delay instead of a tight loop. */

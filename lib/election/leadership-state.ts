@@ -43,6 +43,11 @@ export interface LeadershipState {
   readonly role: ElectionRole;
   /** False while requests to Consul fail for network, timeout or 5xx reasons. */
   readonly consulReachable: boolean;
+  /**
+   * Monotonic time (`performance.now()` base, ms) since which `consulReachable` has been false; null
+   * while Consul answers. A health check compares it with the lease: a blip is not an outage.
+   */
+  readonly unreachableSince: number | null;
   /** The last unresolved problem with Consul, or null once requests succeed again. */
   readonly problem: ElectionProblem | null;
   /** Who holds the key now, as this instance last read it; null when nobody does. */
@@ -62,6 +67,7 @@ export function initialLeadershipState(instanceId: string): LeadershipState {
     instanceId,
     role: 'follower',
     consulReachable: true,
+    unreachableSince: null,
     problem: null,
     leader: null,
     term: null,

@@ -3,6 +3,7 @@ import { BehaviorSubject, distinctUntilChanged, map, type Observable } from 'rxj
 import { initialLeadershipState, type LeaderInfo, type LeadershipState } from '../election';
 import { RUN_AS_LEADER } from '../consul-leader.constants';
 import { InFlightCalls } from '../consul-leader.in-flight';
+import { assertLeaderOf } from '../errors/not-leader.error';
 import type { ConsulLeader, LeaderOnlyRunner } from '../interfaces/consul-leader.interface';
 
 export interface ConsulLeaderServiceStubOptions {
@@ -10,6 +11,8 @@ export interface ConsulLeaderServiceStubOptions {
   leader?: boolean;
   /** This instance's id in the stub's states. Default `'stub-instance'`. */
   instanceId?: string;
+  /** The key named by a `NotLeaderError` from `assertLeader()`. Default `'stub/leader'`. */
+  key?: string;
 }
 
 /**
@@ -39,8 +42,11 @@ export class ConsulLeaderServiceStub
   private termController: AbortController | null = null;
   private lastFencingToken = 0;
   private termCount = 0;
+  /** The election's key, as the real service's `key`. */
+  readonly key: string;
 
   constructor(options: ConsulLeaderServiceStubOptions = {}) {
+    this.key = options.key ?? 'stub/leader';
     this.subject = new BehaviorSubject<LeadershipState>(
       initialLeadershipState(options.instanceId ?? 'stub-instance'),
     );
@@ -75,6 +81,10 @@ export class ConsulLeaderServiceStub
 
   isLeader(): boolean {
     return this.state.role === 'leader';
+  }
+
+  assertLeader(context?: string): void {
+    assertLeaderOf({ key: this.key, state: this.state, isLeader: () => this.isLeader() }, context);
   }
 
   /** Starts a term (a new, larger fencing token unless given) and emits it; no-op while leader. */
