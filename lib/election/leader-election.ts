@@ -823,7 +823,11 @@ export class LeaderElection {
       );
     } catch (error) {
       if (this.holding !== holding) return;
-      this.emit({ type: 'confirmation', durationMs: this.clock.now() - sentAt, confirmed: false });
+      this.emit({
+        type: 'confirmation',
+        durationMs: this.clock.now() - sent.mono,
+        confirmed: false,
+      });
       this.reportProblem('confirm', classify(error, 'hold confirmation'));
       // Retry soon: the lease leaves room for one more try before the deadline.
       this.scheduleConfirm(
@@ -831,7 +835,7 @@ export class LeaderElection {
       );
       return;
     }
-    this.emit({ type: 'confirmation', durationMs: this.clock.now() - sentAt, confirmed });
+    this.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
     if (this.holding !== holding) return;
     this.reportSuccess('confirm');
     if (!confirmed) {
