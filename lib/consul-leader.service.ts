@@ -120,8 +120,13 @@ export class ConsulLeaderService
   }
 
   /** @internal What `LeaderOnlyGuard` answers a follower's caller. */
-  [FOLLOWER_ANSWER](): FollowerAnswer {
-    return followerAnswerOf(this.election.state, this.election.options, this.options.http);
+  [FOLLOWER_ANSWER](requestUrl: string | null): FollowerAnswer {
+    return followerAnswerOf(
+      this.election.state,
+      this.election.options,
+      this.options.http,
+      requestUrl,
+    );
   }
 
   /** @internal What a `@LeaderOnly` wrapper calls. */

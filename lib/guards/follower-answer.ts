@@ -20,11 +20,16 @@ export function followerAnswerOf(
   state: LeadershipState,
   timings: { readonly leaseDurationMs: number; readonly lockDelayMs: number } | null,
   http: ConsulLeaderHttpOptions | undefined,
+  /** The HTTP request's path and query; null for other callers (RPC), which are never redirected. */
+  requestUrl: string | null,
 ): FollowerAnswer {
   // Ourselves as "leader" means we hold the key but may not act yet: nobody else to send them to.
   const leader = state.leader && state.leader.instanceId !== state.instanceId ? state.leader : null;
   const failoverMs = timings ? timings.lockDelayMs + timings.leaseDurationMs : 1_000;
   const retryAfterSeconds = leader || state.leader ? 1 : Math.max(1, Math.ceil(failoverMs / 1_000));
-  const redirectTo = leader && http?.redirectTo ? (http.redirectTo(leader) ?? null) : null;
+  const redirectTo =
+    leader && requestUrl !== null && http?.redirectTo
+      ? (http.redirectTo(leader, { url: requestUrl }) ?? null)
+      : null;
   return { leader, retryAfterSeconds, redirectTo };
 }

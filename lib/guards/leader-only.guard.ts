@@ -23,7 +23,9 @@ export const LEADER_HEADER = 'X-Consul-Leader';
 /** The `code` of the RPC error a follower answers a `@MessagePattern` call with. */
 export const NOT_LEADER_CODE = 'NOT_LEADER';
 
-type ServiceWithAnswer = ConsulLeader & { [FOLLOWER_ANSWER]?: () => FollowerAnswer };
+type ServiceWithAnswer = ConsulLeader & {
+  [FOLLOWER_ANSWER]?: (requestUrl: string | null) => FollowerAnswer;
+};
 
 /**
  * Lets a request/response handler (HTTP route, `@MessagePattern`) run only on the leader. A
@@ -50,13 +52,14 @@ export class LeaderOnlyGuard implements CanActivate {
     const service = this.service(name);
     if (service === null) return false;
     if (service.isLeader()) return true;
+    const type = context.getType<string>();
+    const requestUrl = type === 'http' ? requestUrlOf(context) : null;
     // A hand-written stand-in may have nothing but isLeader(): then no leader is named.
     const answer =
-      service[FOLLOWER_ANSWER]?.() ??
+      service[FOLLOWER_ANSWER]?.(requestUrl) ??
       (service.state
-        ? followerAnswerOf(service.state, null, undefined)
+        ? followerAnswerOf(service.state, null, undefined, null)
         : { leader: null, retryAfterSeconds: 1, redirectTo: null });
-    const type = context.getType<string>();
     if (type === 'http') throw httpAnswer(context, answer);
     if (type === 'rpc') throw rpcAnswer(answer);
     return false;
@@ -118,6 +121,12 @@ function rpcAnswer(answer: FollowerAnswer): Error {
     leader: answer.leader?.instanceId ?? null,
     retryAfterSeconds: answer.retryAfterSeconds,
   });
+}
+
+/** Path and query of an HTTP request (Express keeps the mounted path in `originalUrl`). */
+function requestUrlOf(context: ExecutionContext): string | null {
+  const request = context.switchToHttp().getRequest<{ originalUrl?: string; url?: string }>();
+  return request.originalUrl ?? request.url ?? null;
 }
 
 /** Express (`setHeader`) and Fastify (`header`) responses. */

@@ -25,10 +25,11 @@ export interface ConsulLeaderModuleOptions extends ElectionOptions {
 export interface ConsulLeaderHttpOptions {
   /**
    * The URL to send a follower's caller to: `LeaderOnlyGuard` then answers `307 Temporary Redirect`
-   * there instead of `503`. Given the current leader (for example its `metadata.url`); return null
-   * when it cannot be reached that way (the guard then answers 503).
+   * there instead of `503`. Given the current leader (for example its `metadata.url`) and the
+   * request's path and query (`request.url`, to keep it); return null when the leader cannot be
+   * reached that way (the guard then answers 503). A 307 keeps the method and the body.
    */
-  redirectTo?: (leader: LeaderInfo) => string | null;
+  redirectTo?: (leader: LeaderInfo, request: { readonly url: string }) => string | null;
 }
 
 /** What `forRoot`/`forRootAsync` take beside the options. */
