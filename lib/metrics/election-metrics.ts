@@ -50,15 +50,18 @@ export function recordElectionMetrics(election: MeasuredElection, meter: Meter):
     description: 'Failed requests to Consul, by kind',
   });
 
-  const observeRole = (result: ObservableResult): void =>
-    result.observe(election.isLeader() ? 1 : 0, base);
-  isLeader.addCallback(observeRole);
   let stopped = false;
+  const observeRole = (result: ObservableResult): void => {
+    result.observe(!stopped && election.isLeader() ? 1 : 0, base);
+    // A stopped election reports 0 once — with cumulative export the last value sticks, and a stale
+    // 1 would read as a second leader — then leaves the collection (removed after this one, since
+    // the SDK is iterating its callbacks right now).
+    if (stopped) setImmediate(() => isLeader.removeCallback(observeRole));
+  };
+  isLeader.addCallback(observeRole);
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
-    // A stopped election reports nothing, rather than a 0 that would read as a live follower.
-    isLeader.removeCallback(observeRole);
     subscription.unsubscribe();
   };
   const subscription = election.events$.subscribe({
