@@ -168,6 +168,8 @@ export class LeaderElection {
   private sessionWork: Promise<unknown> = Promise.resolve();
   private holding: Holding | null = null;
   private campaigning = false;
+  /** Set once the agent that answers proves not to be the check's: sessions then carry no check. */
+  private noLocalAgent = false;
   private campaignInFlight: Promise<void> = Promise.resolve();
   private acquiredWhileStopping: HeldKey | null = null;
   private releasesInFlight = 0;
@@ -745,7 +747,7 @@ export class LeaderElection {
     this.holding = holding;
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
-    if (this.options.healthCheck) void this.watchCandidates(holding);
+    if (this.options.healthCheck && !this.noLocalAgent) void this.watchCandidates(holding);
     this.publish({
       leader: toLeaderInfo(takeover.value, fencingToken),
       stepDownDeadline: holding.lease.deadline,
@@ -947,11 +949,12 @@ export class LeaderElection {
         this.clock,
         {
           onLost: (lost) => this.onSessionLost(lost),
+          onNoLocalAgent: (closed) => this.onNoLocalAgent(closed),
           onSuccess: (path) => this.reportSuccess(path === 'agent' ? 'check' : 'renew'),
           onProblem: (path, error) =>
             this.reportProblem(path === 'agent' ? 'check' : 'renew', error),
         },
-        this.serviceId,
+        this.noLocalAgent ? null : this.serviceId,
       );
       if (this.phase !== 'running') {
         await session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
@@ -979,9 +982,44 @@ export class LeaderElection {
       (error: unknown) => {
         this.openingSession = false;
         if (this.phase !== 'running') return;
+        if (error instanceof ConsulRequestError && error.kind === 'no-local-agent') {
+          this.fallBackToSessionTtl();
+          this.later(() => this.keepCandidacy(), 0);
+          return;
+        }
         this.reportProblem('session', classify(error, 'session create'));
         this.later(() => this.keepCandidacy(), this.backoffDelay(this.sessionBackoff, error));
       },
+    );
+  }
+
+  /**
+   * The check's agent is not the one that answers (see {@link fallBackToSessionTtl}): the session
+   * bound to that check would be invalidated once the check's TTL runs out, so it is replaced now by
+   * one without the check. A leader steps down and destroys it: the key is then free after
+   * lock-delay, as after a crash.
+   */
+  private onNoLocalAgent(session: CandidateSession): void {
+    if (this.session !== session) return;
+    this.fallBackToSessionTtl();
+    if (this.holding?.session === session) this.endTerm('session-lost');
+    this.session = null;
+    void session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
+    this.keepCandidacy();
+  }
+
+  /**
+   * Without a local agent (Consul Dataplane, or servers behind a load balancer) a check registered
+   * through one agent is unknown to the next, so the session cannot be bound to it: from now on
+   * sessions carry no check, crash detection falls back to the session TTL, and the succession
+   * order (read from the check's service) is not kept. Said once in the log and kept in the state.
+   */
+  private fallBackToSessionTtl(): void {
+    if (this.noLocalAgent) return;
+    this.noLocalAgent = true;
+    this.reportProblem(
+      'check',
+      new ConsulRequestError('no-local-agent', 'check update', 'no local Consul agent'),
     );
   }
 
@@ -1165,11 +1203,16 @@ export class LeaderElection {
             message: ElectionMessages.forbidden(this.options.key, error.operation, error.status),
             status: error.status,
           }
-        : {
-            kind: error.kind,
-            message: error.message,
-            ...(error.status !== undefined ? { status: error.status } : {}),
-          };
+        : error.kind === 'no-local-agent'
+          ? {
+              kind: 'no-local-agent',
+              message: ElectionMessages.noLocalAgent(this.options.key, this.options.sessionTtlMs),
+            }
+          : {
+              kind: error.kind,
+              message: error.message,
+              ...(error.status !== undefined ? { status: error.status } : {}),
+            };
     this.emit({ type: 'problem', kind: error.kind, operation: error.operation });
     this.problems.set(source, { problem, transient: error.transient });
     this.publishProblems();
@@ -1184,7 +1227,11 @@ export class LeaderElection {
     if (signature !== this.lastLoggedProblem) {
       if (latest?.kind === 'forbidden') this.logger.error(latest.message);
       else if (latest)
-        this.logger.warn(`${latest.message} (key "${this.options.key}"; retrying with backoff)`);
+        this.logger.warn(
+          latest.kind === 'no-local-agent'
+            ? latest.message
+            : `${latest.message} (key "${this.options.key}"; retrying with backoff)`,
+        );
       else this.logger.log(`Consul answers again for "${this.options.key}"`);
       this.lastLoggedProblem = signature;
     }

@@ -33,7 +33,13 @@ export type ElectionProblemKind =
   /** HTTP 429 from Consul's rate limiter: transient, retried with backoff. */
   | 'rate-limited'
   | 'forbidden'
-  | 'unexpected';
+  | 'unexpected'
+  /**
+   * The agent that answers does not know the check registered through another one: there is no
+   * local agent (Consul Dataplane, or servers behind a load balancer). The election goes on without
+   * the check, on the session TTL; the message says what to change.
+   */
+  | 'no-local-agent';
 
 export interface ElectionProblem {
   readonly kind: ElectionProblemKind;
