@@ -10,7 +10,6 @@ import {
   memoryLogger,
   pollUntil,
   uniqueKey,
-  waitForState,
 } from '../../support/election-kit';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../../support/round-robin-proxy';
 
