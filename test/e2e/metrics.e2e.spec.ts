@@ -47,7 +47,11 @@ describe('OpenTelemetry metrics with the real SDK and a real Consul agent', () =
     await agent?.stop();
   });
 
-  async function startApp(key: string, instanceId: string): Promise<INestApplicationContext> {
+  async function startApp(
+    key: string,
+    instanceId: string,
+    extra: { metrics?: boolean } = {},
+  ): Promise<INestApplicationContext> {
     const moduleRef = await Test.createTestingModule({
       imports: [
         ConsulLeaderModule.forRoot({
@@ -55,6 +59,7 @@ describe('OpenTelemetry metrics with the real SDK and a real Consul agent', () =
           instanceId,
           consul: { host: agent.host, port: agent.port },
           ...FAST_TIMINGS,
+          ...extra,
         }),
       ],
     }).compile();
@@ -142,5 +147,13 @@ describe('OpenTelemetry metrics with the real SDK and a real Consul agent', () =
     } finally {
       await agent.restart();
     }
+  });
+
+  it('records nothing for an election with metrics: false', async () => {
+    const key = uniqueKey('metrics-off');
+    const app = await startApp(key, 'quiet', { metrics: false });
+    await pollUntil('a leader', () => app.get(ConsulLeaderService).isLeader() || undefined);
+    for (const name of Object.values(ElectionMetricNames))
+      expect(await points(name, key)).toEqual([]);
   });
 });
