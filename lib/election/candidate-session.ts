@@ -1,3 +1,4 @@
+import { Backoff } from './backoff';
 import type { Clock, TimerHandle } from './clock';
 import type { ConsulPort } from './consul-port';
 import { ConsulRequestError } from './consul-request.error';
@@ -39,6 +40,8 @@ export class CandidateSession {
   private checkTimer: TimerHandle | null = null;
   private renewTimer: TimerHandle | null = null;
   private closed = false;
+  /** Retries of a failed check update: soon at first, then backing off, never past a quarter of the TTL. */
+  private checkRetry: Backoff | null = null;
 
   private constructor(
     readonly id: string,
@@ -177,13 +180,18 @@ export class CandidateSession {
                 this.port.passCheck(checkId, this.options.requestTimeoutMs),
               );
         if (outcome === 'not-found') return this.onCheckUnknown();
-        // A failed update is retried sooner than the regular cadence: the TTL leaves room for it.
-        if (!this.closed)
-          this.scheduleCheck(
-            outcome === 'failed'
-              ? Math.min(this.options.retry.initialDelayMs, ttlMs / 4)
-              : undefined,
-          );
+        if (this.closed) return;
+        // A failed update is retried sooner than the regular cadence (the TTL leaves room for it),
+        // with backoff, so that an agent answering errors is not asked four times a second for ever.
+        if (outcome !== 'failed') {
+          this.checkRetry = null;
+          return this.scheduleCheck();
+        }
+        this.checkRetry ??= new Backoff(
+          Math.min(this.options.retry.initialDelayMs, ttlMs / 4),
+          ttlMs / 4,
+        );
+        this.scheduleCheck(this.checkRetry.next());
       },
       delayMs ?? (this.mode !== this.registeredMode ? 0 : ttlMs / 2),
     );

@@ -128,11 +128,11 @@ const LOCK_DELAY_MARGIN_MS = 25;
  * One candidate in a leader election on one Consul key: the Consul recipe (session, `acquire`, blocking
  * watch) with a local lease that makes a leader step down before Consul could hand the key to another.
  *
- * Safety (DESIGN-NOTES, "The safety argument"): the leader acts only while `now < sent + D`, `sent`
- * being the send time of its last confirmation (`check-session` transaction) that Consul answered yes.
- * A candidate that takes over a key that was not explicitly released acts only from `t_obs + D`,
- * `t_obs` being when it saw the key free, and its acquire is conditioned on the key being unchanged
- * since `t_obs`. Lock-delay ≥ D is a second layer.
+ * Safety (SAFETY.md beside this file): the leader acts only while `now < sent + D` on both clocks,
+ * `sent` being the send time of its last confirmation (`check-session` transaction) that Consul
+ * answered yes. A candidate that takes over a key acts only once the previous holder's lease has run
+ * out (takeover.ts, actTime), unless that holder released it with a marker it was entitled to write
+ * (mayClaimReleased). Lock-delay ≥ D is a second layer; the fencing token is the acquire's ModifyIndex.
  */
 export class LeaderElection {
   readonly options: ResolvedElectionOptions;

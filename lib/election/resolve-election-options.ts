@@ -129,7 +129,7 @@ export function resolveElectionOptions(
     healthCheck = { ttlMs, standbyTtlMs, deregisterCriticalServiceAfterMs, serviceName };
   }
 
-  // The safety argument's cross-field rules (DESIGN-NOTES "The safety argument").
+  // The safety argument's cross-field rules (SAFETY.md, rules 1 and 2).
   if (requestTimeoutMs >= leaseDurationMs) {
     throw new ElectionOptionsError(
       'requestTimeout',
