@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import * as net from 'node:net';
 
 /**
@@ -40,6 +41,55 @@ export async function startRoundRobinProxy(
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * An HTTP load balancer in front of several Consul servers that sends each request to the next
+ * target (an L7 balancer, or an ingress): no two consecutive requests of a client reach the same
+ * agent, so a client without a local agent finds out at its first check update.
+ */
+export async function startRoundRobinHttpProxy(
+  targets: ReadonlyArray<{ host: string; port: number }>,
+): Promise<RoundRobinProxy> {
+  const connections = targets.map(() => 0);
+  let next = 0;
+  const upstreamAgent = new http.Agent({ keepAlive: true });
+  const server = http.createServer((req, res) => {
+    const i = next;
+    next = (next + 1) % targets.length;
+    connections[i]! += 1;
+    const upstream = http.request(
+      {
+        host: targets[i]!.host,
+        port: targets[i]!.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent: upstreamAgent,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    // A client that gives up on a blocking query closes its response: end the upstream one too.
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        upstreamAgent.destroy();
         server.close(() => resolve());
       }),
   };

@@ -11,21 +11,29 @@ import {
   pollUntil,
   uniqueKey,
 } from '../../support/election-kit';
-import { startRoundRobinProxy, type RoundRobinProxy } from '../../support/round-robin-proxy';
+import { startTcpProxy } from '../../support';
+import {
+  startRoundRobinHttpProxy,
+  startRoundRobinProxy,
+  type RoundRobinProxy,
+} from '../../support/round-robin-proxy';
 
 describe('candidates that reach a 3-server cluster through a round-robin load balancer', () => {
   let cluster: ConsulCluster;
   let proxy: RoundRobinProxy;
+  let perRequest: RoundRobinProxy;
   const running: LeaderElection[] = [];
 
   beforeAll(async () => {
     cluster = await startConsulCluster();
     await cluster.waitForRaftLeader();
     proxy = await startRoundRobinProxy(cluster.servers);
+    perRequest = await startRoundRobinHttpProxy(cluster.servers);
   });
   afterAll(async () => {
     await Promise.all(running.splice(0).map((election) => election.stop()));
     await proxy?.close();
+    await perRequest?.close();
     await cluster?.stop();
   });
 
@@ -94,6 +102,64 @@ describe('candidates that reach a 3-server cluster through a round-robin load ba
     } catch (error) {
       console.log(lines.slice(-60).join('\n'));
       throw error;
+    }
+  });
+
+  it('take over from a cut-off leader after its session TTL once every candidate has fallen back', async () => {
+    const key = uniqueKey('no-local-agent-crash');
+    const lines: string[] = [];
+    // The leader reaches the balancer through a link the test cuts, as a crash would look to Consul.
+    const link = await startTcpProxy({ host: '127.0.0.1', port: perRequest.port });
+    const make = (id: string, port: number) =>
+      createElection({ host: '127.0.0.1', port }, key, id, { logger: memoryLogger(id, lines) });
+    const doomed = make('doomed', link.port);
+    const others = [make('heir-1', perRequest.port), make('heir-2', perRequest.port)];
+    const elections = [doomed, ...others];
+    running.push(...elections);
+    const recorder = new LeadershipRecorder();
+    elections.forEach((election) => recorder.watch(election));
+    try {
+      doomed.start();
+      await pollUntil('doomed to lead', () => doomed.isLeader() || undefined, 20_000);
+      others.forEach((election) => election.start());
+      // With each request on the next server, every candidate finds out at once and falls back.
+      await pollUntil(
+        'every candidate to fall back',
+        () => elections.every((e) => e.state.problem?.kind === 'no-local-agent') || undefined,
+        20_000,
+      );
+      const leader = await pollUntil(
+        'a leader after the fallback',
+        () => elections.find((e) => e.isLeader()),
+        20_000,
+      );
+      if (leader !== doomed) {
+        // The fallback replaced the leader's session; make the one behind the cut-able link lead.
+        await leader.resign({ pause: '1m' });
+        await pollUntil('doomed to lead again', () => doomed.isLeader() || undefined, 20_000);
+      }
+
+      link.partition();
+      const cutAt = performance.now();
+      const heir = await pollUntil(
+        'an heir to lead',
+        () => others.find((e) => e.isLeader()),
+        20_000,
+      );
+      const tookMs = performance.now() - cutAt;
+      expect(doomed.isLeader()).toBe(false);
+      expect(recorder.overlaps()).toEqual([]);
+      // No check to turn critical: the session TTL (2 s, FAST_TIMINGS) decides, within 2 × TTL
+      // plus lock-delay and the new holder's wait for the old lease.
+      expect(tookMs).toBeLessThan(2 * 2_000 + 600 + 600 + 2_000);
+      console.log(
+        `no local agent: ${heir.instanceId} led ${Math.round(tookMs)} ms after the leader was cut off`,
+      );
+    } catch (error) {
+      console.log(lines.slice(-60).join('\n'));
+      throw error;
+    } finally {
+      await link.close();
     }
   });
 });
