@@ -1,4 +1,3 @@
-import { Backoff } from './backoff';
 import type { Clock, TimerHandle } from './clock';
 import type { ConsulPort } from './consul-port';
 import { ConsulRequestError } from './consul-request.error';
@@ -40,8 +39,6 @@ export class CandidateSession {
   private checkTimer: TimerHandle | null = null;
   private renewTimer: TimerHandle | null = null;
   private closed = false;
-  /** Retries of a failed check update: soon at first, then backing off, never past a quarter of the TTL. */
-  private checkRetry: Backoff | null = null;
 
   private constructor(
     readonly id: string,
@@ -181,17 +178,10 @@ export class CandidateSession {
               );
         if (outcome === 'not-found') return this.onCheckUnknown();
         if (this.closed) return;
-        // A failed update is retried sooner than the regular cadence (the TTL leaves room for it),
-        // with backoff, so that an agent answering errors is not asked four times a second for ever.
-        if (outcome !== 'failed') {
-          this.checkRetry = null;
-          return this.scheduleCheck();
-        }
-        this.checkRetry ??= new Backoff(
-          Math.min(this.options.retry.initialDelayMs, ttlMs / 4),
-          ttlMs / 4,
-        );
-        this.scheduleCheck(this.checkRetry.next());
+        // A failed update is retried at a quarter of the TTL, twice the regular cadence: the TTL
+        // leaves room for three tries, and an agent answering errors is asked at most 4 times a
+        // second (the smallest TTL is 1 s), never in a loop paced by retry.initialDelay.
+        this.scheduleCheck(outcome === 'failed' ? ttlMs / 4 : undefined);
       },
       delayMs ?? (this.mode !== this.registeredMode ? 0 : ttlMs / 2),
     );

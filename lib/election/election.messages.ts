@@ -11,6 +11,8 @@ export const ElectionMessages = {
   forbidden: (key: string, operation: string, status: number | undefined) =>
     `Consul refused the ${operation} for key "${key}" (HTTP ${status ?? 403}): the ACL token lacks the rights the ` +
     `election needs — session:write on this node, key:write on "${key}", and service:write for its health check.`,
+  sessionLost: (key: string, sessionId: string) =>
+    `Consul no longer knows session ${sessionId} of "${key}"; opening a new one`,
   keyLost: (key: string) =>
     `Key "${key}" is no longer held by this instance's session; stepping down`,
   adopted: (key: string, modifyIndex: number) =>

@@ -288,13 +288,19 @@ export class LeaderElection {
     const acted = holding.term !== null;
     this.endTerm('resign');
     const drained = options.drain ? this.drain(options.drain) : Promise.resolve(true);
-    await this.releaseKey(
+    let attempted = (): void => undefined;
+    const firstAttempt = new Promise<void>((resolve) => (attempted = resolve));
+    const released = this.releaseKey(
       holding.session,
       holding,
       drained.then((workDrained) =>
         mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }),
       ),
+      attempted,
     );
+    // Resolves once Consul answered the first release; when it refused, the retries go on in the
+    // background with backoff, and resign() does not hang on a Consul that keeps refusing.
+    await Promise.race([released, firstAttempt]);
   }
 
   /**
@@ -488,8 +494,23 @@ export class LeaderElection {
       holding.acquiredIndex = entry.modifyIndex;
     }
     if (holding && current && !ours) {
-      this.logger.warn(ElectionMessages.keyLost(this.options.key));
-      this.stepDown('lost');
+      if (
+        entry &&
+        !entry.session &&
+        holderValue?.instanceId === this.instanceId &&
+        vacancyOf(entry) === 'invalidated'
+      ) {
+        // Consul freed the key itself and kept our value: it invalidated our session (destroyed,
+        // or its check or TTL ran out). Say so, and open a new one now rather than at the next
+        // renewal; destroying it is a no-op for a session that is gone.
+        this.port
+          .destroySession(holding.session.id, this.options.requestTimeoutMs)
+          .catch(() => undefined);
+        this.onSessionLost(holding.session);
+      } else {
+        this.logger.warn(ElectionMessages.keyLost(this.options.key));
+        this.stepDown('lost');
+      }
     }
     // Settled once the outcome is known: someone else leads (our own lead settles in beginTerm).
     if (entry?.session && entry.session !== this.session?.id) this.markSettled();
@@ -1025,10 +1046,10 @@ export class LeaderElection {
 
   private onSessionLost(session: CandidateSession): void {
     if (this.session !== session) return;
-    this.logger.warn(
-      `Consul no longer knows session ${session.id} of "${this.options.key}"; opening a new one`,
-    );
+    this.logger.warn(ElectionMessages.sessionLost(this.options.key, session.id));
     if (this.holding?.session === session) this.endTerm('session-lost');
+    // Its renewals and check updates have nothing left to keep alive (the check stays, for the next).
+    session.close();
     this.session = null;
     this.keepCandidacy();
   }
@@ -1044,6 +1065,8 @@ export class LeaderElection {
     session: CandidateSession,
     hold: ReleasableHold,
     claim: Promise<boolean>,
+    /** Called once the first attempt has been answered (or could not be made). */
+    attempted: () => void = () => undefined,
   ): Promise<void> {
     this.releasesInFlight += 1;
     const work = this.sessionWork.then(async () => {
@@ -1070,12 +1093,14 @@ export class LeaderElection {
           this.reportProblem('release', failure);
           retryInMs = this.backoffDelay(backoff, failure);
         }
+        attempted();
         if (retryInMs > 0) await this.sleep(retryInMs);
       }
       // Our session is gone (its keys went with it) or stop() finishes the release (this.releasing).
       if (this.session !== session) this.releasing = null;
     });
     const settled = work.finally(() => {
+      attempted();
       this.releasesInFlight -= 1;
       this.considerCampaign();
     });
