@@ -9,13 +9,20 @@ export interface LeaderInfo {
   readonly metadata: Readonly<Record<string, unknown>>;
   /** Wall-clock time at which the holder acquired the key (its own clock). */
   readonly since: Date;
-  /** The key's `LockIndex` for this holding: Consul's sequencer, strictly increasing per acquire. */
+  /**
+   * The holder's fencing token: the `ModifyIndex` (a Raft index) of the acquire that began its hold,
+   * as the holder wrote it into the key, or the key's `ModifyIndex` before it did.
+   */
   readonly fencingToken: number;
 }
 
 /** One continuous period of leadership of this instance. */
 export interface LeadershipTerm {
-  /** The key's `LockIndex` at acquire. Hand it to downstream systems so they can reject stale leaders. */
+  /**
+   * The `ModifyIndex` of the acquire that began this hold: a Raft index, so it grows with every new
+   * leader, across key deletions and operators' writes (see SAFETY.md for when it can go back).
+   * Hand it to downstream systems so they can reject stale leaders.
+   */
   readonly fencingToken: number;
   /** Local count of terms this election has held, starting at 1. */
   readonly number: number;

@@ -16,7 +16,7 @@ export interface ConsulLeader {
   /** The current snapshot. */
   readonly state: LeadershipState;
   /**
-   * The current term's fencing token (the key's `LockIndex`) while a term is open, else null. Read it
+   * The current term's fencing token (the acquire's Raft index) while a term is open, else null. Read it
    * when work starts and pass it downstream so that a stale leader's writes can be rejected.
    */
   readonly fencingToken: number | null;
