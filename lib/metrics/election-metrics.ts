@@ -59,11 +59,6 @@ export function recordElectionMetrics(election: MeasuredElection, meter: Meter):
     if (stopped) setImmediate(() => isLeader.removeCallback(observeRole));
   };
   isLeader.addCallback(observeRole);
-  const stop = (): void => {
-    if (stopped) return;
-    stopped = true;
-    subscription.unsubscribe();
-  };
   const subscription = election.events$.subscribe({
     next: (event) => {
       if (event.type === 'transition') transitions.add(1, { ...base, reason: event.reason });
@@ -71,7 +66,13 @@ export function recordElectionMetrics(election: MeasuredElection, meter: Meter):
         confirmDuration.record(event.durationMs, { ...base, confirmed: event.confirmed });
       else problems.add(1, { ...base, kind: event.kind });
     },
-    complete: () => stop(),
+    complete: () => {
+      stopped = true;
+    },
   });
+  const stop = (): void => {
+    stopped = true;
+    subscription.unsubscribe();
+  };
   return stop;
 }
