@@ -170,6 +170,8 @@ export class LeaderElection {
   private campaigning = false;
   /** Set once the agent that answers proves not to be the check's: sessions then carry no check. */
   private noLocalAgent = false;
+  /** How often a check update found the check unknown while its session lived (see onNoLocalAgent). */
+  private checkUnknownCount = 0;
   private campaignInFlight: Promise<void> = Promise.resolve();
   private acquiredWhileStopping: HeldKey | null = null;
   private releasesInFlight = 0;
@@ -1015,14 +1017,19 @@ export class LeaderElection {
   }
 
   /**
-   * The check's agent is not the one that answers (see {@link fallBackToSessionTtl}): the session
-   * bound to that check would be invalidated once the check's TTL runs out, so it is replaced now by
-   * one without the check. A leader steps down and destroys it: the key is then free after
-   * lock-delay, as after a crash.
+   * A check update found the check unknown while its session lives: the session would be
+   * invalidated once the check's TTL runs out, so it is replaced now (a leader steps down and
+   * destroys it: the key is then free after lock-delay, as after a crash). The first time, it is
+   * replaced by one bound to a check registered anew: a client agent that restarted without its
+   * state forgets the check before Consul invalidates the session. The second time, the requests
+   * evidently reach other agents than the check's, and the new session goes without a check
+   * (see {@link fallBackToSessionTtl}).
    */
   private onNoLocalAgent(session: CandidateSession): void {
     if (this.session !== session) return;
-    this.fallBackToSessionTtl();
+    this.checkUnknownCount += 1;
+    if (this.checkUnknownCount >= 2) this.fallBackToSessionTtl();
+    else this.logger.warn(ElectionMessages.checkUnknown(this.options.key, session.id));
     if (this.holding?.session === session) this.endTerm('session-lost');
     this.session = null;
     void session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
