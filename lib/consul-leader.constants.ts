@@ -7,6 +7,9 @@ export const CONSUL_LEADER_MODULE_OPTIONS = 'nestjs-consul-leader:module-options
 /** Module-local token of the election's name (`null` for the default election). */
 export const CONSUL_LEADER_NAME = 'nestjs-consul-leader:name';
 
+/** Module-local token of where this election was registered (a {@link ConsulLeaderOrigin}). */
+export const CONSUL_LEADER_ORIGIN = 'nestjs-consul-leader:origin';
+
 /** Module-local token of the core `LeaderElection` this module instance drives. */
 export const CONSUL_LEADER_ELECTION = 'nestjs-consul-leader:election';
 

@@ -163,8 +163,11 @@ export class LeaderElection {
   private session: CandidateSession | null = null;
   private openingSession = false;
   private readonly sessionBackoff: Backoff;
-  /** ModifyIndex of the last hold this instance released: an observation of it is not a lost answer. */
-  private lastReleasedIndex = 0;
+  /**
+   * The last hold this instance released, by session: a read showing it is from before the release,
+   * not a lost answer. Per session, since indexes start over on an agent that forgot its state.
+   */
+  private lastReleased: { readonly sessionId: string; readonly modifyIndex: number } | null = null;
   private sessionWork: Promise<unknown> = Promise.resolve();
   private holding: Holding | null = null;
   private campaigning = false;
@@ -181,10 +184,11 @@ export class LeaderElection {
   private actTimer: TimerHandle | null = null;
   private campaignPausedUntil = 0;
   /**
-   * An acquire whose outcome we do not know (its answer was lost or came after the timeout): stop()
-   * then reads the key, to release it if Consul did apply it.
+   * No campaign step before this time: the backoff after a failed acquire or adoption, or the end of
+   * Consul's lock-delay. Kept across wakes of the watch (writes to other keys wake an absent key's
+   * read), which would otherwise turn the backoff into one acquire per wake.
    */
-  private acquireOutcomeUnknown = false;
+  private campaignRetryAt = 0;
   /** The observation on which an adoption found the key not ours after all: not tried again. */
   private triedAdoption: Observation | null = null;
   /** The hold a release loop is giving back, until Consul confirms it: stop() finishes it. */
@@ -355,8 +359,11 @@ export class LeaderElection {
     return this.watch(
       'watch',
       (request) => this.port.readKey(this.options.key, request),
-      (read, at) =>
-        this.observe({ entry: read.entry, index: read.index, observedAt: at, freeSeenAt: at }),
+      (read, at, continuous) =>
+        this.observe(
+          { entry: read.entry, index: read.index, observedAt: at, freeSeenAt: at },
+          continuous,
+        ),
     );
   }
 
@@ -422,7 +429,8 @@ export class LeaderElection {
   private async watch<T extends { readonly index: number }>(
     source: ProblemSource,
     read: (request: ReadKeyRequest) => Promise<T>,
-    onRead: (result: T, receivedAt: number) => unknown,
+    /** `continuous`: this read follows a successful one without the index going back. */
+    onRead: (result: T, receivedAt: number, continuous: boolean) => unknown,
     options: { until?: AbortSignal } = {},
   ): Promise<void> {
     const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
@@ -449,8 +457,9 @@ export class LeaderElection {
         const nextIndex = result.index < index ? 0 : Math.max(result.index, 1);
         const unchangedEarly =
           nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
+        const continuous = index > 0 && nextIndex > 0;
         index = nextIndex;
-        onRead(result, receivedAt);
+        onRead(result, receivedAt, continuous);
         // Consul may answer early with the same index; never spin on it.
         if (unchangedEarly) await this.sleep(this.options.retry.initialDelayMs);
       } catch (error) {
@@ -465,13 +474,26 @@ export class LeaderElection {
         // Never trust the old index after a failed read: an agent that restarted empty holds a query
         // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
         index = 0;
+        if (source === 'watch') this.forgetObservation();
         await this.sleep(this.backoffDelay(backoff, error));
       }
     }
   }
 
-  private observe(fresh: Observation): void {
-    this.observation = continueVacancy(this.observation, fresh);
+  /**
+   * After a failed read the last observation may describe a store that is gone (an agent that
+   * restarted, a restore): its ModifyIndex may name another entry by now, and an acquire conditioned
+   * on it could succeed on a later vacancy. Campaigns wait for a fresh read.
+   */
+  private forgetObservation(): void {
+    this.observation = null;
+    this.cancelCampaign();
+  }
+
+  private observe(fresh: Observation, continuous: boolean): void {
+    // After a failed read or an index that went back (an agent that restarted, a restore), the same
+    // ModifyIndex may name another entry: nothing of the earlier sighting carries over.
+    this.observation = continuous ? continueVacancy(this.observation, fresh) : fresh;
     const { entry } = this.observation;
     const holderValue = entry ? decodeLeaderValue(entry.value) : null;
     // Remember the lease the last other holder wrote: if its key is then deleted, its successor
@@ -536,12 +558,20 @@ export class LeaderElection {
     const observation = this.observation;
     if (!observation) return;
     const holder = observation.entry?.session;
-    if (holder) {
+    if (holder && holder !== this.session.id) return this.cancelCampaign();
+    const now = this.clock.now();
+    if (now < this.campaignRetryAt) {
       this.cancelCampaign();
-      if (holder === this.session.id) this.onOwnHoldFound(this.session, observation);
+      this.campaignTimer = this.clock.setTimer(() => {
+        this.campaignTimer = null;
+        this.considerCampaign();
+      }, this.campaignRetryAt - now);
       return;
     }
-    const now = this.clock.now();
+    if (holder) {
+      this.cancelCampaign();
+      return this.onOwnHoldFound(this.session, observation);
+    }
     let notBefore = this.campaignPausedUntil;
     // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
     if (vacancyOf(observation.entry) === 'invalidated') {
@@ -572,7 +602,9 @@ export class LeaderElection {
    */
   private onOwnHoldFound(session: CandidateSession, observation: Observation): void {
     const entry = observation.entry!;
-    if (entry.modifyIndex <= this.lastReleasedIndex || this.triedAdoption === observation) return;
+    const released = this.lastReleased;
+    if (released?.sessionId === session.id && entry.modifyIndex <= released.modifyIndex) return;
+    if (this.triedAdoption === observation) return;
     const value = decodeLeaderValue(entry.value) ?? this.valueToWrite(observation);
     if (this.clock.now() < this.campaignPausedUntil) {
       void this.releaseKey(
@@ -580,7 +612,8 @@ export class LeaderElection {
         {
           value,
           acquiredIndex: entry.modifyIndex,
-          successorWaitMs: this.ownLeaseAfter(observation),
+          // We do not know which vacancy the lost acquire took: the longest lease we know of.
+          successorWaitMs: Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0),
         },
         Promise.resolve(false),
       );
@@ -598,9 +631,9 @@ export class LeaderElection {
       try {
         retryInMs = await step();
       } catch (error) {
+        // We cannot tell whether Consul applied it: a later read showing our session settles it,
+        // and stop() looks at the key before it leaves.
         if (this.phase !== 'running') return;
-        // We cannot tell whether Consul applied it: a later read showing our session settles it.
-        this.acquireOutcomeUnknown = true;
         this.reportProblem('campaign', classify(error, 'acquire'));
         retryInMs = this.backoffDelay(this.campaignBackoff, error);
       } finally {
@@ -608,9 +641,11 @@ export class LeaderElection {
       }
       if (this.phase !== 'running' || this.holding) return;
       if (retryInMs === null) {
+        this.campaignRetryAt = 0;
         if (this.observation !== observation) this.considerCampaign();
         return;
       }
+      this.campaignRetryAt = this.clock.now() + retryInMs;
       this.cancelCampaign();
       this.campaignTimer = this.clock.setTimer(() => {
         this.campaignTimer = null;
@@ -661,7 +696,6 @@ export class LeaderElection {
     );
     const answeredAt = this.clock.now();
     this.reportSuccess('campaign');
-    this.acquireOutcomeUnknown = false;
     if (result.acquired) {
       const vacancy = vacancyOf(observation.entry);
       const successorWaitMs = this.ownLeaseAfter(observation);
@@ -730,18 +764,32 @@ export class LeaderElection {
       this.options.requestTimeoutMs,
     );
     this.reportSuccess('campaign');
-    this.acquireOutcomeUnknown = false;
-    // Not ours after all (a read from before a release of ours): not again for this observation.
-    if (!confirmed) this.triedAdoption = observation;
-    if (!confirmed || this.phase !== 'running' || this.session !== session || this.holding)
+    if (!confirmed) {
+      // Not ours after all (a read from before a release of ours): not again for this observation.
+      this.triedAdoption = observation;
       return null;
+    }
+    if (this.session !== session || this.holding) return null;
     const successorWaitMs = Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0);
+    // The token is Consul's index of the entry, never one read from the value: an operator's
+    // import may have put an old one there.
+    const token = entry.modifyIndex;
+    const held = { value: { ...value, token }, acquiredIndex: token, successorWaitMs };
+    // stop() or resign() came while the confirmation was in flight: never act, give it back.
+    if (this.phase !== 'running') {
+      this.acquiredWhileStopping = heldKeyOf(held, false);
+      return null;
+    }
+    if (this.clock.now() < this.campaignPausedUntil) {
+      void this.releaseKey(session, held, Promise.resolve(false));
+      return null;
+    }
     this.logger.log(ElectionMessages.adopted(this.options.key, entry.modifyIndex));
     this.campaignBackoff.reset();
     this.onAcquired({
       session,
-      value: { ...value, token: value.token ?? entry.modifyIndex },
-      fencingToken: value.token ?? entry.modifyIndex,
+      value: held.value,
+      fencingToken: token,
       modifyIndex: entry.modifyIndex,
       leaseFrom: sent,
       vacancy: 'invalidated',
@@ -1124,7 +1172,14 @@ export class LeaderElection {
   private async releaseAttempt(session: CandidateSession, held: HeldKey): Promise<'done' | number> {
     const { key, requestTimeoutMs } = this.options;
     const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
-    this.lastReleasedIndex = Math.max(this.lastReleasedIndex, held.modifyIndex);
+    const previous = this.lastReleased;
+    this.lastReleased = {
+      sessionId: session.id,
+      modifyIndex:
+        previous?.sessionId === session.id
+          ? Math.max(previous.modifyIndex, held.modifyIndex)
+          : held.modifyIndex,
+    };
     if (released) return 'done';
     const read = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
     return read.entry?.session === session.id ? read.entry.modifyIndex : 'done';
@@ -1153,8 +1208,9 @@ export class LeaderElection {
     session.close();
     const { key, requestTimeoutMs } = this.options;
     try {
-      // An acquire whose answer never came may have gone through: look before leaving.
-      let hold = held ?? (this.acquireOutcomeUnknown ? await this.ownHoldAtStop(session) : null);
+      // Knowing of no hold is not knowing there is none: an acquire or adoption whose answer never
+      // came may have gone through. One read at stop settles it for every such path.
+      let hold = held ?? (await this.ownHoldAtStop(session));
       // Release before destroy: a release has no lock-delay, a destroyed holder's key has.
       for (let attempt = 0; hold && attempt < 3; attempt += 1) {
         const outcome = await this.releaseAttempt(session, hold);

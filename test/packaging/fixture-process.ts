@@ -141,6 +141,11 @@ export class FixtureProcess {
     return this.exitCode ?? null;
   }
 
+  /** Sends `signal` (the README's app stops on SIGTERM through `enableShutdownHooks()`). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.child.kill(signal);
+  }
+
   /** Last resort in afterAll: SIGKILL if still running. */
   async kill(): Promise<void> {
     if (!this.running) return;

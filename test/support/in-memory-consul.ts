@@ -201,6 +201,12 @@ export class InMemoryConsul implements ConsulPort {
     this.write({ value, session: this.entry?.session ?? null, lockIndex: 0 });
   }
 
+  /** An operator's `PUT ?acquire=<holder's session>`: the holder re-locks, the value changes, LockIndex stays. */
+  relockValue(value: string): void {
+    if (!this.entry?.session) return;
+    this.write({ value, session: this.entry.session, lockIndex: this.entry.lockIndex });
+  }
+
   /** Another key is written: the store's index moves, and a blocking read of an absent key wakes. */
   writeOtherKey(): void {
     this.index += 1;

@@ -217,7 +217,25 @@ describe('takeover under faults (virtual clock)', () => {
     expect(all.filter(({ election }) => election.isLeader())).toHaveLength(1);
   });
 
-  it('releases again at stop when an operator’s PUT changed the key under the leader, so the successor need not wait for lock-delay', async () => {
+  it('releases again at stop when an operator rewrote the value under the leader’s session, so the successor leads within milliseconds', async () => {
+    const a = candidate('a');
+    a.election.start();
+    await until(() => a.election.isLeader());
+    const b = candidate('b');
+    b.election.start();
+    await clock.advance(50);
+    consul.relockValue(consul.entry!.value!.replace('"metadata":{}', '"metadata":{"edited":1}'));
+    await clock.advance(10);
+    const stopped = a.election.stop();
+    await clock.advance(5);
+    await stopped;
+    const handedAt = clock.now();
+    const ledAt = await until(() => b.election.isLeader(), 5_000);
+    // A release (no lock-delay) and a marker: milliseconds, not lock-delay + D.
+    expect(ledAt - handedAt).toBeLessThan(100);
+  });
+
+  it('releases at stop after an operator’s plain PUT too, though its marker then counts for nothing (LockIndex 0)', async () => {
     const a = candidate('a');
     a.election.start();
     await until(() => a.election.isLeader());
@@ -230,9 +248,13 @@ describe('takeover under faults (virtual clock)', () => {
     await clock.advance(5);
     await stopped;
     const handedAt = clock.now();
+    // Released, not destroyed with the session: no lock-delay from Consul.
+    expect(consul.entry).toMatchObject({ session: null, lockIndex: 0 });
     const ledAt = await until(() => b.election.isLeader(), 5_000);
-    // A release (no lock-delay) and a marker: milliseconds, not lock-delay + D.
-    expect(ledAt - handedAt).toBeLessThan(100);
+    // A plain PUT's LockIndex 0 is what an operator's copy of a released value looks like: the
+    // successor takes it as unmarked and waits out lock-delay (≥ D), as after an invalidation.
+    expect(ledAt - handedAt).toBeGreaterThanOrEqual(D);
+    expect(ledAt - handedAt).toBeLessThan(1_500 + 200);
   });
 
   it.each([
