@@ -22,11 +22,18 @@ export class InFlightCalls {
     return this.pending.size;
   }
 
-  /** Counts `result` in flight until it is over; returns what the caller should get. */
-  track<T>(result: T, context: RunInContext = inPlace): T {
+  /**
+   * Counts `result` in flight until it is over; returns what the caller should get. `ended`, the
+   * signal of the term the call began in: a lazy thenable or an Observable whose work would start
+   * only after that term ended (and perhaps after shutdown drained and released the key) is refused
+   * with the signal's reason instead of running on an instance that no longer leads.
+   */
+  track<T>(result: T, context: RunInContext = inPlace, ended?: AbortSignal): T {
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function'))
+      return result;
     if (types.isPromise(result)) return this.trackPromise(result) as T;
-    if (isObservable(result)) return this.trackObservable(result, context) as T;
-    if (isThenable(result)) return this.trackThenable(result, context);
+    if (isObservable(result)) return this.trackObservable(result, context, ended) as T;
+    if (isThenable(result)) return this.trackThenable(result, context, ended);
     return result;
   }
 
@@ -66,8 +73,16 @@ export class InFlightCalls {
   }
 
   /** Counted from subscription until it completes, errors or is unsubscribed. */
-  private trackObservable(source: Observable<unknown>, context: RunInContext): Observable<unknown> {
+  private trackObservable(
+    source: Observable<unknown>,
+    context: RunInContext,
+    ended: AbortSignal | undefined,
+  ): Observable<unknown> {
     return new Observable((subscriber) => {
+      if (ended?.aborted) {
+        subscriber.error(ended.reason);
+        return;
+      }
       const end = this.begin();
       const subscription = context(() => source.subscribe(subscriber));
       return () => {
@@ -82,7 +97,11 @@ export class InFlightCalls {
    * object is returned itself, with its `then` wrapped so that each execution the caller starts is
    * counted until it settles. An object whose `then` cannot be replaced (frozen) is left untracked.
    */
-  private trackThenable<T>(thenable: T & PromiseLike<unknown>, context: RunInContext): T {
+  private trackThenable<T>(
+    thenable: T & PromiseLike<unknown>,
+    context: RunInContext,
+    ended: AbortSignal | undefined,
+  ): T {
     const original = thenable.then;
     const track = this.begin.bind(this);
     try {
@@ -94,6 +113,7 @@ export class InFlightCalls {
           onFulfilled?: ((value: unknown) => unknown) | null,
           onRejected?: ((reason: unknown) => unknown) | null,
         ): PromiseLike<unknown> {
+          if (ended?.aborted) return Promise.reject(ended.reason).then(onFulfilled, onRejected);
           const end = track();
           return context(() =>
             original.call(

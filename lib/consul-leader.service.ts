@@ -147,7 +147,7 @@ export class ConsulLeaderService
   }
 
   /** @internal What a `@LeaderOnly` wrapper calls. */
-  [RUN_AS_LEADER]<T>(label: string, call: () => T, isAsync = true): T | undefined {
+  [RUN_AS_LEADER]<T>(label: string, call: () => T): T | undefined {
     if (!this.election.isLeader()) {
       if (!this.skipsLogged.has(label)) {
         this.skipsLogged.add(label);
@@ -155,7 +155,7 @@ export class ConsulLeaderService
       }
       return undefined;
     }
-    return this.terms.runCall(this.election.state.term, this.inFlight, call, isAsync);
+    return this.terms.runCall(this.election.state.term, this.inFlight, call);
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -21,25 +21,16 @@ export class TermContext {
   }
 
   /**
-   * Runs a `@LeaderOnly` call that began in `term` and counts the work it returns in flight. An
-   * async method runs inside the term's context, so that what it reads after an `await` is still
-   * that term's. A plain method runs as it is (entering the context costs more than a plain call);
-   * only what it returns to run later — a lazy thenable, an Observable — runs in the context.
+   * Runs a `@LeaderOnly` call that began in `term` inside that term's context, and counts the work
+   * it returns in flight. Every call enters the context, not only native async functions: async
+   * code compiled below ES2017 (`__awaiter`), or a plain method returning a promise chain, reads
+   * `signal` and `fencingToken` after an `await` too, and must get its own term's (a wrong fencing
+   * token is worse than a slower call). Work it returns to run later — a lazy thenable, an
+   * Observable — runs in the context as well, and is refused once the term has ended.
    */
-  runCall<T>(
-    term: LeadershipTerm | null,
-    inFlight: InFlightCalls,
-    call: () => T,
-    isAsync: boolean,
-  ): T {
-    if (!isAsync) {
-      const result = call();
-      if (result === null || (typeof result !== 'object' && typeof result !== 'function'))
-        return result;
-      return inFlight.track(result, (work) => this.run(term, work));
-    }
+  runCall<T>(term: LeadershipTerm | null, inFlight: InFlightCalls, call: () => T): T {
     const inTerm = <R>(work: () => R): R => this.run(term, work);
-    return inTerm(() => inFlight.track(call(), inTerm));
+    return inTerm(() => inFlight.track(call(), inTerm, term?.signal));
   }
 
   /** The term of the running `@LeaderOnly` call, else the current one, else null. */

@@ -52,9 +52,6 @@ export function LeaderOnly(name?: string): MethodDecorator {
       throw new Error(NOT_A_METHOD(owner.name, String(propertyKey)));
     const method = original as AnyMethod;
     const label = `${owner.name}.${String(propertyKey)}`;
-    // Native async functions (TypeScript keeps them from target ES2017 on) need their term's
-    // context across awaits; a plain method is called without it, which keeps the wrapper cheap.
-    const isAsync = Object.prototype.toString.call(method) === '[object AsyncFunction]';
     let warnedNoService = false;
 
     const wrapper = function leaderOnly(this: unknown, ...args: unknown[]): unknown {
@@ -68,8 +65,7 @@ export function LeaderOnly(name?: string): MethodDecorator {
         return undefined;
       }
       const call = () => method.apply(this, args);
-      if (typeof host[RUN_AS_LEADER] === 'function')
-        return host[RUN_AS_LEADER](label, call, isAsync);
+      if (typeof host[RUN_AS_LEADER] === 'function') return host[RUN_AS_LEADER](label, call);
       // A hand-written stand-in (overrideProvider(...).useValue({ isLeader })) has only isLeader().
       return host.isLeader() ? call() : undefined;
     };

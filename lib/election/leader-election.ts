@@ -240,11 +240,14 @@ export class LeaderElection {
   isLeader(): boolean {
     const holding = this.holding;
     if (holding?.term == null) return false;
-    if (holding.lease.isValidAt(this.instant())) return true;
+    if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow())) return true;
     // The lease ran out by a clock the deadline timer does not follow (the wall clock, after a
     // suspend): end the term now rather than when the monotonic timer catches up.
     queueMicrotask(() => {
-      if (this.holding === holding && !holding.lease.isValidAt(this.instant()))
+      if (
+        this.holding === holding &&
+        !holding.lease.isValidAt(this.clock.now(), this.clock.wallNow())
+      )
         this.stepDown('deadline');
     });
     return false;
@@ -661,7 +664,7 @@ export class LeaderElection {
     return {
       instanceId: this.instanceId,
       metadata: { ...this.options.metadata },
-      since: this.clock.wallTime().toISOString(),
+      since: new Date(this.clock.wallNow()).toISOString(),
       // Until our own watch of the candidates names them, keep the order the last holder knew.
       successors: inheritSuccessors(observation, this.instanceId),
       leaseMs: this.options.leaseDurationMs,
@@ -847,7 +850,7 @@ export class LeaderElection {
   private beginTerm(holding: Holding): void {
     if (this.holding !== holding || holding.term) return;
     const now = this.instant();
-    if (!holding.lease.isValidAt(now)) return;
+    if (!holding.lease.isValidAt(now.mono, now.wall)) return;
     // Timers may fire a little early against performance.now(): never act before actAt.
     if (now.mono < holding.actAt) return this.armActTimer(holding);
     const controller = new AbortController();
@@ -855,7 +858,7 @@ export class LeaderElection {
     holding.term = {
       fencingToken: holding.fencingToken,
       number: this.termCount,
-      startedAt: this.clock.wallTime(),
+      startedAt: new Date(this.clock.wallNow()),
       signal: controller.signal,
       controller,
     };
@@ -932,7 +935,8 @@ export class LeaderElection {
     this.deadlineTimer = this.clock.setTimer(() => {
       this.deadlineTimer = null;
       if (this.holding !== holding) return;
-      if (holding.lease.isValidAt(this.instant())) return this.armDeadline();
+      if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow()))
+        return this.armDeadline();
       this.logger.warn(
         `Lease on "${this.options.key}" ran out: no confirmation from Consul within ${describeDuration(this.options.leaseDurationMs)}; stepping down`,
       );
@@ -1188,7 +1192,7 @@ export class LeaderElection {
   /** The release of a hold: marked as released when it may claim it, handed back otherwise. */
   private releaseOf(session: CandidateSession, held: HeldKey): ReleaseRequest {
     const { releasedAt: _released, handedBackAt: _handedBack, ...value } = held.value;
-    const now = this.clock.wallTime().toISOString();
+    const now = new Date(this.clock.wallNow()).toISOString();
     const released: LeaderValue = held.claim
       ? { ...value, releasedAt: now }
       : { ...value, handedBackAt: now, leaseMs: held.successorWaitMs };
@@ -1369,7 +1373,7 @@ export class LeaderElection {
 
   /** Now, on both clocks (see Lease). */
   private instant(): Instant {
-    return { mono: this.clock.now(), wall: this.clock.wallTime().getTime() };
+    return { mono: this.clock.now(), wall: this.clock.wallNow() };
   }
 
   private clearTimer(name: 'confirmTimer' | 'deadlineTimer' | 'actTimer'): void {

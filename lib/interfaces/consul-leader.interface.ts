@@ -40,6 +40,5 @@ export interface ConsulLeader {
 
 /** Implemented by what a `@LeaderOnly` wrapper calls: runs `call` as leader, counting it in flight. */
 export interface LeaderOnlyRunner {
-  /** `isAsync`: the method is an async function (it runs in its term's context; default true). */
-  [RUN_AS_LEADER]<T>(label: string, call: () => T, isAsync?: boolean): T | undefined;
+  [RUN_AS_LEADER]<T>(label: string, call: () => T): T | undefined;
 }

@@ -178,9 +178,9 @@ export class ConsulLeaderServiceStub
     return this.stop();
   }
 
-  [RUN_AS_LEADER]<T>(_label: string, call: () => T, isAsync = true): T | undefined {
+  [RUN_AS_LEADER]<T>(_label: string, call: () => T): T | undefined {
     if (!this.isLeader()) return undefined;
-    return this.terms.runCall(this.state.term, this.inFlight, call, isAsync);
+    return this.terms.runCall(this.state.term, this.inFlight, call);
   }
 
   private endTerm(reason: StepDownReason, leader: LeaderInfo | null): void {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startConsulAgent, type ConsulAgent } from '../support';
+import { pollUntil } from '../support/election-kit';
 import { findFreePorts } from '../support/ports';
 import { FixtureProcess, waitForAny, type FixtureEvent } from './fixture-process';
 import {
@@ -340,7 +341,9 @@ describe.each(README_SPECS.map((spec) => [spec.name, spec] as const))(
           /Became leader of "service\/billing\/leader"/.test(child.stdout);
         const sends = (child: FixtureProcess) =>
           (child.stdout.match(/Sending due invoices \(fencing token \d+\)/g) ?? []).length;
-        await first.waitUntil('one instance to lead', () => leads(first) || leads(second), 30_000);
+        // Polled: each process's own waiters wake only on its own output, and a quiet follower
+        // prints nothing while the other one takes the lead.
+        await pollUntil('one instance to lead', () => leads(first) || leads(second), 30_000);
         const [leader, follower] = leads(first) ? [first, second] : [second, first];
         await leader.waitUntil("the leader's job to run", () => sends(leader) >= 1, 20_000);
         expect(sends(follower)).toBe(0);

@@ -21,8 +21,8 @@ export class VirtualClock implements Clock {
     return this.current;
   }
 
-  wallTime(): Date {
-    return new Date(Date.UTC(2026, 0, 1) + this.current + this.wallAhead);
+  wallNow(): number {
+    return Date.UTC(2026, 0, 1) + this.current + this.wallAhead;
   }
 
   /**

@@ -6,32 +6,14 @@
 import { ConsulLeaderService } from '../../../lib/consul-leader.service';
 import { RUN_AS_LEADER } from '../../../lib/consul-leader.constants';
 import type { ConsulLeaderModuleOptions } from '../../../lib/interfaces/consul-leader-module-options.interface';
+import { ConsulRequestError, type LeaderElection } from '../../../lib/election';
+import type { InMemoryConsul } from '../../support/in-memory-consul';
+import type { VirtualClock } from '../../support/virtual-clock';
 import {
-  ConsulRequestError,
-  LeaderElection,
-  type ConsulPort,
-  type ElectionOptions,
-} from '../../../lib/election';
-import { InMemoryConsul } from '../../support/in-memory-consul';
-import { VirtualClock } from '../../support/virtual-clock';
-import { memoryLogger } from '../../support/election-kit';
-
-const D = 1_000;
-const LOCK_DELAY = 1_500;
-
-/** One candidate's link to the shared in-memory Consul. */
-interface Link {
-  readonly port: ConsulPort;
-  /** Every request hangs unanswered, like a black-holed network. */
-  cut: boolean;
-  /** Calls (by port method name) answered with this error after 1 ms instead of reaching Consul. */
-  readonly refuse: Map<string, () => Error>;
-  /** Calls (by port method name) that wait this long (virtual ms) before they reach Consul. */
-  readonly delay: Map<string, number>;
-  /** Calls (by port method name) that Consul carries out but whose answer is lost (a timeout). */
-  readonly loseAnswer: Set<string>;
-  readonly calls: Array<{ method: string; at: number; args: unknown[] }>;
-}
+  VIRTUAL_D as D,
+  VIRTUAL_LOCK_DELAY as LOCK_DELAY,
+  VirtualElections,
+} from '../../support/virtual-elections';
 
 /** What the in-memory Consul keeps private, for a restart that forgets everything. */
 interface ConsulInternals {
@@ -41,90 +23,21 @@ interface ConsulInternals {
 }
 
 describe('review findings on the election core (virtual clock)', () => {
+  let world: VirtualElections;
   let clock: VirtualClock;
   let consul: InMemoryConsul;
-  const elections: LeaderElection[] = [];
 
   beforeEach(() => {
-    clock = new VirtualClock();
-    consul = new InMemoryConsul(clock);
+    world = new VirtualElections();
+    ({ clock, consul } = world);
   });
-  afterEach(async () => {
-    await Promise.all(
-      elections.splice(0).map((election) => Promise.race([election.stop(), clock.advance(10_000)])),
-    );
-  });
+  afterEach(() => world.stopAll());
 
-  function link(): Link {
-    const state: Link = {
-      port: undefined as unknown as ConsulPort,
-      cut: false,
-      refuse: new Map(),
-      delay: new Map(),
-      loseAnswer: new Set(),
-      calls: [],
-    };
-    const port = new Proxy(consul, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        const method = String(property);
-        return async (...args: unknown[]) => {
-          state.calls.push({ method, at: clock.now(), args });
-          if (method === 'close') return undefined;
-          if (state.cut) return new Promise(() => undefined);
-          const refusal = state.refuse.get(method);
-          if (refusal) {
-            return new Promise((_resolve, reject) => clock.setTimer(() => reject(refusal()), 1));
-          }
-          const delayMs = state.delay.get(method);
-          if (delayMs) await new Promise<void>((resolve) => clock.setTimer(resolve, delayMs));
-          const answer = await (value as (...a: unknown[]) => unknown).apply(target, args);
-          // An answer that comes back while the call is refused is lost too.
-          const late = state.refuse.get(method);
-          if (late) throw late();
-          if (state.loseAnswer.has(method))
-            throw new ConsulRequestError('timeout', method, 'request timed out (answer lost)');
-          if (state.cut) return new Promise(() => undefined);
-          return answer;
-        };
-      },
-    });
-    (state as { port: ConsulPort }).port = port;
-    return state;
-  }
-
-  function candidate(
-    instanceId: string,
-    overrides: Partial<ElectionOptions> = {},
-    via: Link = link(),
-  ): { election: LeaderElection; link: Link } {
-    const election = new LeaderElection({
-      key: 'spec/leader',
-      instanceId,
-      clock,
-      consulPort: via.port,
-      logger: memoryLogger(instanceId),
-      leaseDuration: D,
-      lockDelay: LOCK_DELAY,
-      renewInterval: 400,
-      requestTimeout: 200,
-      healthCheck: { ttl: '2s', standbyTtl: '10s' },
-      successionStep: 250,
-      retry: { initialDelay: 100, maxDelay: 2_000 },
-      ...overrides,
-    });
-    elections.push(election);
-    return { election, link: via };
-  }
-
-  async function until(probe: () => boolean, limitMs = 10_000): Promise<number> {
-    for (let waited = 0; !probe(); waited += 5) {
-      if (waited > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
-      await clock.advance(5);
-    }
-    return clock.now();
-  }
+  const candidate: VirtualElections['candidate'] = (...args) => world.candidate(...args);
+  const until = (probe: () => boolean, limitMs?: number): Promise<number> =>
+    world.until(probe, limitMs);
+  const firstOverlap = (all: LeaderElection[], ms: number): Promise<string | null> =>
+    world.firstOverlap(all, ms);
 
   const lastValue = (): Record<string, unknown> =>
     JSON.parse(consul.entry?.value ?? '{}') as Record<string, unknown>;
@@ -404,17 +317,4 @@ describe('review findings on the election core (virtual clock)', () => {
     await until(() => a.election.isLeader());
     expect(a.election.state.term!.fencingToken).toBeGreaterThan(bToken);
   });
-
-  /**
-   * Advances time in 1 ms steps for `ms`, sampling every election's isLeader(); returns the first
-   * moment two were true together, or null.
-   */
-  async function firstOverlap(all: LeaderElection[], ms: number): Promise<string | null> {
-    for (let t = 0; t < ms; t += 1) {
-      const leaders = all.filter((election) => election.isLeader()).map((e) => e.instanceId);
-      if (leaders.length > 1) return `${leaders.join(' and ')} at ${clock.now()} ms`;
-      await clock.advance(1);
-    }
-    return null;
-  }
 });

@@ -2,167 +2,58 @@
 // virtual clock (early timers, a suspend, leases of different lengths) and the in-memory Consul,
 // each candidate behind its own view of it so that one can be cut off or refused alone. The same
 // faults are exercised against a real agent in test/integration/election/regressions.
-import {
-  ConsulRequestError,
-  LeaderElection,
-  type ConsulPort,
-  type ElectionOptions,
-} from '../../../lib/election';
-import { InMemoryConsul } from '../../support/in-memory-consul';
-import { VirtualClock } from '../../support/virtual-clock';
-import { memoryLogger } from '../../support/election-kit';
+import { ConsulRequestError, type LeaderElection } from '../../../lib/election';
+import type { InMemoryConsul } from '../../support/in-memory-consul';
+import type { VirtualClock } from '../../support/virtual-clock';
+import { VIRTUAL_D as D, VirtualElections } from '../../support/virtual-elections';
 
-const D = 1_000;
 const SUCCESSOR_WAIT = D * 1.01;
 
-/** One candidate's link to the shared in-memory Consul: it can be cut, or have calls refused. */
-interface Link {
-  readonly port: ConsulPort;
-  /** Every request hangs unanswered, like a black-holed network. */
-  cut: boolean;
-  /** Calls (by port method name) answered with this error after 1 ms instead of reaching Consul. */
-  readonly refuse: Map<string, () => Error>;
-  /** Calls (by port method name) answered with this value instead of reaching Consul. */
-  readonly answer: Map<string, unknown>;
-  readonly calls: Array<{ method: string; at: number; args: unknown[] }>;
-}
-
 describe('takeover under faults (virtual clock)', () => {
+  let world: VirtualElections;
   let clock: VirtualClock;
   let consul: InMemoryConsul;
-  const elections: LeaderElection[] = [];
 
   beforeEach(() => {
-    clock = new VirtualClock();
-    consul = new InMemoryConsul(clock);
+    world = new VirtualElections();
+    ({ clock, consul } = world);
   });
-  afterEach(async () => {
-    await Promise.all(
-      elections.splice(0).map((election) => Promise.race([election.stop(), clock.advance(10_000)])),
-    );
-  });
+  afterEach(() => world.stopAll());
 
-  function link(): Link {
-    const state: Link = {
-      port: undefined as unknown as ConsulPort,
-      cut: false,
-      refuse: new Map(),
-      answer: new Map(),
-      calls: [],
-    };
-    const port = new Proxy(consul, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        const method = String(property);
-        return (...args: unknown[]) => {
-          state.calls.push({ method, at: clock.now(), args });
-          if (method === 'close') return undefined;
-          if (state.cut) return new Promise(() => undefined);
-          const refusal = state.refuse.get(method);
-          if (refusal) {
-            return new Promise((_resolve, reject) => clock.setTimer(() => reject(refusal()), 1));
-          }
-          if (state.answer.has(method)) return Promise.resolve(state.answer.get(method));
-          // An answer that comes back after the link was cut is lost too.
-          const lostIfCut = <T>(settle: () => T): T | Promise<never> =>
-            state.cut ? new Promise<never>(() => undefined) : settle();
-          return Promise.resolve((value as (...a: unknown[]) => unknown).apply(target, args)).then(
-            (answer) => lostIfCut(() => answer),
-            (error: unknown) => lostIfCut(() => Promise.reject(error)),
-          );
-        };
-      },
-    });
-    (state as { port: ConsulPort }).port = port;
-    return state;
-  }
+  const candidate: VirtualElections['candidate'] = (...args) => world.candidate(...args);
+  const until = (probe: () => boolean, limitMs?: number): Promise<number> =>
+    world.until(probe, limitMs);
+  const firstOverlap = (all: LeaderElection[], ms: number): Promise<string | null> =>
+    world.firstOverlap(all, ms);
 
-  function candidate(
-    instanceId: string,
-    overrides: Partial<ElectionOptions> = {},
-    via: Link = link(),
-  ): { election: LeaderElection; link: Link } {
-    const election = new LeaderElection({
-      key: 'spec/leader',
-      instanceId,
-      clock,
-      consulPort: via.port,
-      logger: memoryLogger(instanceId),
-      leaseDuration: D,
-      lockDelay: 1_500,
-      renewInterval: 400,
-      requestTimeout: 200,
-      healthCheck: { ttl: '2s', standbyTtl: '10s' },
-      successionStep: 250,
-      retry: { initialDelay: 100, maxDelay: 2_000 },
-      ...overrides,
-    });
-    elections.push(election);
-    return { election, link: via };
-  }
-
-  async function until(probe: () => boolean, limitMs = 10_000): Promise<number> {
-    for (let waited = 0; !probe(); waited += 5) {
-      if (waited > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
-      await clock.advance(5);
-    }
-    return clock.now();
-  }
-
-  /**
-   * Advances time in 1 ms steps for `ms`, sampling every election's isLeader(); returns the first
-   * moment two were true together, or null.
-   */
-  async function firstOverlap(all: LeaderElection[], ms: number): Promise<string | null> {
-    for (let t = 0; t < ms; t += 1) {
-      const leaders = all.filter((election) => election.isLeader()).map((e) => e.instanceId);
-      if (leaders.length > 1) return `${leaders.join(' and ')} at ${clock.now()} ms`;
-      await clock.advance(1);
-    }
-    return null;
-  }
-
-  it('a holder that took over a deleted key and resigns before it acts does not let the next act while the cut-off leader may', async () => {
-    const x = candidate('x');
-    x.election.start();
-    await until(() => x.election.isLeader());
-    const y = candidate('y');
-    const z = candidate('z');
-    y.election.start();
-    z.election.start();
-    await clock.advance(50);
-    // x is cut off inside its lease; an operator deletes the key (no lock-delay for an absent key).
-    x.link.cut = true;
-    consul.deleteKey();
-    const holderOf = (): LeaderElection | undefined =>
-      [y.election, z.election].find((e) => e.stepDownDeadline !== null);
-    await until(() => holderOf() !== undefined);
-    const early = holderOf()!;
-    expect(early.isLeader()).toBe(false);
-    void early.resign({ pause: '1h' });
-    expect(await firstOverlap([x.election, y.election, z.election], 3 * D)).toBeNull();
-    // The other one leads in the end: safety did not cost liveness.
-    expect([y.election, z.election].filter((e) => e.isLeader())).toHaveLength(1);
-  });
-
-  it('a holder stopped before it acts does not let the next act while the cut-off leader may', async () => {
-    const x = candidate('x');
-    x.election.start();
-    await until(() => x.election.isLeader());
-    const y = candidate('y');
-    const z = candidate('z');
-    y.election.start();
-    z.election.start();
-    await clock.advance(50);
-    x.link.cut = true;
-    consul.deleteKey();
-    const holderOf = (): LeaderElection | undefined =>
-      [y.election, z.election].find((e) => e.stepDownDeadline !== null);
-    await until(() => holderOf() !== undefined);
-    void holderOf()!.stop();
-    expect(await firstOverlap([x.election, y.election, z.election], 3 * D)).toBeNull();
-  });
+  it.each([
+    ['resigns', (holder: LeaderElection) => holder.resign({ pause: '1h' })],
+    ['is stopped', (holder: LeaderElection) => holder.stop()],
+  ])(
+    'a holder that took over a deleted key and %s before it acts does not let the next act while the cut-off leader may',
+    async (_how, letGo) => {
+      const x = candidate('x');
+      x.election.start();
+      await until(() => x.election.isLeader());
+      const y = candidate('y');
+      const z = candidate('z');
+      y.election.start();
+      z.election.start();
+      await clock.advance(50);
+      // x is cut off inside its lease; an operator deletes the key (no lock-delay for an absent key).
+      x.link.cut = true;
+      consul.deleteKey();
+      const holderOf = (): LeaderElection | undefined =>
+        [y.election, z.election].find((e) => e.stepDownDeadline !== null);
+      await until(() => holderOf() !== undefined);
+      const early = holderOf()!;
+      expect(early.isLeader()).toBe(false);
+      void letGo(early);
+      expect(await firstOverlap([x.election, y.election, z.election], 3 * D)).toBeNull();
+      // The other one leads in the end: safety did not cost liveness.
+      expect([y.election, z.election].filter((e) => e.isLeader())).toHaveLength(1);
+    },
+  );
 
   it('gives successive leaders strictly growing fencing tokens across key deletion and an operator’s plain PUT', async () => {
     const tokens: number[] = [];
