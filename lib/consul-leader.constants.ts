@@ -31,3 +31,9 @@ export const LEADER_ONLY_ELECTIONS_METADATA = 'nestjs-consul-leader:leader-only-
  * public API; `Symbol.for` so that two copies of the library in one process agree on it.
  */
 export const RUN_AS_LEADER = Symbol.for('nestjs-consul-leader:run-as-leader');
+
+/**
+ * The method `LeaderOnlyGuard` calls on a service to learn how to answer a follower's caller (leader,
+ * when one is expected, where to redirect). A symbol for the same reasons as {@link RUN_AS_LEADER}.
+ */
+export const FOLLOWER_ANSWER = Symbol.for('nestjs-consul-leader:follower-answer');

@@ -81,6 +81,11 @@ export const GUARD_WITHOUT_SERVICE = (name: string | null): string =>
   `LeaderOnlyGuard denies every request: this app has no ConsulLeaderService for ${describeLeaderOnly(name)}. ` +
   `Import ${describeForRoot(name)}.`;
 
+export const NOT_LEADER_ANSWER = (leader: string | null): string =>
+  leader === null
+    ? 'This instance is not the leader and no leader is known yet; retry after Retry-After seconds.'
+    : `This instance is not the leader; "${leader}" is.`;
+
 export const WAITING_FOR_ELECTION = 'Waiting for the first election result (waitForElection: true)';
 
 export const SETTLED_AS = (state: {

@@ -83,7 +83,12 @@ function createElection(
   name: string | null,
   origin: ConsulLeaderOrigin,
 ): LeaderElection {
-  const { waitForElection, ...electionOptions } = options ?? ({} as ConsulLeaderModuleOptions);
+  const {
+    waitForElection,
+    http: _http,
+    metrics: _metrics,
+    ...electionOptions
+  } = options ?? ({} as ConsulLeaderModuleOptions);
   try {
     if (waitForElection !== undefined && typeof waitForElection !== 'boolean') {
       throw new ElectionOptionsError(

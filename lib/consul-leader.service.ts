@@ -19,9 +19,11 @@ import type {
   LeaderElection,
   LeaderInfo,
   LeadershipState,
+  ResolvedElectionOptions,
 } from './election';
 import {
   CONSUL_LEADER_ELECTION,
+  FOLLOWER_ANSWER,
   CONSUL_LEADER_LOGGER_CONTEXT,
   CONSUL_LEADER_MODULE_OPTIONS,
   CONSUL_LEADER_NAME,
@@ -30,7 +32,11 @@ import {
 import { InFlightCalls } from './consul-leader.in-flight';
 import { CALL_SKIPPED, DRAINING, SETTLED_AS, WAITING_FOR_ELECTION } from './consul-leader.messages';
 import { TermContext } from './consul-leader.term-context';
+import { assertLeaderOf } from './errors/not-leader.error';
+import { followerAnswerOf, type FollowerAnswer } from './guards/follower-answer';
 import type { ConsulLeader, LeaderOnlyRunner } from './interfaces/consul-leader.interface';
+import { defaultMeter } from './metrics/default-meter';
+import { recordElectionMetrics } from './metrics/election-metrics';
 import type { ConsulLeaderModuleOptions } from './interfaces/consul-leader-module-options.interface';
 
 /** The logger context of an election: `ConsulLeader`, or `ConsulLeader:<name>` for a named one. */
@@ -96,6 +102,11 @@ export class ConsulLeaderService
     return this.election.options.key;
   }
 
+  /** The election's options after defaults and validation (durations in milliseconds). */
+  get electionOptions(): ResolvedElectionOptions {
+    return this.election.options;
+  }
+
   get state(): LeadershipState {
     return this.election.state;
   }
@@ -112,12 +123,27 @@ export class ConsulLeaderService
     return this.election.isLeader();
   }
 
+  /** @throws {NotLeaderError} unless this instance leads now (see {@link ConsulLeader.assertLeader}). */
+  assertLeader(context?: string): void {
+    assertLeaderOf(this, context);
+  }
+
   /**
    * Steps down now (the term's signal aborts), waits for in-flight `@LeaderOnly` calls up to
    * `drainTimeout`, then releases the key; campaigns again after `pause` (default `resignPause`).
    */
   resign(options: { pause?: Duration } = {}): Promise<void> {
     return this.election.resign({ ...options, drain: () => this.drainInFlight() });
+  }
+
+  /** @internal What `LeaderOnlyGuard` answers a follower's caller. */
+  [FOLLOWER_ANSWER](requestUrl: string | null): FollowerAnswer {
+    return followerAnswerOf(
+      this.election.state,
+      this.election.options,
+      this.options.http,
+      requestUrl,
+    );
   }
 
   /** @internal What a `@LeaderOnly` wrapper calls. */
@@ -133,6 +159,9 @@ export class ConsulLeaderService
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Before start, so that the first transition is counted; stops by itself with the election.
+    const meter = this.options.metrics === false ? null : defaultMeter();
+    if (meter) recordElectionMetrics(this.election, meter);
     this.election.start();
     if (!this.options.waitForElection) return;
     this.logger.log(WAITING_FOR_ELECTION);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BehaviorSubject, type Observable } from 'rxjs';
+import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
@@ -13,6 +13,7 @@ import type {
 import { ConsulRequestError } from './consul-request.error';
 import { describeDuration, parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
+import type { ElectionEvent } from './election-event';
 import { ElectionOptionsError } from './election-options.error';
 import { ElectionMessages } from './election.messages';
 import { Lease, type Instant } from './lease';
@@ -152,12 +153,18 @@ export class LeaderElection {
   private readonly serviceId: string | null;
   /** Replays the current state; emits on every transition and renewal; completes after {@link stop}. */
   readonly state$: Observable<LeadershipState>;
+  /**
+   * Transitions with their reason, confirmation round trips and failed requests, as they happen (no
+   * replay); completes after {@link stop}. For metrics: the state stream says what is, this says why.
+   */
+  readonly events$: Observable<ElectionEvent>;
 
   private readonly port: ConsulPort;
   private readonly ownsPort: boolean;
   private readonly clock: Clock;
   private readonly logger: ElectionLogger;
   private readonly subject: BehaviorSubject<LeadershipState>;
+  private readonly events = new Subject<ElectionEvent>();
   private readonly lifetime = new AbortController();
 
   private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
@@ -173,6 +180,10 @@ export class LeaderElection {
   private sessionWork: Promise<unknown> = Promise.resolve();
   private holding: Holding | null = null;
   private campaigning = false;
+  /** Set once the agent that answers proves not to be the check's: sessions then carry no check. */
+  private noLocalAgent = false;
+  /** How often a check update found the check unknown while its session lived (see onNoLocalAgent). */
+  private checkUnknownCount = 0;
   private campaignInFlight: Promise<void> = Promise.resolve();
   private acquiredWhileStopping: HeldKey | null = null;
   private releasesInFlight = 0;
@@ -227,6 +238,7 @@ export class LeaderElection {
     );
     this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));
     this.state$ = this.subject.asObservable();
+    this.events$ = this.events.asObservable();
   }
 
   get state(): LeadershipState {
@@ -342,6 +354,7 @@ export class LeaderElection {
     this.publish({ role: 'stopped', term: null, stepDownDeadline: null });
     this.markSettled();
     this.subject.complete();
+    this.events.complete();
     if (this.ownsPort) this.port.close();
     if (wasRunning) this.logger.log(`Left the election for "${this.options.key}"`);
   }
@@ -832,7 +845,7 @@ export class LeaderElection {
     this.holding = holding;
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
-    if (this.options.healthCheck) void this.watchCandidates(holding);
+    if (this.options.healthCheck && !this.noLocalAgent) void this.watchCandidates(holding);
     this.publish({
       leader: toLeaderInfo(takeover.value, fencingToken),
       stepDownDeadline: holding.lease.deadline,
@@ -876,6 +889,7 @@ export class LeaderElection {
     const { controller: _controller, ...term } = holding.term;
     this.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
     this.markSettled();
+    this.emit({ type: 'transition', reason: 'acquired' });
     this.logger.log(
       `Became leader of "${this.options.key}" (fencing token ${holding.fencingToken}, term ${this.termCount})`,
     );
@@ -918,6 +932,11 @@ export class LeaderElection {
       );
     } catch (error) {
       if (this.holding !== holding) return;
+      this.emit({
+        type: 'confirmation',
+        durationMs: this.clock.now() - sent.mono,
+        confirmed: false,
+      });
       this.reportProblem('confirm', classify(error, 'hold confirmation'));
       // Retry soon: the lease leaves room for one more try before the deadline.
       this.scheduleConfirm(
@@ -925,6 +944,7 @@ export class LeaderElection {
       );
       return;
     }
+    this.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
     if (this.holding !== holding) return;
     this.reportSuccess('confirm');
     if (!confirmed) {
@@ -994,7 +1014,10 @@ export class LeaderElection {
       stepDownDeadline: null,
       ...(leaderStillUs && reason !== 'deadline' ? { leader: null } : {}),
     });
-    if (hadTerm) this.logger.log(`Stepped down as leader of "${this.options.key}" (${reason})`);
+    if (hadTerm) {
+      this.logger.log(`Stepped down as leader of "${this.options.key}" (${reason})`);
+      this.emit({ type: 'transition', reason });
+    }
   }
 
   /** Waits for in-flight leader work up to `drainTimeout`; true when it finished in time. */
@@ -1034,11 +1057,12 @@ export class LeaderElection {
         this.clock,
         {
           onLost: (lost) => this.onSessionLost(lost),
+          onNoLocalAgent: (closed) => this.onNoLocalAgent(closed),
           onSuccess: (path) => this.reportSuccess(path === 'agent' ? 'check' : 'renew'),
           onProblem: (path, error) =>
             this.reportProblem(path === 'agent' ? 'check' : 'renew', error),
         },
-        this.serviceId,
+        this.noLocalAgent ? null : this.serviceId,
       );
       if (this.phase !== 'running') {
         await session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
@@ -1066,9 +1090,49 @@ export class LeaderElection {
       (error: unknown) => {
         this.openingSession = false;
         if (this.phase !== 'running') return;
+        if (error instanceof ConsulRequestError && error.kind === 'no-local-agent') {
+          this.fallBackToSessionTtl();
+          this.later(() => this.keepCandidacy(), 0);
+          return;
+        }
         this.reportProblem('session', classify(error, 'session create'));
         this.later(() => this.keepCandidacy(), this.backoffDelay(this.sessionBackoff, error));
       },
+    );
+  }
+
+  /**
+   * A check update found the check unknown while its session lives: the session would be
+   * invalidated once the check's TTL runs out, so it is replaced now (a leader steps down and
+   * destroys it: the key is then free after lock-delay, as after a crash). The first time, it is
+   * replaced by one bound to a check registered anew: a client agent that restarted without its
+   * state forgets the check before Consul invalidates the session. The second time, the requests
+   * evidently reach other agents than the check's, and the new session goes without a check
+   * (see {@link fallBackToSessionTtl}).
+   */
+  private onNoLocalAgent(session: CandidateSession): void {
+    if (this.session !== session) return;
+    this.checkUnknownCount += 1;
+    if (this.checkUnknownCount >= 2) this.fallBackToSessionTtl();
+    else this.logger.warn(ElectionMessages.checkUnknown(this.options.key, session.id));
+    if (this.holding?.session === session) this.endTerm('session-lost');
+    this.session = null;
+    void session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
+    this.keepCandidacy();
+  }
+
+  /**
+   * Without a local agent (Consul Dataplane, or servers behind a load balancer) a check registered
+   * through one agent is unknown to the next, so the session cannot be bound to it: from now on
+   * sessions carry no check, crash detection falls back to the session TTL, and the succession
+   * order (read from the check's service) is not kept. Said once in the log and kept in the state.
+   */
+  private fallBackToSessionTtl(): void {
+    if (this.noLocalAgent) return;
+    this.noLocalAgent = true;
+    this.reportProblem(
+      'check',
+      new ConsulRequestError('no-local-agent', 'check update', 'no local Consul agent'),
     );
   }
 
@@ -1256,6 +1320,10 @@ export class LeaderElection {
     this.subject.next({ ...this.subject.getValue(), ...patch });
   }
 
+  private emit(event: ElectionEvent): void {
+    if (!this.events.closed) this.events.next(event);
+  }
+
   private markSettled(): void {
     if (this.settled) return;
     this.settled = true;
@@ -1291,11 +1359,17 @@ export class LeaderElection {
             message: ElectionMessages.forbidden(this.options.key, error.operation, error.status),
             status: error.status,
           }
-        : {
-            kind: error.kind,
-            message: error.message,
-            ...(error.status !== undefined ? { status: error.status } : {}),
-          };
+        : error.kind === 'no-local-agent'
+          ? {
+              kind: 'no-local-agent',
+              message: ElectionMessages.noLocalAgent(this.options.key, this.options.sessionTtlMs),
+            }
+          : {
+              kind: error.kind,
+              message: error.message,
+              ...(error.status !== undefined ? { status: error.status } : {}),
+            };
+    this.emit({ type: 'problem', kind: error.kind, operation: error.operation });
     this.problems.set(source, { problem, transient: error.transient });
     this.publishProblems();
     this.markSettled();
@@ -1309,14 +1383,22 @@ export class LeaderElection {
     if (signature !== this.lastLoggedProblem) {
       if (latest?.kind === 'forbidden') this.logger.error(latest.message);
       else if (latest)
-        this.logger.warn(`${latest.message} (key "${this.options.key}"; retrying with backoff)`);
+        this.logger.warn(
+          latest.kind === 'no-local-agent'
+            ? latest.message
+            : `${latest.message} (key "${this.options.key}"; retrying with backoff)`,
+        );
       else this.logger.log(`Consul answers again for "${this.options.key}"`);
       this.lastLoggedProblem = signature;
     }
     // Retries repeat the same problem: emit only when what a subscriber would show changes.
     const state = this.state;
-    if (!sameProblem(state.problem, latest) || state.consulReachable !== consulReachable)
-      this.publish({ problem: latest, consulReachable });
+    if (!sameProblem(state.problem, latest) || state.consulReachable !== consulReachable) {
+      const unreachableSince = consulReachable
+        ? null
+        : (state.unreachableSince ?? this.clock.now());
+      this.publish({ problem: latest, consulReachable, unreachableSince });
+    }
   }
 
   /** A 403 will not heal by itself soon: wait the longest delay instead of a tight loop. */

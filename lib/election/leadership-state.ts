@@ -40,7 +40,13 @@ export type ElectionProblemKind =
   /** HTTP 429 from Consul's rate limiter: transient, retried with backoff. */
   | 'rate-limited'
   | 'forbidden'
-  | 'unexpected';
+  | 'unexpected'
+  /**
+   * The agent that answers does not know the check registered through another one: there is no
+   * local agent (Consul Dataplane, or servers behind a load balancer). The election goes on without
+   * the check, on the session TTL; the message says what to change.
+   */
+  | 'no-local-agent';
 
 export interface ElectionProblem {
   readonly kind: ElectionProblemKind;
@@ -56,6 +62,11 @@ export interface LeadershipState {
   readonly role: ElectionRole;
   /** False while requests to Consul fail for network, timeout or 5xx reasons. */
   readonly consulReachable: boolean;
+  /**
+   * Monotonic time (`performance.now()` base, ms) since which `consulReachable` has been false; null
+   * while Consul answers. A health check compares it with the lease: a blip is not an outage.
+   */
+  readonly unreachableSince: number | null;
   /** The last unresolved problem with Consul, or null once requests succeed again. */
   readonly problem: ElectionProblem | null;
   /** Who holds the key now, as this instance last read it; null when nobody does. */
@@ -75,6 +86,7 @@ export function initialLeadershipState(instanceId: string): LeadershipState {
     instanceId,
     role: 'follower',
     consulReachable: true,
+    unreachableSince: null,
     problem: null,
     leader: null,
     term: null,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
+import { brokenConsulKeyRule } from './consul-key';
 import { describeDuration, parseDuration, type Duration } from './duration';
 import type { ElectionOptions, ResolvedElectionOptions } from './election-options';
 import { ElectionOptionsError } from './election-options.error';
@@ -228,18 +229,17 @@ function durationIn(
 
 function resolveKey(key: unknown): string {
   const accepted =
-    'a Consul KV path of printable characters without spaces, "?", "#" or "%", not starting or ending with "/", e.g. "service/billing/leader"';
+    'a Consul KV path of letters, digits and , - _ . / that does not start with "/", e.g. "service/billing/leader"';
   if (key === undefined || key === null || key === '')
     throw new ElectionOptionsError('key', ElectionMessages.optionRequired('key', accepted));
-  if (
-    typeof key !== 'string' ||
-    !/^[!-~]+$/.test(key) ||
-    /[?#%]/.test(key) ||
-    key.startsWith('/') ||
-    key.endsWith('/') ||
-    key.includes('//')
-  ) {
+  if (typeof key !== 'string')
     throw new ElectionOptionsError('key', ElectionMessages.optionOutOfRange('key', key, accepted));
+  const rule = brokenConsulKeyRule(key);
+  if (rule !== null) {
+    throw new ElectionOptionsError(
+      'key',
+      ElectionMessages.optionOutOfRange('key', key, `${accepted}; it breaks the rule: ${rule}`),
+    );
   }
   return key;
 }

@@ -28,6 +28,12 @@ export interface ConsulLeader {
   readonly signal: AbortSignal;
   /** Synchronous; true only while this instance leads and its step-down deadline has not passed. */
   isLeader(): boolean;
+  /**
+   * Throws a `NotLeaderError` unless this instance leads at the moment of the call (checked like
+   * {@link isLeader}, against the clock now). For code that must never run elsewhere; `context`
+   * names it in the error's message.
+   */
+  assertLeader(context?: string): void;
   /** Steps down now and campaigns again after `pause` (default: the `resignPause` option). */
   resign(options?: { pause?: Duration }): Promise<void>;
 }

@@ -14,6 +14,7 @@ import { RUN_AS_LEADER } from '../consul-leader.constants';
 import { InFlightCalls } from '../consul-leader.in-flight';
 import { STUB_DRAIN_TIMEOUT } from '../consul-leader.messages';
 import { TermContext } from '../consul-leader.term-context';
+import { assertLeaderOf } from '../errors/not-leader.error';
 import type { ConsulLeader, LeaderOnlyRunner } from '../interfaces/consul-leader.interface';
 
 export interface ConsulLeaderServiceStubOptions {
@@ -118,6 +119,10 @@ export class ConsulLeaderServiceStub
 
   isLeader(): boolean {
     return this.state.role === 'leader';
+  }
+
+  assertLeader(context?: string): void {
+    assertLeaderOf(this, context);
   }
 
   /** Starts a term (a new, larger fencing token unless given) and emits it; no-op while leader. */

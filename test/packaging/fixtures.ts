@@ -57,8 +57,8 @@ export const NEST12_ESM: FixtureSpec = {
 
 /**
  * A fresh app made of the README's snippets, on NestJS 11 (CommonJS) or 12 (ESM): what a newcomer
- * gets after `npm install` with or without `@11`. It needs an HTTP platform (`app.listen`) and
- * `@nestjs/testing` (the README's test).
+ * gets after `npm install` with or without `@11`. It needs an HTTP platform (`app.listen`),
+ * `@nestjs/testing` (the README's test), and the Operations snippets' terminus and OpenTelemetry.
  */
 export function readmeFixture(base: FixtureSpec): FixtureSpec {
   return {
@@ -69,6 +69,11 @@ export function readmeFixture(base: FixtureSpec): FixtureSpec {
       ...base.dependencies,
       '@nestjs/platform-express': `^${base.nest}.0.0`,
       '@nestjs/testing': `^${base.nest}.0.0`,
+      // The optional peers of the subpath entries, for the Operations snippets.
+      '@nestjs/terminus': `^${base.nest}.0.0`,
+      '@opentelemetry/api': '^1.9.0',
+      '@opentelemetry/sdk-metrics': '^2.0.0',
+      '@opentelemetry/exporter-prometheus': '>=0.200.0 <1',
     },
   };
 }

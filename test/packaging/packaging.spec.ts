@@ -16,6 +16,7 @@ import {
   type Fixture,
   type FixtureSpec,
 } from './fixtures';
+import { packagingNode } from './node-binary';
 import { listTarball, packLibrary, type PackedLibrary } from './pack';
 import { run, type RunResult } from './run';
 
@@ -42,6 +43,8 @@ const timings: Record<string, number> = {};
 const started = Date.now();
 let tmp: string;
 let packed: PackedLibrary;
+/** The Node the fixture apps run on (PACKAGING_NODE=<major>, else this one); see node-binary.ts. */
+let node: { binary: string; major: number };
 let consul: Promise<ConsulAgent> | undefined;
 const fixtures = new Map<string, Fixture>();
 const installs = new Map<string, RunResult>();
@@ -60,6 +63,7 @@ beforeAll(async () => {
   consul = time('consul agent', () => startConsulAgent());
   // The rejection is the Consul test's to report; the install and load tests still run.
   consul.catch(() => undefined);
+  node = await time('node binary', () => packagingNode());
   packed = await time('npm pack', () => obtainTarball(path.join(tmp, 'pack')));
   for (const spec of ALL_SPECS) fixtures.set(spec.name, writeFixture(tmp, spec, packed.tarball));
   await Promise.all(
@@ -96,10 +100,27 @@ function ticksPerJob(child: FixtureProcess): number {
   return Math.min(...['below', 'above'].map((job) => ticks.filter((t) => t.job === job).length));
 }
 
+describe('the Node the fixtures run on', () => {
+  it("is the major that PACKAGING_NODE asks for (this process's own when unset)", async () => {
+    const version = await run(node.binary, ['--version'], { cwd: tmp });
+    expect(version.stdout.trim()).toMatch(new RegExp(`^v${node.major}\\.`));
+    console.log(`[packaging] fixtures run on Node ${version.stdout.trim()} (${node.binary})`);
+  });
+});
+
 describe('the packed tarball', () => {
   it('ships the built entry points and their types, and no sources or tests', () => {
     expect(packed.files).toEqual(
-      expect.arrayContaining(['package.json', 'dist/index.js', 'dist/index.d.ts']),
+      expect.arrayContaining([
+        'package.json',
+        'dist/index.js',
+        'dist/index.d.ts',
+        // The subpath entries (`nestjs-consul-leader/terminus`, `/metrics`) with their optional peers.
+        'dist/terminus/index.js',
+        'dist/terminus/index.d.ts',
+        'dist/metrics/index.js',
+        'dist/metrics/index.d.ts',
+      ]),
     );
     const stray = packed.files.filter(
       (file) =>
@@ -144,7 +165,7 @@ describe.each(SPECS.map((spec) => [spec.name, spec] as const))('%s fixture', (na
   });
 
   it(`loads with ${spec.format === 'module' ? 'import' : 'require()'} and shares the app's @nestjs/common`, async () => {
-    const probe = await run(process.execPath, [spec.probe], {
+    const probe = await run(node.binary, [spec.probe], {
       cwd: fixture().dir,
       allowFailure: true,
     });
@@ -188,6 +209,7 @@ describe.each(SPECS.map((spec) => [spec.name, spec] as const))('%s fixture', (na
         main: fixture().main,
         instance: `${name}-${suffix}`,
         env,
+        node: node.binary,
       });
       processes.push(child);
       return child;

@@ -571,28 +571,50 @@ describe('ConsulLeaderModule', () => {
     });
     afterEach(() => app.close());
 
-    const get = async (path: string) => {
+    const request = async (path: string) => {
       const { port } = app.getHttpServer().address() as { port: number };
-      return new Promise<{ status: number; body: string }>((resolve, reject) => {
-        http
-          .get({ host: '127.0.0.1', port, path }, (res) => {
-            let body = '';
-            res.on('data', (chunk) => (body += chunk));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          })
-          .on('error', reject);
-      });
+      return new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>(
+        (resolve, reject) => {
+          http
+            .get({ host: '127.0.0.1', port, path }, (res) => {
+              let body = '';
+              res.on('data', (chunk) => (body += chunk));
+              res.on('end', () =>
+                resolve({ status: res.statusCode ?? 0, body, headers: res.headers }),
+              );
+            })
+            .on('error', reject);
+        },
+      );
+    };
+    const get = async (path: string) => {
+      const { status, body } = await request(path);
+      return { status, body };
     };
 
-    it("denies a follower with 403 and lets the leader through, following the handler's election", async () => {
-      expect((await get('/default')).status).toBe(403);
+    it("denies a follower with 503 and lets the leader through, following the handler's election", async () => {
+      expect((await get('/default')).status).toBe(503);
       main.becomeLeader();
       expect(await get('/default')).toEqual({ status: 200, body: 'main' });
-      expect((await get('/billing')).status).toBe(403);
+      expect((await get('/billing')).status).toBe(503);
       billing.becomeLeader();
       main.becomeFollower();
       expect(await get('/billing')).toEqual({ status: 200, body: 'billing' });
-      expect((await get('/default')).status).toBe(403);
+      expect((await get('/default')).status).toBe(503);
+    });
+
+    it('names the leader in its answer and asks to retry after a second when one is known', async () => {
+      main.becomeFollower({
+        instanceId: 'the-leader',
+        metadata: {},
+        since: new Date(),
+        fencingToken: 7,
+      });
+      const answer = await request('/default');
+      expect(answer.status).toBe(503);
+      expect(answer.headers['x-consul-leader']).toBe('the-leader');
+      expect(answer.headers['retry-after']).toBe('1');
+      expect(JSON.parse(answer.body)).toMatchObject({ statusCode: 503, leader: 'the-leader' });
     });
   });
 

@@ -2,7 +2,7 @@
 // what it hands stop() to drain, and how it derives its streams. The election here is a fake that
 // records calls; what Consul does is tested in test/e2e with a real agent.
 import 'reflect-metadata';
-import { BehaviorSubject } from 'rxjs';
+import { BehaviorSubject, NEVER } from 'rxjs';
 import type { LeaderElection, LeadershipState } from '../../../lib';
 import { ConsulLeaderService, createConsulLeaderServiceStub } from '../../../lib';
 import { RUN_AS_LEADER } from '../../../lib/consul-leader.constants';
@@ -30,6 +30,7 @@ function fakeElection() {
     instanceId: 'me',
     options: { key: 'fake/key' },
     state$: subject.asObservable(),
+    events$: NEVER,
     get state() {
       return subject.getValue();
     },
