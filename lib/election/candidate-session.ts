@@ -252,12 +252,18 @@ function checkDefinition(
   };
 }
 
-/** Agents answer 404 or 500 ("does not exist", "Missing check", "Unknown check") for what they do not know. */
+/**
+ * Agents answer 404 or 500 ("does not exist", "Missing check", "Unknown check", "does not have
+ * associated TTL") for what they do not know. Not "not found": a 500 reading "ACL not found" says
+ * nothing about the check (issue 9).
+ */
 function unknownToAgent(error: unknown): boolean {
   return (
     error instanceof ConsulRequestError &&
     (error.status === 404 || error.status === 500) &&
-    /does not exist|missing check|unknown check|not found/i.test(error.body ?? error.message)
+    /does not exist|missing check|unknown check|does not have associated TTL/i.test(
+      error.body ?? error.message,
+    )
   );
 }
 
