@@ -18,6 +18,8 @@ export interface ModelRequest {
   readonly name: string;
   /** Whether it changes state when it reaches Consul (for lost-answer faults). */
   readonly write: boolean;
+  /** A blocking query (a long poll with an index). */
+  readonly blocking: boolean;
   readonly timeoutMs: number;
   /** The client's cancel context (emits `cancel`). */
   readonly ctx?: EventEmitter;
@@ -63,6 +65,7 @@ export function modelClient(model: ConsulModel, transport: ModelTransport, token
       answer = await transport.send({
         name,
         write,
+        blocking: Number(options.index ?? 0) > 0,
         timeoutMs: options.timeout ?? 0,
         ctx: options.ctx,
         handle,
