@@ -43,6 +43,8 @@ interface Candidate {
 }
 
 const SUCCESSION_SLOTS = 8;
+/** A fault target resolved when the fault happens: the candidate whose session holds the key. */
+const HOLDER = 'holder';
 
 /** Option mixes within the validated ranges, defaults included. */
 export function drawOptions(random: Prng): Partial<ElectionOptions> {
@@ -123,8 +125,14 @@ function drawSchedule(
   const count = random.int(3, 24);
   const faults: Fault[] = [];
   for (let i = 0; i < count; i += 1) {
-    const at = random.between(500, faultPhaseMs);
-    const target = random.pick(ids);
+    // Faults cluster: the interleavings that break elections are several things at once, within a lease.
+    const near = faults.length > 0 && random.chance(0.5) ? random.pick(faults).at : null;
+    const at =
+      near === null
+        ? random.between(500, faultPhaseMs)
+        : Math.min(faultPhaseMs, Math.max(500, near + random.between(-1.5, 1.5) * leaseMs));
+    // Half the targeted faults hit whoever holds the key when they happen.
+    const target = random.chance(0.5) ? HOLDER : random.pick(ids);
     const room = faultPhaseMs - at;
     const span = (min: number, max: number): number => Math.min(room, random.between(min, max));
     const kind = random.weighted<FaultKind>([
@@ -346,7 +354,14 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
 
   const healers: Array<() => void> = [];
   const later = (at: number, run: () => void): void => void scheduler.at(at, run);
-  const applyFault = (fault: Fault): void => {
+  const holderOf = (): string => {
+    const holder = model.entryOf(SIM_KEY)?.Session;
+    const owner = holder ? sessionOwner.get(holder) : undefined;
+    const candidate = owner && [...candidates.values()].find((c) => c.process === owner);
+    return candidate ? candidate.instanceId : worldRandom.pick(ids);
+  };
+  const applyFault = (planned: Fault): void => {
+    const fault = planned.target === HOLDER ? { ...planned, target: holderOf() } : planned;
     const candidate = fault.target ? candidates.get(fault.target) : undefined;
     const process = candidate?.process;
     const live = candidate?.state === 'running' && process && !process.crashed;
@@ -402,6 +417,7 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
         break;
       }
       case 'acl-revoke':
+        if (fault.target === HOLDER) break;
         timed(
           () => model.deny(fault.target!, ['key:read', 'key:write', 'session:write', 'service:write']),
           () => model.deny(fault.target!, []),
