@@ -194,6 +194,10 @@ export class CandidateSession {
   private lose(): void {
     if (this.closed) return;
     this.close();
+    // Destroy it too, best effort: if the verdict was wrong (the session still lives) it must not
+    // keep holding the key for up to 2 × sessionTtl while a new session takes its place. A session
+    // that is really gone answers 404, which changes nothing.
+    this.port.destroySession(this.id, this.options.requestTimeoutMs).catch(() => undefined);
     this.events.onLost(this);
   }
 }

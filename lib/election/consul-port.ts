@@ -115,6 +115,8 @@ export interface TtlCheck {
 
 export interface Candidate {
   readonly instanceId: string;
+  /** The key this candidate competes for (its service's `leader-key` meta); null when not set. */
+  readonly leaderKey: string | null;
   /** Raft index of the service registration: earlier registrations come first in the succession. */
   readonly createIndex: number;
 }

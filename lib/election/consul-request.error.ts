@@ -17,8 +17,16 @@ export class ConsulRequestError extends Error {
     super(`Consul ${operation} failed: ${message}`, options);
   }
 
-  /** Network failures, timeouts and 5xx answers are transient: Consul may be back in a moment. */
+  /**
+   * Network failures, timeouts, 5xx answers (503: an overloaded server) and 429 (Consul's rate
+   * limiter) are transient: Consul may be back in a moment, and a retry with backoff is right.
+   */
   get transient(): boolean {
-    return this.kind === 'unreachable' || this.kind === 'timeout' || this.kind === 'server-error';
+    return (
+      this.kind === 'unreachable' ||
+      this.kind === 'timeout' ||
+      this.kind === 'server-error' ||
+      this.kind === 'rate-limited'
+    );
   }
 }

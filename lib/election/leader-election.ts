@@ -15,7 +15,7 @@ import { describeDuration, parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
 import { ElectionOptionsError } from './election-options.error';
 import { ElectionMessages } from './election.messages';
-import { Lease } from './lease';
+import { Lease, type Instant } from './lease';
 import {
   decodeLeaderValue,
   encodeLeaderValue,
@@ -31,6 +31,7 @@ import {
 import { NodeConsulPort, classify } from './node-consul.port';
 import { resolveElectionOptions } from './resolve-election-options';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
+import { actTime, leaseWaitMs, mayClaimReleased, vacancyOf, type Vacancy } from './takeover';
 
 /** Why a term ended; carried as the `reason` of the term's aborted signal. */
 export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | 'stop';
@@ -55,15 +56,18 @@ type ProblemSource =
   /** The check update, answered by the local agent alone. */
   | 'check';
 
-/** How the free key we are about to take over became free; decides how long we must hold back. */
-type Vacancy = 'released' | 'absent' | 'invalidated';
-
 interface Observation {
   readonly entry: KeyEntry | null;
   /** `X-Consul-Index` of the read that produced it. */
   readonly index: number;
-  /** Monotonic time at which this instance received it. */
+  /** Monotonic time at which this instance received it (the first sighting, for the same free entry). */
   readonly observedAt: number;
+  /**
+   * Monotonic time at which this instance first saw the key free in this vacancy, kept across
+   * answers that show it still free: the succession ranks count from it. For an absent key it
+   * survives index moves (writes to other keys wake the read), which `observedAt` does not.
+   */
+  readonly freeSeenAt: number;
 }
 
 interface Holding {
@@ -81,22 +85,40 @@ interface Holding {
   /** The holder we took over from, if any: it ranks last and is not named. */
   readonly previousHolder: string | undefined;
   readonly lease: Lease;
+  /** How the key was free when we took it (decides whether a release before acting may claim the marker). */
+  readonly vacancy: Vacancy;
   /** Monotonic time from which this instance may act (later than the acquire when the old lease may still run). */
   readonly actAt: number;
+  /** The lease a successor must wait out if we release without the marker: our D, or the longer one we waited out. */
+  readonly successorWaitMs: number;
   term: (LeadershipTerm & { readonly controller: AbortController }) | null;
 }
+
+/** A hold we won: by an acquire, or by adopting one whose answer we never got. */
+interface Takeover {
+  readonly session: CandidateSession;
+  readonly value: LeaderValue;
+  readonly fencingToken: number;
+  readonly modifyIndex: number;
+  /** When the request that proved the hold was sent: the lease counts from it. */
+  readonly leaseFrom: Instant;
+  readonly vacancy: Vacancy;
+  readonly actAt: number;
+  readonly successorWaitMs: number;
+  readonly previousHolder: string | undefined;
+}
+
+/** What a release needs of a hold. */
+type ReleasableHold = Pick<Holding, 'value' | 'acquiredIndex' | 'successorWaitMs'>;
 
 /** A hold this instance may still have in Consul: what to write on release and the key's index while held. */
 interface HeldKey {
   readonly value: LeaderValue;
   readonly modifyIndex: number;
+  /** Whether the release may carry the "released" marker (takeover.ts, mayClaimReleased). */
+  readonly claim: boolean;
+  readonly successorWaitMs: number;
 }
-
-/**
- * Clocks of two machines may run at slightly different rates: a successor waits D plus this share
- * of D (1%: far above what NTP-disciplined clocks drift) so that its D is never shorter than ours.
- */
-const CLOCK_RATE_MARGIN = 0.01;
 
 /** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
 const LOCK_DELAY_MARGIN_MS = 25;
@@ -147,6 +169,17 @@ export class LeaderElection {
   private deadlineTimer: TimerHandle | null = null;
   private actTimer: TimerHandle | null = null;
   private campaignPausedUntil = 0;
+  /**
+   * An acquire whose outcome we do not know (its answer was lost or came after the timeout): stop()
+   * then reads the key, to release it if Consul did apply it.
+   */
+  private acquireOutcomeUnknown = false;
+  /** The observation on which an adoption found the key not ours after all: not tried again. */
+  private triedAdoption: Observation | null = null;
+  /** The hold a release loop is giving back, until Consul confirms it: stop() finishes it. */
+  private releasing: HeldKey | null = null;
+  /** The lease the last holder we saw wrote into the key: an absent key's successor waits it out too. */
+  private lastHolderLeaseMs: number | undefined;
   private termCount = 0;
   private readonly campaignBackoff: Backoff;
   private settled = false;
@@ -187,10 +220,18 @@ export class LeaderElection {
     return this.subject.getValue();
   }
 
-  /** True only while this instance leads and its lease has not run out — checked against the clock now. */
+  /** True only while this instance leads and its lease has not run out — checked against the clocks now. */
   isLeader(): boolean {
     const holding = this.holding;
-    return holding?.term != null && holding.lease.isValidAt(this.clock.now());
+    if (holding?.term == null) return false;
+    if (holding.lease.isValidAt(this.instant())) return true;
+    // The lease ran out by a clock the deadline timer does not follow (the wall clock, after a
+    // suspend): end the term now rather than when the monotonic timer catches up.
+    queueMicrotask(() => {
+      if (this.holding === holding && !holding.lease.isValidAt(this.instant()))
+        this.stepDown('deadline');
+    });
+    return false;
   }
 
   /** The monotonic deadline of the current lease, or null when not holding the key. */
@@ -214,10 +255,12 @@ export class LeaderElection {
   }
 
   /**
-   * Steps down now (the term's signal aborts), releases the key so that another candidate leads at
-   * once, and keeps this instance from campaigning for `pause` (default: the `resignPause` option).
+   * Steps down now (the term's signal aborts), waits for `drain` (in-flight leader work) up to
+   * `drainTimeout`, releases the key so that another candidate leads at once, and keeps this
+   * instance from campaigning for `pause` (default: the `resignPause` option). The release carries
+   * the "released" marker only when the work drained: otherwise the successor waits out the lease.
    */
-  async resign(options: { pause?: Duration } = {}): Promise<void> {
+  async resign(options: { pause?: Duration; drain?: () => Promise<unknown> } = {}): Promise<void> {
     const pauseMs =
       options.pause === undefined ? this.options.resignPauseMs : parseDuration(options.pause);
     if (pauseMs === undefined) {
@@ -230,10 +273,18 @@ export class LeaderElection {
     this.campaignPausedUntil = this.clock.now() + pauseMs;
     this.cancelCampaign();
     this.later(() => this.considerCampaign(), pauseMs + 1);
-    if (this.holding) {
-      this.stepDown('resign');
-      await this.sessionWork;
-    }
+    const holding = this.holding;
+    if (!holding) return;
+    const acted = holding.term !== null;
+    this.endTerm('resign');
+    const drained = options.drain ? this.drain(options.drain) : Promise.resolve(true);
+    await this.releaseKey(
+      holding.session,
+      holding,
+      drained.then((workDrained) =>
+        mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }),
+      ),
+    );
   }
 
   /**
@@ -248,8 +299,9 @@ export class LeaderElection {
     this.phase = 'stopping';
     this.cancelCampaign();
     const holding = this.holding;
+    const acted = holding?.term != null;
     if (holding) this.endTerm('stop');
-    if (options.drain) await this.drain(options.drain);
+    const workDrained = options.drain ? await this.drain(options.drain) : true;
     this.lifetime.abort();
     for (const wake of this.sleepers) wake();
     this.sleepers.clear();
@@ -257,8 +309,10 @@ export class LeaderElection {
     this.pendingTimers.clear();
     await this.campaignInFlight;
     await this.sessionWork;
-    const held = holding ? { value: holding.value, modifyIndex: holding.acquiredIndex } : null;
-    if (wasRunning) await this.leaveConsul(held ?? this.acquiredWhileStopping);
+    const held = holding
+      ? heldKeyOf(holding, mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }))
+      : (this.releasing ?? this.acquiredWhileStopping);
+    if (wasRunning) await this.leaveConsul(held);
     this.clearTimer('confirmTimer');
     this.clearTimer('deadlineTimer');
     this.clearTimer('actTimer');
@@ -282,7 +336,8 @@ export class LeaderElection {
     return this.watch(
       'watch',
       (request) => this.port.readKey(this.options.key, request),
-      (read, at) => this.observe({ entry: read.entry, index: read.index, observedAt: at }),
+      (read, at) =>
+        this.observe({ entry: read.entry, index: read.index, observedAt: at, freeSeenAt: at }),
     );
   }
 
@@ -295,7 +350,12 @@ export class LeaderElection {
     return this.watch(
       'candidates',
       (request) => this.port.readCandidates(serviceName, request),
-      (read) => this.nameSuccessors(holding, read.candidates),
+      // By key, not by service name alone: a user may give two keys one `serviceName`.
+      (read) =>
+        this.nameSuccessors(
+          holding,
+          read.candidates.filter((candidate) => candidate.leaderKey === this.options.key),
+        ),
       { until: holding.ended.signal },
     );
   }
@@ -324,7 +384,7 @@ export class LeaderElection {
         this.options.requestTimeoutMs,
       );
       if (modifyIndex !== null && this.holding === holding) {
-        holding.acquiredIndex = modifyIndex;
+        holding.acquiredIndex = Math.max(holding.acquiredIndex, modifyIndex);
         holding.value = value;
       }
     } catch (error) {
@@ -383,36 +443,45 @@ export class LeaderElection {
           source,
           classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),
         );
+        // Never trust the old index after a failed read: an agent that restarted empty holds a query
+        // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
+        index = 0;
         await this.sleep(this.backoffDelay(backoff, error));
       }
     }
   }
 
   private observe(fresh: Observation): void {
-    // The same free state seen again (a blocking query that timed out, an early wake) keeps the
-    // time it was first seen: that sighting already came after the vacancy, and restarting the
-    // clock on each answer would postpone the lock-delay wait for ever when watchWait < lockDelay.
-    const previous = this.observation;
-    const observation =
-      previous && sameFreeState(previous, fresh)
-        ? { ...fresh, observedAt: previous.observedAt }
-        : fresh;
-    this.observation = observation;
-    const { entry } = observation;
-    const holderValue = entry?.session ? decodeLeaderValue(entry.value) : null;
-    const leader = entry?.session ? toLeaderInfo(holderValue, entry.lockIndex) : null;
+    this.observation = continueVacancy(this.observation, fresh);
+    const { entry } = this.observation;
+    const holderValue = entry ? decodeLeaderValue(entry.value) : null;
+    // Remember the lease the last other holder wrote: if its key is then deleted, its successor
+    // must still wait it out (takeover.ts, leaseWaitMs).
+    if (holderValue?.leaseMs && holderValue.instanceId !== this.instanceId)
+      this.lastHolderLeaseMs = holderValue.leaseMs;
     const holding = this.holding;
     // A read older than our acquire knows nothing of it: it neither names the leader nor unseats us.
-    const current = !holding || observation.index >= holding.acquiredIndex;
-    if (current) this.publish({ leader });
-
-    if (holding && current && entry?.session !== holding.session.id) {
-      this.logger.warn(
-        `Key "${this.options.key}" is no longer held by this instance's session; stepping down`,
-      );
+    const current = !holding || this.observation.index >= holding.acquiredIndex;
+    const ours = !!holding && entry?.session === holding.session.id;
+    if (current) {
+      const leader = !entry?.session
+        ? null
+        : ours
+          ? toLeaderInfo(holding.value, holding.fencingToken)
+          : toLeaderInfo(holderValue, holderValue?.token ?? entry.modifyIndex);
+      this.publish({ leader });
+    }
+    if (holding && current && ours && entry.modifyIndex > holding.acquiredIndex) {
+      // Written under our session by someone else (an operator's PUT), or our own rewrite whose
+      // answer was lost: the release must be conditioned on what is there now.
+      holding.acquiredIndex = entry.modifyIndex;
+    }
+    if (holding && current && !ours) {
+      this.logger.warn(ElectionMessages.keyLost(this.options.key));
       this.stepDown('lost');
     }
-    this.markSettled();
+    // Settled once the outcome is known: someone else leads (our own lead settles in beginTerm).
+    if (entry?.session && entry.session !== this.session?.id) this.markSettled();
     this.considerCampaign();
   }
 
@@ -435,20 +504,7 @@ export class LeaderElection {
     const holder = observation.entry?.session;
     if (holder) {
       this.cancelCampaign();
-      if (
-        this.session &&
-        holder === this.session.id &&
-        observation.entry &&
-        observation.entry.modifyIndex !== this.lastReleasedIndex
-      ) {
-        // Our acquire went through but its answer was lost: we never acted, so hand the key back at once.
-        const value = decodeLeaderValue(observation.entry.value) ?? {
-          instanceId: this.instanceId,
-          metadata: {},
-          since: new Date(0).toISOString(),
-        };
-        void this.releaseKey(this.session, { value, modifyIndex: observation.entry.modifyIndex });
-      }
+      if (holder === this.session.id) this.onOwnHoldFound(this.session, observation);
       return;
     }
     const now = this.clock.now();
@@ -462,7 +518,7 @@ export class LeaderElection {
     }
     const previous = decodeLeaderValue(observation.entry?.value ?? null);
     const rank = successionRank(previous?.successors, this.instanceId, previous?.instanceId);
-    notBefore = Math.max(notBefore, observation.observedAt) + rank * this.options.successionStepMs;
+    notBefore = Math.max(notBefore, observation.freeSeenAt) + rank * this.options.successionStepMs;
     this.cancelCampaign();
     if (notBefore > now) {
       this.campaignTimer = this.clock.setTimer(() => {
@@ -471,112 +527,210 @@ export class LeaderElection {
       }, notBefore - now);
       return;
     }
-    void this.campaign(observation);
+    void this.campaign(() => this.attemptAcquire(observation));
   }
 
-  private campaign(observation: Observation): Promise<void> {
-    const attempt = this.attemptAcquire(observation);
-    this.campaignInFlight = attempt;
-    return attempt;
-  }
-
-  private async attemptAcquire(observation: Observation): Promise<void> {
-    this.campaigning = true;
-    let retryInMs: number | null = null;
-    try {
-      const session = this.session;
-      if (!session || this.phase !== 'running' || this.observation !== observation) return;
-      const value: LeaderValue = {
-        instanceId: this.instanceId,
-        metadata: { ...this.options.metadata },
-        since: this.clock.wallTime().toISOString(),
-        // Until our own watch of the candidates names them, keep the order the last holder knew.
-        successors: inheritSuccessors(observation, this.instanceId),
-      };
-      const sentAt = this.clock.now();
-      const result = await this.port.acquire(
+  /**
+   * A read shows our session on the key although we do not hold it: an acquire whose answer was
+   * lost or came after its timeout went through. Adopt the hold (handing it back would let the next
+   * candidate do the same, with no leader and two writes per round), unless resign() paused us.
+   * A read from before our own release shows the same and is ignored.
+   */
+  private onOwnHoldFound(session: CandidateSession, observation: Observation): void {
+    const entry = observation.entry!;
+    if (entry.modifyIndex <= this.lastReleasedIndex || this.triedAdoption === observation) return;
+    const value = decodeLeaderValue(entry.value) ?? this.valueToWrite(observation);
+    if (this.clock.now() < this.campaignPausedUntil) {
+      void this.releaseKey(
+        session,
         {
-          key: this.options.key,
-          sessionId: session.id,
-          value: encodeLeaderValue(value),
-          expectedModifyIndex: observation.entry?.modifyIndex ?? 0,
+          value,
+          acquiredIndex: entry.modifyIndex,
+          successorWaitMs: this.ownLeaseAfter(observation),
         },
-        this.options.requestTimeoutMs,
+        Promise.resolve(false),
       );
-      this.reportSuccess('campaign');
-      if (result.acquired && this.phase !== 'running') {
-        // stop() began while the acquire was in flight: never act, let stop() release it.
-        this.acquiredWhileStopping = { value, modifyIndex: result.modifyIndex };
-        return;
-      }
-      if (result.acquired && this.clock.now() < this.campaignPausedUntil) {
-        // resign() was called while the acquire was in flight: we never acted, hand it back at once.
-        void this.releaseKey(session, { value, modifyIndex: result.modifyIndex });
-        return;
-      }
-      if (result.acquired) {
-        this.campaignBackoff.reset();
-        this.onAcquired(session, value, result, sentAt, observation);
-        return;
-      }
-      this.logger.debug?.(
-        `Acquire of "${this.options.key}" refused (${result.reason}): ${result.detail}`,
-      );
-      if (result.reason === 'lock-delay')
-        retryInMs = this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
-      if (result.reason === 'session-invalid') {
-        this.onSessionLost(session);
-        return;
-      }
-      // 'changed' and 'held': the watch brings the new state and decides.
-    } catch (error) {
-      if (this.phase !== 'running') return;
-      this.reportProblem('campaign', classify(error, 'acquire'));
-      retryInMs = this.backoffDelay(this.campaignBackoff, error);
-    } finally {
-      this.campaigning = false;
-    }
-    if (this.phase !== 'running' || this.holding) return;
-    if (retryInMs === null) {
-      if (this.observation !== observation) this.considerCampaign();
       return;
     }
-    {
+    void this.campaign(() => this.adopt(session, observation, value));
+  }
+
+  /** Runs one campaign step (an acquire or an adoption), with the backoff and retry rules of both. */
+  private campaign(step: () => Promise<number | null>): Promise<void> {
+    const attempt = (async () => {
+      this.campaigning = true;
+      let retryInMs: number | null = null;
+      const observation = this.observation;
+      try {
+        retryInMs = await step();
+      } catch (error) {
+        if (this.phase !== 'running') return;
+        // We cannot tell whether Consul applied it: a later read showing our session settles it.
+        this.acquireOutcomeUnknown = true;
+        this.reportProblem('campaign', classify(error, 'acquire'));
+        retryInMs = this.backoffDelay(this.campaignBackoff, error);
+      } finally {
+        this.campaigning = false;
+      }
+      if (this.phase !== 'running' || this.holding) return;
+      if (retryInMs === null) {
+        if (this.observation !== observation) this.considerCampaign();
+        return;
+      }
       this.cancelCampaign();
       this.campaignTimer = this.clock.setTimer(() => {
         this.campaignTimer = null;
         this.considerCampaign();
       }, retryInMs);
-    }
+    })();
+    this.campaignInFlight = attempt;
+    return attempt;
   }
 
-  private onAcquired(
-    session: CandidateSession,
-    value: LeaderValue,
-    acquired: { lockIndex: number; modifyIndex: number },
-    sentAt: number,
-    observation: Observation,
-  ): void {
-    const fencingToken = acquired.lockIndex;
-    // The acquire itself proves the hold at its send time; the old holder may act until t_obs + D
-    // unless it released the key after stepping down.
+  /** What we write into the key when we take it. */
+  private valueToWrite(observation: Observation): LeaderValue {
+    return {
+      instanceId: this.instanceId,
+      metadata: { ...this.options.metadata },
+      since: this.clock.wallTime().toISOString(),
+      // Until our own watch of the candidates names them, keep the order the last holder knew.
+      successors: inheritSuccessors(observation, this.instanceId),
+      leaseMs: this.options.leaseDurationMs,
+    };
+  }
+
+  /** The lease a successor must wait out after our hold, if we release it without the marker. */
+  private ownLeaseAfter(observation: Observation): number {
     const vacancy = vacancyOf(observation.entry);
-    const actAt =
-      vacancy === 'released'
-        ? sentAt
-        : Math.max(
-            sentAt,
-            observation.observedAt + this.options.leaseDurationMs * (1 + CLOCK_RATE_MARGIN),
-          );
+    if (vacancy === 'released') return this.options.leaseDurationMs;
+    const previous =
+      vacancy === 'absent'
+        ? this.lastHolderLeaseMs
+        : decodeLeaderValue(observation.entry?.value ?? null)?.leaseMs;
+    return Math.max(this.options.leaseDurationMs, previous ?? 0);
+  }
+
+  /** One acquire of the free key; returns when to try again (null: when the watch brings news). */
+  private async attemptAcquire(observation: Observation): Promise<number | null> {
+    const session = this.session;
+    if (!session || this.phase !== 'running' || this.observation !== observation) return null;
+    const value = this.valueToWrite(observation);
+    const sent = this.instant();
+    const result = await this.port.acquire(
+      {
+        key: this.options.key,
+        sessionId: session.id,
+        value: encodeLeaderValue(value),
+        expectedModifyIndex: observation.entry?.modifyIndex ?? 0,
+      },
+      this.options.requestTimeoutMs,
+    );
+    const answeredAt = this.clock.now();
+    this.reportSuccess('campaign');
+    this.acquireOutcomeUnknown = false;
+    if (result.acquired) {
+      const vacancy = vacancyOf(observation.entry);
+      const successorWaitMs = this.ownLeaseAfter(observation);
+      const takeover: Takeover = {
+        session,
+        value: { ...value, token: result.modifyIndex },
+        fencingToken: result.modifyIndex,
+        modifyIndex: result.modifyIndex,
+        leaseFrom: sent,
+        vacancy,
+        actAt: actTime({
+          vacancy,
+          sentAt: sent.mono,
+          answeredAt,
+          freeSeenAt: observation.observedAt,
+          waitMs: leaseWaitMs(successorWaitMs, undefined),
+        }),
+        successorWaitMs,
+        previousHolder: decodeLeaderValue(observation.entry?.value ?? null)?.instanceId,
+      };
+      // stop() began, or resign() was called, while the acquire was in flight: never act.
+      const neverActed = mayClaimReleased({ acted: false, workDrained: true, vacancy });
+      if (this.phase !== 'running') {
+        this.acquiredWhileStopping = heldKeyOf(
+          { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
+          neverActed,
+        );
+        return null;
+      }
+      if (answeredAt < this.campaignPausedUntil) {
+        void this.releaseKey(
+          session,
+          { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
+          Promise.resolve(neverActed),
+        );
+        return null;
+      }
+      this.campaignBackoff.reset();
+      this.onAcquired(takeover);
+      return null;
+    }
+    this.logger.debug?.(
+      `Acquire of "${this.options.key}" refused (${result.reason}): ${result.detail}`,
+    );
+    if (result.reason === 'lock-delay') return this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
+    if (result.reason === 'session-invalid') this.onSessionLost(session);
+    // 'changed' and 'held': the watch brings the new state and decides.
+    return null;
+  }
+
+  /**
+   * Adopts a hold Consul gave us without our knowing: confirms it first (the lease counts from that
+   * confirmation), and acts only D after the read that found it, the first moment we know the
+   * previous holder's hold had ended — however the key was free, which we no longer know.
+   */
+  private async adopt(
+    session: CandidateSession,
+    observation: Observation,
+    value: LeaderValue,
+  ): Promise<number | null> {
+    const entry = observation.entry!;
+    const sent = this.instant();
+    const confirmed = await this.port.confirmHolding(
+      this.options.key,
+      session.id,
+      this.options.requestTimeoutMs,
+    );
+    this.reportSuccess('campaign');
+    this.acquireOutcomeUnknown = false;
+    // Not ours after all (a read from before a release of ours): not again for this observation.
+    if (!confirmed) this.triedAdoption = observation;
+    if (!confirmed || this.phase !== 'running' || this.session !== session || this.holding)
+      return null;
+    const successorWaitMs = Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0);
+    this.logger.log(ElectionMessages.adopted(this.options.key, entry.modifyIndex));
+    this.campaignBackoff.reset();
+    this.onAcquired({
+      session,
+      value: { ...value, token: value.token ?? entry.modifyIndex },
+      fencingToken: value.token ?? entry.modifyIndex,
+      modifyIndex: entry.modifyIndex,
+      leaseFrom: sent,
+      vacancy: 'invalidated',
+      actAt: Math.max(sent.mono, observation.observedAt + leaseWaitMs(successorWaitMs, undefined)),
+      successorWaitMs,
+      previousHolder: undefined,
+    });
+    return null;
+  }
+
+  private onAcquired(takeover: Takeover): void {
+    const { session, fencingToken, actAt } = takeover;
     const holding: Holding = {
       session,
       fencingToken,
-      acquiredIndex: acquired.modifyIndex,
-      value,
+      acquiredIndex: takeover.modifyIndex,
+      value: takeover.value,
       ended: new AbortController(),
-      previousHolder: decodeLeaderValue(observation.entry?.value ?? null)?.instanceId,
-      lease: new Lease(this.options.leaseDurationMs, sentAt),
+      previousHolder: takeover.previousHolder,
+      lease: new Lease(this.options.leaseDurationMs, takeover.leaseFrom),
+      vacancy: takeover.vacancy,
       actAt,
+      successorWaitMs: takeover.successorWaitMs,
       term: null,
     };
     this.holding = holding;
@@ -584,7 +738,7 @@ export class LeaderElection {
     session.setMode('leading');
     if (this.options.healthCheck) void this.watchCandidates(holding);
     this.publish({
-      leader: toLeaderInfo(value, fencingToken),
+      leader: toLeaderInfo(takeover.value, fencingToken),
       stepDownDeadline: holding.lease.deadline,
     });
     this.armDeadline();
@@ -594,18 +748,26 @@ export class LeaderElection {
       this.logger.log(
         `Acquired "${this.options.key}" (fencing token ${fencingToken}); acting in ${describeDuration(waitMs)}, once the previous holder's lease has run out`,
       );
-      this.actTimer = this.clock.setTimer(() => {
-        this.actTimer = null;
-        this.beginTerm(holding);
-      }, waitMs);
+      this.armActTimer(holding);
     } else {
       this.beginTerm(holding);
     }
   }
 
+  private armActTimer(holding: Holding): void {
+    this.clearTimer('actTimer');
+    this.actTimer = this.clock.setTimer(() => {
+      this.actTimer = null;
+      this.beginTerm(holding);
+    }, holding.actAt - this.clock.now());
+  }
+
   private beginTerm(holding: Holding): void {
-    if (this.holding !== holding || holding.term || !holding.lease.isValidAt(this.clock.now()))
-      return;
+    if (this.holding !== holding || holding.term) return;
+    const now = this.instant();
+    if (!holding.lease.isValidAt(now)) return;
+    // Timers may fire a little early against performance.now(): never act before actAt.
+    if (now.mono < holding.actAt) return this.armActTimer(holding);
     const controller = new AbortController();
     this.termCount += 1;
     holding.term = {
@@ -641,7 +803,7 @@ export class LeaderElection {
   private async confirmHold(): Promise<void> {
     const holding = this.holding;
     if (!holding) return;
-    const sentAt = this.clock.now();
+    const sent = this.instant();
     let confirmed: boolean;
     try {
       confirmed = await this.port.confirmHolding(
@@ -667,7 +829,7 @@ export class LeaderElection {
       this.stepDown('lost');
       return;
     }
-    holding.lease.confirm(sentAt);
+    holding.lease.confirm(sent);
     this.armDeadline();
     this.publish({ stepDownDeadline: holding.lease.deadline });
     this.scheduleConfirm(this.options.renewIntervalMs);
@@ -681,28 +843,27 @@ export class LeaderElection {
     this.deadlineTimer = this.clock.setTimer(() => {
       this.deadlineTimer = null;
       if (this.holding !== holding) return;
-      if (holding.lease.isValidAt(this.clock.now())) return this.armDeadline();
+      if (holding.lease.isValidAt(this.instant())) return this.armDeadline();
       this.logger.warn(
         `Lease on "${this.options.key}" ran out: no confirmation from Consul within ${describeDuration(this.options.leaseDurationMs)}; stepping down`,
       );
       this.stepDown('deadline');
-    }, holding.lease.deadline - this.clock.now());
+    }, holding.lease.remainingAt(this.instant()));
   }
 
-  /** Ends the term locally at once, then lets go of the session in the background. */
+  /** Ends the term locally at once, then lets go of the key in the background where it may still be ours. */
   private stepDown(reason: StepDownReason): void {
     const holding = this.holding;
     if (!holding) return;
     this.endTerm(reason);
-    // Release only what we may still hold: after 'lost' the key is someone else's (or deleted).
-    if (reason === 'deadline' || reason === 'resign') {
-      // The release changes the key; the watch then brings the vacancy to considerCampaign().
-      void this.releaseKey(holding.session, {
-        value: holding.value,
-        modifyIndex: holding.acquiredIndex,
-      });
+    if (reason === 'deadline') {
+      // Consul may still hold the key for our session: release it, so the next holder need not wait
+      // for the session's invalidation and lock-delay — without the marker, since leader work of the
+      // term may still run (we cannot tell) and the next holder must wait out our lease.
+      void this.releaseKey(holding.session, holding, Promise.resolve(false));
       return;
     }
+    // 'lost', 'session-lost': the key is someone else's (or gone); nothing to release.
     holding.session.setMode('standby');
     this.considerCampaign();
   }
@@ -730,7 +891,8 @@ export class LeaderElection {
     if (hadTerm) this.logger.log(`Stepped down as leader of "${this.options.key}" (${reason})`);
   }
 
-  private async drain(drain: () => Promise<unknown>): Promise<void> {
+  /** Waits for in-flight leader work up to `drainTimeout`; true when it finished in time. */
+  private async drain(drain: () => Promise<unknown>): Promise<boolean> {
     let timer: TimerHandle | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = this.clock.setTimer(() => resolve('timeout'), this.options.drainTimeoutMs);
@@ -739,11 +901,15 @@ export class LeaderElection {
       const outcome = await Promise.race([drain().then(() => 'drained' as const), timeout]);
       if (outcome === 'timeout') {
         this.logger.warn(
-          `Leader work still running after drainTimeout ${describeDuration(this.options.drainTimeoutMs)}; releasing "${this.options.key}" anyway (its AbortSignal was aborted)`,
+          ElectionMessages.drainTimedOut(this.options.key, this.options.drainTimeoutMs),
         );
+        return false;
       }
+      return true;
     } catch (error) {
+      // The work is over, if badly: nothing of it still runs.
       this.logger.warn(`Leader work failed while draining: ${(error as Error).message}`);
+      return true;
     } finally {
       if (timer) this.clock.clearTimer(timer);
     }
@@ -811,34 +977,46 @@ export class LeaderElection {
   }
 
   /**
-   * Releases the key after this instance stepped down, marked as released so that the next candidate
-   * may act at once. Retries transient failures while the election runs: a leader cut off from Consul
-   * hands over as soon as it is back (if its session survived), instead of leaving others to wait.
+   * Releases the key after this instance stepped down — with the "released" marker when `claim`
+   * resolves true (SAFETY.md) — so that the next candidate need not wait for our session's
+   * invalidation. Retries every failure with capped backoff (the longest delay after a 403) while
+   * the election runs and our session lives: a leader cut off from Consul hands over as soon as it
+   * is back, and no error answer turns into a loop. New campaigns wait until it is done.
    */
-  private releaseKey(session: CandidateSession, held: HeldKey): Promise<void> {
+  private releaseKey(
+    session: CandidateSession,
+    hold: ReleasableHold,
+    claim: Promise<boolean>,
+  ): Promise<void> {
     this.releasesInFlight += 1;
     const work = this.sessionWork.then(async () => {
+      let held = heldKeyOf(hold, await claim);
+      this.releasing = held;
       const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
-      const release = this.releaseOf(session, held);
-      while (this.session === session && !this.holding) {
+      let conflicts = 0;
+      while (this.session === session && !this.holding && this.phase === 'running') {
+        let retryInMs: number;
         try {
-          // Conditioned on the hold's index: a retry after a release whose answer was lost finds the
-          // key changed and does nothing, and can never free (and mark released) a newer hold.
-          await this.port.release(release, this.options.requestTimeoutMs);
-          this.lastReleasedIndex = held.modifyIndex;
-          this.reportSuccess('release');
-          session.setMode('standby');
-          return;
-        } catch (error) {
-          const failure = classify(error, 'key release');
-          if (this.phase !== 'running' || !failure.transient) {
-            this.logger.warn(`Could not release "${this.options.key}": ${failure.message}`);
+          const outcome = await this.releaseAttempt(session, held);
+          if (outcome === 'done') {
+            this.releasing = null;
+            this.reportSuccess('release');
+            session.setMode('standby');
             return;
           }
+          // The key changed under our session: release what is there now, at once the first time.
+          held = { ...held, modifyIndex: outcome };
+          this.releasing = held;
+          retryInMs = conflicts++ === 0 ? 0 : backoff.next();
+        } catch (error) {
+          const failure = classify(error, 'key release');
           this.reportProblem('release', failure);
-          await this.sleep(backoff.next());
+          retryInMs = this.backoffDelay(backoff, failure);
         }
+        if (retryInMs > 0) await this.sleep(retryInMs);
       }
+      // Our session is gone (its keys went with it) or stop() finishes the release (this.releasing).
+      if (this.session !== session) this.releasing = null;
     });
     const settled = work.finally(() => {
       this.releasesInFlight -= 1;
@@ -848,12 +1026,28 @@ export class LeaderElection {
     return settled;
   }
 
-  /** The release of a hold, marked as released now: we have stepped down, the next may act at once. */
+  /**
+   * One release, conditioned on the hold's last known index: a retry after a release whose answer
+   * was lost finds the key changed and does nothing, and can never free a newer hold. When Consul
+   * refuses it, reads the key: if our session still holds it (an operator's PUT, our own successor
+   * rewrite whose answer was lost), returns the index to release it at; else it is done.
+   */
+  private async releaseAttempt(session: CandidateSession, held: HeldKey): Promise<'done' | number> {
+    const { key, requestTimeoutMs } = this.options;
+    const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
+    this.lastReleasedIndex = Math.max(this.lastReleasedIndex, held.modifyIndex);
+    if (released) return 'done';
+    const read = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
+    return read.entry?.session === session.id ? read.entry.modifyIndex : 'done';
+  }
+
+  /** The release of a hold: marked as released when it may claim it, handed back otherwise. */
   private releaseOf(session: CandidateSession, held: HeldKey): ReleaseRequest {
-    const released: LeaderValue = {
-      ...held.value,
-      releasedAt: this.clock.wallTime().toISOString(),
-    };
+    const { releasedAt: _released, handedBackAt: _handedBack, ...value } = held.value;
+    const now = this.clock.wallTime().toISOString();
+    const released: LeaderValue = held.claim
+      ? { ...value, releasedAt: now }
+      : { ...value, handedBackAt: now, leaseMs: held.successorWaitMs };
     return {
       key: this.options.key,
       sessionId: session.id,
@@ -862,7 +1056,7 @@ export class LeaderElection {
     };
   }
 
-  /** At stop: one try each to release what we hold, destroy the session and remove our service. */
+  /** At stop: a few tries to release what we hold, then destroy the session and remove our service. */
   private async leaveConsul(held: HeldKey | null): Promise<void> {
     const session = this.session;
     this.session = null;
@@ -870,14 +1064,40 @@ export class LeaderElection {
     session.close();
     const { key, requestTimeoutMs } = this.options;
     try {
+      // An acquire whose answer never came may have gone through: look before leaving.
+      let hold = held ?? (this.acquireOutcomeUnknown ? await this.ownHoldAtStop(session) : null);
       // Release before destroy: a release has no lock-delay, a destroyed holder's key has.
-      if (held) await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
+      for (let attempt = 0; hold && attempt < 3; attempt += 1) {
+        const outcome = await this.releaseAttempt(session, hold);
+        hold = outcome === 'done' ? null : { ...hold, modifyIndex: outcome };
+      }
       await session.destroy(requestTimeoutMs);
     } catch (error) {
       this.logger.warn(
         `Could not clean up session ${session.id} of "${key}" at stop (${classify(error, 'stop').message}); Consul frees it by itself`,
       );
     }
+  }
+
+  private async ownHoldAtStop(session: CandidateSession): Promise<HeldKey | null> {
+    const read = await this.port.readKey(this.options.key, {
+      timeoutMs: this.options.requestTimeoutMs,
+    });
+    const entry = read.entry;
+    if (entry?.session !== session.id) return null;
+    const value = decodeLeaderValue(entry.value) ?? {
+      instanceId: this.instanceId,
+      metadata: {},
+      since: new Date(0).toISOString(),
+    };
+    return heldKeyOf(
+      {
+        value,
+        acquiredIndex: entry.modifyIndex,
+        successorWaitMs: Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0),
+      },
+      false,
+    );
   }
 
   // ---------------------------------------------------------------- state, problems, helpers
@@ -984,6 +1204,11 @@ export class LeaderElection {
     });
   }
 
+  /** Now, on both clocks (see Lease). */
+  private instant(): Instant {
+    return { mono: this.clock.now(), wall: this.clock.wallTime().getTime() };
+  }
+
   private clearTimer(name: 'confirmTimer' | 'deadlineTimer' | 'actTimer'): void {
     const handle = this[name];
     if (handle) this.clock.clearTimer(handle);
@@ -1013,13 +1238,31 @@ function inheritSuccessors(observation: Observation, instanceId: string): string
   return [...others.slice(0, SUCCESSION_LIST_LENGTH - 1), previous.instanceId];
 }
 
-function sameFreeState(a: Observation, b: Observation): boolean {
-  if (a.entry?.session || b.entry?.session) return false;
-  if (a.entry && b.entry) return a.entry.modifyIndex === b.entry.modifyIndex;
-  return !a.entry && !b.entry && a.index === b.index;
+/**
+ * The observation to keep after a fresh read. The same free entry seen again (a blocking query that
+ * timed out, an early wake) keeps the time it was first seen: that sighting already came after the
+ * vacancy, the acquire is conditioned on the entry being unchanged, and restarting the clock on each
+ * answer would postpone the lock-delay wait for ever when watchWait < lockDelay. An absent key seen
+ * absent again keeps only `freeSeenAt`: its index moves with every write to other keys, and the
+ * succession ranks must not restart with each, but a key created and deleted in between leaves no
+ * trace, so nothing else carries over (takeover.ts, actTime).
+ */
+function continueVacancy(previous: Observation | null, fresh: Observation): Observation {
+  if (!previous || previous.entry?.session || fresh.entry?.session) return fresh;
+  if (previous.entry && fresh.entry) {
+    return previous.entry.modifyIndex === fresh.entry.modifyIndex
+      ? { ...fresh, observedAt: previous.observedAt, freeSeenAt: previous.freeSeenAt }
+      : fresh;
+  }
+  if (!previous.entry && !fresh.entry) return { ...fresh, freeSeenAt: previous.freeSeenAt };
+  return fresh;
 }
 
-function vacancyOf(entry: KeyEntry | null): Vacancy {
-  if (!entry) return 'absent';
-  return decodeLeaderValue(entry.value)?.releasedAt ? 'released' : 'invalidated';
+function heldKeyOf(hold: ReleasableHold, claim: boolean): HeldKey {
+  return {
+    value: hold.value,
+    modifyIndex: hold.acquiredIndex,
+    claim,
+    successorWaitMs: hold.successorWaitMs,
+  };
 }

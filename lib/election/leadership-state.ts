@@ -27,7 +27,13 @@ export interface LeadershipTerm {
 
 /** Why Consul could not be used as it should, surfaced in the state rather than only in logs. */
 export type ElectionProblemKind =
-  'unreachable' | 'timeout' | 'server-error' | 'forbidden' | 'unexpected';
+  | 'unreachable'
+  | 'timeout'
+  | 'server-error'
+  /** HTTP 429 from Consul's rate limiter: transient, retried with backoff. */
+  | 'rate-limited'
+  | 'forbidden'
+  | 'unexpected';
 
 export interface ElectionProblem {
   readonly kind: ElectionProblemKind;

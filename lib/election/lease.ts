@@ -1,29 +1,52 @@
+/** A moment read on both of this process's clocks. */
+export interface Instant {
+  /** Monotonic milliseconds (`performance.now()`). */
+  readonly mono: number;
+  /** Wall-clock milliseconds (`Date.now()`). */
+  readonly wall: number;
+}
+
 /**
  * The leader's own deadline. It may act only while `now < sentAt + duration`, where `sentAt` is the
- * monotonic time at which it *sent* the last request that Consul answered with proof of its hold.
+ * moment at which it *sent* the last request that Consul answered with proof of its hold.
  * Counting from the send time (not the answer) keeps the bound valid however long the answer took:
  * Consul cannot have invalidated the hold before it processed a request that confirmed it.
+ *
+ * The duration is counted on both clocks and the lease ends when either says it has passed. The
+ * monotonic clock is immune to wall-clock steps, but it stands still while the machine is suspended
+ * (a laptop lid, a paused VM), when real time — and the successor's wait — goes on; the wall clock
+ * keeps counting through a suspend. A wall clock stepped forward ends the lease early, which is safe;
+ * one stepped back cannot extend it, since the monotonic bound still holds.
  */
 export class Lease {
-  private confirmedUntil: number;
+  private monoUntil: number;
+  private wallUntil: number;
 
   constructor(
     private readonly durationMs: number,
-    firstConfirmationSentAt: number,
+    firstConfirmationSent: Instant,
   ) {
-    this.confirmedUntil = firstConfirmationSentAt + durationMs;
+    this.monoUntil = firstConfirmationSent.mono + durationMs;
+    this.wallUntil = firstConfirmationSent.wall + durationMs;
   }
 
-  /** Records a confirmation sent at `sentAt`; answers that arrive out of order never shorten or reorder it. */
-  confirm(sentAt: number): void {
-    this.confirmedUntil = Math.max(this.confirmedUntil, sentAt + this.durationMs);
+  /** Records a confirmation sent at `sent`; answers that arrive out of order never shorten or reorder it. */
+  confirm(sent: Instant): void {
+    this.monoUntil = Math.max(this.monoUntil, sent.mono + this.durationMs);
+    this.wallUntil = Math.max(this.wallUntil, sent.wall + this.durationMs);
   }
 
+  /** The monotonic deadline (the wall-clock bound may end the lease sooner, see {@link isValidAt}). */
   get deadline(): number {
-    return this.confirmedUntil;
+    return this.monoUntil;
   }
 
-  isValidAt(now: number): boolean {
-    return now < this.confirmedUntil;
+  isValidAt(now: Instant): boolean {
+    return now.mono < this.monoUntil && now.wall < this.wallUntil;
+  }
+
+  /** Milliseconds until the lease ends by either clock; 0 when it has. */
+  remainingAt(now: Instant): number {
+    return Math.max(0, Math.min(this.monoUntil - now.mono, this.wallUntil - now.wall));
   }
 }

@@ -249,8 +249,11 @@ export class NodeConsulPort implements ConsulPort {
       Array.isArray(body),
     );
     const candidates = entries.flatMap((entry) => {
-      const instanceId = entry.Service?.Meta?.['instance-id'];
-      return instanceId ? [{ instanceId, createIndex: entry.Service?.CreateIndex ?? 0 }] : [];
+      const meta = entry.Service?.Meta;
+      const instanceId = meta?.['instance-id'];
+      if (!instanceId) return [];
+      const leaderKey = meta?.['leader-key'] ?? null;
+      return [{ instanceId, leaderKey, createIndex: entry.Service?.CreateIndex ?? 0 }];
     });
     return { candidates, index: answer.index };
   }
@@ -259,10 +262,13 @@ export class NodeConsulPort implements ConsulPort {
     const answer = await this.send('check update', timeoutMs, undefined, (options) =>
       this.client.agent.check.pass({ id: checkId, ...options } as never),
     );
-    // An unknown check answers 404 on recent agents and 500 "Unknown check" on older ones.
+    // An unknown check answers 404 on recent agents and, on 1.8.7, 500 `CheckID "…" does not have
+    // associated TTL`. Only those texts: a 500 such as "ACL not found" says nothing about the check,
+    // and taking it for one would make the election abandon a session that still lives.
     if (
       answer.status === 404 ||
-      (answer.status === 500 && /unknown check|not found|does not have/i.test(text(answer.body)))
+      (answer.status === 500 &&
+        /does not have associated TTL|unknown check/i.test(text(answer.body)))
     ) {
       return 'not-found';
     }
@@ -369,7 +375,13 @@ function statusError(answer: ConsulAnswer, operation: string): ConsulRequestErro
   const body = text(answer.body).trim().slice(0, 500);
   const detail = `HTTP ${answer.status}${body ? `: ${body}` : ''}`;
   const kind =
-    answer.status === 403 ? 'forbidden' : answer.status >= 500 ? 'server-error' : 'unexpected';
+    answer.status === 403
+      ? 'forbidden'
+      : answer.status === 429
+        ? 'rate-limited'
+        : answer.status >= 500
+          ? 'server-error'
+          : 'unexpected';
   return new ConsulRequestError(kind, operation, detail, answer.status, body);
 }
 

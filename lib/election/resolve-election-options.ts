@@ -195,14 +195,15 @@ export function resolveElectionOptions(
 }
 
 /**
- * `leader-` and the key with anything but letters, digits and dashes turned into dashes; a long key
- * is cut and suffixed with a hash of the whole key, so that the name stays a valid DNS label (≤ 63).
+ * `leader-`, the key with anything but letters, digits and dashes turned into dashes (cut so the name
+ * stays a valid DNS label, ≤ 63), and a hash of the whole key. The hash is always there: the readable
+ * part alone maps `jobs/job.a`, `jobs/job-a` and `jobs-job-a` to one name, and two keys' candidates
+ * would then stand in each other's succession order.
  */
 function defaultServiceName(key: string): string {
-  const name = `leader-${key.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '')}`;
-  if (name.length <= 63) return name;
+  const readable = `leader-${key.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '')}`;
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 8);
-  return `${name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
+  return `${readable.slice(0, 54).replace(/-+$/, '')}-${hash}`;
 }
 
 function durationIn(

@@ -14,7 +14,7 @@ export const SUCCESSION_LIST_LENGTH = 8;
  * blocking query each: the candidate list, N entries long, is read by one instance, not N.
  */
 export function successorsOf(
-  candidates: readonly Candidate[],
+  candidates: ReadonlyArray<Pick<Candidate, 'instanceId' | 'createIndex'>>,
   leaderInstanceId: string,
   /** The holder this leader took over from: named last, as it left the lead. */
   previousHolder?: string,

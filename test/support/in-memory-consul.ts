@@ -160,6 +160,7 @@ export class InMemoryConsul implements ConsulPort {
       this.catalogIndex += 1;
       this.services.set(service.id, {
         instanceId: service.meta['instance-id'],
+        leaderKey: service.meta['leader-key'] ?? null,
         createIndex: this.catalogIndex,
       });
       this.notifyCatalog();

@@ -29,7 +29,7 @@ describe('election options', () => {
         ttlMs: 2_000,
         standbyTtlMs: 30_000,
         deregisterCriticalServiceAfterMs: 60_000,
-        serviceName: 'leader-service-billing-leader',
+        serviceName: expect.stringMatching(/^leader-service-billing-leader-[0-9a-f]{8}$/),
       },
       consul: { host: '127.0.0.1', port: 8500, secure: false },
     });
@@ -167,6 +167,13 @@ describe('election options', () => {
     expect(name.length).toBeLessThanOrEqual(63);
     expect(name).toMatch(/^leader-service-billing-reconciliation-.+-[0-9a-f]{8}$/);
     expect(resolveElectionOptions({ key: `${long}2` }, {}).healthCheck!.serviceName).not.toBe(name);
+  });
+
+  it('gives keys that differ only in punctuation different service names', () => {
+    const names = ['jobs/job.a', 'jobs/job-a', 'jobs-job-a', 'jobs/job_a'].map(
+      (key) => resolveElectionOptions({ key }, {}).healthCheck!.serviceName,
+    );
+    expect(new Set(names).size).toBe(names.length);
   });
 
   it('allows turning the health check off', () => {

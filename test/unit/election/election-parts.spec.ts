@@ -1,6 +1,13 @@
 import { Backoff } from '../../../lib/election/backoff';
 import { describeDuration, parseDuration, toConsulDuration } from '../../../lib/election/duration';
 import { Lease } from '../../../lib/election/lease';
+import {
+  actTime,
+  leaseWaitMs,
+  mayClaimReleased,
+  vacancyOf,
+  type Vacancy,
+} from '../../../lib/election/takeover';
 import { decodeLeaderValue, encodeLeaderValue } from '../../../lib/election/leader-value';
 import {
   SUCCESSION_LIST_LENGTH,
@@ -30,18 +37,105 @@ describe('durations', () => {
 });
 
 describe('the lease', () => {
+  /** The same moment on both clocks, the wall clock 1e12 ms ahead. */
+  const at = (mono: number, wallDrift = 0) => ({ mono, wall: 1e12 + mono + wallDrift });
+
   it('runs D from the send time of the confirmation, not from its answer', () => {
-    const lease = new Lease(1_000, 100);
+    const lease = new Lease(1_000, at(100));
     expect(lease.deadline).toBe(1_100);
-    expect(lease.isValidAt(1_099)).toBe(true);
-    expect(lease.isValidAt(1_100)).toBe(false);
+    expect(lease.isValidAt(at(1_099))).toBe(true);
+    expect(lease.isValidAt(at(1_100))).toBe(false);
   });
 
   it('is never shortened by a confirmation answered out of order', () => {
-    const lease = new Lease(1_000, 100);
-    lease.confirm(600);
-    lease.confirm(400);
+    const lease = new Lease(1_000, at(100));
+    lease.confirm(at(600));
+    lease.confirm(at(400));
     expect(lease.deadline).toBe(1_600);
+  });
+
+  it('ends when the wall clock says D has passed, though the monotonic clock stood still (a suspend)', () => {
+    const lease = new Lease(1_000, at(100));
+    // 300 ms later on the monotonic clock, but the machine slept 5 s in between.
+    expect(lease.isValidAt(at(400, 5_000))).toBe(false);
+    expect(lease.remainingAt(at(400, 5_000))).toBe(0);
+  });
+
+  it('is not extended by a wall clock stepped back', () => {
+    const lease = new Lease(1_000, at(100));
+    expect(lease.isValidAt(at(1_100, -60_000))).toBe(false);
+    expect(lease.remainingAt(at(600, -60_000))).toBe(500);
+  });
+});
+
+describe('when a new holder may act (takeover.ts)', () => {
+  const D = 1_000;
+  const wait = leaseWaitMs(D, undefined);
+  it.each<[string, Vacancy, number]>([
+    // vacancy, expected act time for: sent 100, answered 105, free seen at 40
+    ['a key released with the marker: at the acquire', 'released', 100],
+    ['a key handed back without it: D after we saw it free', 'handed-back', 40 + wait],
+    ['an invalidated key: D after we saw it free', 'invalidated', 40 + wait],
+    [
+      'an absent key: D after the acquire answered (a deletion leaves no trace)',
+      'absent',
+      105 + wait,
+    ],
+  ])('%s', (_name, vacancy, expected) => {
+    expect(actTime({ vacancy, sentAt: 100, answeredAt: 105, freeSeenAt: 40, waitMs: wait })).toBe(
+      expected,
+    );
+  });
+
+  it('never acts before the acquire was sent, however early the key was seen free', () => {
+    expect(
+      actTime({
+        vacancy: 'invalidated',
+        sentAt: 5_000,
+        answeredAt: 5_001,
+        freeSeenAt: 0,
+        waitMs: wait,
+      }),
+    ).toBe(5_000);
+  });
+
+  it.each([
+    [1_000, undefined, 1_010],
+    [1_000, 3_000, 3_030],
+    [3_000, 1_000, 3_030],
+  ])(
+    'waits out the longer of its own D (%d) and the previous holder’s (%s), plus 1%%',
+    (own, previous, expected) => {
+      expect(leaseWaitMs(own, previous)).toBeCloseTo(expected, 6);
+    },
+  );
+
+  it.each<[boolean, boolean, Vacancy, boolean]>([
+    [true, true, 'invalidated', true],
+    [true, false, 'released', false],
+    [false, true, 'invalidated', false],
+    [false, true, 'absent', false],
+    [false, true, 'handed-back', false],
+    [false, true, 'released', true],
+  ])(
+    'a release may carry the marker: acted %s, work drained %s, took a key %s → %s',
+    (acted, workDrained, vacancy, claim) => {
+      expect(mayClaimReleased({ acted, workDrained, vacancy })).toBe(claim);
+    },
+  );
+
+  it('reads the vacancy from the value the last holder wrote', () => {
+    const entry = (value: object | null) => ({
+      value: value && JSON.stringify({ instanceId: 'x', metadata: {}, since: '', ...value }),
+      session: null,
+      lockIndex: 1,
+      modifyIndex: 9,
+    });
+    expect(vacancyOf(null)).toBe('absent');
+    expect(vacancyOf(entry({ releasedAt: 'now' }))).toBe('released');
+    expect(vacancyOf(entry({ handedBackAt: 'now', leaseMs: 2_000 }))).toBe('handed-back');
+    expect(vacancyOf(entry({}))).toBe('invalidated');
+    expect(vacancyOf(entry(null))).toBe('invalidated');
   });
 });
 
