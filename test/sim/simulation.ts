@@ -528,8 +528,9 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
     log('HEAL: every fault ends');
     for (const heal of healers.splice(0)) heal();
     if (!model.up) model.restart(false);
-    const running = [...candidates.values()].filter((c) => c.state === 'running');
-    if (running.length === 0) start(worldRandom.pick([...candidates.values()]));
+    const all = [...candidates.values()];
+    const idle = all.filter((c) => c.state === 'stopped' || c.state === 'crashed');
+    if (!all.some((c) => c.state === 'running') && idle.length > 0) start(worldRandom.pick(idle));
     const freedBy =
       healedAt +
       (hc ? hc.standbyTtlMs + hc.ttlMs : 0) +
