@@ -21,6 +21,8 @@ export interface History {
   readonly wipes: readonly number[];
   /** Liveness: from when a leader is owed (every fault healed and Consul freed the key), and within how long. */
   readonly liveness: { readonly owedFrom: number; readonly withinMs: number; readonly until: number } | null;
+  /** Graceful handoffs (a leader resigned or stopped at `at`): another process acts within `withinMs`. */
+  readonly handoffs: ReadonlyArray<{ readonly at: number; readonly from: string; readonly withinMs: number }>;
   /** Requests per second no process may exceed in any one-second window. */
   readonly maxRequestsPerSecond: number;
   /** Sessions, services and checks of the election still in Consul after every candidate stopped. */
@@ -28,7 +30,7 @@ export interface History {
 }
 
 export interface Violation {
-  readonly rule: 'safety' | 'tokens' | 'liveness' | 'load' | 'cleanliness';
+  readonly rule: 'safety' | 'tokens' | 'liveness' | 'handoff' | 'load' | 'cleanliness';
   readonly message: string;
 }
 
@@ -37,6 +39,7 @@ export function check(history: History): Violation[] {
     ...checkSafety(history),
     ...checkTokens(history),
     ...checkLiveness(history),
+    ...checkHandoffs(history),
     ...checkLoad(history),
     ...checkCleanliness(history),
   ];
@@ -103,6 +106,22 @@ export function checkLiveness(history: History): Violation[] {
       message: `no leader acted within ${owed.withinMs.toFixed(0)} ms of ${fmt(owed.owedFrom)} (first action after it: ${first ? `${first.process} at ${fmt(first.from)}` : `none until ${fmt(owed.until)}`})`,
     },
   ];
+}
+
+/** After a graceful resign or stop, the next leader acts within a few requests, not a failover later. */
+export function checkHandoffs(history: History): Violation[] {
+  return history.handoffs.flatMap((handoff) => {
+    const next = history.intervals
+      .filter((interval) => interval.process !== handoff.from && interval.from >= handoff.at)
+      .sort((a, b) => a.from - b.from)[0];
+    if (next && next.from - handoff.at <= handoff.withinMs) return [];
+    return [
+      {
+        rule: 'handoff' as const,
+        message: `${handoff.from} left the lead at ${fmt(handoff.at)}; next action ${next ? `by ${next.process} after ${(next.from - handoff.at).toFixed(1)} ms` : 'never'} (bound ${handoff.withinMs.toFixed(0)} ms)`,
+      },
+    ];
+  });
 }
 
 /** No process sends more than the bound in any one-second window. */

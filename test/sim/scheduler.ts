@@ -29,7 +29,15 @@ export class Scheduler {
   }
 
   /** Runs events up to `until` (true ms); `afterEach` runs after each one (the checker's sampling). */
-  async runUntil(until: number, afterEach: () => void, maxEvents: number): Promise<void> {
+  async runUntil(
+    until: number,
+    afterEach: () => void,
+    maxEvents: number,
+    /** Ends the run early, checked after each event. */
+    stopWhen: () => boolean = () => false,
+  ): Promise<void> {
+    // Whatever the caller set going (a probe's resign(), a start()) runs now, before time moves.
+    await drainMicrotasks();
     for (;;) {
       const next = this.heap[0];
       if (!next || next.at > until) break;
@@ -41,6 +49,7 @@ export class Scheduler {
       next.run();
       if (!next.quiet) await drainMicrotasks();
       afterEach();
+      if (stopWhen()) return;
     }
     this.now = Math.max(this.now, until);
   }

@@ -257,6 +257,7 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
   const requests = new Map<string, number[]>();
   const sessionOwner = new Map<string, SimProcess>();
   const wipes: number[] = [];
+  const handoffs: Array<{ at: number; from: string; withinMs: number }> = [];
   const processName = (candidate: Candidate): string => `${candidate.instanceId}.${candidate.incarnation}`;
 
   const closeRun = (candidate: Candidate): void => {
@@ -519,7 +520,7 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
       scheduler.at(worldRandom.between(0, 300) + i, () => start(candidate));
     }
     for (const fault of schedule) scheduler.at(fault.at, () => applyFault(fault));
-    const sampleEvery = (): void => void scheduler.after(worldRandom.between(2, 20), sampleEvery, true);
+    const sampleEvery = (): void => void scheduler.after(worldRandom.between(5, 50), sampleEvery, true);
     sampleEvery();
     await scheduler.runUntil(faultPhaseMs, afterEach, maxEvents);
 
@@ -537,9 +538,53 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
       2 * resolved.sessionTtlMs +
       livenessWithinMs +
       2_000;
-    await scheduler.runUntil(freedBy, afterEach, maxEvents);
-    if (owedFrom !== null) await scheduler.runUntil(owedFrom + livenessWithinMs + 500, afterEach, maxEvents);
+    // Until a leader acted after the moment one was owed (or that is overdue).
+    const ledSinceOwed = (): boolean =>
+      owedFrom !== null &&
+      (scheduler.now > owedFrom + livenessWithinMs ||
+        [...candidates.values()].some((c) => c.run && c.run.to >= owedFrom!));
+    await scheduler.runUntil(freedBy, afterEach, maxEvents, ledSinceOwed);
+    if (owedFrom !== null && !ledSinceOwed())
+      await scheduler.runUntil(owedFrom + livenessWithinMs + 500, afterEach, maxEvents, ledSinceOwed);
     const calmEnd = scheduler.now;
+
+    // Graceful handoffs, once every candidate runs and the dead ones have left the succession order:
+    // the leader resigns or stops (sometimes right after an operator's plain PUT of its key) and
+    // the next one must act within a few requests and succession steps, not lock-delay and D later.
+    for (const candidate of candidates.values()) {
+      if (candidate.state === 'stopped' || candidate.state === 'crashed') start(candidate);
+    }
+    // Dead incarnations leave the succession order when their checks turn critical.
+    const running = (): number => [...candidates.values()].filter((c) => c.state === 'running').length;
+    await scheduler.runUntil(
+      scheduler.now + (hc ? hc.standbyTtlMs : 0) + 2 * resolved.sessionTtlMs + 5_000,
+      afterEach,
+      maxEvents,
+      () => !hc || model.passingCheckIds().length === running(),
+    );
+    await scheduler.runUntil(scheduler.now + 2 * resolved.successionStepMs + 500, afterEach, maxEvents);
+    const handoffWithinMs = 2 * resolved.successionStepMs + 4 * resolved.requestTimeoutMs + 300;
+    for (let probe = 0; probe < 2; probe += 1) {
+      const leader = [...candidates.values()].find(
+        (c) => c.state === 'running' && c.election?.isLeader(),
+      );
+      if (!leader?.process || !leader.election) break;
+      const election = leader.election;
+      const entry = model.entryOf(SIM_KEY);
+      if (worldRandom.chance(0.5) && entry?.Value) {
+        log(`PROBE operator plain PUT of ${SIM_KEY}`);
+        model.kvPut(SIM_KEY, Buffer.from(entry.Value, 'base64').toString());
+        await scheduler.runUntil(scheduler.now + worldRandom.between(0, 30), afterEach, maxEvents);
+      }
+      const graceful = worldRandom.chance(0.5) ? 'resign' : 'stop';
+      handoffs.push({ at: scheduler.now, from: processName(leader), withinMs: handoffWithinMs });
+      log(`PROBE ${processName(leader)} ${graceful}()`);
+      if (graceful === 'stop') stop(leader);
+      else leader.process.deliver(() => void election.resign());
+      await scheduler.runUntil(scheduler.now + handoffWithinMs + 1_000, afterEach, maxEvents);
+      if (leader.state === 'stopped') start(leader);
+      await scheduler.runUntil(scheduler.now + 3_000, afterEach, maxEvents);
+    }
 
     // Everyone leaves; whatever crashed processes left behind, Consul reaps in time.
     log('END: every candidate stops');
@@ -564,6 +609,7 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
           withinMs: owedFrom === null ? 0 : livenessWithinMs,
           until: calmEnd,
         },
+        handoffs,
         maxRequestsPerSecond,
         leftovers: [
           ...model.sessionIds().map((id) => `session ${id}`),

@@ -152,6 +152,11 @@ export class ConsulModel {
     return [...this.checks.keys()];
   }
 
+  /** Ids of the checks that pass now. */
+  passingCheckIds(): string[] {
+    return [...this.checks.values()].filter(passing).map((check) => check.id);
+  }
+
   lockDelayUntil(key: string): number {
     return this.lockDelays.get(key) ?? 0;
   }
