@@ -20,9 +20,17 @@ export interface History {
   /** True times at which Consul forgot everything (a wiped dev agent): tokens may start over. */
   readonly wipes: readonly number[];
   /** Liveness: from when a leader is owed (every fault healed and Consul freed the key), and within how long. */
-  readonly liveness: { readonly owedFrom: number; readonly withinMs: number; readonly until: number } | null;
+  readonly liveness: {
+    readonly owedFrom: number;
+    readonly withinMs: number;
+    readonly until: number;
+  } | null;
   /** Graceful handoffs (a leader resigned or stopped at `at`): another process acts within `withinMs`. */
-  readonly handoffs: ReadonlyArray<{ readonly at: number; readonly from: string; readonly withinMs: number }>;
+  readonly handoffs: ReadonlyArray<{
+    readonly at: number;
+    readonly from: string;
+    readonly withinMs: number;
+  }>;
   /** Requests per second no process may exceed in any one-second window. */
   readonly maxRequestsPerSecond: number;
   /** Sessions, services and checks of the election still in Consul after every candidate stopped. */
@@ -151,7 +159,12 @@ export function checkLoad(history: History): Violation[] {
 export function checkCleanliness(history: History): Violation[] {
   return history.leftovers.length === 0
     ? []
-    : [{ rule: 'cleanliness', message: `left in Consul after every candidate stopped: ${history.leftovers.join(', ')}` }];
+    : [
+        {
+          rule: 'cleanliness',
+          message: `left in Consul after every candidate stopped: ${history.leftovers.join(', ')}`,
+        },
+      ];
 }
 
 function fmt(ms: number): string {

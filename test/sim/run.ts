@@ -20,11 +20,19 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seeds: 200, from: 1, workers: 1, stopAtFirst: false, regression: true, quiet: false };
+  const args: Args = {
+    seeds: 200,
+    from: 1,
+    workers: 1,
+    stopAtFirst: false,
+    regression: true,
+    quiet: false,
+  };
   for (let i = 0; i < argv.length; i += 1) {
     const value = (): number => {
       const n = Number(argv[++i]);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`${argv[i - 1]} needs a non-negative integer, got ${argv[i]}`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new Error(`${argv[i - 1]} needs a non-negative integer, got ${argv[i]}`);
       return n;
     };
     switch (argv[i]) {
@@ -58,7 +66,9 @@ function parseArgs(argv: string[]): Args {
 
 export function regressionSeeds(): number[] {
   const file = join(__dirname, 'regression-seeds.json');
-  return (JSON.parse(readFileSync(file, 'utf8')) as Array<{ seed: number }>).map((entry) => entry.seed);
+  return (JSON.parse(readFileSync(file, 'utf8')) as Array<{ seed: number }>).map(
+    (entry) => entry.seed,
+  );
 }
 
 function describeFailure(result: SimResult, fullTrace: boolean): string {
@@ -111,7 +121,8 @@ function* range(from: number, count: number, step = 1, offset = 0): Iterable<num
 async function main(): Promise<void> {
   // A child of a batch: runs its share and reports.
   if (process.env.SIM_WORKER) {
-    const [from, count, step, offset, stopAtFirst, quiet] = process.env.SIM_WORKER.split(',').map(Number);
+    const [from, count, step, offset, stopAtFirst, quiet] =
+      process.env.SIM_WORKER.split(',').map(Number);
     const outcome = await runSeeds(range(from, count, step, offset), {
       stopAtFirst: !!stopAtFirst,
       quiet: !!quiet,
@@ -123,7 +134,7 @@ async function main(): Promise<void> {
   if (args.seed !== undefined) {
     const result = await simulate(args.seed);
     process.stdout.write(
-      result.violations.length
+      result.violations.length || process.env.SIM_SHOW
         ? `${describeFailure(result, true)}\n`
         : `seed ${args.seed} passed (${result.candidates} candidates, ${result.schedule.length} faults, ${result.events} events, ${(result.simulatedMs / 1_000).toFixed(1)} s simulated)\n`,
     );
@@ -133,9 +144,14 @@ async function main(): Promise<void> {
   const started = performance.now();
   let failed: number[] = [];
   if (args.regression) {
-    const regression = await runSeeds(regressionSeeds(), { stopAtFirst: args.stopAtFirst, quiet: args.quiet });
+    const regression = await runSeeds(regressionSeeds(), {
+      stopAtFirst: args.stopAtFirst,
+      quiet: args.quiet,
+    });
     failed.push(...regression.failed);
-    process.stdout.write(`regression seeds: ${regression.ran} run, ${regression.failed.length} failed\n`);
+    process.stdout.write(
+      `regression seeds: ${regression.ran} run, ${regression.failed.length} failed\n`,
+    );
     if (args.stopAtFirst && failed.length) {
       process.stdout.write(`caught by regression seed ${failed[0]}\n`);
       process.exitCode = 1;
@@ -153,17 +169,28 @@ async function main(): Promise<void> {
       Array.from(
         { length: args.workers },
         (_, offset) =>
-          new Promise<{ failed: number[]; ran: number; events: number; simulatedMs: number }>((resolve, reject) => {
-            const child = fork(__filename, [], {
-              env: {
-                ...process.env,
-                SIM_WORKER: [args.from, args.seeds, args.workers, offset, args.stopAtFirst ? 1 : 0, args.quiet ? 1 : 0].join(','),
-              },
-              execArgv: process.execArgv,
-            });
-            child.on('message', (message) => resolve(message as never));
-            child.on('exit', (code) => (code ? reject(new Error(`worker ${offset} exited with ${code}`)) : undefined));
-          }),
+          new Promise<{ failed: number[]; ran: number; events: number; simulatedMs: number }>(
+            (resolve, reject) => {
+              const child = fork(__filename, [], {
+                env: {
+                  ...process.env,
+                  SIM_WORKER: [
+                    args.from,
+                    args.seeds,
+                    args.workers,
+                    offset,
+                    args.stopAtFirst ? 1 : 0,
+                    args.quiet ? 1 : 0,
+                  ].join(','),
+                },
+                execArgv: process.execArgv,
+              });
+              child.on('message', (message) => resolve(message as never));
+              child.on('exit', (code) =>
+                code ? reject(new Error(`worker ${offset} exited with ${code}`)) : undefined,
+              );
+            },
+          ),
       ),
     );
     for (const outcome of outcomes) {
@@ -182,6 +209,8 @@ async function main(): Promise<void> {
 }
 
 void main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = 2;
 });

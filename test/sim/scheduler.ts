@@ -19,7 +19,13 @@ export class Scheduler {
   private readonly heap: SimEvent[] = [];
 
   at(at: number, run: () => void, quiet = false): SimEvent {
-    const event: SimEvent = { at: Math.max(at, this.now), seq: this.seq++, run, quiet, cancelled: false };
+    const event: SimEvent = {
+      at: Math.max(at, this.now),
+      seq: this.seq++,
+      run,
+      quiet,
+      cancelled: false,
+    };
     this.push(event);
     return event;
   }

@@ -94,14 +94,30 @@ export class SimProcess implements Clock {
     this.paused = true;
   }
 
+  /** Pauses the process right after it sends its next request (a GC pause, a SIGSTOP), for `ms`. */
+  pauseAfterNextSend(ms: number, requestName: string | null): void {
+    this.pauseOnSend = { ms, requestName };
+  }
+
+  private pauseOnSend: { ms: number; requestName: string | null } | null = null;
+
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
     const frozen = this.frozen;
     this.frozen = [];
     // Everything that came due while stopped runs at once, in order, like a SIGCONT'd process.
-    for (const callback of frozen) this.scheduler.after(0, () => this.deliver(callback));
+    this.backlog += frozen.length;
+    for (const callback of frozen) {
+      this.scheduler.after(0, () => {
+        this.backlog -= 1;
+        this.deliver(callback);
+      });
+    }
   }
+
+  /** Callbacks that came due while paused and have not run yet: the process is still catching up. */
+  backlog = 0;
 
   crash(): void {
     this.crashed = true;
@@ -155,7 +171,10 @@ export class SimProcess implements Clock {
             )
           : null;
       request.ctx?.once('cancel', () =>
-        finish(() => reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })), 'cancelled'),
+        finish(
+          () => reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })),
+          'cancelled',
+        ),
       );
       const faults = this.faults;
       /** An answer travels back to this process. */
@@ -175,6 +194,19 @@ export class SimProcess implements Clock {
         return;
       }
       this.trace(`${this.name} → ${request.name}${faults.partitioned ? ' (held: link cut)' : ''}`);
+      if (
+        this.pauseOnSend !== null &&
+        !this.paused &&
+        (this.pauseOnSend.requestName === null || this.pauseOnSend.requestName === request.name)
+      ) {
+        const pauseMs = this.pauseOnSend.ms;
+        this.pauseOnSend = null;
+        this.trace(
+          `${this.name} paused for ${pauseMs.toFixed(0)}ms right after sending ${request.name}`,
+        );
+        this.pause();
+        this.scheduler.after(pauseMs, () => this.resume());
+      }
       this.travel(() => {
         let handled: Promise<ModelAnswer>;
         try {

@@ -113,7 +113,10 @@ type FaultKind =
   | 'neighbour-writes'
   | 'stop'
   | 'start'
-  | 'resign';
+  | 'resign'
+  | 'pause-in-flight'
+  | 'cut-delete-leave'
+  | 'slow-holder-delete';
 
 function drawSchedule(
   random: Prng,
@@ -153,6 +156,9 @@ function drawSchedule(
       [3, 'stop'],
       [4, 'start'],
       [5, 'resign'],
+      [4, 'pause-in-flight'],
+      [3, 'cut-delete-leave'],
+      [3, 'slow-holder-delete'],
     ]);
     switch (kind) {
       case 'partition':
@@ -166,7 +172,13 @@ function drawSchedule(
         break;
       case 'lose-requests':
       case 'lose-answers':
-        faults.push({ at, kind, target, durationMs: span(200, 5_000), detail: { p: random.between(0.1, 0.9) } });
+        faults.push({
+          at,
+          kind,
+          target,
+          durationMs: span(200, 5_000),
+          detail: { p: random.between(0.1, 0.9) },
+        });
         break;
       case 'slow-answers':
         faults.push({
@@ -174,7 +186,11 @@ function drawSchedule(
           kind,
           target,
           durationMs: span(200, 5_000),
-          detail: { p: random.between(0.2, 1), minMs: requestTimeoutMs * 0.5, maxMs: requestTimeoutMs * 2.5 },
+          detail: {
+            p: random.between(0.2, 1),
+            minMs: requestTimeoutMs * 0.5,
+            maxMs: requestTimeoutMs * 2.5,
+          },
         });
         break;
       case 'errors':
@@ -190,16 +206,75 @@ function drawSchedule(
         faults.push({ at, kind, target, durationMs: span(200, 4_000) });
         break;
       case 'agent-restart':
-        faults.push({ at, kind, durationMs: span(100, 3_000), detail: { wipe: random.chance(0.6) } });
+        faults.push({
+          at,
+          kind,
+          durationMs: span(100, 3_000),
+          detail: { wipe: random.chance(0.6) },
+        });
         break;
       case 'neighbour-writes':
-        faults.push({ at, kind, durationMs: span(500, 10_000), detail: { everyMs: random.between(20, 400) } });
+        faults.push({
+          at,
+          kind,
+          durationMs: span(500, 10_000),
+          detail: { everyMs: random.between(20, 400) },
+        });
         break;
       case 'put-key':
-        faults.push({ at, kind, detail: { value: random.chance(0.5) ? 'operator' : 'leader-like' } });
+        faults.push({
+          at,
+          kind,
+          detail: { value: random.chance(0.5) ? 'operator' : 'leader-like' },
+        });
         break;
       case 'resign':
-        faults.push({ at, kind, target, detail: { pauseMs: random.chance(0.5) ? undefined : random.int(0, 2_000) } });
+        faults.push({
+          at,
+          kind,
+          target,
+          detail: { pauseMs: random.chance(0.5) ? undefined : random.int(0, 2_000) },
+        });
+        break;
+      case 'pause-in-flight':
+        faults.push({
+          at,
+          kind,
+          target,
+          durationMs: span(leaseMs * 0.5, 3 * leaseMs + 1_000),
+          detail: { after: random.pick(['Transaction.create', 'any']) },
+        });
+        break;
+      case 'cut-delete-leave':
+        // The holder is cut off inside its lease, the key is deleted, and whoever took it next
+        // resigns or stops soon after: the interleaving of the early "released" marker.
+        faults.push({
+          at,
+          kind,
+          target: HOLDER,
+          durationMs: span(2 * leaseMs, 4 * leaseMs + 1_000),
+          detail: {
+            deleteAfterMs: random.between(0, leaseMs / 2),
+            leaveAfterMs: random.between(0, 1.5 * leaseMs),
+            leave: random.pick(['resign', 'stop']),
+          },
+        });
+        break;
+      case 'slow-holder-delete':
+        // The holder's answers come late (its confirmations among them) and the key is deleted
+        // meanwhile: a lease counted from an answer instead of its request outlives the hold.
+        faults.push({
+          at,
+          kind,
+          target: HOLDER,
+          durationMs: span(leaseMs, 3 * leaseMs),
+          detail: {
+            p: 1,
+            minMs: requestTimeoutMs * 0.3,
+            maxMs: requestTimeoutMs * 0.95,
+            deleteAfterMs: random.between(0, leaseMs),
+          },
+        });
         break;
       default:
         faults.push({ at, kind, target });
@@ -208,7 +283,10 @@ function drawSchedule(
   return faults.sort((a, b) => a.at - b.at);
 }
 
-export async function simulate(seed: number, options: { traceAll?: boolean } = {}): Promise<SimResult> {
+export async function simulate(
+  seed: number,
+  options: { traceAll?: boolean } = {},
+): Promise<SimResult> {
   const random = new Prng(seed);
   const optionsRandom = random.fork();
   const scheduleRandom = random.fork();
@@ -228,7 +306,8 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
 
   const scheduler = new Scheduler();
   const trace: string[] = [];
-  const log = (line: string): void => void trace.push(`${(scheduler.now / 1_000).toFixed(4)} ${line}`);
+  const log = (line: string): void =>
+    void trace.push(`${(scheduler.now / 1_000).toFixed(4)} ${line}`);
   const model = new ConsulModel(
     {
       now: () => scheduler.now,
@@ -258,7 +337,8 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
   const sessionOwner = new Map<string, SimProcess>();
   const wipes: number[] = [];
   const handoffs: Array<{ at: number; from: string; withinMs: number }> = [];
-  const processName = (candidate: Candidate): string => `${candidate.instanceId}.${candidate.incarnation}`;
+  const processName = (candidate: Candidate): string =>
+    `${candidate.instanceId}.${candidate.incarnation}`;
 
   const closeRun = (candidate: Candidate): void => {
     if (!candidate.run) return;
@@ -276,7 +356,15 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
     for (const candidate of candidates.values()) {
       const process = candidate.process;
       const election = candidate.election;
-      if (!process || !election || process.crashed || process.paused || candidate.state === 'stopped') {
+      // A process that is paused, or still running what came due while it was, runs no user code.
+      if (
+        !process ||
+        !election ||
+        process.crashed ||
+        process.paused ||
+        process.backlog > 0 ||
+        candidate.state === 'stopped'
+      ) {
         closeRun(candidate);
         continue;
       }
@@ -313,7 +401,12 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
       ...electionOptions,
       consulPort: modelPort(model, trackSessions(process), candidate.instanceId),
       clock: process,
-      logger: { log: lines('log'), warn: lines('warn'), error: lines('error'), debug: lines('debug') },
+      logger: {
+        log: lines('log'),
+        warn: lines('warn'),
+        error: lines('error'),
+        debug: lines('debug'),
+      },
     });
     candidate.process = process;
     candidate.election = election;
@@ -338,11 +431,12 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
     if (candidate.state !== 'running' || !election || !process) return;
     candidate.state = 'stopping';
     log(`${processName(candidate)} stop()`);
-    process.deliver(() =>
-      void election.stop().then(() => {
-        if (candidate.election === election) candidate.state = 'stopped';
-        log(`${processName(candidate)} stopped`);
-      }),
+    process.deliver(
+      () =>
+        void election.stop().then(() => {
+          if (candidate.election === election) candidate.state = 'stopped';
+          log(`${processName(candidate)} stopped`);
+        }),
     );
   };
   const crash = (candidate: Candidate): void => {
@@ -367,7 +461,9 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
     const process = candidate?.process;
     const live = candidate?.state === 'running' && process && !process.crashed;
     const end = fault.at + (fault.durationMs ?? 0);
-    log(`FAULT ${fault.kind}${fault.target ? ` ${fault.target}` : ''}${fault.durationMs ? ` for ${fault.durationMs.toFixed(0)}ms` : ''}${fault.detail ? ` ${JSON.stringify(fault.detail)}` : ''}`);
+    log(
+      `FAULT ${fault.kind}${fault.target ? ` ${fault.target}` : ''}${fault.durationMs ? ` for ${fault.durationMs.toFixed(0)}ms` : ''}${fault.detail ? ` ${JSON.stringify(fault.detail)}` : ''}`,
+    );
     const timed = (set: () => void, heal: () => void): void => {
       set();
       let healed = false;
@@ -381,12 +477,19 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
     };
     switch (fault.kind) {
       case 'partition':
-        if (process) timed(() => process.cut(), () => process.reconnect());
+        if (process)
+          timed(
+            () => process.cut(),
+            () => process.reconnect(),
+          );
         break;
       case 'pause':
         if (process && live) {
           closeRun(candidate);
-          timed(() => process.pause(), () => process.resume());
+          timed(
+            () => process.pause(),
+            () => process.resume(),
+          );
         }
         break;
       case 'crash':
@@ -396,10 +499,18 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
         }
         break;
       case 'lose-requests':
-        if (process) timed(() => (process.faults.loseRequests = fault.detail!.p as number), () => (process.faults.loseRequests = 0));
+        if (process)
+          timed(
+            () => (process.faults.loseRequests = fault.detail!.p as number),
+            () => (process.faults.loseRequests = 0),
+          );
         break;
       case 'lose-answers':
-        if (process) timed(() => (process.faults.loseAnswers = fault.detail!.p as number), () => (process.faults.loseAnswers = 0));
+        if (process)
+          timed(
+            () => (process.faults.loseAnswers = fault.detail!.p as number),
+            () => (process.faults.loseAnswers = 0),
+          );
         break;
       case 'slow-answers':
         if (process)
@@ -409,7 +520,8 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
           );
         break;
       case 'errors': {
-        const targets = fault.target === '*' ? [...candidates.values()] : candidate ? [candidate] : [];
+        const targets =
+          fault.target === '*' ? [...candidates.values()] : candidate ? [candidate] : [];
         const processes = targets.flatMap((c) => (c.process ? [c.process] : []));
         timed(
           () => processes.forEach((p) => (p.faults.errorStatus = fault.detail!.status as number)),
@@ -420,7 +532,8 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
       case 'acl-revoke':
         if (fault.target === HOLDER) break;
         timed(
-          () => model.deny(fault.target!, ['key:read', 'key:write', 'session:write', 'service:write']),
+          () =>
+            model.deny(fault.target!, ['key:read', 'key:write', 'session:write', 'service:write']),
           () => model.deny(fault.target!, []),
         );
         break;
@@ -433,14 +546,23 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
             SIM_KEY,
             fault.detail!.value === 'operator'
               ? 'operator'
-              : JSON.stringify({ instanceId: 'operator', metadata: {}, since: '2026-01-01T00:00:00.000Z' }),
+              : JSON.stringify({
+                  instanceId: 'operator',
+                  metadata: {},
+                  since: '2026-01-01T00:00:00.000Z',
+                }),
           );
         break;
       case 'destroy-session': {
         if (!model.up) break;
         const holder = model.entryOf(SIM_KEY)?.Session;
         const sessions = model.sessionIds();
-        const victim = holder && worldRandom.chance(0.7) ? holder : sessions.length ? worldRandom.pick(sessions) : null;
+        const victim =
+          holder && worldRandom.chance(0.7)
+            ? holder
+            : sessions.length
+              ? worldRandom.pick(sessions)
+              : null;
         if (victim) model.sessionDestroy(victim);
         break;
       }
@@ -471,17 +593,73 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
         timed(write, () => (on = false));
         break;
       }
+      case 'pause-in-flight':
+        if (process && live) {
+          const after = fault.detail?.after as string;
+          process.pauseAfterNextSend(fault.durationMs ?? 0, after === 'any' ? null : after);
+        }
+        break;
+      case 'cut-delete-leave': {
+        if (!process) break;
+        const detail = fault.detail as {
+          deleteAfterMs: number;
+          leaveAfterMs: number;
+          leave: string;
+        };
+        timed(
+          () => process.cut(),
+          () => process.reconnect(),
+        );
+        scheduler.after(detail.deleteAfterMs, () => {
+          if (!model.up) return;
+          log('FAULT (cut-delete-leave) delete-key');
+          model.kvDelete(SIM_KEY);
+          scheduler.after(detail.leaveAfterMs, () => {
+            const next = candidates.get(holderOf());
+            if (!next || next === candidate || next.state !== 'running' || !next.election) return;
+            log(`FAULT (cut-delete-leave) ${next.instanceId} ${detail.leave}()`);
+            if (detail.leave === 'stop') stop(next);
+            else {
+              const election = next.election;
+              next.process?.deliver(() => void election.resign());
+            }
+          });
+        });
+        break;
+      }
+      case 'slow-holder-delete': {
+        if (!process) break;
+        const detail = fault.detail as {
+          p: number;
+          minMs: number;
+          maxMs: number;
+          deleteAfterMs: number;
+        };
+        timed(
+          () => (process.faults.slowAnswers = detail),
+          () => (process.faults.slowAnswers = null),
+        );
+        scheduler.after(detail.deleteAfterMs, () => {
+          if (!model.up) return;
+          log('FAULT (slow-holder-delete) delete-key');
+          model.kvDelete(SIM_KEY);
+        });
+        break;
+      }
       case 'stop':
         if (candidate) stop(candidate);
         break;
       case 'start':
-        if (candidate && (candidate.state === 'stopped' || candidate.state === 'crashed')) start(candidate);
+        if (candidate && (candidate.state === 'stopped' || candidate.state === 'crashed'))
+          start(candidate);
         break;
       case 'resign':
         if (candidate && live && candidate.election) {
           const election = candidate.election;
           const pauseMs = fault.detail?.pauseMs as number | undefined;
-          process.deliver(() => void election.resign(pauseMs === undefined ? {} : { pause: pauseMs }));
+          process.deliver(
+            () => void election.resign(pauseMs === undefined ? {} : { pause: pauseMs }),
+          );
         }
         break;
     }
@@ -498,7 +676,8 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
   };
   const afterEach = (): void => {
     sample();
-    if (owedFrom === null && healedAt !== null && model.up && !heldByDead()) owedFrom = scheduler.now;
+    if (owedFrom === null && healedAt !== null && model.up && !heldByDead())
+      owedFrom = scheduler.now;
   };
   let healedAt: number | null = null;
   const hc = resolved.healthCheck;
@@ -520,7 +699,8 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
       scheduler.at(worldRandom.between(0, 300) + i, () => start(candidate));
     }
     for (const fault of schedule) scheduler.at(fault.at, () => applyFault(fault));
-    const sampleEvery = (): void => void scheduler.after(worldRandom.between(5, 50), sampleEvery, true);
+    const sampleEvery = (): void =>
+      void scheduler.after(worldRandom.between(5, 50), sampleEvery, true);
     sampleEvery();
     await scheduler.runUntil(faultPhaseMs, afterEach, maxEvents);
 
@@ -545,7 +725,12 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
         [...candidates.values()].some((c) => c.run && c.run.to >= owedFrom!));
     await scheduler.runUntil(freedBy, afterEach, maxEvents, ledSinceOwed);
     if (owedFrom !== null && !ledSinceOwed())
-      await scheduler.runUntil(owedFrom + livenessWithinMs + 500, afterEach, maxEvents, ledSinceOwed);
+      await scheduler.runUntil(
+        owedFrom + livenessWithinMs + 500,
+        afterEach,
+        maxEvents,
+        ledSinceOwed,
+      );
     const calmEnd = scheduler.now;
 
     // Graceful handoffs, once every candidate runs and the dead ones have left the succession order:
@@ -555,14 +740,19 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
       if (candidate.state === 'stopped' || candidate.state === 'crashed') start(candidate);
     }
     // Dead incarnations leave the succession order when their checks turn critical.
-    const running = (): number => [...candidates.values()].filter((c) => c.state === 'running').length;
+    const running = (): number =>
+      [...candidates.values()].filter((c) => c.state === 'running').length;
     await scheduler.runUntil(
       scheduler.now + (hc ? hc.standbyTtlMs : 0) + 2 * resolved.sessionTtlMs + 5_000,
       afterEach,
       maxEvents,
       () => !hc || model.passingCheckIds().length === running(),
     );
-    await scheduler.runUntil(scheduler.now + 2 * resolved.successionStepMs + 500, afterEach, maxEvents);
+    await scheduler.runUntil(
+      scheduler.now + 2 * resolved.successionStepMs + 500,
+      afterEach,
+      maxEvents,
+    );
     const handoffWithinMs = 2 * resolved.successionStepMs + 4 * resolved.requestTimeoutMs + 300;
     for (let probe = 0; probe < 2; probe += 1) {
       const leader = [...candidates.values()].find(
@@ -594,12 +784,18 @@ export async function simulate(seed: number, options: { traceAll?: boolean } = {
     }
     await scheduler.runUntil(scheduler.now + 30_000, afterEach, maxEvents);
     const reapBy =
-      scheduler.now + 2 * resolved.sessionTtlMs + (hc ? hc.standbyTtlMs + hc.deregisterCriticalServiceAfterMs : 0) + 35_000;
+      scheduler.now +
+      2 * resolved.sessionTtlMs +
+      (hc ? hc.standbyTtlMs + hc.deregisterCriticalServiceAfterMs : 0) +
+      35_000;
     await scheduler.runUntil(reapBy, afterEach, maxEvents);
     for (const candidate of candidates.values()) closeRun(candidate);
     const stuck = [...candidates.values()].filter((c) => c.state === 'stopping');
     violations.push(
-      ...stuck.map((c) => ({ rule: 'cleanliness' as const, message: `${processName(c)}: stop() never returned` })),
+      ...stuck.map((c) => ({
+        rule: 'cleanliness' as const,
+        message: `${processName(c)}: stop() never returned`,
+      })),
       ...check({
         intervals,
         requests,
