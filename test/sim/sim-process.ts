@@ -99,6 +99,11 @@ export class SimProcess implements Clock {
     this.pauseOnSend = { ms, requestName };
   }
 
+  /** Disarms a pause that has not happened yet (the fault healed first). */
+  cancelPauseAfterSend(): void {
+    this.pauseOnSend = null;
+  }
+
   private pauseOnSend: { ms: number; requestName: string | null } | null = null;
 
   resume(): void {

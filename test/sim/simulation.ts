@@ -599,7 +599,10 @@ export async function simulate(
       case 'pause-in-flight':
         if (process && live) {
           const after = fault.detail?.after as string;
-          process.pauseAfterNextSend(fault.durationMs ?? 0, after === 'any' ? null : after);
+          timed(
+            () => process.pauseAfterNextSend(fault.durationMs ?? 0, after === 'any' ? null : after),
+            () => process.cancelPauseAfterSend(),
+          );
         }
         break;
       case 'cut-delete-leave': {
@@ -751,8 +754,12 @@ export async function simulate(
       maxEvents,
       () => !hc || model.passingCheckIds().length === running(),
     );
+    // And every candidate is past the longest backoff a fault may have left it in (a 403 waits maxDelay).
     await scheduler.runUntil(
-      scheduler.now + 2 * resolved.successionStepMs + 500,
+      Math.max(
+        scheduler.now + 2 * resolved.successionStepMs + 500,
+        healedAt + resolved.retry.maxDelayMs + 4 * resolved.requestTimeoutMs + 1_000,
+      ),
       afterEach,
       maxEvents,
     );
