@@ -617,10 +617,12 @@ export async function simulate(
           () => process.reconnect(),
         );
         scheduler.after(detail.deleteAfterMs, () => {
-          if (!model.up) return;
+          // Faults end at the heal: their delayed parts too.
+          if (!model.up || healedAt !== null) return;
           log('FAULT (cut-delete-leave) delete-key');
           model.kvDelete(SIM_KEY);
           scheduler.after(detail.leaveAfterMs, () => {
+            if (healedAt !== null) return;
             const next = candidates.get(holderOf());
             if (!next || next === candidate || next.state !== 'running' || !next.election) return;
             log(`FAULT (cut-delete-leave) ${next.instanceId} ${detail.leave}()`);
@@ -646,7 +648,8 @@ export async function simulate(
           () => (process.faults.slowAnswers = null),
         );
         scheduler.after(detail.deleteAfterMs, () => {
-          if (!model.up) return;
+          // Faults end at the heal: their delayed parts too.
+          if (!model.up || healedAt !== null) return;
           log('FAULT (slow-holder-delete) delete-key');
           model.kvDelete(SIM_KEY);
         });
