@@ -176,7 +176,7 @@ async function run(side: Side, operation: Operation): Promise<unknown> {
               : last + 100_000;
         const read = await side.port.readKey(operation.key, {
           index,
-          waitMs: 1_000,
+          waitMs: 300,
           timeoutMs: 5_000,
         });
         side.readIndex.set(operation.key, read.index);
