@@ -22,6 +22,11 @@ export interface NetworkFaults {
   loseAnswers: number;
   /** Probability that an answer is held back, and for how long (true ms). */
   slowAnswers: { p: number; minMs: number; maxMs: number } | null;
+  /**
+   * Slow Raft commits: the answers to KV writes (write transactions) come this late, though Consul
+   * applies them; reads, sessions and the agent answer as usual.
+   */
+  slowWrites: { minMs: number; maxMs: number } | null;
   /** A proxy in front of Consul answers this status instead of passing the request on. */
   errorStatus: number | null;
 }
@@ -34,6 +39,7 @@ export class SimProcess implements Clock {
     loseRequests: 0,
     loseAnswers: 0,
     slowAnswers: null,
+    slowWrites: null,
     errorStatus: null,
   };
   /**
@@ -226,8 +232,14 @@ export class SimProcess implements Clock {
               return;
             }
             const slow = this.faults.slowAnswers;
+            const slowWrite =
+              request.name === 'Transaction.create' && request.write
+                ? this.faults.slowWrites
+                : null;
             const extra =
-              slow && this.random.chance(slow.p) ? this.random.between(slow.minMs, slow.maxMs) : 0;
+              (slow && this.random.chance(slow.p)
+                ? this.random.between(slow.minMs, slow.maxMs)
+                : 0) + (slowWrite ? this.random.between(slowWrite.minMs, slowWrite.maxMs) : 0);
             answerBack(
               () => resolve(answer),
               `${answer.status}${extra ? ` after +${extra.toFixed(0)}ms` : ''}`,

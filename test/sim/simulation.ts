@@ -343,6 +343,10 @@ export async function simulate(
   const processName = (candidate: Candidate): string =>
     `${candidate.instanceId}.${candidate.incarnation}`;
 
+  /** The slow-commit condition new processes join (see the calm phase). */
+  const currentSlowWrites = (): SimProcess['faults']['slowWrites'] =>
+    [...candidates.values()].find((c) => c.process && !c.process.crashed)?.process?.faults
+      .slowWrites ?? null;
   const closeRun = (candidate: Candidate): void => {
     if (!candidate.run) return;
     intervals.push({
@@ -397,6 +401,7 @@ export async function simulate(
       (line) => log(line),
     );
     requests.set(name, process.requests);
+    process.faults.slowWrites = currentSlowWrites();
     const lines = (level: string) => (message: string) => log(`${name} ${level} ${message}`);
     const election = new LeaderElection({
       key: SIM_KEY,
@@ -718,6 +723,17 @@ export async function simulate(
     log('HEAL: every fault ends');
     for (const heal of healers.splice(0)) heal();
     if (!model.up) model.restart(false);
+    // Sometimes the calm is only partial: Raft commits stay slow (KV writes answered after
+    // requestTimeout, though applied) while reads are fast; a leader is owed all the same.
+    const slowCommits = worldRandom.chance(0.25)
+      ? { minMs: resolved.requestTimeoutMs * 1.05, maxMs: resolved.requestTimeoutMs * 1.5 }
+      : null;
+    if (slowCommits) log(`CALM with slow commits: ${JSON.stringify(slowCommits)}`);
+    const setSlowCommits = (value: typeof slowCommits): void => {
+      for (const candidate of candidates.values())
+        if (candidate.process) candidate.process.faults.slowWrites = value;
+    };
+    setSlowCommits(slowCommits);
     const all = [...candidates.values()];
     const idle = all.filter((c) => c.state === 'stopped' || c.state === 'crashed');
     if (!all.some((c) => c.state === 'running') && idle.length > 0) start(worldRandom.pick(idle));
@@ -741,6 +757,7 @@ export async function simulate(
         ledSinceOwed,
       );
     const calmEnd = scheduler.now;
+    setSlowCommits(null);
 
     // Graceful handoffs, once every candidate runs and the dead ones have left the succession order:
     // the leader resigns or stops (sometimes right after an operator's plain PUT of its key) and
