@@ -7,6 +7,9 @@ export const CONSUL_LEADER_MODULE_OPTIONS = 'nestjs-consul-leader:module-options
 /** Module-local token of the election's name (`null` for the default election). */
 export const CONSUL_LEADER_NAME = 'nestjs-consul-leader:name';
 
+/** Module-local token of where this election was registered (a {@link ConsulLeaderOrigin}). */
+export const CONSUL_LEADER_ORIGIN = 'nestjs-consul-leader:origin';
+
 /** Module-local token of the core `LeaderElection` this module instance drives. */
 export const CONSUL_LEADER_ELECTION = 'nestjs-consul-leader:election';
 
@@ -28,3 +31,9 @@ export const LEADER_ONLY_ELECTIONS_METADATA = 'nestjs-consul-leader:leader-only-
  * public API; `Symbol.for` so that two copies of the library in one process agree on it.
  */
 export const RUN_AS_LEADER = Symbol.for('nestjs-consul-leader:run-as-leader');
+
+/**
+ * The method `LeaderOnlyGuard` calls on a service to learn how to answer a follower's caller (leader,
+ * when one is expected, where to redirect). A symbol for the same reasons as {@link RUN_AS_LEADER}.
+ */
+export const FOLLOWER_ANSWER = Symbol.for('nestjs-consul-leader:follower-answer');

@@ -6,13 +6,16 @@ import {
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ElectionOptionsError, LeaderElection } from './election';
+import { ElectionMessages } from './election/election.messages';
 import {
   CONSUL_LEADER_ELECTION,
   CONSUL_LEADER_MODULE_OPTIONS,
   CONSUL_LEADER_NAME,
+  CONSUL_LEADER_ORIGIN,
 } from './consul-leader.constants';
 import { ConsulLeaderExplorer } from './consul-leader.explorer';
-import { INVALID_MODULE_OPTIONS } from './consul-leader.messages';
+import { INVALID_MODULE_EXTRA, INVALID_MODULE_OPTIONS } from './consul-leader.messages';
+import type { ConsulLeaderOrigin } from './consul-leader.origin';
 import { ConsulLeaderService, consulLeaderLoggerContext } from './consul-leader.service';
 import { getConsulLeaderToken, normalizeElectionName } from './consul-leader.tokens';
 import type {
@@ -41,6 +44,11 @@ export const {
  */
 function withElection(definition: DynamicModule, extras: ConsulLeaderModuleExtras): DynamicModule {
   const name = normalizeElectionName(extras.name);
+  if (typeof extras.isGlobal !== 'boolean')
+    throw new ElectionOptionsError(
+      'isGlobal',
+      INVALID_MODULE_EXTRA(name, 'isGlobal', extras.isGlobal),
+    );
   const token = getConsulLeaderToken(extras.name);
   const service: Provider =
     token === ConsulLeaderService
@@ -56,7 +64,7 @@ function withElection(definition: DynamicModule, extras: ConsulLeaderModuleExtra
       {
         provide: CONSUL_LEADER_ELECTION,
         useFactory: createElection,
-        inject: [CONSUL_LEADER_MODULE_OPTIONS, CONSUL_LEADER_NAME],
+        inject: [CONSUL_LEADER_MODULE_OPTIONS, CONSUL_LEADER_NAME, CONSUL_LEADER_ORIGIN],
       },
       service,
       ConsulLeaderExplorer,
@@ -73,10 +81,21 @@ function withElection(definition: DynamicModule, extras: ConsulLeaderModuleExtra
 function createElection(
   options: ConsulLeaderModuleOptions | undefined,
   name: string | null,
+  origin: ConsulLeaderOrigin,
 ): LeaderElection {
-  const { waitForElection: _waitForElection, ...electionOptions } =
-    options ?? ({} as ConsulLeaderModuleOptions);
+  const {
+    waitForElection,
+    http: _http,
+    metrics: _metrics,
+    ...electionOptions
+  } = options ?? ({} as ConsulLeaderModuleOptions);
   try {
+    if (waitForElection !== undefined && typeof waitForElection !== 'boolean') {
+      throw new ElectionOptionsError(
+        'waitForElection',
+        ElectionMessages.optionOutOfRange('waitForElection', waitForElection, 'true or false'),
+      );
+    }
     return new LeaderElection({
       ...electionOptions,
       logger: electionOptions.logger ?? new Logger(consulLeaderLoggerContext(name)),
@@ -85,11 +104,19 @@ function createElection(
     if (error instanceof ElectionOptionsError) {
       const withContext = new ElectionOptionsError(
         error.field,
-        INVALID_MODULE_OPTIONS(name, error.message),
+        INVALID_MODULE_OPTIONS(name, origin.method, error.message),
       );
       withContext.cause = error;
       throw withContext;
     }
     throw error;
   }
+}
+
+/** Records where the election was registered (see `ConsulLeaderModule.forRoot`/`forRootAsync`). */
+export function withOrigin(module: DynamicModule, origin: ConsulLeaderOrigin): DynamicModule {
+  return {
+    ...module,
+    providers: [...(module.providers ?? []), { provide: CONSUL_LEADER_ORIGIN, useValue: origin }],
+  };
 }

@@ -3,7 +3,9 @@ import {
   CONSUL_LEADER_ASYNC_OPTIONS_TYPE,
   CONSUL_LEADER_OPTIONS_TYPE,
   ConfigurableConsulLeaderModule,
+  withOrigin,
 } from './consul-leader.module-definition';
+import { callSiteOf } from './consul-leader.origin';
 
 /**
  * Leader election on a Consul key for a Nest app.
@@ -21,7 +23,8 @@ import {
 export class ConsulLeaderModule extends ConfigurableConsulLeaderModule {
   /** Registers an election with these options; `name` and `isGlobal` beside them. */
   static override forRoot(options: typeof CONSUL_LEADER_OPTIONS_TYPE): DynamicModule {
-    return super.forRoot(options);
+    const at = callSiteOf(ConsulLeaderModule.forRoot);
+    return withOrigin(super.forRoot(options), { method: 'forRoot', at });
   }
 
   /**
@@ -30,6 +33,7 @@ export class ConsulLeaderModule extends ConfigurableConsulLeaderModule {
    * here, not by the factory: they shape the module before any option is known.
    */
   static override forRootAsync(options: typeof CONSUL_LEADER_ASYNC_OPTIONS_TYPE): DynamicModule {
-    return super.forRootAsync(options);
+    const at = callSiteOf(ConsulLeaderModule.forRootAsync);
+    return withOrigin(super.forRootAsync(options), { method: 'forRootAsync', at });
   }
 }

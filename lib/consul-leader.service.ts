@@ -5,10 +5,25 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { distinctUntilChanged, map, type Observable } from 'rxjs';
-import type { Duration, LeaderElection, LeaderInfo, LeadershipState } from './election';
+import {
+  defaultIfEmpty,
+  distinctUntilChanged,
+  filter,
+  firstValueFrom,
+  map,
+  type Observable,
+} from 'rxjs';
+import type {
+  Duration,
+  ElectionLogger,
+  LeaderElection,
+  LeaderInfo,
+  LeadershipState,
+  ResolvedElectionOptions,
+} from './election';
 import {
   CONSUL_LEADER_ELECTION,
+  FOLLOWER_ANSWER,
   CONSUL_LEADER_LOGGER_CONTEXT,
   CONSUL_LEADER_MODULE_OPTIONS,
   CONSUL_LEADER_NAME,
@@ -16,7 +31,12 @@ import {
 } from './consul-leader.constants';
 import { InFlightCalls } from './consul-leader.in-flight';
 import { CALL_SKIPPED, DRAINING, SETTLED_AS, WAITING_FOR_ELECTION } from './consul-leader.messages';
+import { TermContext } from './consul-leader.term-context';
+import { assertLeaderOf } from './errors/not-leader.error';
+import { followerAnswerOf, type FollowerAnswer } from './guards/follower-answer';
 import type { ConsulLeader, LeaderOnlyRunner } from './interfaces/consul-leader.interface';
+import { defaultMeter } from './metrics/default-meter';
+import { recordElectionMetrics } from './metrics/election-metrics';
 import type { ConsulLeaderModuleOptions } from './interfaces/consul-leader-module-options.interface';
 
 /** The logger context of an election: `ConsulLeader`, or `ConsulLeader:<name>` for a named one. */
@@ -43,8 +63,11 @@ export class ConsulLeaderService
   readonly leader$: Observable<LeaderInfo | null>;
   readonly state$: Observable<LeadershipState>;
 
-  private readonly logger: Logger;
+  private readonly logger: ElectionLogger;
   private readonly inFlight = new InFlightCalls();
+  private readonly terms = new TermContext();
+  /** Methods whose skip was logged since the role last changed: a follower logs each one once. */
+  private readonly skipsLogged = new Set<string>();
 
   constructor(
     @Inject(CONSUL_LEADER_ELECTION) private readonly election: LeaderElection,
@@ -52,12 +75,13 @@ export class ConsulLeaderService
     /** The election's name; null for the default election. */
     @Inject(CONSUL_LEADER_NAME) readonly name: string | null,
   ) {
-    this.logger = new Logger(consulLeaderLoggerContext(name));
+    this.logger = options.logger ?? new Logger(consulLeaderLoggerContext(name));
     this.state$ = election.state$;
     this.isLeader$ = election.state$.pipe(
       map((state) => state.role === 'leader'),
       distinctUntilChanged(),
     );
+    this.isLeader$.subscribe(() => this.skipsLogged.clear());
     this.leader$ = election.state$.pipe(
       map((state) => state.leader),
       distinctUntilChanged(
@@ -78,49 +102,91 @@ export class ConsulLeaderService
     return this.election.options.key;
   }
 
+  /** The election's options after defaults and validation (durations in milliseconds). */
+  get electionOptions(): ResolvedElectionOptions {
+    return this.election.options;
+  }
+
   get state(): LeadershipState {
     return this.election.state;
   }
 
   get fencingToken(): number | null {
-    return this.election.state.term?.fencingToken ?? null;
+    return this.terms.fencingToken(this.election.state.term);
   }
 
-  get signal(): AbortSignal | undefined {
-    return this.election.state.term?.signal;
+  get signal(): AbortSignal {
+    return this.terms.signal(this.election.state.term);
   }
 
   isLeader(): boolean {
     return this.election.isLeader();
   }
 
-  resign(options?: { pause?: Duration }): Promise<void> {
-    return this.election.resign(options);
+  /** @throws {NotLeaderError} unless this instance leads now (see {@link ConsulLeader.assertLeader}). */
+  assertLeader(context?: string): void {
+    assertLeaderOf(this, context);
+  }
+
+  /**
+   * Steps down now (the term's signal aborts), waits for in-flight `@LeaderOnly` calls up to
+   * `drainTimeout`, then releases the key; campaigns again after `pause` (default `resignPause`).
+   */
+  resign(options: { pause?: Duration } = {}): Promise<void> {
+    return this.election.resign({ ...options, drain: () => this.drainInFlight() });
+  }
+
+  /** @internal What `LeaderOnlyGuard` answers a follower's caller. */
+  [FOLLOWER_ANSWER](requestUrl: string | null): FollowerAnswer {
+    return followerAnswerOf(
+      this.election.state,
+      this.election.options,
+      this.options.http,
+      requestUrl,
+    );
   }
 
   /** @internal What a `@LeaderOnly` wrapper calls. */
   [RUN_AS_LEADER]<T>(label: string, call: () => T): T | undefined {
     if (!this.election.isLeader()) {
-      this.logger.debug(CALL_SKIPPED(label));
+      if (!this.skipsLogged.has(label)) {
+        this.skipsLogged.add(label);
+        this.logger.debug?.(CALL_SKIPPED(label));
+      }
       return undefined;
     }
-    return this.inFlight.track(call());
+    return this.terms.runCall(this.election.state.term, this.inFlight, call);
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Before start, so that the first transition is counted; stops by itself with the election.
+    const meter = this.options.metrics === false ? null : defaultMeter();
+    if (meter) recordElectionMetrics(this.election, meter);
     this.election.start();
     if (!this.options.waitForElection) return;
     this.logger.log(WAITING_FOR_ELECTION);
-    const state = await this.election.whenSettled();
-    this.logger.log(SETTLED_AS(state.role, state.problem?.message));
+    // Not the first read of the key: a free key read at start says nothing yet. The first outcome
+    // is leading, following a leader that is someone else, or a problem with Consul.
+    const state = await firstValueFrom(
+      this.election.state$.pipe(
+        filter(
+          (current) =>
+            current.role !== 'follower' ||
+            current.problem !== null ||
+            (current.leader !== null && current.leader.instanceId !== this.instanceId),
+        ),
+        defaultIfEmpty(this.election.state),
+      ),
+    );
+    this.logger.log(SETTLED_AS(state));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.election.stop({
-      drain: async () => {
-        if (this.inFlight.size > 0) this.logger.log(DRAINING(this.inFlight.size));
-        await this.inFlight.drain();
-      },
-    });
+    await this.election.stop({ drain: () => this.drainInFlight() });
+  }
+
+  private async drainInFlight(): Promise<void> {
+    if (this.inFlight.size > 0) this.logger.log(DRAINING(this.inFlight.size));
+    await this.inFlight.drain();
   }
 }

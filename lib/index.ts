@@ -7,9 +7,11 @@ export { ConsulLeaderService } from './consul-leader.service';
 export { getConsulLeaderToken } from './consul-leader.tokens';
 export { LeaderOnly } from './decorators/leader-only.decorator';
 export { InjectConsulLeader } from './decorators/inject-consul-leader.decorator';
-export { LeaderOnlyGuard } from './guards/leader-only.guard';
+export { LEADER_HEADER, LeaderOnlyGuard, NOT_LEADER_CODE } from './guards/leader-only.guard';
+export { NotLeaderError } from './errors/not-leader.error';
 export type {
   ConsulLeader,
+  ConsulLeaderHttpOptions,
   ConsulLeaderModuleExtras,
   ConsulLeaderModuleOptions,
   ConsulLeaderOptionsFactory,
@@ -32,6 +34,7 @@ export {
   type Clock,
   type ConsulConnectionOptions,
   type Duration,
+  type ElectionEvent,
   type ElectionLogger,
   type ElectionOptions,
   type ElectionProblem,
@@ -44,4 +47,5 @@ export {
   type ResolvedElectionOptions,
   type RetryOptions,
   type StepDownReason,
+  type TransitionReason,
 } from './election';

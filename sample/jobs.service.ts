@@ -17,10 +17,11 @@ export class JobsService {
   @Cron(CronExpression.EVERY_SECOND)
   @LeaderOnly()
   async tick(): Promise<void> {
-    // Both belong to the current term: the signal is aborted the moment leadership ends, and the
-    // fencing token lets whatever this job writes to reject a leader that has been replaced.
+    // Both belong to the term this call started in (also after an await): the signal is aborted
+    // the moment that term ends, and the fencing token lets whatever this job writes to reject a
+    // leader that has been replaced.
     const { signal, fencingToken } = this.leadership;
-    if (signal === undefined || signal.aborted) return;
+    if (signal.aborted) return;
     this.ticks += 1;
     this.logger.log(`tick ${this.ticks} (fencing token ${fencingToken})`);
     try {

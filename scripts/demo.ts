@@ -46,7 +46,7 @@ const INSTANCES: ReadonlyArray<{ name: string; colour: AnsiColour }> = [
 
 /**
  * Hidden unless `--verbose`: Nest's start-up chatter, and debug lines (the library logs every
- * skipped `@LeaderOnly` call at debug, twice a second across the followers).
+ * skipped `@LeaderOnly` method at debug, once per method each time an instance stops leading).
  */
 const STARTUP_CONTEXTS = new Set([
   'NestFactory',
@@ -248,7 +248,9 @@ class Demo {
         ? `Using the Consul agent at CONSUL_HTTP_ADDR=${process.env.CONSUL_HTTP_ADDR}`
         : 'Starting a dev Consul agent (the test harness finds or fetches the binary)…',
     );
-    this.consulStarting = startConsulAgent();
+    // Its own process group: a Ctrl-C reaches the instances (through stop()) but not the agent,
+    // which stops last, once every instance has released its key.
+    this.consulStarting = startConsulAgent({ ownProcessGroup: true });
     let compiled: ReturnType<typeof compileSample>;
     try {
       // Synchronous work that overlaps with the agent's start-up.

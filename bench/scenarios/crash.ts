@@ -100,7 +100,7 @@ export async function runConsulLockCrash(ctx: BenchContext): Promise<ConsulLockC
   if (ctx.quick) {
     return {
       consulLock: null,
-      what: 'skipped in --quick; anchor (DESIGN-NOTES): median 42.8 s, 38.4–44.6 s, n = 8',
+      what: 'skipped in --quick; anchor measured once on this machine class: median 42.8 s, 38.4–44.6 s, n = 8',
     };
   }
   const n = 3;

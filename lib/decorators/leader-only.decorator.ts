@@ -17,10 +17,13 @@ type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 
 /**
  * Runs the method only while this instance leads election `name` (default: the unnamed election);
- * otherwise the call is skipped: it returns `undefined` and logs at debug. While a call runs (until
- * the promise it returns settles) it counts as in-flight leader work, which shutdown waits for
- * before it releases the key. Read `service.signal` / `service.fencingToken` inside the method to
- * stop when the term ends and to fence writes; nothing extra is passed to the method.
+ * otherwise the call is skipped: it returns `undefined` and logs at debug (once per method until the
+ * role changes). The caller gets exactly what the method returned: a promise that settles and fails
+ * as the method's, a lazy thenable (a query builder) that runs only when the caller awaits it, an
+ * Observable. Until that work is over (settled, completed) the call counts as in-flight leader work,
+ * which `resign()` and shutdown wait for before they release the key. Inside the method (also after
+ * an `await`) `service.signal` / `service.fencingToken` are those of the term the call started in:
+ * stop on the signal, fence writes with the token; nothing extra is passed to the method.
  *
  * Works above or below `@Cron`, `@Interval`, `@Timeout`, `@OnEvent`, `@MessagePattern`,
  * `@EventPattern`, route decorators and any decorator that keeps metadata on the method: the
@@ -30,7 +33,8 @@ type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
  * The wrapper reaches its own app's service through a property that each app's injector sets on
  * the instances it creates (and the explorer sets on `useFactory`/`useValue` instances), so several
  * apps in one process each follow their own leadership. An app that lacks the election fails at
- * bootstrap; an instance that no app set up (made with `new`) is never run (fail closed, warned once).
+ * bootstrap; an instance that no app set up (made with `new`, or whose app has closed) is never run
+ * (fail closed, warned once). Transient and request-scoped providers work, class- or factory-made.
  *
  * For request/response handlers a skipped call replies with nothing: add `LeaderOnlyGuard`.
  */

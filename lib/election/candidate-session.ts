@@ -13,6 +13,12 @@ export type CheckMode = 'standby' | 'leading';
 export interface CandidateSessionEvents {
   /** Consul no longer knows the session (renew 404, check gone): whatever it held is gone. */
   onLost(session: CandidateSession): void;
+  /**
+   * The check is unknown to the agent that answered while the session bound to it lives: the
+   * requests reach another agent than the one the check was registered with (no local agent).
+   * The session is closed (no more upkeep); the election replaces it.
+   */
+  onNoLocalAgent(session: CandidateSession): void;
   /** `agent`: the check, answered by the local agent alone; `server`: the session renewal. */
   onSuccess(path: UpkeepPath): void;
   onProblem(path: UpkeepPath, error: ConsulRequestError): void;
@@ -65,23 +71,28 @@ export class CandidateSession {
           },
           requestTimeoutMs,
         );
-        await port.registerTtlCheck(
-          checkDefinition(options, serviceId, checkId, 'standby'),
-          requestTimeoutMs,
+        await unlessUnknownToAgent('check register', () =>
+          port.registerTtlCheck(
+            checkDefinition(options, serviceId, checkId, 'standby'),
+            requestTimeoutMs,
+          ),
         );
         // A re-registered TTL check gets back the state the agent persisted for it (critical after a
         // partition) whatever status the registration asks for; only an update makes it pass, and a
         // session can only bind to a passing check.
-        await port.passCheck(checkId, requestTimeoutMs);
+        if ((await port.passCheck(checkId, requestTimeoutMs)) === 'not-found')
+          throw noLocalAgent('check update');
       }
-      const id = await port.createSession(
-        {
-          name: `${key}#${instanceId}`,
-          ttlMs: options.sessionTtlMs,
-          lockDelayMs: options.lockDelayMs,
-          checks: checkId ? [checkId] : [],
-        },
-        requestTimeoutMs,
+      const id = await unlessUnknownToAgent('session create', () =>
+        port.createSession(
+          {
+            name: `${key}#${instanceId}`,
+            ttlMs: options.sessionTtlMs,
+            lockDelayMs: options.lockDelayMs,
+            checks: checkId ? [checkId] : [],
+          },
+          requestTimeoutMs,
+        ),
       );
       const session = new CandidateSession(
         id,
@@ -121,8 +132,12 @@ export class CandidateSession {
   /** Destroys the session (invalidating it: lock-delay applies to keys it still holds) and removes the service. */
   async destroy(timeoutMs: number): Promise<void> {
     this.close();
-    await this.port.destroySession(this.id, timeoutMs);
-    if (this.serviceId) await this.port.deregisterService(this.serviceId, timeoutMs);
+    try {
+      await this.port.destroySession(this.id, timeoutMs);
+    } finally {
+      // Deregistered even when the destroy failed: a dead candidate must not stay in the order.
+      if (this.serviceId) await this.port.deregisterService(this.serviceId, timeoutMs);
+    }
   }
 
   private scheduleRenew(): void {
@@ -150,24 +165,27 @@ export class CandidateSession {
         const outcome =
           mode !== this.registeredMode
             ? await this.attempt('agent', async () => {
-                await this.port.registerTtlCheck(
-                  checkDefinition(this.options, serviceId, checkId, mode),
-                  this.options.requestTimeoutMs,
-                );
+                try {
+                  await this.port.registerTtlCheck(
+                    checkDefinition(this.options, serviceId, checkId, mode),
+                    this.options.requestTimeoutMs,
+                  );
+                } catch (error) {
+                  if (unknownToAgent(error)) return 'not-found' as const;
+                  throw error;
+                }
                 this.registeredMode = mode;
                 return 'passed' as const;
               })
             : await this.attempt('agent', () =>
                 this.port.passCheck(checkId, this.options.requestTimeoutMs),
               );
-        if (outcome === 'not-found') return this.lose();
-        // A failed update is retried sooner than the regular cadence: the TTL leaves room for it.
-        if (!this.closed)
-          this.scheduleCheck(
-            outcome === 'failed'
-              ? Math.min(this.options.retry.initialDelayMs, ttlMs / 4)
-              : undefined,
-          );
+        if (outcome === 'not-found') return this.onCheckUnknown();
+        if (this.closed) return;
+        // A failed update is retried at a quarter of the TTL, twice the regular cadence: the TTL
+        // leaves room for three tries, and an agent answering errors is asked at most 4 times a
+        // second (the smallest TTL is 1 s), never in a loop paced by retry.initialDelay.
+        this.scheduleCheck(outcome === 'failed' ? ttlMs / 4 : undefined);
       },
       delayMs ?? (this.mode !== this.registeredMode ? 0 : ttlMs / 2),
     );
@@ -189,6 +207,22 @@ export class CandidateSession {
         );
       return 'failed';
     }
+  }
+
+  /**
+   * An agent said it does not know our check. Either the check is gone (the agent restarted without
+   * it: Consul then invalidated the session bound to it) or another agent answered: the session
+   * tells which.
+   */
+  private async onCheckUnknown(): Promise<void> {
+    const session = await this.attempt('server', () =>
+      this.port.renewSession(this.id, this.options.requestTimeoutMs),
+    );
+    if (this.closed) return;
+    if (session === 'not-found') return this.lose();
+    if (session === 'failed') return this.scheduleCheck(this.options.retry.initialDelayMs);
+    this.close();
+    this.events.onNoLocalAgent(this);
   }
 
   private lose(): void {
@@ -216,4 +250,36 @@ function checkDefinition(
     ttlMs: mode === 'leading' ? healthCheck.ttlMs : healthCheck.standbyTtlMs,
     deregisterCriticalServiceAfterMs: healthCheck.deregisterCriticalServiceAfterMs,
   };
+}
+
+/**
+ * Agents answer 404 or 500 ("does not exist", "Missing check", "Unknown check", "does not have
+ * associated TTL") for what they do not know. Not "not found": a 500 reading "ACL not found" says
+ * nothing about the check (issue 9).
+ */
+function unknownToAgent(error: unknown): boolean {
+  return (
+    error instanceof ConsulRequestError &&
+    (error.status === 404 || error.status === 500) &&
+    /does not exist|missing check|unknown check|does not have associated TTL/i.test(
+      error.body ?? error.message,
+    )
+  );
+}
+
+function noLocalAgent(operation: string): ConsulRequestError {
+  return new ConsulRequestError(
+    'no-local-agent',
+    operation,
+    'the agent that answered does not know the check registered through another agent',
+  );
+}
+
+/** Runs a request of the session's opening, turning "unknown to this agent" into the no-local-agent error. */
+async function unlessUnknownToAgent<T>(operation: string, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (error) {
+    throw unknownToAgent(error) ? noLocalAgent(operation) : error;
+  }
 }

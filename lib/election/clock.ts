@@ -5,8 +5,11 @@
 export interface Clock {
   /** Monotonic milliseconds (`performance.now()` base). */
   now(): number;
-  /** Wall-clock time, only for values shown to people (`since`, `startedAt`). */
-  wallTime(): Date;
+  /**
+   * Wall-clock milliseconds (`Date.now()` base): for values shown to people (`since`, `startedAt`),
+   * and as the lease's second clock, which keeps counting while the machine is suspended.
+   */
+  wallNow(): number;
   setTimer(callback: () => void, delayMs: number): TimerHandle;
   clearTimer(handle: TimerHandle): void;
 }
@@ -15,7 +18,7 @@ export type TimerHandle = { readonly __timer: unique symbol } | object;
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  wallTime: () => new Date(),
+  wallNow: () => Date.now(),
   setTimer: (callback, delayMs) => setTimeout(callback, Math.max(0, delayMs)),
   clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };

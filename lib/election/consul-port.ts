@@ -14,7 +14,8 @@ export interface ConsulPort {
   destroySession(sessionId: string, timeoutMs: number): Promise<void>;
   /**
    * Acquires the key for the session in one transaction, only if the key is still in the state the
-   * caller observed (`expectedModifyIndex`, or absent when 0), and returns its `LockIndex` after.
+   * caller observed (`expectedModifyIndex`, or absent when 0), and returns its indexes after (the
+   * `ModifyIndex` is the fencing token).
    */
   acquire(request: AcquireRequest, timeoutMs: number): Promise<AcquireResult>;
   /**

@@ -11,6 +11,14 @@ export const ElectionMessages = {
   forbidden: (key: string, operation: string, status: number | undefined) =>
     `Consul refused the ${operation} for key "${key}" (HTTP ${status ?? 403}): the ACL token lacks the rights the ` +
     `election needs — session:write on this node, key:write on "${key}", and service:write for its health check.`,
+  sessionLost: (key: string, sessionId: string) =>
+    `Consul no longer knows session ${sessionId} of "${key}"; opening a new one`,
+  stopStepFailed: (key: string, detail: string, attempt: number, attempts: number) =>
+    `Could not release "${key}" at stop (try ${attempt} of ${attempts}): ${detail}`,
+  stopCleanupFailed: (key: string, sessionId: string, detail: string) =>
+    `Could not destroy session ${sessionId} of "${key}" at stop (${detail}); Consul frees it by itself`,
+  leaseRanOut: (key: string, leaseMs: number) =>
+    `Lease on "${key}" ran out: no confirmation from Consul within ${describeDuration(leaseMs)}; stepping down`,
   keyLost: (key: string) =>
     `Key "${key}" is no longer held by this instance's session; stepping down`,
   adopted: (key: string, modifyIndex: number) =>
@@ -19,6 +27,17 @@ export const ElectionMessages = {
   drainTimedOut: (key: string, drainTimeoutMs: number) =>
     `Leader work still running after drainTimeout ${describeDuration(drainTimeoutMs)}; releasing "${key}" ` +
     `without the "released" marker (its AbortSignal was aborted), so the next leader waits out the lease`,
+  checkUnknown: (key: string, sessionId: string) =>
+    `The Consul agent that answered does not know the health check of session ${sessionId} ("${key}"), ` +
+    'which Consul still knows: registering the check again with a new session. If this repeats, ' +
+    'the requests reach another agent than the check was registered with (no local agent).',
+  noLocalAgent: (key: string, sessionTtlMs: number) =>
+    `There is no local Consul agent for "${key}": the agent that answers does not know the health check ` +
+    'registered through another one (Consul Dataplane, or servers behind a load balancer). The election ' +
+    `goes on without the check: a crashed leader is now noticed by the session TTL, within 2 × sessionTtl ` +
+    `(${(2 * sessionTtlMs) / 1000} s) plus lockDelay. To keep fast failover, point consul.host at a client ` +
+    "agent on this node (on Kubernetes, the node's IP from the downward API); to silence this, set " +
+    'healthCheck: false.',
 } as const;
 
 function formatValue(value: unknown): string {

@@ -1,4 +1,5 @@
 export { LeaderElection, LeadershipLostError, type StepDownReason } from './leader-election';
+export type { ElectionEvent, TransitionReason } from './election-event';
 export type {
   ElectionOptions,
   ConsulConnectionOptions,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BehaviorSubject, type Observable } from 'rxjs';
+import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
@@ -13,6 +13,7 @@ import type {
 import { ConsulRequestError } from './consul-request.error';
 import { describeDuration, parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
+import type { ElectionEvent } from './election-event';
 import { ElectionOptionsError } from './election-options.error';
 import { ElectionMessages } from './election.messages';
 import { Lease, type Instant } from './lease';
@@ -120,6 +121,15 @@ interface HeldKey {
   readonly successorWaitMs: number;
 }
 
+/**
+ * At most 4 reads a second of an absent key, however fast other keys are written: seeing the key
+ * created or deleted is delayed by no more than this.
+ */
+const MIN_PACED_READ_INTERVAL_MS = 250;
+
+/** Tries at stop to look at, and release, the key before the session is destroyed. */
+const STOP_ATTEMPTS = 3;
+
 /** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
 const LOCK_DELAY_MARGIN_MS = 25;
 
@@ -127,11 +137,11 @@ const LOCK_DELAY_MARGIN_MS = 25;
  * One candidate in a leader election on one Consul key: the Consul recipe (session, `acquire`, blocking
  * watch) with a local lease that makes a leader step down before Consul could hand the key to another.
  *
- * Safety (DESIGN-NOTES, "The safety argument"): the leader acts only while `now < sent + D`, `sent`
- * being the send time of its last confirmation (`check-session` transaction) that Consul answered yes.
- * A candidate that takes over a key that was not explicitly released acts only from `t_obs + D`,
- * `t_obs` being when it saw the key free, and its acquire is conditioned on the key being unchanged
- * since `t_obs`. Lock-delay ≥ D is a second layer.
+ * Safety (SAFETY.md beside this file): the leader acts only while `now < sent + D` on both clocks,
+ * `sent` being the send time of its last confirmation (`check-session` transaction) that Consul
+ * answered yes. A candidate that takes over a key acts only once the previous holder's lease has run
+ * out (takeover.ts, actTime), unless that holder released it with a marker it was entitled to write
+ * (mayClaimReleased). Lock-delay ≥ D is a second layer; the fencing token is the acquire's ModifyIndex.
  */
 export class LeaderElection {
   readonly options: ResolvedElectionOptions;
@@ -143,12 +153,18 @@ export class LeaderElection {
   private readonly serviceId: string | null;
   /** Replays the current state; emits on every transition and renewal; completes after {@link stop}. */
   readonly state$: Observable<LeadershipState>;
+  /**
+   * Transitions with their reason, confirmation round trips and failed requests, as they happen (no
+   * replay); completes after {@link stop}. For metrics: the state stream says what is, this says why.
+   */
+  readonly events$: Observable<ElectionEvent>;
 
   private readonly port: ConsulPort;
   private readonly ownsPort: boolean;
   private readonly clock: Clock;
   private readonly logger: ElectionLogger;
   private readonly subject: BehaviorSubject<LeadershipState>;
+  private readonly events = new Subject<ElectionEvent>();
   private readonly lifetime = new AbortController();
 
   private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
@@ -156,11 +172,18 @@ export class LeaderElection {
   private session: CandidateSession | null = null;
   private openingSession = false;
   private readonly sessionBackoff: Backoff;
-  /** ModifyIndex of the last hold this instance released: an observation of it is not a lost answer. */
-  private lastReleasedIndex = 0;
+  /**
+   * The last hold this instance released, by session: a read showing it is from before the release,
+   * not a lost answer. Per session, since indexes start over on an agent that forgot its state.
+   */
+  private lastReleased: { readonly sessionId: string; readonly modifyIndex: number } | null = null;
   private sessionWork: Promise<unknown> = Promise.resolve();
   private holding: Holding | null = null;
   private campaigning = false;
+  /** Set once the agent that answers proves not to be the check's: sessions then carry no check. */
+  private noLocalAgent = false;
+  /** How often a check update found the check unknown while its session lived (see onNoLocalAgent). */
+  private checkUnknownCount = 0;
   private campaignInFlight: Promise<void> = Promise.resolve();
   private acquiredWhileStopping: HeldKey | null = null;
   private releasesInFlight = 0;
@@ -170,10 +193,11 @@ export class LeaderElection {
   private actTimer: TimerHandle | null = null;
   private campaignPausedUntil = 0;
   /**
-   * An acquire whose outcome we do not know (its answer was lost or came after the timeout): stop()
-   * then reads the key, to release it if Consul did apply it.
+   * No campaign step before this time: the backoff after a failed acquire or adoption, or the end of
+   * Consul's lock-delay. Kept across wakes of the watch (writes to other keys wake an absent key's
+   * read), which would otherwise turn the backoff into one acquire per wake.
    */
-  private acquireOutcomeUnknown = false;
+  private campaignRetryAt = 0;
   /** The observation on which an adoption found the key not ours after all: not tried again. */
   private triedAdoption: Observation | null = null;
   /** The hold a release loop is giving back, until Consul confirms it: stop() finishes it. */
@@ -214,6 +238,7 @@ export class LeaderElection {
     );
     this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));
     this.state$ = this.subject.asObservable();
+    this.events$ = this.events.asObservable();
   }
 
   get state(): LeadershipState {
@@ -224,11 +249,14 @@ export class LeaderElection {
   isLeader(): boolean {
     const holding = this.holding;
     if (holding?.term == null) return false;
-    if (holding.lease.isValidAt(this.instant())) return true;
+    if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow())) return true;
     // The lease ran out by a clock the deadline timer does not follow (the wall clock, after a
     // suspend): end the term now rather than when the monotonic timer catches up.
     queueMicrotask(() => {
-      if (this.holding === holding && !holding.lease.isValidAt(this.instant()))
+      if (
+        this.holding === holding &&
+        !holding.lease.isValidAt(this.clock.now(), this.clock.wallNow())
+      )
         this.stepDown('deadline');
     });
     return false;
@@ -278,13 +306,19 @@ export class LeaderElection {
     const acted = holding.term !== null;
     this.endTerm('resign');
     const drained = options.drain ? this.drain(options.drain) : Promise.resolve(true);
-    await this.releaseKey(
+    let attempted = (): void => undefined;
+    const firstAttempt = new Promise<void>((resolve) => (attempted = resolve));
+    const released = this.releaseKey(
       holding.session,
       holding,
       drained.then((workDrained) =>
         mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }),
       ),
+      attempted,
     );
+    // Resolves once Consul answered the first release; when it refused, the retries go on in the
+    // background with backoff, and resign() does not hang on a Consul that keeps refusing.
+    await Promise.race([released, firstAttempt]);
   }
 
   /**
@@ -320,6 +354,7 @@ export class LeaderElection {
     this.publish({ role: 'stopped', term: null, stepDownDeadline: null });
     this.markSettled();
     this.subject.complete();
+    this.events.complete();
     if (this.ownsPort) this.port.close();
     if (wasRunning) this.logger.log(`Left the election for "${this.options.key}"`);
   }
@@ -336,8 +371,12 @@ export class LeaderElection {
     return this.watch(
       'watch',
       (request) => this.port.readKey(this.options.key, request),
-      (read, at) =>
-        this.observe({ entry: read.entry, index: read.index, observedAt: at, freeSeenAt: at }),
+      (read, at, continuous) =>
+        this.observe(
+          { entry: read.entry, index: read.index, observedAt: at, freeSeenAt: at },
+          continuous,
+        ),
+      { paceAfter: (read) => read.entry === null },
     );
   }
 
@@ -403,8 +442,18 @@ export class LeaderElection {
   private async watch<T extends { readonly index: number }>(
     source: ProblemSource,
     read: (request: ReadKeyRequest) => Promise<T>,
-    onRead: (result: T, receivedAt: number) => unknown,
-    options: { until?: AbortSignal } = {},
+    /** `continuous`: this read follows a successful one without the index going back. */
+    onRead: (result: T, receivedAt: number, continuous: boolean) => unknown,
+    options: {
+      until?: AbortSignal;
+      /**
+       * Answers that may come back at once for reasons outside the key (an absent key's read wakes on
+       * every write to any key): after one of these, the next read starts no sooner than
+       * {@link MIN_PACED_READ_INTERVAL_MS} (or `retry.initialDelay`) after this one did, so a busy
+       * KV store never paces the loop.
+       */
+      paceAfter?: (result: T) => boolean;
+    } = {},
   ): Promise<void> {
     const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
     const { watchWaitMs, requestTimeoutMs } = this.options;
@@ -430,10 +479,16 @@ export class LeaderElection {
         const nextIndex = result.index < index ? 0 : Math.max(result.index, 1);
         const unchangedEarly =
           nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
+        const continuous = index > 0 && nextIndex > 0;
+        const blocking = index > 0;
         index = nextIndex;
-        onRead(result, receivedAt);
+        onRead(result, receivedAt, continuous);
         // Consul may answer early with the same index; never spin on it.
-        if (unchangedEarly) await this.sleep(this.options.retry.initialDelayMs);
+        const { initialDelayMs } = this.options.retry;
+        const paceMs = Math.max(initialDelayMs, MIN_PACED_READ_INTERVAL_MS);
+        if (unchangedEarly) await this.sleep(initialDelayMs);
+        else if (blocking && options.paceAfter?.(result) && receivedAt - startedAt < paceMs)
+          await this.sleep(paceMs - (receivedAt - startedAt));
       } catch (error) {
         if (this.phase !== 'running' || signal.aborted) {
           if (source === 'candidates') this.reportSuccess('candidates');
@@ -446,13 +501,26 @@ export class LeaderElection {
         // Never trust the old index after a failed read: an agent that restarted empty holds a query
         // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
         index = 0;
+        if (source === 'watch') this.forgetObservation();
         await this.sleep(this.backoffDelay(backoff, error));
       }
     }
   }
 
-  private observe(fresh: Observation): void {
-    this.observation = continueVacancy(this.observation, fresh);
+  /**
+   * After a failed read the last observation may describe a store that is gone (an agent that
+   * restarted, a restore): its ModifyIndex may name another entry by now, and an acquire conditioned
+   * on it could succeed on a later vacancy. Campaigns wait for a fresh read.
+   */
+  private forgetObservation(): void {
+    this.observation = null;
+    this.cancelCampaign();
+  }
+
+  private observe(fresh: Observation, continuous: boolean): void {
+    // After a failed read or an index that went back (an agent that restarted, a restore), the same
+    // ModifyIndex may name another entry: nothing of the earlier sighting carries over.
+    this.observation = continuous ? continueVacancy(this.observation, fresh) : fresh;
     const { entry } = this.observation;
     const holderValue = entry ? decodeLeaderValue(entry.value) : null;
     // Remember the lease the last other holder wrote: if its key is then deleted, its successor
@@ -477,8 +545,23 @@ export class LeaderElection {
       holding.acquiredIndex = entry.modifyIndex;
     }
     if (holding && current && !ours) {
-      this.logger.warn(ElectionMessages.keyLost(this.options.key));
-      this.stepDown('lost');
+      if (
+        entry &&
+        !entry.session &&
+        holderValue?.instanceId === this.instanceId &&
+        vacancyOf(entry) === 'invalidated'
+      ) {
+        // Consul freed the key itself and kept our value: it invalidated our session (destroyed,
+        // or its check or TTL ran out). Say so, and open a new one now rather than at the next
+        // renewal; destroying it is a no-op for a session that is gone.
+        this.port
+          .destroySession(holding.session.id, this.options.requestTimeoutMs)
+          .catch(() => undefined);
+        this.onSessionLost(holding.session);
+      } else {
+        this.logger.warn(ElectionMessages.keyLost(this.options.key));
+        this.stepDown('lost');
+      }
     }
     // Settled once the outcome is known: someone else leads (our own lead settles in beginTerm).
     if (entry?.session && entry.session !== this.session?.id) this.markSettled();
@@ -502,12 +585,20 @@ export class LeaderElection {
     const observation = this.observation;
     if (!observation) return;
     const holder = observation.entry?.session;
-    if (holder) {
+    if (holder && holder !== this.session.id) return this.cancelCampaign();
+    const now = this.clock.now();
+    if (now < this.campaignRetryAt) {
       this.cancelCampaign();
-      if (holder === this.session.id) this.onOwnHoldFound(this.session, observation);
+      this.campaignTimer = this.clock.setTimer(() => {
+        this.campaignTimer = null;
+        this.considerCampaign();
+      }, this.campaignRetryAt - now);
       return;
     }
-    const now = this.clock.now();
+    if (holder) {
+      this.cancelCampaign();
+      return this.onOwnHoldFound(this.session, observation);
+    }
     let notBefore = this.campaignPausedUntil;
     // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
     if (vacancyOf(observation.entry) === 'invalidated') {
@@ -538,7 +629,9 @@ export class LeaderElection {
    */
   private onOwnHoldFound(session: CandidateSession, observation: Observation): void {
     const entry = observation.entry!;
-    if (entry.modifyIndex <= this.lastReleasedIndex || this.triedAdoption === observation) return;
+    const released = this.lastReleased;
+    if (released?.sessionId === session.id && entry.modifyIndex <= released.modifyIndex) return;
+    if (this.triedAdoption === observation) return;
     const value = decodeLeaderValue(entry.value) ?? this.valueToWrite(observation);
     if (this.clock.now() < this.campaignPausedUntil) {
       void this.releaseKey(
@@ -546,7 +639,8 @@ export class LeaderElection {
         {
           value,
           acquiredIndex: entry.modifyIndex,
-          successorWaitMs: this.ownLeaseAfter(observation),
+          // We do not know which vacancy the lost acquire took: the longest lease we know of.
+          successorWaitMs: Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0),
         },
         Promise.resolve(false),
       );
@@ -564,9 +658,9 @@ export class LeaderElection {
       try {
         retryInMs = await step();
       } catch (error) {
+        // We cannot tell whether Consul applied it: a later read showing our session settles it,
+        // and stop() looks at the key before it leaves.
         if (this.phase !== 'running') return;
-        // We cannot tell whether Consul applied it: a later read showing our session settles it.
-        this.acquireOutcomeUnknown = true;
         this.reportProblem('campaign', classify(error, 'acquire'));
         retryInMs = this.backoffDelay(this.campaignBackoff, error);
       } finally {
@@ -574,9 +668,11 @@ export class LeaderElection {
       }
       if (this.phase !== 'running' || this.holding) return;
       if (retryInMs === null) {
+        this.campaignRetryAt = 0;
         if (this.observation !== observation) this.considerCampaign();
         return;
       }
+      this.campaignRetryAt = this.clock.now() + retryInMs;
       this.cancelCampaign();
       this.campaignTimer = this.clock.setTimer(() => {
         this.campaignTimer = null;
@@ -592,7 +688,7 @@ export class LeaderElection {
     return {
       instanceId: this.instanceId,
       metadata: { ...this.options.metadata },
-      since: this.clock.wallTime().toISOString(),
+      since: new Date(this.clock.wallNow()).toISOString(),
       // Until our own watch of the candidates names them, keep the order the last holder knew.
       successors: inheritSuccessors(observation, this.instanceId),
       leaseMs: this.options.leaseDurationMs,
@@ -627,7 +723,6 @@ export class LeaderElection {
     );
     const answeredAt = this.clock.now();
     this.reportSuccess('campaign');
-    this.acquireOutcomeUnknown = false;
     if (result.acquired) {
       const vacancy = vacancyOf(observation.entry);
       const successorWaitMs = this.ownLeaseAfter(observation);
@@ -696,18 +791,32 @@ export class LeaderElection {
       this.options.requestTimeoutMs,
     );
     this.reportSuccess('campaign');
-    this.acquireOutcomeUnknown = false;
-    // Not ours after all (a read from before a release of ours): not again for this observation.
-    if (!confirmed) this.triedAdoption = observation;
-    if (!confirmed || this.phase !== 'running' || this.session !== session || this.holding)
+    if (!confirmed) {
+      // Not ours after all (a read from before a release of ours): not again for this observation.
+      this.triedAdoption = observation;
       return null;
+    }
+    if (this.session !== session || this.holding) return null;
     const successorWaitMs = Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0);
+    // The token is Consul's index of the entry, never one read from the value: an operator's
+    // import may have put an old one there.
+    const token = entry.modifyIndex;
+    const held = { value: { ...value, token }, acquiredIndex: token, successorWaitMs };
+    // stop() or resign() came while the confirmation was in flight: never act, give it back.
+    if (this.phase !== 'running') {
+      this.acquiredWhileStopping = heldKeyOf(held, false);
+      return null;
+    }
+    if (this.clock.now() < this.campaignPausedUntil) {
+      void this.releaseKey(session, held, Promise.resolve(false));
+      return null;
+    }
     this.logger.log(ElectionMessages.adopted(this.options.key, entry.modifyIndex));
     this.campaignBackoff.reset();
     this.onAcquired({
       session,
-      value: { ...value, token: value.token ?? entry.modifyIndex },
-      fencingToken: value.token ?? entry.modifyIndex,
+      value: held.value,
+      fencingToken: token,
       modifyIndex: entry.modifyIndex,
       leaseFrom: sent,
       vacancy: 'invalidated',
@@ -736,7 +845,7 @@ export class LeaderElection {
     this.holding = holding;
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
-    if (this.options.healthCheck) void this.watchCandidates(holding);
+    if (this.options.healthCheck && !this.noLocalAgent) void this.watchCandidates(holding);
     this.publish({
       leader: toLeaderInfo(takeover.value, fencingToken),
       stepDownDeadline: holding.lease.deadline,
@@ -765,7 +874,7 @@ export class LeaderElection {
   private beginTerm(holding: Holding): void {
     if (this.holding !== holding || holding.term) return;
     const now = this.instant();
-    if (!holding.lease.isValidAt(now)) return;
+    if (!holding.lease.isValidAt(now.mono, now.wall)) return;
     // Timers may fire a little early against performance.now(): never act before actAt.
     if (now.mono < holding.actAt) return this.armActTimer(holding);
     const controller = new AbortController();
@@ -773,13 +882,14 @@ export class LeaderElection {
     holding.term = {
       fencingToken: holding.fencingToken,
       number: this.termCount,
-      startedAt: this.clock.wallTime(),
+      startedAt: new Date(this.clock.wallNow()),
       signal: controller.signal,
       controller,
     };
     const { controller: _controller, ...term } = holding.term;
     this.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
     this.markSettled();
+    this.emit({ type: 'transition', reason: 'acquired' });
     this.logger.log(
       `Became leader of "${this.options.key}" (fencing token ${holding.fencingToken}, term ${this.termCount})`,
     );
@@ -804,6 +914,15 @@ export class LeaderElection {
     const holding = this.holding;
     if (!holding) return;
     const sent = this.instant();
+    // A lease never comes back to life: one that ran out while no timer could fire (a suspend) ends
+    // the term now, even if Consul would still confirm the hold — a successor may have acted since.
+    if (!holding.lease.isValidAt(sent.mono, sent.wall)) {
+      this.logger.warn(
+        ElectionMessages.leaseRanOut(this.options.key, this.options.leaseDurationMs),
+      );
+      this.stepDown('deadline');
+      return;
+    }
     let confirmed: boolean;
     try {
       confirmed = await this.port.confirmHolding(
@@ -813,6 +932,11 @@ export class LeaderElection {
       );
     } catch (error) {
       if (this.holding !== holding) return;
+      this.emit({
+        type: 'confirmation',
+        durationMs: this.clock.now() - sent.mono,
+        confirmed: false,
+      });
       this.reportProblem('confirm', classify(error, 'hold confirmation'));
       // Retry soon: the lease leaves room for one more try before the deadline.
       this.scheduleConfirm(
@@ -820,6 +944,7 @@ export class LeaderElection {
       );
       return;
     }
+    this.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
     if (this.holding !== holding) return;
     this.reportSuccess('confirm');
     if (!confirmed) {
@@ -843,9 +968,10 @@ export class LeaderElection {
     this.deadlineTimer = this.clock.setTimer(() => {
       this.deadlineTimer = null;
       if (this.holding !== holding) return;
-      if (holding.lease.isValidAt(this.instant())) return this.armDeadline();
+      if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow()))
+        return this.armDeadline();
       this.logger.warn(
-        `Lease on "${this.options.key}" ran out: no confirmation from Consul within ${describeDuration(this.options.leaseDurationMs)}; stepping down`,
+        ElectionMessages.leaseRanOut(this.options.key, this.options.leaseDurationMs),
       );
       this.stepDown('deadline');
     }, holding.lease.remainingAt(this.instant()));
@@ -888,7 +1014,10 @@ export class LeaderElection {
       stepDownDeadline: null,
       ...(leaderStillUs && reason !== 'deadline' ? { leader: null } : {}),
     });
-    if (hadTerm) this.logger.log(`Stepped down as leader of "${this.options.key}" (${reason})`);
+    if (hadTerm) {
+      this.logger.log(`Stepped down as leader of "${this.options.key}" (${reason})`);
+      this.emit({ type: 'transition', reason });
+    }
   }
 
   /** Waits for in-flight leader work up to `drainTimeout`; true when it finished in time. */
@@ -928,11 +1057,12 @@ export class LeaderElection {
         this.clock,
         {
           onLost: (lost) => this.onSessionLost(lost),
+          onNoLocalAgent: (closed) => this.onNoLocalAgent(closed),
           onSuccess: (path) => this.reportSuccess(path === 'agent' ? 'check' : 'renew'),
           onProblem: (path, error) =>
             this.reportProblem(path === 'agent' ? 'check' : 'renew', error),
         },
-        this.serviceId,
+        this.noLocalAgent ? null : this.serviceId,
       );
       if (this.phase !== 'running') {
         await session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
@@ -960,18 +1090,58 @@ export class LeaderElection {
       (error: unknown) => {
         this.openingSession = false;
         if (this.phase !== 'running') return;
+        if (error instanceof ConsulRequestError && error.kind === 'no-local-agent') {
+          this.fallBackToSessionTtl();
+          this.later(() => this.keepCandidacy(), 0);
+          return;
+        }
         this.reportProblem('session', classify(error, 'session create'));
         this.later(() => this.keepCandidacy(), this.backoffDelay(this.sessionBackoff, error));
       },
     );
   }
 
+  /**
+   * A check update found the check unknown while its session lives: the session would be
+   * invalidated once the check's TTL runs out, so it is replaced now (a leader steps down and
+   * destroys it: the key is then free after lock-delay, as after a crash). The first time, it is
+   * replaced by one bound to a check registered anew: a client agent that restarted without its
+   * state forgets the check before Consul invalidates the session. The second time, the requests
+   * evidently reach other agents than the check's, and the new session goes without a check
+   * (see {@link fallBackToSessionTtl}).
+   */
+  private onNoLocalAgent(session: CandidateSession): void {
+    if (this.session !== session) return;
+    this.checkUnknownCount += 1;
+    if (this.checkUnknownCount >= 2) this.fallBackToSessionTtl();
+    else this.logger.warn(ElectionMessages.checkUnknown(this.options.key, session.id));
+    if (this.holding?.session === session) this.endTerm('session-lost');
+    this.session = null;
+    void session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
+    this.keepCandidacy();
+  }
+
+  /**
+   * Without a local agent (Consul Dataplane, or servers behind a load balancer) a check registered
+   * through one agent is unknown to the next, so the session cannot be bound to it: from now on
+   * sessions carry no check, crash detection falls back to the session TTL, and the succession
+   * order (read from the check's service) is not kept. Said once in the log and kept in the state.
+   */
+  private fallBackToSessionTtl(): void {
+    if (this.noLocalAgent) return;
+    this.noLocalAgent = true;
+    this.reportProblem(
+      'check',
+      new ConsulRequestError('no-local-agent', 'check update', 'no local Consul agent'),
+    );
+  }
+
   private onSessionLost(session: CandidateSession): void {
     if (this.session !== session) return;
-    this.logger.warn(
-      `Consul no longer knows session ${session.id} of "${this.options.key}"; opening a new one`,
-    );
+    this.logger.warn(ElectionMessages.sessionLost(this.options.key, session.id));
     if (this.holding?.session === session) this.endTerm('session-lost');
+    // Its renewals and check updates have nothing left to keep alive (the check stays, for the next).
+    session.close();
     this.session = null;
     this.keepCandidacy();
   }
@@ -987,6 +1157,8 @@ export class LeaderElection {
     session: CandidateSession,
     hold: ReleasableHold,
     claim: Promise<boolean>,
+    /** Called once the first attempt has been answered (or could not be made). */
+    attempted: () => void = () => undefined,
   ): Promise<void> {
     this.releasesInFlight += 1;
     const work = this.sessionWork.then(async () => {
@@ -1013,12 +1185,14 @@ export class LeaderElection {
           this.reportProblem('release', failure);
           retryInMs = this.backoffDelay(backoff, failure);
         }
+        attempted();
         if (retryInMs > 0) await this.sleep(retryInMs);
       }
       // Our session is gone (its keys went with it) or stop() finishes the release (this.releasing).
       if (this.session !== session) this.releasing = null;
     });
     const settled = work.finally(() => {
+      attempted();
       this.releasesInFlight -= 1;
       this.considerCampaign();
     });
@@ -1035,7 +1209,14 @@ export class LeaderElection {
   private async releaseAttempt(session: CandidateSession, held: HeldKey): Promise<'done' | number> {
     const { key, requestTimeoutMs } = this.options;
     const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
-    this.lastReleasedIndex = Math.max(this.lastReleasedIndex, held.modifyIndex);
+    const previous = this.lastReleased;
+    this.lastReleased = {
+      sessionId: session.id,
+      modifyIndex:
+        previous?.sessionId === session.id
+          ? Math.max(previous.modifyIndex, held.modifyIndex)
+          : held.modifyIndex,
+    };
     if (released) return 'done';
     const read = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
     return read.entry?.session === session.id ? read.entry.modifyIndex : 'done';
@@ -1044,7 +1225,7 @@ export class LeaderElection {
   /** The release of a hold: marked as released when it may claim it, handed back otherwise. */
   private releaseOf(session: CandidateSession, held: HeldKey): ReleaseRequest {
     const { releasedAt: _released, handedBackAt: _handedBack, ...value } = held.value;
-    const now = this.clock.wallTime().toISOString();
+    const now = new Date(this.clock.wallNow()).toISOString();
     const released: LeaderValue = held.claim
       ? { ...value, releasedAt: now }
       : { ...value, handedBackAt: now, leaseMs: held.successorWaitMs };
@@ -1062,21 +1243,53 @@ export class LeaderElection {
     this.session = null;
     if (!session) return;
     session.close();
-    const { key, requestTimeoutMs } = this.options;
-    try {
-      // An acquire whose answer never came may have gone through: look before leaving.
-      let hold = held ?? (this.acquireOutcomeUnknown ? await this.ownHoldAtStop(session) : null);
-      // Release before destroy: a release has no lock-delay, a destroyed holder's key has.
-      for (let attempt = 0; hold && attempt < 3; attempt += 1) {
+    const { requestTimeoutMs, retry } = this.options;
+    // A few tries, whatever the failure: a release at stop saves the successor lock-delay and D,
+    // and a stop must not give up on the first 500 or timeout. Knowing of no hold is not knowing
+    // there is none: an acquire or adoption whose answer never came may have gone through, so a
+    // stop that knows of none reads the key first.
+    let hold = held;
+    let looked = held !== null;
+    for (let attempt = 1; attempt <= STOP_ATTEMPTS; attempt += 1) {
+      try {
+        if (!looked) {
+          hold = await this.ownHoldAtStop(session);
+          looked = true;
+        }
+        if (!hold) break;
         const outcome = await this.releaseAttempt(session, hold);
+        // A refusal: the key changed under our session; release what is there now, at once.
         hold = outcome === 'done' ? null : { ...hold, modifyIndex: outcome };
+      } catch (error) {
+        this.logger.warn(
+          ElectionMessages.stopStepFailed(
+            this.options.key,
+            classify(error, 'stop').message,
+            attempt,
+            STOP_ATTEMPTS,
+          ),
+        );
+        if (attempt < STOP_ATTEMPTS) await this.pauseAtStop(retry.initialDelayMs);
       }
+      if (looked && !hold) break;
+    }
+    // Destroyed in any case: a hold we could not release is then Consul's to free (lock-delay).
+    try {
       await session.destroy(requestTimeoutMs);
     } catch (error) {
       this.logger.warn(
-        `Could not clean up session ${session.id} of "${key}" at stop (${classify(error, 'stop').message}); Consul frees it by itself`,
+        ElectionMessages.stopCleanupFailed(
+          this.options.key,
+          session.id,
+          classify(error, 'stop').message,
+        ),
       );
     }
+  }
+
+  /** A pause between tries at stop, when {@link sleep} no longer waits. */
+  private pauseAtStop(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimer(resolve, ms));
   }
 
   private async ownHoldAtStop(session: CandidateSession): Promise<HeldKey | null> {
@@ -1105,6 +1318,10 @@ export class LeaderElection {
   private publish(patch: Partial<LeadershipState>): void {
     if (this.subject.closed) return;
     this.subject.next({ ...this.subject.getValue(), ...patch });
+  }
+
+  private emit(event: ElectionEvent): void {
+    if (!this.events.closed) this.events.next(event);
   }
 
   private markSettled(): void {
@@ -1142,11 +1359,17 @@ export class LeaderElection {
             message: ElectionMessages.forbidden(this.options.key, error.operation, error.status),
             status: error.status,
           }
-        : {
-            kind: error.kind,
-            message: error.message,
-            ...(error.status !== undefined ? { status: error.status } : {}),
-          };
+        : error.kind === 'no-local-agent'
+          ? {
+              kind: 'no-local-agent',
+              message: ElectionMessages.noLocalAgent(this.options.key, this.options.sessionTtlMs),
+            }
+          : {
+              kind: error.kind,
+              message: error.message,
+              ...(error.status !== undefined ? { status: error.status } : {}),
+            };
+    this.emit({ type: 'problem', kind: error.kind, operation: error.operation });
     this.problems.set(source, { problem, transient: error.transient });
     this.publishProblems();
     this.markSettled();
@@ -1160,14 +1383,22 @@ export class LeaderElection {
     if (signature !== this.lastLoggedProblem) {
       if (latest?.kind === 'forbidden') this.logger.error(latest.message);
       else if (latest)
-        this.logger.warn(`${latest.message} (key "${this.options.key}"; retrying with backoff)`);
+        this.logger.warn(
+          latest.kind === 'no-local-agent'
+            ? latest.message
+            : `${latest.message} (key "${this.options.key}"; retrying with backoff)`,
+        );
       else this.logger.log(`Consul answers again for "${this.options.key}"`);
       this.lastLoggedProblem = signature;
     }
     // Retries repeat the same problem: emit only when what a subscriber would show changes.
     const state = this.state;
-    if (!sameProblem(state.problem, latest) || state.consulReachable !== consulReachable)
-      this.publish({ problem: latest, consulReachable });
+    if (!sameProblem(state.problem, latest) || state.consulReachable !== consulReachable) {
+      const unreachableSince = consulReachable
+        ? null
+        : (state.unreachableSince ?? this.clock.now());
+      this.publish({ problem: latest, consulReachable, unreachableSince });
+    }
   }
 
   /** A 403 will not heal by itself soon: wait the longest delay instead of a tight loop. */
@@ -1206,7 +1437,7 @@ export class LeaderElection {
 
   /** Now, on both clocks (see Lease). */
   private instant(): Instant {
-    return { mono: this.clock.now(), wall: this.clock.wallTime().getTime() };
+    return { mono: this.clock.now(), wall: this.clock.wallNow() };
   }
 
   private clearTimer(name: 'confirmTimer' | 'deadlineTimer' | 'actTimer'): void {

@@ -9,13 +9,20 @@ export interface LeaderInfo {
   readonly metadata: Readonly<Record<string, unknown>>;
   /** Wall-clock time at which the holder acquired the key (its own clock). */
   readonly since: Date;
-  /** The key's `LockIndex` for this holding: Consul's sequencer, strictly increasing per acquire. */
+  /**
+   * The holder's fencing token: the `ModifyIndex` (a Raft index) of the acquire that began its hold,
+   * as the holder wrote it into the key, or the key's `ModifyIndex` before it did.
+   */
   readonly fencingToken: number;
 }
 
 /** One continuous period of leadership of this instance. */
 export interface LeadershipTerm {
-  /** The key's `LockIndex` at acquire. Hand it to downstream systems so they can reject stale leaders. */
+  /**
+   * The `ModifyIndex` of the acquire that began this hold: a Raft index, so it grows with every new
+   * leader, across key deletions and operators' writes (see SAFETY.md for when it can go back).
+   * Hand it to downstream systems so they can reject stale leaders.
+   */
   readonly fencingToken: number;
   /** Local count of terms this election has held, starting at 1. */
   readonly number: number;
@@ -33,7 +40,13 @@ export type ElectionProblemKind =
   /** HTTP 429 from Consul's rate limiter: transient, retried with backoff. */
   | 'rate-limited'
   | 'forbidden'
-  | 'unexpected';
+  | 'unexpected'
+  /**
+   * The agent that answers does not know the check registered through another one: there is no
+   * local agent (Consul Dataplane, or servers behind a load balancer). The election goes on without
+   * the check, on the session TTL; the message says what to change.
+   */
+  | 'no-local-agent';
 
 export interface ElectionProblem {
   readonly kind: ElectionProblemKind;
@@ -49,6 +62,11 @@ export interface LeadershipState {
   readonly role: ElectionRole;
   /** False while requests to Consul fail for network, timeout or 5xx reasons. */
   readonly consulReachable: boolean;
+  /**
+   * Monotonic time (`performance.now()` base, ms) since which `consulReachable` has been false; null
+   * while Consul answers. A health check compares it with the lease: a blip is not an outage.
+   */
+  readonly unreachableSince: number | null;
   /** The last unresolved problem with Consul, or null once requests succeed again. */
   readonly problem: ElectionProblem | null;
   /** Who holds the key now, as this instance last read it; null when nobody does. */
@@ -68,6 +86,7 @@ export function initialLeadershipState(instanceId: string): LeadershipState {
     instanceId,
     role: 'follower',
     consulReachable: true,
+    unreachableSince: null,
     problem: null,
     leader: null,
     term: null,

@@ -59,6 +59,14 @@ interface PapiLikeError {
   response?: unknown;
 }
 
+/** The client's request pipeline (papi), where an extension can amend a request before it is built. */
+interface PapiClient {
+  _ext(
+    event: 'onCreate',
+    callback: (request: { opts: { method?: string; body?: unknown } }, next: () => void) => void,
+  ): void;
+}
+
 /** What the client's calls accept besides their own fields: per-request timeout and context. */
 type RequestOptions = { timeout: number; ctx: EventEmitter };
 
@@ -89,6 +97,13 @@ export class NodeConsulPort implements ConsulPort {
         ...(connection.token ? { token: connection.token } : {}),
         ...(connection.dc ? { dc: connection.dc } : {}),
       },
+    });
+    // The client sends PUTs without a body (renew, check pass, destroy, deregister) with
+    // Content-Length 0; newer Consul checks the length of writes, so every PUT carries `{}`,
+    // which each of those endpoints ignores (checked on 1.8.7).
+    (this.client as unknown as PapiClient)._ext('onCreate', (request, next) => {
+      if (request.opts.method === 'PUT' && request.opts.body === undefined) request.opts.body = {};
+      next();
     });
   }
 

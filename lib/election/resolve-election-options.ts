@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
+import { brokenConsulKeyRule } from './consul-key';
 import { describeDuration, parseDuration, type Duration } from './duration';
 import type { ElectionOptions, ResolvedElectionOptions } from './election-options';
 import { ElectionOptionsError } from './election-options.error';
@@ -28,6 +29,7 @@ export function resolveElectionOptions(
     );
   }
   const key = resolveKey(options.key);
+  checkLogger(options.logger);
   const consul = resolveConsul(options.consul ?? {}, env);
   const instanceId = resolveInstanceId(options.instanceId);
   const metadata = resolveMetadata(options.metadata);
@@ -128,7 +130,7 @@ export function resolveElectionOptions(
     healthCheck = { ttlMs, standbyTtlMs, deregisterCriticalServiceAfterMs, serviceName };
   }
 
-  // The safety argument's cross-field rules (DESIGN-NOTES "The safety argument").
+  // The safety argument's cross-field rules (SAFETY.md, rules 1 and 2).
   if (requestTimeoutMs >= leaseDurationMs) {
     throw new ElectionOptionsError(
       'requestTimeout',
@@ -227,18 +229,17 @@ function durationIn(
 
 function resolveKey(key: unknown): string {
   const accepted =
-    'a Consul KV path of printable characters without spaces, "?", "#" or "%", not starting or ending with "/", e.g. "service/billing/leader"';
+    'a Consul KV path of letters, digits and , - _ . / that does not start with "/", e.g. "service/billing/leader"';
   if (key === undefined || key === null || key === '')
     throw new ElectionOptionsError('key', ElectionMessages.optionRequired('key', accepted));
-  if (
-    typeof key !== 'string' ||
-    !/^[!-~]+$/.test(key) ||
-    /[?#%]/.test(key) ||
-    key.startsWith('/') ||
-    key.endsWith('/') ||
-    key.includes('//')
-  ) {
+  if (typeof key !== 'string')
     throw new ElectionOptionsError('key', ElectionMessages.optionOutOfRange('key', key, accepted));
+  const rule = brokenConsulKeyRule(key);
+  if (rule !== null) {
+    throw new ElectionOptionsError(
+      'key',
+      ElectionMessages.optionOutOfRange('key', key, `${accepted}; it breaks the rule: ${rule}`),
+    );
   }
   return key;
 }
@@ -286,6 +287,28 @@ function resolveMetadata(metadata: unknown): Record<string, unknown> {
   return JSON.parse(json) as Record<string, unknown>;
 }
 
+/** A logger missing a method would fail later, inside the loops, as unhandled rejections. */
+function checkLogger(logger: ElectionOptions['logger']): void {
+  if (logger === undefined) return;
+  const complete =
+    logger !== null &&
+    typeof logger === 'object' &&
+    ['log', 'warn', 'error'].every(
+      (method) => typeof (logger as unknown as Record<string, unknown>)[method] === 'function',
+    ) &&
+    (logger.debug === undefined || typeof logger.debug === 'function');
+  if (!complete) {
+    throw new ElectionOptionsError(
+      'logger',
+      ElectionMessages.optionOutOfRange(
+        'logger',
+        logger,
+        "an object with log, warn and error methods (and optionally debug), such as Nest's Logger or console",
+      ),
+    );
+  }
+}
+
 function resolveConsul(
   consul: NonNullable<ElectionOptions['consul']>,
   env: NodeJS.ProcessEnv,
@@ -305,6 +328,21 @@ function resolveConsul(
     throw new ElectionOptionsError(
       'consul.port',
       ElectionMessages.optionOutOfRange('consul.port', port, 'an integer from 1 to 65535'),
+    );
+  }
+  for (const field of ['token', 'dc'] as const) {
+    const value = consul[field];
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
+      throw new ElectionOptionsError(
+        `consul.${field}`,
+        ElectionMessages.optionOutOfRange(`consul.${field}`, value, 'a non-empty string'),
+      );
+    }
+  }
+  if (consul.secure !== undefined && typeof consul.secure !== 'boolean') {
+    throw new ElectionOptionsError(
+      'consul.secure',
+      ElectionMessages.optionOutOfRange('consul.secure', consul.secure, 'true or false'),
     );
   }
   const token = consul.token ?? (env.CONSUL_HTTP_TOKEN || undefined);

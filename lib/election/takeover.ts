@@ -31,6 +31,10 @@ export type Vacancy = 'released' | 'handed-back' | 'invalidated' | 'absent';
 
 export function vacancyOf(entry: KeyEntry | null): Vacancy {
   if (!entry) return 'absent';
+  // A marker counts only in an entry a lock holder released: a release keeps the key's LockIndex
+  // (≥ 1), while a plain PUT or a `kv import` — an operator copying a released value back — sets it
+  // to 0 (seen on 1.8.7), and such a value claims nothing about who may still act.
+  if (entry.lockIndex < 1) return 'invalidated';
   const value = decodeLeaderValue(entry.value);
   if (value?.releasedAt) return 'released';
   if (value?.handedBackAt) return 'handed-back';

@@ -1,4 +1,4 @@
-import type { ElectionOptions } from '../election';
+import type { ElectionOptions, LeaderInfo } from '../election';
 
 /**
  * Options of one election in a Nest app: the core's {@link ElectionOptions} plus how the app waits
@@ -13,6 +13,23 @@ export interface ConsulLeaderModuleOptions extends ElectionOptions {
    * `@LeaderOnly` methods are skipped until the election says otherwise.
    */
   waitForElection?: boolean;
+  /** How `LeaderOnlyGuard` answers an HTTP caller that reached a follower. */
+  http?: ConsulLeaderHttpOptions;
+  /**
+   * Record OpenTelemetry metrics (`leader_election.*`) on the global meter provider when
+   * `@opentelemetry/api` is installed. Default true; without a registered SDK they cost nothing.
+   */
+  metrics?: boolean;
+}
+
+export interface ConsulLeaderHttpOptions {
+  /**
+   * The URL to send a follower's caller to: `LeaderOnlyGuard` then answers `307 Temporary Redirect`
+   * there instead of `503`. Given the current leader (for example its `metadata.url`) and the
+   * request's path and query (`request.url`, to keep it); return null when the leader cannot be
+   * reached that way (the guard then answers 503). A 307 keeps the method and the body.
+   */
+  redirectTo?: (leader: LeaderInfo, request: { readonly url: string }) => string | null;
 }
 
 /** What `forRoot`/`forRootAsync` take beside the options. */

@@ -16,14 +16,24 @@ export interface ConsulLeader {
   /** The current snapshot. */
   readonly state: LeadershipState;
   /**
-   * The current term's fencing token (the key's `LockIndex`) while a term is open, else null. Read it
-   * when work starts and pass it downstream so that a stale leader's writes can be rejected.
+   * The fencing token of the term (the acquire's Raft index): inside an `async` `@LeaderOnly` method, of the term the call
+   * started in (also after an `await`, when that term has ended); elsewhere, of the open term, else
+   * null. Pass it downstream so that a stale leader's writes can be rejected.
    */
   readonly fencingToken: number | null;
-  /** The current term's signal while a term is open, else undefined; aborted the moment the term ends. */
-  readonly signal: AbortSignal | undefined;
+  /**
+   * The signal of the term, chosen as for `fencingToken`: aborted (with a `LeadershipLostError`) the
+   * moment that term ends. With no term open it is an already-aborted signal, never undefined.
+   */
+  readonly signal: AbortSignal;
   /** Synchronous; true only while this instance leads and its step-down deadline has not passed. */
   isLeader(): boolean;
+  /**
+   * Throws a `NotLeaderError` unless this instance leads at the moment of the call (checked like
+   * {@link isLeader}, against the clock now). For code that must never run elsewhere; `context`
+   * names it in the error's message.
+   */
+  assertLeader(context?: string): void;
   /** Steps down now and campaigns again after `pause` (default: the `resignPause` option). */
   resign(options?: { pause?: Duration }): Promise<void>;
 }

@@ -1,4 +1,5 @@
 export type {
+  ConsulLeaderHttpOptions,
   ConsulLeaderModuleExtras,
   ConsulLeaderModuleOptions,
   ConsulLeaderOptionsFactory,

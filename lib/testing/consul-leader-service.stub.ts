@@ -1,8 +1,20 @@
 import type { BeforeApplicationShutdown } from '@nestjs/common';
-import { BehaviorSubject, distinctUntilChanged, map, type Observable } from 'rxjs';
-import { initialLeadershipState, type LeaderInfo, type LeadershipState } from '../election';
+import { BehaviorSubject, defer, distinctUntilChanged, map, type Observable } from 'rxjs';
+import {
+  ElectionOptionsError,
+  initialLeadershipState,
+  LeadershipLostError,
+  parseDuration,
+  type Duration,
+  type LeaderInfo,
+  type LeadershipState,
+  type StepDownReason,
+} from '../election';
 import { RUN_AS_LEADER } from '../consul-leader.constants';
 import { InFlightCalls } from '../consul-leader.in-flight';
+import { STUB_DRAIN_TIMEOUT } from '../consul-leader.messages';
+import { TermContext } from '../consul-leader.term-context';
+import { assertLeaderOf } from '../errors/not-leader.error';
 import type { ConsulLeader, LeaderOnlyRunner } from '../interfaces/consul-leader.interface';
 
 export interface ConsulLeaderServiceStubOptions {
@@ -10,12 +22,21 @@ export interface ConsulLeaderServiceStubOptions {
   leader?: boolean;
   /** This instance's id in the stub's states. Default `'stub-instance'`. */
   instanceId?: string;
+  /** What `key` returns. Default `'stub/leader'`. */
+  key?: string;
+  /** What `name` returns: the election's name, null for the default election. Default null. */
+  name?: string | null;
+  /** How long `stop()` (and so `app.close()`) waits for in-flight `@LeaderOnly` calls. Default `'10s'`, as the real service. */
+  drainTimeout?: Duration;
 }
+
+const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 /**
  * A stand-in for `ConsulLeaderService` in users' tests: no Consul, no timers; the test says who
- * leads. `@LeaderOnly` methods, `LeaderOnlyGuard` and code that reads `isLeader$`, `signal` or
- * `fencingToken` behave as they would with the real service in that role.
+ * leads. `@LeaderOnly` methods, `LeaderOnlyGuard` and code that reads `isLeader$`, `leader$`,
+ * `signal` or `fencingToken` behave as they would with the real service in that role — the library
+ * runs one behaviour spec against both (test/e2e/consul-leader-service.behaviour.spec.ts).
  *
  * ```ts
  * const leadership = createConsulLeaderServiceStub();
@@ -25,6 +46,10 @@ export interface ConsulLeaderServiceStubOptions {
  * leadership.becomeLeader();   // ... assert the job runs
  * leadership.becomeFollower(); // ... assert it is skipped
  * ```
+ * Shutdown (`app.close()`) works as the real service's: the term's signal aborts, in-flight calls
+ * are waited for up to `drainTimeout`, `state$` emits `stopped` and completes. Unlike the real
+ * service, one stub serves one app after another: after its `stop()` it is a follower again with
+ * fresh streams, so a stub shared by several tests keeps working.
  * It proves nothing about Consul: the real election's behaviour is covered by the library's own tests.
  */
 export class ConsulLeaderServiceStub
@@ -33,25 +58,44 @@ export class ConsulLeaderServiceStub
   readonly isLeader$: Observable<boolean>;
   readonly leader$: Observable<LeaderInfo | null>;
   readonly state$: Observable<LeadershipState>;
+  readonly instanceId: string;
+  readonly key: string;
+  readonly name: string | null;
 
-  private readonly subject: BehaviorSubject<LeadershipState>;
+  private subject: BehaviorSubject<LeadershipState>;
   private readonly inFlight = new InFlightCalls();
+  private readonly terms = new TermContext();
+  private readonly drainTimeoutMs: number;
   private termController: AbortController | null = null;
   private lastFencingToken = 0;
   private termCount = 0;
+  private stopping: Promise<void> | null = null;
 
   constructor(options: ConsulLeaderServiceStubOptions = {}) {
-    this.subject = new BehaviorSubject<LeadershipState>(
-      initialLeadershipState(options.instanceId ?? 'stub-instance'),
-    );
-    this.state$ = this.subject.asObservable();
+    this.instanceId = options.instanceId ?? 'stub-instance';
+    this.key = options.key ?? 'stub/leader';
+    this.name = options.name ?? null;
+    const drainTimeoutMs =
+      options.drainTimeout === undefined
+        ? DEFAULT_DRAIN_TIMEOUT_MS
+        : parseDuration(options.drainTimeout);
+    if (drainTimeoutMs === undefined || drainTimeoutMs < 0)
+      throw new ElectionOptionsError('drainTimeout', STUB_DRAIN_TIMEOUT(options.drainTimeout));
+    this.drainTimeoutMs = drainTimeoutMs;
+    this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));
+    // Deferred, so that a subscriber after a stop() gets the fresh stream of the next app.
+    this.state$ = defer(() => this.subject);
     this.isLeader$ = this.state$.pipe(
       map((state) => state.role === 'leader'),
       distinctUntilChanged(),
     );
     this.leader$ = this.state$.pipe(
       map((state) => state.leader),
-      distinctUntilChanged(),
+      distinctUntilChanged(
+        (previous, current) =>
+          previous?.instanceId === current?.instanceId &&
+          previous?.fencingToken === current?.fencingToken,
+      ),
     );
     if (options.leader) this.becomeLeader();
   }
@@ -61,20 +105,24 @@ export class ConsulLeaderServiceStub
   }
 
   get fencingToken(): number | null {
-    return this.state.term?.fencingToken ?? null;
+    return this.terms.fencingToken(this.state.term);
   }
 
-  get signal(): AbortSignal | undefined {
-    return this.state.term?.signal;
+  get signal(): AbortSignal {
+    return this.terms.signal(this.state.term);
   }
 
-  /** The number of `@LeaderOnly` calls whose promise has not settled yet. */
+  /** The number of `@LeaderOnly` calls whose work is not over yet. */
   get inFlightCalls(): number {
     return this.inFlight.size;
   }
 
   isLeader(): boolean {
     return this.state.role === 'leader';
+  }
+
+  assertLeader(context?: string): void {
+    assertLeaderOf(this, context);
   }
 
   /** Starts a term (a new, larger fencing token unless given) and emits it; no-op while leader. */
@@ -84,11 +132,10 @@ export class ConsulLeaderServiceStub
     this.termCount += 1;
     this.termController = new AbortController();
     const since = new Date();
-    const { instanceId } = this.state;
     this.subject.next({
       ...this.state,
       role: 'leader',
-      leader: { instanceId, metadata: {}, since, fencingToken },
+      leader: { instanceId: this.instanceId, metadata: {}, since, fencingToken },
       term: {
         fencingToken,
         number: this.termCount,
@@ -99,9 +146,45 @@ export class ConsulLeaderServiceStub
     });
   }
 
-  /** Ends the term (its signal aborts) and emits; `leader` is who leads instead (default: nobody). */
+  /**
+   * Ends the term as losing the key would (its signal aborts with a `LeadershipLostError`) and emits;
+   * `leader` is who leads instead (default: nobody).
+   */
   becomeFollower(leader: LeaderInfo | null = null): void {
-    this.termController?.abort(new Error('The stub became a follower'));
+    this.endTerm('lost', leader);
+  }
+
+  /**
+   * Steps down as the real `resign()` does (the signal aborts, then in-flight calls are waited for
+   * up to `drainTimeout`); the stub does not campaign again on its own.
+   */
+  async resign(_options?: { pause?: Duration }): Promise<void> {
+    if (!this.isLeader()) return;
+    this.endTerm('resign', null);
+    await this.drain();
+  }
+
+  /**
+   * Like the real service at shutdown: steps down, waits for in-flight calls up to `drainTimeout`,
+   * emits `stopped` and completes the streams. Then it is ready for the next app.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutDown().finally(() => (this.stopping = null));
+    return this.stopping;
+  }
+
+  /** Nest calls it on `app.close()` when the stub replaces the service, as it would the real one. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
+  }
+
+  [RUN_AS_LEADER]<T>(_label: string, call: () => T): T | undefined {
+    if (!this.isLeader()) return undefined;
+    return this.terms.runCall(this.state.term, this.inFlight, call);
+  }
+
+  private endTerm(reason: StepDownReason, leader: LeaderInfo | null): void {
+    this.termController?.abort(new LeadershipLostError(reason));
     this.termController = null;
     this.subject.next({
       ...this.state,
@@ -112,25 +195,22 @@ export class ConsulLeaderServiceStub
     });
   }
 
-  async resign(): Promise<void> {
-    this.becomeFollower();
+  /** In-flight calls, waited for up to `drainTimeout` as the real service does. */
+  private async drain(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.drainTimeoutMs);
+    });
+    await Promise.race([this.inFlight.drain(), timeout]).finally(() => clearTimeout(timer));
   }
 
-  /** Like the real service at shutdown: steps down, waits for in-flight calls, completes the streams. */
-  async stop(): Promise<void> {
-    this.becomeFollower();
-    await this.inFlight.drain();
-    this.subject.next({ ...this.state, role: 'stopped' });
-    this.subject.complete();
-  }
-
-  /** Nest calls it on `app.close()` when the stub replaces the service, as it would the real one. */
-  beforeApplicationShutdown(): Promise<void> {
-    return this.stop();
-  }
-
-  [RUN_AS_LEADER]<T>(_label: string, call: () => T): T | undefined {
-    return this.isLeader() ? this.inFlight.track(call()) : undefined;
+  private async shutDown(): Promise<void> {
+    if (this.isLeader()) this.endTerm('stop', null);
+    await this.drain();
+    const stopped = this.subject;
+    this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));
+    stopped.next({ ...stopped.getValue(), role: 'stopped', leader: null });
+    stopped.complete();
   }
 }
 

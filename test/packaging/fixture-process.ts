@@ -16,6 +16,8 @@ export interface FixtureProcessOptions {
   readonly main: string;
   readonly instance: string;
   readonly env: Readonly<Record<string, string>>;
+  /** The Node binary to run it with. Default: this process's. */
+  readonly node?: string;
 }
 
 /**
@@ -34,7 +36,7 @@ export class FixtureProcess {
   private partial = '';
 
   constructor(readonly options: FixtureProcessOptions) {
-    this.child = spawn(process.execPath, [options.main], {
+    this.child = spawn(options.node ?? process.execPath, [options.main], {
       cwd: options.cwd,
       env: { ...process.env, NO_COLOR: '1', ...options.env, FIXTURE_INSTANCE: options.instance },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -137,6 +139,11 @@ export class FixtureProcess {
       }
     }
     return this.exitCode ?? null;
+  }
+
+  /** Sends `signal` (the README's app stops on SIGTERM through `enableShutdownHooks()`). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.child.kill(signal);
   }
 
   /** Last resort in afterAll: SIGKILL if still running. */

@@ -16,7 +16,12 @@ export interface FixtureSpec {
   /** File name of the load probe (plain JavaScript, run with `node`). */
   readonly probe: string;
   readonly probeSource: string;
+  /** `readme`: the app is the README's snippets (test/packaging/readme/), not the fixture app. */
+  readonly sources?: 'fixture-app' | 'readme';
 }
+
+/** The README's snippets, one file each: what a newcomer pastes into a fresh app. */
+export const README_SNIPPETS_DIR = path.join(__dirname, 'readme');
 
 const SHARED_DEPENDENCIES = { 'reflect-metadata': '^0.2.0', rxjs: '^7.1.0' };
 
@@ -49,6 +54,29 @@ export const NEST12_ESM: FixtureSpec = {
   probe: 'probe.mjs',
   probeSource: ESM_PROBE,
 };
+
+/**
+ * A fresh app made of the README's snippets, on NestJS 11 (CommonJS) or 12 (ESM): what a newcomer
+ * gets after `npm install` with or without `@11`. It needs an HTTP platform (`app.listen`),
+ * `@nestjs/testing` (the README's test), and the Operations snippets' terminus and OpenTelemetry.
+ */
+export function readmeFixture(base: FixtureSpec): FixtureSpec {
+  return {
+    ...base,
+    name: `readme-${base.name}`,
+    sources: 'readme',
+    dependencies: {
+      ...base.dependencies,
+      '@nestjs/platform-express': `^${base.nest}.0.0`,
+      '@nestjs/testing': `^${base.nest}.0.0`,
+      // The optional peers of the subpath entries, for the Operations snippets.
+      '@nestjs/terminus': `^${base.nest}.0.0`,
+      '@opentelemetry/api': '^1.9.0',
+      '@opentelemetry/sdk-metrics': '^2.0.0',
+      '@opentelemetry/exporter-prometheus': '>=0.200.0 <1',
+    },
+  };
+}
 
 export interface Fixture {
   readonly spec: FixtureSpec;
@@ -92,7 +120,12 @@ export function writeFixture(root: string, spec: FixtureSpec, tarball: string): 
     },
     include: ['src'],
   });
-  fs.writeFileSync(path.join(dir, 'src', 'main.ts'), APP_SOURCE);
+  if (spec.sources === 'readme') {
+    for (const file of fs.readdirSync(README_SNIPPETS_DIR))
+      fs.copyFileSync(path.join(README_SNIPPETS_DIR, file), path.join(dir, 'src', file));
+  } else {
+    fs.writeFileSync(path.join(dir, 'src', 'main.ts'), APP_SOURCE);
+  }
   fs.writeFileSync(path.join(dir, spec.probe), spec.probeSource);
   return { spec, dir, main: path.join(dir, 'dist', 'main.js') };
 }

@@ -2,17 +2,21 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startConsulAgent, type ConsulAgent } from '../support';
+import { pollUntil } from '../support/election-kit';
+import { findFreePorts } from '../support/ports';
 import { FixtureProcess, waitForAny, type FixtureEvent } from './fixture-process';
 import {
   compileFixture,
   installFixture,
   NEST11_CJS,
   NEST12_ESM,
+  readmeFixture,
   REPO_ROOT,
   writeFixture,
   type Fixture,
   type FixtureSpec,
 } from './fixtures';
+import { packagingNode } from './node-binary';
 import { listTarball, packLibrary, type PackedLibrary } from './pack';
 import { run, type RunResult } from './run';
 
@@ -27,6 +31,9 @@ import { run, type RunResult } from './run';
  */
 
 const SPECS: readonly FixtureSpec[] = [NEST11_CJS, NEST12_ESM];
+/** The README's snippets as a newcomer pastes them into a fresh NestJS 11 app and a fresh 12 one. */
+const README_SPECS: readonly FixtureSpec[] = SPECS.map(readmeFixture);
+const ALL_SPECS = [...SPECS, ...README_SPECS];
 
 /** Errors that would mean the CommonJS library cannot sit under an ESM-only NestJS. */
 const MODULE_FORMAT_ERRORS =
@@ -36,6 +43,8 @@ const timings: Record<string, number> = {};
 const started = Date.now();
 let tmp: string;
 let packed: PackedLibrary;
+/** The Node the fixture apps run on (PACKAGING_NODE=<major>, else this one); see node-binary.ts. */
+let node: { binary: string; major: number };
 let consul: Promise<ConsulAgent> | undefined;
 const fixtures = new Map<string, Fixture>();
 const installs = new Map<string, RunResult>();
@@ -54,10 +63,11 @@ beforeAll(async () => {
   consul = time('consul agent', () => startConsulAgent());
   // The rejection is the Consul test's to report; the install and load tests still run.
   consul.catch(() => undefined);
+  node = await time('node binary', () => packagingNode());
   packed = await time('npm pack', () => obtainTarball(path.join(tmp, 'pack')));
-  for (const spec of SPECS) fixtures.set(spec.name, writeFixture(tmp, spec, packed.tarball));
+  for (const spec of ALL_SPECS) fixtures.set(spec.name, writeFixture(tmp, spec, packed.tarball));
   await Promise.all(
-    SPECS.map(async (spec) => {
+    ALL_SPECS.map(async (spec) => {
       const fixture = fixtures.get(spec.name)!;
       installs.set(spec.name, await time(`install ${spec.name}`, () => installFixture(fixture)));
       // Compile here, both fixtures at once; the type-check test reports the outcome.
@@ -90,10 +100,27 @@ function ticksPerJob(child: FixtureProcess): number {
   return Math.min(...['below', 'above'].map((job) => ticks.filter((t) => t.job === job).length));
 }
 
+describe('the Node the fixtures run on', () => {
+  it("is the major that PACKAGING_NODE asks for (this process's own when unset)", async () => {
+    const version = await run(node.binary, ['--version'], { cwd: tmp });
+    expect(version.stdout.trim()).toMatch(new RegExp(`^v${node.major}\\.`));
+    console.log(`[packaging] fixtures run on Node ${version.stdout.trim()} (${node.binary})`);
+  });
+});
+
 describe('the packed tarball', () => {
   it('ships the built entry points and their types, and no sources or tests', () => {
     expect(packed.files).toEqual(
-      expect.arrayContaining(['package.json', 'dist/index.js', 'dist/index.d.ts']),
+      expect.arrayContaining([
+        'package.json',
+        'dist/index.js',
+        'dist/index.d.ts',
+        // The subpath entries (`nestjs-consul-leader/terminus`, `/metrics`) with their optional peers.
+        'dist/terminus/index.js',
+        'dist/terminus/index.d.ts',
+        'dist/metrics/index.js',
+        'dist/metrics/index.d.ts',
+      ]),
     );
     const stray = packed.files.filter(
       (file) =>
@@ -138,7 +165,7 @@ describe.each(SPECS.map((spec) => [spec.name, spec] as const))('%s fixture', (na
   });
 
   it(`loads with ${spec.format === 'module' ? 'import' : 'require()'} and shares the app's @nestjs/common`, async () => {
-    const probe = await run(process.execPath, [spec.probe], {
+    const probe = await run(node.binary, [spec.probe], {
       cwd: fixture().dir,
       allowFailure: true,
     });
@@ -182,6 +209,7 @@ describe.each(SPECS.map((spec) => [spec.name, spec] as const))('%s fixture', (na
         main: fixture().main,
         instance: `${name}-${suffix}`,
         env,
+        node: node.binary,
       });
       processes.push(child);
       return child;
@@ -253,3 +281,92 @@ describe.each(SPECS.map((spec) => [spec.name, spec] as const))('%s fixture', (na
     timings[`run ${name}`] = Date.now() - t0;
   }, 90_000);
 });
+
+/** `node --env-file`-free settings a user would export: where Consul is, which port to listen on. */
+async function quickStartEnv(port: number): Promise<Record<string, string>> {
+  const agent = await consul!;
+  return { CONSUL_HTTP_ADDR: `${agent.host}:${agent.port}`, PORT: String(port) };
+}
+
+/**
+ * Nest's shutdown hooks close the app on SIGTERM, then raise the signal again: the process ends by
+ * SIGTERM after a clean close. Exit code 0 would do as well.
+ */
+function stoppedByShutdownHooks(child: FixtureProcess): boolean {
+  return child.exitCode === 0 || child.exitSignal === 'SIGTERM';
+}
+
+describe.each(README_SPECS.map((spec) => [spec.name, spec] as const))(
+  "the README's snippets in a fresh app: %s",
+  (name, spec) => {
+    const fixture = (): Fixture => fixtures.get(name)!;
+
+    it(`compile as pasted, under NestJS ${spec.nest} (${String(spec.compilerOptions.module)})`, () => {
+      const result = compiles.get(name)!;
+      expect({ code: result.code, output: result.stdout + result.stderr }).toEqual({
+        code: 0,
+        output: '',
+      });
+    });
+
+    it("the Testing section's test passes with the stub (node --test)", async () => {
+      const test = await run(
+        process.execPath,
+        ['--test', path.join('dist', 'invoices.job.test.js')],
+        { cwd: fixture().dir, allowFailure: true, timeoutMs: 60_000 },
+      );
+      expect({ code: test.code, out: test.stdout.match(/^# (pass|fail) \d+$/gm) }).toEqual({
+        code: 0,
+        out: ['# pass 1', '# fail 0'],
+      });
+    });
+
+    it('the Quick start app runs as written: two instances on one machine, one leads and its job runs, SIGTERM hands over', async () => {
+      if (!fs.existsSync(fixture().main)) throw new Error(`${fixture().main} was not compiled`);
+      const ports = await findFreePorts(['127.0.0.1'], 2);
+      const [first, second] = await Promise.all(
+        ['a', 'b'].map(async (suffix, i) => {
+          const child = new FixtureProcess({
+            cwd: fixture().dir,
+            main: fixture().main,
+            instance: `${name}-${suffix}`,
+            env: await quickStartEnv(ports[i]),
+          });
+          processes.push(child);
+          return child;
+        }),
+      );
+      try {
+        const leads = (child: FixtureProcess) =>
+          /Became leader of "service\/billing\/leader"/.test(child.stdout);
+        const sends = (child: FixtureProcess) =>
+          (child.stdout.match(/Sending due invoices \(fencing token \d+\)/g) ?? []).length;
+        // Polled: each process's own waiters wake only on its own output, and a quiet follower
+        // prints nothing while the other one takes the lead.
+        await pollUntil('one instance to lead', () => leads(first) || leads(second), 30_000);
+        const [leader, follower] = leads(first) ? [first, second] : [second, first];
+        await leader.waitUntil("the leader's job to run", () => sends(leader) >= 1, 20_000);
+        expect(sends(follower)).toBe(0);
+        // Both listen (PORT), and the follower's skipped ticks are logged once, not on every tick.
+        for (const child of [leader, follower])
+          expect(child.stdout).toMatch(/Nest application successfully started/);
+        expect((follower.stdout.match(/Skipped InvoicesJob/g) ?? []).length).toBeLessThanOrEqual(1);
+        leader.signal('SIGTERM');
+        await leader.waitExit(15_000);
+        expect(stoppedByShutdownHooks(leader)).toBe(true);
+        // It released the key on its way out (not a crash that Consul had to notice).
+        expect(leader.stdout).toMatch(/Left the election for "service\/billing\/leader"/);
+        await follower.waitUntil('the other instance to take over', () => leads(follower), 15_000);
+        await follower.waitUntil("the new leader's job to run", () => sends(follower) >= 1, 20_000);
+        follower.signal('SIGTERM');
+        await follower.waitExit(15_000);
+        expect(stoppedByShutdownHooks(follower)).toBe(true);
+        for (const child of [leader, follower])
+          expect(child.stderr).not.toMatch(MODULE_FORMAT_ERRORS);
+      } finally {
+        // The README's key is shared by both fixtures' runs: leave no instance holding it.
+        await Promise.all([first, second].map((child) => child.kill()));
+      }
+    }, 120_000);
+  },
+);

@@ -51,6 +51,12 @@ export interface StartAgentOptions {
   extraConfig?: Record<string, unknown>;
   /** Start a local agent even when CONSUL_HTTP_ADDR is set (tests that restart or use ACLs). */
   forceLocal?: boolean;
+  /**
+   * Run a local agent in a process group of its own, so that a terminal's Ctrl-C does not reach
+   * it: its owner stops it when it is done (`npm start` stops it after the instances that use it).
+   * The watchdog still stops it if the owner dies first.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface ConsulCluster {
@@ -223,6 +229,8 @@ interface LocalAgentSpec {
   token: string | undefined;
   /** Config file and, for servers, the data dir live here; removed on stop. */
   workDir: string;
+  /** See {@link StartAgentOptions.ownProcessGroup}. */
+  ownProcessGroup?: boolean;
 }
 
 class LocalConsulAgent implements ConsulAgent {
@@ -291,7 +299,10 @@ class LocalConsulAgent implements ConsulAgent {
     fs.writeSync(log, `\n=== ${new Date().toISOString()} ${this.binary} ${args.join(' ')}\n`);
     // The log is a file, not a pipe: the agent never blocks on a full pipe, and it outlives a
     // crashed parent only until the next teardown finds its record.
-    const child = spawn(this.binary, args, { stdio: ['ignore', log, log] });
+    const child = spawn(this.binary, args, {
+      stdio: ['ignore', log, log],
+      detached: this.spec.ownProcessGroup === true,
+    });
     fs.closeSync(log);
     if (child.pid === undefined) {
       throw new Error(`Could not start ${this.binary}: ${this.logTail(5)}`);
@@ -540,6 +551,7 @@ export async function startConsulAgent(options: StartAgentOptions = {}): Promise
       config: agentConfig(options),
       token: options.acl?.managementToken,
       workDir: workDir(node),
+      ownProcessGroup: options.ownProcessGroup,
     });
     agent.spawn();
     try {

@@ -188,6 +188,31 @@ export class InMemoryConsul implements ConsulPort {
     this.notify();
   }
 
+  /** An operator deletes the key (`DELETE /v1/kv/<key>`): no lock-delay; LockIndex restarts with the next key. */
+  deleteKey(): void {
+    if (!this.entry) return;
+    this.index += 1;
+    this.entry = null;
+    this.notify();
+  }
+
+  /** An operator's plain `PUT` of the key: the value changes, the session stays, LockIndex goes to 0 (seen on 1.8.7). */
+  putValue(value: string): void {
+    this.write({ value, session: this.entry?.session ?? null, lockIndex: 0 });
+  }
+
+  /** An operator's `PUT ?acquire=<holder's session>`: the holder re-locks, the value changes, LockIndex stays. */
+  relockValue(value: string): void {
+    if (!this.entry?.session) return;
+    this.write({ value, session: this.entry.session, lockIndex: this.entry.lockIndex });
+  }
+
+  /** Another key is written: the store's index moves, and a blocking read of an absent key wakes. */
+  writeOtherKey(): void {
+    this.index += 1;
+    if (!this.entry) this.notify();
+  }
+
   /** Another client takes the key, bypassing everything: for specs of races. */
   seize(): void {
     this.sessions.set('intruder', { name: 'intruder', ttlMs: 10_000, lockDelayMs: 0, checks: [] });

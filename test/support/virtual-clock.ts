@@ -12,17 +12,31 @@ export class VirtualClock implements Clock {
   private current = 0;
   private seq = 0;
   private timers = new Set<Timer>();
+  /** How far the wall clock runs ahead of the monotonic one (a suspend moves only the wall clock). */
+  private wallAhead = 0;
+  /** Timers fire this much before they are due, as Node's may against `performance.now()`. */
+  timersFireEarlyBy = 0;
 
   now(): number {
     return this.current;
   }
 
-  wallTime(): Date {
-    return new Date(Date.UTC(2026, 0, 1) + this.current);
+  wallNow(): number {
+    return Date.UTC(2026, 0, 1) + this.current + this.wallAhead;
+  }
+
+  /**
+   * The machine sleeps for `ms` (a laptop lid, a paused VM): the wall clock moves on, the monotonic
+   * clock (`performance.now()`) does not, and no timer fires.
+   */
+  suspend(ms: number): void {
+    this.wallAhead += ms;
   }
 
   setTimer(callback: () => void, delayMs: number): TimerHandle {
-    const timer: Timer = { at: this.current + Math.max(0, delayMs), seq: this.seq++, callback };
+    // Early, but never at once for a timer that asked for a delay: time must still move.
+    const fireIn = delayMs <= 0 ? 0 : Math.max(1, delayMs - this.timersFireEarlyBy);
+    const timer: Timer = { at: this.current + fireIn, seq: this.seq++, callback };
     this.timers.add(timer);
     return timer;
   }

@@ -55,11 +55,14 @@ describe('an election on one key (real Consul)', () => {
     expect(new Set(seen.map((info) => info?.fencingToken))).toEqual(
       new Set([leader.state.term!.fencingToken]),
     );
-    const key_ = await consulGet<Array<{ LockIndex: number; Session: string }>>(
+    // The token is the acquire's ModifyIndex (a Raft index): the key's index until the leader
+    // rewrites its successors, and written into the value from then on.
+    const [entry] = await consulGet<Array<{ ModifyIndex: number; Value: string }>>(
       agent,
       `/v1/kv/${key}`,
     );
-    expect(key_[0].LockIndex).toBe(leader.state.term!.fencingToken);
+    const value = JSON.parse(Buffer.from(entry.Value, 'base64').toString()) as { token?: number };
+    expect(value.token ?? entry.ModifyIndex).toBe(leader.state.term!.fencingToken);
   });
 
   it('hands leadership to another candidate when the leader stops gracefully', async () => {

@@ -54,15 +54,39 @@ describe('election options', () => {
     expect(error.message).toMatch(/"key" is required/);
   });
 
-  it.each([['/leading/slash'], ['trailing/'], ['has space'], ['a//b'], ['q?x']])(
-    'rejects the key %j and says what a key may be',
-    (key) => {
+  it.each([
+    ['/leading/slash', 'no leading "/"'],
+    ['has space', 'only letters, digits and , - _ . /'],
+    ['q?x', 'only letters, digits and , - _ . /'],
+    ['svc:leader', 'only letters, digits and , - _ . /'],
+    ['caf\u00e9/leader', 'only letters, digits and , - _ . /'],
+    ['a/../b', 'no ".." before a "/"'],
+    ['..hidden/leader', 'no ".." before a "/" or at the start'],
+    ['leader/a..', 'no ".." before a "/" or at the start or end'],
+    ['a//b', 'no empty or "." segment'],
+    ['a/./b', 'no empty or "." segment'],
+    ['service/leader.json', 'no file extension that web caches keep'],
+    ['service/leader.JS', 'no file extension that web caches keep'],
+  ])(
+    'rejects the key %j, naming the rule it breaks as Consul 1.22 would refuse it',
+    (key, rule) => {
       const error = failure({ key });
       expect(error.field).toBe('key');
       expect(error.message).toContain(JSON.stringify(key));
       expect(error.message).toMatch(/accepted: a Consul KV path/);
+      expect(error.message).toContain(`it breaks the rule: ${rule}`);
     },
   );
+
+  it.each([
+    ['service/billing/leader'],
+    ['svc/a,b-c_d.e/leader'],
+    ['a..b/c'],
+    ['folder/'],
+    ['v1.2/leader'],
+  ])('accepts the key %j, which Consul accepts', (key) => {
+    expect(resolveElectionOptions({ key }, {}).key).toBe(key);
+  });
 
   it.each([
     ['leaseDuration', '100ms', 'from 200ms to 60s'],

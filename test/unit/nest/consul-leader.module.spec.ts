@@ -15,6 +15,8 @@ import {
 import { ContextIdFactory } from '@nestjs/core';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import * as http from 'node:http';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { inspect } from 'node:util';
 import {
   ConsulLeaderModule,
@@ -70,6 +72,12 @@ async function compile(
   return builder.compile();
 }
 
+/** The line of this file that carries the comment `// <mark>`. */
+function forRootLine(mark: string): number {
+  const lines = fs.readFileSync(__filename, 'utf8').split('\n');
+  return lines.findIndex((line) => line.trimEnd().endsWith(`// ${mark}`)) + 1;
+}
+
 describe('ConsulLeaderModule', () => {
   let logs: ReturnType<typeof captureLogs>;
   beforeEach(() => (logs = captureLogs()));
@@ -94,7 +102,7 @@ describe('ConsulLeaderModule', () => {
         b.overrideProvider(ConsulLeaderService).useValue(createConsulLeaderServiceStub()),
       );
       await expect(moduleRef.init()).rejects.toThrow(
-        "BillingJobs uses @LeaderOnly('billing'), but this app has no such election: import ConsulLeaderModule.forRoot({ name: 'billing', ... }).",
+        "BillingJobs uses @LeaderOnly('billing'), but this app has no such election: import ConsulLeaderModule.forRoot({ name: 'billing', ... })",
       );
       // Nothing to close: close() would rethrow the failed init, and nothing was started.
     });
@@ -104,7 +112,70 @@ describe('ConsulLeaderModule', () => {
       class FeatureModule {}
       await expect(
         compile([ConsulLeaderModule.forRoot({ ...options(), isGlobal: false }), FeatureModule], []),
-      ).rejects.toThrow(/Jobs[\s\S]*isGlobal: false; then import it into this module/);
+      ).rejects.toThrow(
+        /Jobs[\s\S]*with isGlobal: false, call forRoot\(\) once, in a module that has exports: \[ConsulLeaderModule\], and import that module here/,
+      );
+    });
+
+    it('fails an app with two elections on one key, naming where each forRoot was called', async () => {
+      @Module({ imports: [ConsulLeaderModule.forRoot(options('test/unit/twice'))] }) // forRoot #1
+      class FeatureModule {}
+      const moduleRef = await compile(
+        [ConsulLeaderModule.forRoot(options('test/unit/twice')), FeatureModule], // forRoot #2
+        [Jobs],
+      );
+      const failure = moduleRef.init();
+      await expect(failure).rejects.toThrow(
+        /two ConsulLeaderModule elections compete for key "test\/unit\/twice"/,
+      );
+      const message = await failure.then(
+        () => '',
+        (error: Error) => error.message,
+      );
+      const here = path.relative(process.cwd(), __filename);
+      const lines = [...message.matchAll(new RegExp(`${here.replace(/[.]/g, '\\.')}:(\\d+)`, 'g'))];
+      expect(lines.map((match) => Number(match[1])).sort((a, b) => a - b)).toEqual(
+        [forRootLine('forRoot #1'), forRootLine('forRoot #2')].sort((a, b) => a - b),
+      );
+      expect(message).toContain('exports: [ConsulLeaderModule]');
+    });
+
+    it('fails an app with two default elections on different keys: @LeaderOnly() could follow either', async () => {
+      @Module({ imports: [ConsulLeaderModule.forRoot(options('test/unit/other'))] })
+      class FeatureModule {}
+      const moduleRef = await compile(
+        [ConsulLeaderModule.forRoot(options('test/unit/main')), FeatureModule],
+        [],
+      );
+      await expect(moduleRef.init()).rejects.toThrow(
+        /two ConsulLeaderModule\.forRoot\(\) elections without a name/,
+      );
+    });
+
+    it('with isGlobal: false, the advice of the missing-module error works: one forRoot, exported by a shared module', async () => {
+      const stub = createConsulLeaderServiceStub({ leader: true });
+      @Module({
+        imports: [ConsulLeaderModule.forRoot({ ...options(), isGlobal: false })],
+        exports: [ConsulLeaderModule],
+      })
+      class LeadershipModule {}
+      @Injectable()
+      class OtherJobs extends Jobs {}
+      @Module({ imports: [LeadershipModule], providers: [Jobs], exports: [Jobs] })
+      class FirstFeature {}
+      @Module({ imports: [LeadershipModule], providers: [OtherJobs], exports: [OtherJobs] })
+      class SecondFeature {}
+      const moduleRef = await compile([FirstFeature, SecondFeature], [], (b) =>
+        b.overrideProvider(ConsulLeaderService).useValue(stub),
+      );
+      await moduleRef.init();
+      expect([moduleRef.get(Jobs).run(), moduleRef.get(OtherJobs).run()]).toEqual(['ran', 'ran']);
+      stub.becomeFollower();
+      expect([moduleRef.get(Jobs).run(), moduleRef.get(OtherJobs).run()]).toEqual([
+        undefined,
+        undefined,
+      ]);
+      await moduleRef.close();
     });
 
     it('fails with the core option error, field and range, prefixed with the module call', async () => {
@@ -119,6 +190,44 @@ describe('ConsulLeaderModule', () => {
           /^ConsulLeaderModule\.forRoot\(\{ name: 'billing', \.\.\. \}\): invalid options: .*"leaseDuration" is "1ms"; accepted: .*200ms to 60s/,
         ),
       });
+    });
+
+    it.each([
+      [
+        'logger',
+        { logger: {} },
+        /"logger" is \{\}; accepted: an object with log, warn and error methods/,
+      ],
+      [
+        'waitForElection',
+        { waitForElection: 'false' },
+        /"waitForElection" is "false"; accepted: true or false/,
+      ],
+      ['isGlobal', { isGlobal: 'false' }, /"isGlobal" is "false"; accepted: true or false/],
+      [
+        'consul.token',
+        { consul: { port: 1, token: 123 } },
+        /"consul\.token" is 123; accepted: a non-empty string/,
+      ],
+    ])('fails at bootstrap on a %s of the wrong type', async (_field, bad, message) => {
+      // isGlobal is checked when forRoot() builds the module, the others when the app is compiled.
+      const failure = (async () =>
+        compile([ConsulLeaderModule.forRoot({ ...options(), ...(bad as object) })], []))();
+      await expect(failure).rejects.toThrow(message);
+    });
+
+    it('labels an option error of forRootAsync as coming from forRootAsync', async () => {
+      const failure = compile(
+        [
+          ConsulLeaderModule.forRootAsync({
+            useFactory: () => ({ ...options(), leaseDuration: '1ms' }),
+          }),
+        ],
+        [],
+      );
+      await expect(failure).rejects.toThrow(
+        /^ConsulLeaderModule\.forRootAsync\(\): invalid options:/,
+      );
     });
 
     it('rejects an empty election name when decorating', () => {
@@ -301,6 +410,41 @@ describe('ConsulLeaderModule', () => {
       await moduleRef.close();
     });
 
+    it('gives request-scoped useFactory instances the service when the factory makes them', async () => {
+      const stub = createConsulLeaderServiceStub({ leader: true });
+      const moduleRef = await compile(
+        [ConsulLeaderModule.forRoot(options())],
+        [{ provide: 'PER_REQUEST', scope: Scope.REQUEST, useFactory: async () => new Jobs() }],
+        (b) => b.overrideProvider(ConsulLeaderService).useValue(stub),
+      );
+      await moduleRef.init();
+      const contextId = ContextIdFactory.create();
+      moduleRef.registerRequestByContextId({}, contextId);
+      const instance = await moduleRef.resolve<Jobs>('PER_REQUEST', contextId);
+      expect(instance.run()).toBe('ran');
+      stub.becomeFollower();
+      expect(instance.run()).toBeUndefined();
+      await moduleRef.close();
+    });
+
+    it('gives transient useFactory instances the service, also those injected at bootstrap', async () => {
+      @Injectable()
+      class Consumer {
+        constructor(@Inject('TRANSIENT') readonly jobs: Jobs) {}
+      }
+      const stub = createConsulLeaderServiceStub({ leader: true });
+      const moduleRef = await compile(
+        [ConsulLeaderModule.forRoot(options())],
+        [{ provide: 'TRANSIENT', scope: Scope.TRANSIENT, useFactory: () => new Jobs() }, Consumer],
+        (b) => b.overrideProvider(ConsulLeaderService).useValue(stub),
+      );
+      await moduleRef.init();
+      expect(moduleRef.get(Consumer).jobs.run()).toBe('ran');
+      const later = await moduleRef.resolve<Jobs>('TRANSIENT');
+      expect(later.run()).toBe('ran');
+      await moduleRef.close();
+    });
+
     it('fails closed for an instance no app set up, and warns once per method', () => {
       const orphan = new Jobs();
       expect(orphan.run()).toBeUndefined();
@@ -363,6 +507,26 @@ describe('ConsulLeaderModule', () => {
       );
       await first.close();
     });
+
+    it('lets a second app use a useValue object once the first app has closed', async () => {
+      const shared = new Jobs();
+      const start = async (stub: ConsulLeaderServiceStub) => {
+        const moduleRef = await compile(
+          [ConsulLeaderModule.forRoot(options())],
+          [{ provide: Jobs, useValue: shared }],
+          (b) => b.overrideProvider(ConsulLeaderService).useValue(stub),
+        );
+        await moduleRef.init();
+        return moduleRef;
+      };
+      const first = await start(createConsulLeaderServiceStub({ leader: true }));
+      expect(shared.run()).toBe('ran');
+      await first.close();
+      expect(shared.run()).toBeUndefined(); // released: no app leads it now (fail closed)
+      const second = await start(createConsulLeaderServiceStub());
+      expect(shared.run()).toBeUndefined(); // follows the second app's follower
+      await second.close();
+    });
   });
 
   describe('LeaderOnlyGuard', () => {
@@ -407,28 +571,50 @@ describe('ConsulLeaderModule', () => {
     });
     afterEach(() => app.close());
 
-    const get = async (path: string) => {
+    const request = async (path: string) => {
       const { port } = app.getHttpServer().address() as { port: number };
-      return new Promise<{ status: number; body: string }>((resolve, reject) => {
-        http
-          .get({ host: '127.0.0.1', port, path }, (res) => {
-            let body = '';
-            res.on('data', (chunk) => (body += chunk));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          })
-          .on('error', reject);
-      });
+      return new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>(
+        (resolve, reject) => {
+          http
+            .get({ host: '127.0.0.1', port, path }, (res) => {
+              let body = '';
+              res.on('data', (chunk) => (body += chunk));
+              res.on('end', () =>
+                resolve({ status: res.statusCode ?? 0, body, headers: res.headers }),
+              );
+            })
+            .on('error', reject);
+        },
+      );
+    };
+    const get = async (path: string) => {
+      const { status, body } = await request(path);
+      return { status, body };
     };
 
-    it("denies a follower with 403 and lets the leader through, following the handler's election", async () => {
-      expect((await get('/default')).status).toBe(403);
+    it("denies a follower with 503 and lets the leader through, following the handler's election", async () => {
+      expect((await get('/default')).status).toBe(503);
       main.becomeLeader();
       expect(await get('/default')).toEqual({ status: 200, body: 'main' });
-      expect((await get('/billing')).status).toBe(403);
+      expect((await get('/billing')).status).toBe(503);
       billing.becomeLeader();
       main.becomeFollower();
       expect(await get('/billing')).toEqual({ status: 200, body: 'billing' });
-      expect((await get('/default')).status).toBe(403);
+      expect((await get('/default')).status).toBe(503);
+    });
+
+    it('names the leader in its answer and asks to retry after a second when one is known', async () => {
+      main.becomeFollower({
+        instanceId: 'the-leader',
+        metadata: {},
+        since: new Date(),
+        fencingToken: 7,
+      });
+      const answer = await request('/default');
+      expect(answer.status).toBe(503);
+      expect(answer.headers['x-consul-leader']).toBe('the-leader');
+      expect(answer.headers['retry-after']).toBe('1');
+      expect(JSON.parse(answer.body)).toMatchObject({ statusCode: 503, leader: 'the-leader' });
     });
   });
 
@@ -447,12 +633,12 @@ describe('ConsulLeaderModule', () => {
         b.overrideProvider(ConsulLeaderService).useValue(stub),
       );
       const watcher = moduleRef.get(Watcher);
-      expect([watcher.leadership.fencingToken, watcher.leadership.signal]).toEqual([
+      expect([watcher.leadership.fencingToken, watcher.leadership.signal.aborted]).toEqual([
         null,
-        undefined,
+        true,
       ]);
       stub.becomeLeader();
-      const signal = watcher.leadership.signal!;
+      const signal = watcher.leadership.signal;
       expect(watcher.leadership.fencingToken).toBe(1);
       stub.becomeFollower();
       expect(signal.aborted).toBe(true);

@@ -2,7 +2,7 @@
 // what it hands stop() to drain, and how it derives its streams. The election here is a fake that
 // records calls; what Consul does is tested in test/e2e with a real agent.
 import 'reflect-metadata';
-import { BehaviorSubject } from 'rxjs';
+import { BehaviorSubject, NEVER } from 'rxjs';
 import type { LeaderElection, LeadershipState } from '../../../lib';
 import { ConsulLeaderService, createConsulLeaderServiceStub } from '../../../lib';
 import { RUN_AS_LEADER } from '../../../lib/consul-leader.constants';
@@ -26,18 +26,22 @@ function leaderState(fencingToken: number, signal = new AbortController().signal
 function fakeElection() {
   const subject = new BehaviorSubject<LeadershipState>(follower);
   const events: string[] = [];
-  let settle: (state: LeadershipState) => void = () => undefined;
   const election = {
     instanceId: 'me',
     options: { key: 'fake/key' },
     state$: subject.asObservable(),
+    events$: NEVER,
     get state() {
       return subject.getValue();
     },
     isLeader: () => subject.getValue().role === 'leader',
     start: () => events.push('start'),
-    whenSettled: () => new Promise<LeadershipState>((resolve) => (settle = resolve)),
-    resign: async () => void events.push('resign'),
+    resign: async ({ drain }: { drain?: () => Promise<unknown> } = {}) => {
+      subject.next(follower);
+      events.push('resigned');
+      await drain?.();
+      events.push('released');
+    },
     stop: async ({ drain }: { drain?: () => Promise<unknown> } = {}) => {
       subject.next(follower);
       events.push('stepped down');
@@ -47,7 +51,7 @@ function fakeElection() {
       subject.complete();
     },
   };
-  return { election, subject, events, settle: (state: LeadershipState) => settle(state) };
+  return { election, subject, events };
 }
 
 const makeService = (
@@ -72,21 +76,52 @@ describe('ConsulLeaderService', () => {
     expect(fake.events).toEqual(['start']);
   });
 
-  it('holds bootstrap until the first election result when waitForElection is set', async () => {
+  it('with waitForElection, holds bootstrap past a first read of a free key until this instance leads', async () => {
     const fake = fakeElection();
     let bootstrapped = false;
     const bootstrap = makeService(fake, true)
       .onApplicationBootstrap()
       .then(() => (bootstrapped = true));
     await waitFor('the election to start', () => fake.events.includes('start'));
+    fake.subject.next({ ...follower }); // the key read free: no outcome yet
+    fake.subject.next({ ...follower, leader: leaderState(7).leader }); // our own acquire, not acting yet
+    await new Promise((resolve) => setImmediate(resolve));
     expect(bootstrapped).toBe(false);
-    fake.settle(leaderState(7));
+    fake.subject.next(leaderState(7));
     await bootstrap;
     expect(logs.lines).toContainEqual({
       level: 'log',
       message: 'First election result: leader',
       context: 'ConsulLeader',
     });
+  });
+
+  it('with waitForElection, settles as the follower of another instance that holds the key', async () => {
+    const fake = fakeElection();
+    const bootstrap = makeService(fake, true).onApplicationBootstrap();
+    const since = new Date(0);
+    fake.subject.next({
+      ...follower,
+      leader: { instanceId: 'other', metadata: {}, since, fencingToken: 3 },
+    });
+    await bootstrap;
+    expect(logs.lines.map((line) => line.message)).toContain(
+      'First election result: follower of other',
+    );
+  });
+
+  it('with waitForElection, settles on a Consul problem and says which', async () => {
+    const fake = fakeElection();
+    const bootstrap = makeService(fake, true).onApplicationBootstrap();
+    fake.subject.next({
+      ...follower,
+      consulReachable: false,
+      problem: { kind: 'unreachable', message: 'connect ECONNREFUSED' },
+    });
+    await bootstrap;
+    expect(logs.lines.map((line) => line.message)).toContain(
+      'First election result: follower; Consul problem: connect ECONNREFUSED',
+    );
   });
 
   it('at shutdown lets in-flight @LeaderOnly calls finish before the key is released', async () => {
@@ -109,15 +144,70 @@ describe('ConsulLeaderService', () => {
     expect(fake.events).toEqual(['stepped down', 'released']);
   });
 
-  it('logs a skipped call at debug under its election context', () => {
+  it('on resign() lets in-flight @LeaderOnly calls finish before the key is released', async () => {
+    const fake = fakeElection();
+    fake.subject.next(leaderState(3));
+    const service = makeService(fake);
+    let finishJob: () => void = () => undefined;
+    void service[RUN_AS_LEADER](
+      'Jobs.run',
+      () => new Promise<void>((resolve) => (finishJob = resolve)),
+    );
+    const resigned = service.resign();
+    await waitFor('the local step-down', () => fake.events.includes('resigned'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fake.events).toEqual(['resigned']);
+    finishJob();
+    await resigned;
+    expect(fake.events).toEqual(['resigned', 'released']);
+  });
+
+  it('logs a skipped call at debug under its election context, once per method until the role changes', () => {
     const fake = fakeElection();
     const service = makeService(fake, false, 'billing');
     expect(service[RUN_AS_LEADER]('Jobs.run', () => 'ran')).toBeUndefined();
-    expect(logs.lines).toContainEqual({
-      level: 'debug',
-      message: 'Skipped Jobs.run: this instance is not the leader',
-      context: 'ConsulLeader:billing',
-    });
+    expect(service[RUN_AS_LEADER]('Jobs.run', () => 'ran')).toBeUndefined();
+    const skips = () => logs.lines.filter((line) => line.message.startsWith('Skipped Jobs.run'));
+    expect(skips()).toEqual([
+      {
+        level: 'debug',
+        message:
+          'Skipped Jobs.run: this instance is not the leader (logged once per method until the role changes)',
+        context: 'ConsulLeader:billing',
+      },
+    ]);
+    fake.subject.next(leaderState(1));
+    fake.subject.next(follower);
+    service[RUN_AS_LEADER]('Jobs.run', () => 'ran');
+    expect(skips()).toHaveLength(2);
+  });
+
+  it("sends the Nest layer's own lines to the logger option", async () => {
+    const fake = fakeElection();
+    const lines: string[] = [];
+    const push = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
+    const logger = {
+      log: push('log'),
+      warn: push('warn'),
+      error: push('error'),
+      debug: push('debug'),
+    };
+    const service = new ConsulLeaderService(
+      fake.election as unknown as LeaderElection,
+      { key: 'fake/key', waitForElection: true, logger },
+      null,
+    );
+    const bootstrap = service.onApplicationBootstrap();
+    fake.subject.next(leaderState(1));
+    await bootstrap;
+    fake.subject.next(follower);
+    service[RUN_AS_LEADER]('Jobs.run', () => 'ran');
+    expect(lines).toEqual([
+      'log Waiting for the first election result (waitForElection: true)',
+      'log First election result: leader',
+      'debug Skipped Jobs.run: this instance is not the leader (logged once per method until the role changes)',
+    ]);
+    expect(logs.lines).toEqual([]);
   });
 
   it('emits isLeader$ on change only, replays it to late subscribers and completes at shutdown', async () => {
@@ -150,10 +240,11 @@ describe('ConsulLeaderService', () => {
     expect(seen).toEqual([null, 1, 2]);
   });
 
-  it("exposes the open term's fencing token and signal, and nothing outside a term", () => {
+  it("exposes the open term's fencing token and signal, and an aborted signal outside a term", () => {
     const fake = fakeElection();
     const service = makeService(fake);
-    expect([service.fencingToken, service.signal]).toEqual([null, undefined]);
+    expect(service.fencingToken).toBeNull();
+    expect(service.signal.aborted).toBe(true);
     const controller = new AbortController();
     fake.subject.next(leaderState(42, controller.signal));
     expect([service.fencingToken, service.signal]).toEqual([42, controller.signal]);

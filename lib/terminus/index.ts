@@ -1,0 +1,6 @@
+// `nestjs-consul-leader/terminus`: a separate entry point, so that apps without `@nestjs/terminus`
+// never load it.
+export {
+  ConsulLeaderHealthIndicator,
+  type ConsulLeaderHealthOptions,
+} from './consul-leader.health-indicator';

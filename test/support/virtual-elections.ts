@@ -1,0 +1,146 @@
+// Elections on a virtual clock and the in-memory Consul, each candidate behind its own link to it, so
+// that one candidate can be cut off, refused, slowed or lose answers alone: the ground of the
+// takeover-fault specs and the review findings.
+import {
+  ConsulRequestError,
+  LeaderElection,
+  type ConsulPort,
+  type ElectionOptions,
+} from '../../lib/election';
+import { memoryLogger } from './election-kit';
+import { InMemoryConsul } from './in-memory-consul';
+import { VirtualClock } from './virtual-clock';
+
+/** One candidate's link to the shared in-memory Consul. */
+export interface Link {
+  readonly port: ConsulPort;
+  /** Every request hangs unanswered, like a black-holed network; answers still on their way are lost. */
+  cut: boolean;
+  /** Calls (by port method name) answered with this error after 1 ms instead of reaching Consul. */
+  readonly refuse: Map<string, () => Error>;
+  /** Calls (by port method name) answered with this value instead of reaching Consul. */
+  readonly answer: Map<string, unknown>;
+  /** Calls (by port method name) that wait this long (virtual ms) before they reach Consul. */
+  readonly delay: Map<string, number>;
+  /** Calls (by port method name) that Consul carries out but whose answer is lost (a timeout). */
+  readonly loseAnswer: Set<string>;
+  readonly calls: Array<{ method: string; at: number; args: unknown[] }>;
+}
+
+export const VIRTUAL_D = 1_000;
+export const VIRTUAL_LOCK_DELAY = 1_500;
+
+/** The timings of these specs: D = 1 s, lock-delay 1.5 s, a 2 s check while leading. */
+const TIMINGS = {
+  leaseDuration: VIRTUAL_D,
+  lockDelay: VIRTUAL_LOCK_DELAY,
+  renewInterval: 400,
+  requestTimeout: 200,
+  healthCheck: { ttl: '2s', standbyTtl: '10s' },
+  successionStep: 250,
+  retry: { initialDelay: 100, maxDelay: 2_000 },
+} satisfies Partial<ElectionOptions>;
+
+export class VirtualElections {
+  readonly clock = new VirtualClock();
+  readonly consul = new InMemoryConsul(this.clock);
+  private readonly elections: LeaderElection[] = [];
+
+  link(): Link {
+    const { clock } = this;
+    const state: Link = {
+      port: undefined as unknown as ConsulPort,
+      cut: false,
+      refuse: new Map(),
+      answer: new Map(),
+      delay: new Map(),
+      loseAnswer: new Set(),
+      calls: [],
+    };
+    const never = (): Promise<never> => new Promise<never>(() => undefined);
+    const port = new Proxy(this.consul, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        const method = String(property);
+        return async (...args: unknown[]) => {
+          state.calls.push({ method, at: clock.now(), args });
+          if (method === 'close') return undefined;
+          if (state.cut) return never();
+          const refusal = state.refuse.get(method);
+          if (refusal) {
+            return new Promise((_resolve, reject) => clock.setTimer(() => reject(refusal()), 1));
+          }
+          if (state.answer.has(method)) return state.answer.get(method);
+          const delayMs = state.delay.get(method);
+          if (delayMs) await new Promise<void>((resolve) => clock.setTimer(resolve, delayMs));
+          let answer: unknown;
+          try {
+            answer = await (value as (...a: unknown[]) => unknown).apply(target, args);
+          } catch (error) {
+            // An answer that comes back after the link was cut is lost too.
+            if (state.cut) return never();
+            throw error;
+          }
+          const late = state.refuse.get(method);
+          if (late) throw late();
+          if (state.loseAnswer.has(method))
+            throw new ConsulRequestError('timeout', method, 'request timed out (answer lost)');
+          if (state.cut) return never();
+          return answer;
+        };
+      },
+    });
+    (state as { port: ConsulPort }).port = port;
+    return state;
+  }
+
+  candidate(
+    instanceId: string,
+    overrides: Partial<ElectionOptions> = {},
+    via: Link = this.link(),
+  ): { election: LeaderElection; link: Link } {
+    const election = new LeaderElection({
+      key: 'spec/leader',
+      instanceId,
+      clock: this.clock,
+      consulPort: via.port,
+      logger: memoryLogger(instanceId),
+      ...TIMINGS,
+      ...overrides,
+    });
+    this.elections.push(election);
+    return { election, link: via };
+  }
+
+  /** Advances virtual time in 5 ms steps until `probe` holds; returns that time. */
+  async until(probe: () => boolean, limitMs = 10_000): Promise<number> {
+    for (let waited = 0; !probe(); waited += 5) {
+      if (waited > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
+      await this.clock.advance(5);
+    }
+    return this.clock.now();
+  }
+
+  /**
+   * Advances time in 1 ms steps for `ms`, sampling every election's isLeader(); returns the first
+   * moment two were true together, or null.
+   */
+  async firstOverlap(all: LeaderElection[], ms: number): Promise<string | null> {
+    for (let t = 0; t < ms; t += 1) {
+      const leaders = all.filter((election) => election.isLeader()).map((e) => e.instanceId);
+      if (leaders.length > 1) return `${leaders.join(' and ')} at ${this.clock.now()} ms`;
+      await this.clock.advance(1);
+    }
+    return null;
+  }
+
+  /** Stops every election, letting virtual time run so that stops waiting on timers finish. */
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      this.elections
+        .splice(0)
+        .map((election) => Promise.race([election.stop(), this.clock.advance(10_000)])),
+    );
+  }
+}

@@ -1,0 +1,283 @@
+// Regression specs for the takeover faults of issue 9, where the timing itself is the point: a
+// virtual clock (early timers, a suspend, leases of different lengths) and the in-memory Consul,
+// each candidate behind its own view of it so that one can be cut off or refused alone. The same
+// faults are exercised against a real agent in test/integration/election/regressions.
+import { ConsulRequestError, type LeaderElection } from '../../../lib/election';
+import type { InMemoryConsul } from '../../support/in-memory-consul';
+import type { VirtualClock } from '../../support/virtual-clock';
+import { VIRTUAL_D as D, VirtualElections } from '../../support/virtual-elections';
+
+const SUCCESSOR_WAIT = D * 1.01;
+
+describe('takeover under faults (virtual clock)', () => {
+  let world: VirtualElections;
+  let clock: VirtualClock;
+  let consul: InMemoryConsul;
+
+  beforeEach(() => {
+    world = new VirtualElections();
+    ({ clock, consul } = world);
+  });
+  afterEach(() => world.stopAll());
+
+  const candidate: VirtualElections['candidate'] = (...args) => world.candidate(...args);
+  const until = (probe: () => boolean, limitMs?: number): Promise<number> =>
+    world.until(probe, limitMs);
+  const firstOverlap = (all: LeaderElection[], ms: number): Promise<string | null> =>
+    world.firstOverlap(all, ms);
+
+  it.each([
+    ['resigns', (holder: LeaderElection) => holder.resign({ pause: '1h' })],
+    ['is stopped', (holder: LeaderElection) => holder.stop()],
+  ])(
+    'a holder that took over a deleted key and %s before it acts does not let the next act while the cut-off leader may',
+    async (_how, letGo) => {
+      const x = candidate('x');
+      x.election.start();
+      await until(() => x.election.isLeader());
+      const y = candidate('y');
+      const z = candidate('z');
+      y.election.start();
+      z.election.start();
+      await clock.advance(50);
+      // x is cut off inside its lease; an operator deletes the key (no lock-delay for an absent key).
+      x.link.cut = true;
+      consul.deleteKey();
+      const holderOf = (): LeaderElection | undefined =>
+        [y.election, z.election].find((e) => e.stepDownDeadline !== null);
+      await until(() => holderOf() !== undefined);
+      const early = holderOf()!;
+      expect(early.isLeader()).toBe(false);
+      void letGo(early);
+      expect(await firstOverlap([x.election, y.election, z.election], 3 * D)).toBeNull();
+      // The other one leads in the end: safety did not cost liveness.
+      expect([y.election, z.election].filter((e) => e.isLeader())).toHaveLength(1);
+    },
+  );
+
+  it('gives successive leaders strictly growing fencing tokens across key deletion and an operator’s plain PUT', async () => {
+    const tokens: number[] = [];
+    const all = ['a', 'b', 'c'].map((id) => candidate(id, { resignPause: 0 }).election);
+    for (const election of all) {
+      election.state$.subscribe((state) => {
+        const token = state.term?.fencingToken;
+        if (token !== undefined && tokens.at(-1) !== token) tokens.push(token);
+      });
+      election.start();
+    }
+    const leader = (): LeaderElection | undefined => all.find((e) => e.isLeader());
+    for (let round = 0; round < 3; round += 1) {
+      await until(() => leader() !== undefined);
+      consul.deleteKey();
+      await until(() => leader() === undefined);
+    }
+    await until(() => leader() !== undefined);
+    consul.putValue('written by an operator');
+    await clock.advance(50);
+    await leader()!.resign({ pause: 0 });
+    await until(() => leader() !== undefined);
+    expect(tokens.length).toBeGreaterThanOrEqual(5);
+    for (let i = 1; i < tokens.length; i += 1) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]);
+    // Followers name the leader with the token it acts with.
+    const follower = all.find((e) => !e.isLeader())!;
+    expect(follower.state.leader?.fencingToken).toBe(leader()!.state.term!.fencingToken);
+  });
+
+  it('leads on an absent key although other keys are written faster than its succession slot', async () => {
+    // 'solo-31' hashes to slot 7 of 8: it tries 7 × 250 ms after it first saw the key absent.
+    const solo = candidate('solo-31');
+    solo.election.start();
+    let led = false;
+    for (let t = 0; t < 8_000 && !led; t += 300) {
+      consul.writeOtherKey();
+      await clock.advance(300);
+      led = solo.election.isLeader();
+    }
+    expect(led).toBe(true);
+  });
+
+  it('adopts a hold whose acquire answer was lost instead of handing it back, with no storm of acquires', async () => {
+    consul.loseAnswersOf.add('acquire');
+    const all = ['a', 'b', 'c'].map((id) => candidate(id));
+    for (const { election } of all) election.start();
+    const ledAt = await until(() => all.some(({ election }) => election.isLeader()), 10_000);
+    expect(ledAt).toBeLessThan(4 * D);
+    const writes = consul.calls.filter((call) => call === 'acquire' || call === 'release');
+    expect(writes.length).toBeLessThan(10);
+    await clock.advance(5 * D);
+    expect(all.filter(({ election }) => election.isLeader())).toHaveLength(1);
+  });
+
+  it('releases again at stop when an operator rewrote the value under the leader’s session, so the successor leads within milliseconds', async () => {
+    const a = candidate('a');
+    a.election.start();
+    await until(() => a.election.isLeader());
+    const b = candidate('b');
+    b.election.start();
+    await clock.advance(50);
+    consul.relockValue(consul.entry!.value!.replace('"metadata":{}', '"metadata":{"edited":1}'));
+    await clock.advance(10);
+    const stopped = a.election.stop();
+    await clock.advance(5);
+    await stopped;
+    const handedAt = clock.now();
+    const ledAt = await until(() => b.election.isLeader(), 5_000);
+    // A release (no lock-delay) and a marker: milliseconds, not lock-delay + D.
+    expect(ledAt - handedAt).toBeLessThan(100);
+  });
+
+  it('releases at stop after an operator’s plain PUT too, though its marker then counts for nothing (LockIndex 0)', async () => {
+    const a = candidate('a');
+    a.election.start();
+    await until(() => a.election.isLeader());
+    const b = candidate('b');
+    b.election.start();
+    await clock.advance(50);
+    consul.putValue(consul.entry!.value!);
+    await clock.advance(10);
+    const stopped = a.election.stop();
+    await clock.advance(5);
+    await stopped;
+    const handedAt = clock.now();
+    // Released, not destroyed with the session: no lock-delay from Consul.
+    expect(consul.entry).toMatchObject({ session: null, lockIndex: 0 });
+    const ledAt = await until(() => b.election.isLeader(), 5_000);
+    // A plain PUT's LockIndex 0 is what an operator's copy of a released value looks like: the
+    // successor takes it as unmarked and waits out lock-delay (≥ D), as after an invalidation.
+    expect(ledAt - handedAt).toBeGreaterThanOrEqual(D);
+    expect(ledAt - handedAt).toBeLessThan(1_500 + 200);
+  });
+
+  it.each([
+    [
+      '403 (token revoked)',
+      () => new ConsulRequestError('forbidden', 'key release', 'HTTP 403', 403),
+    ],
+    [
+      '429 (rate limited)',
+      () => new ConsulRequestError('rate-limited', 'key release', 'HTTP 429', 429),
+    ],
+  ])('retries a release answered %s with backoff, never in a loop', async (_name, error) => {
+    const a = candidate('a', { resignPause: '1h' });
+    a.election.start();
+    await until(() => a.election.isLeader());
+    a.link.refuse.set('release', error);
+    const resigned = a.election.resign();
+    await clock.advance(10_000);
+    const releases = a.link.calls.filter((call) => call.method === 'release').length;
+    // Capped, jittered backoff (100 ms up to retry.maxDelay 2 s): a few per second at most, not
+    // one per round trip.
+    expect(releases).toBeGreaterThan(0);
+    expect(releases).toBeLessThanOrEqual(30);
+    a.link.refuse.delete('release');
+    await clock.advance(3_000);
+    await resigned;
+    expect(consul.entry?.session).toBeNull();
+  });
+
+  it.each(['resign', 'stop'] as const)(
+    'a %s() whose leader work outlives drainTimeout releases without the marker: the next waits out the lease',
+    async (how) => {
+      const a = candidate('a', { drainTimeout: 100 });
+      a.election.start();
+      await until(() => a.election.isLeader());
+      const b = candidate('b');
+      b.election.start();
+      await clock.advance(50);
+      const neverEnds = (): Promise<void> => new Promise(() => undefined);
+      const leaving =
+        how === 'resign'
+          ? a.election.resign({ pause: '1h', drain: neverEnds })
+          : a.election.stop({ drain: neverEnds });
+      const releases = (): Array<{ at: number; args: unknown[] }> =>
+        a.link.calls.filter((call) => call.method === 'release');
+      await until(() => releases().length > 0);
+      const [release] = releases();
+      const releasedAt = release.at;
+      const value = JSON.parse((release.args[0] as { value: string }).value) as Record<
+        string,
+        unknown
+      >;
+      expect(value.releasedAt).toBeUndefined();
+      expect(value).toMatchObject({ handedBackAt: expect.any(String), leaseMs: D });
+      const ledAt = await until(() => b.election.isLeader());
+      expect(ledAt - releasedAt).toBeGreaterThanOrEqual(D);
+      await leaving;
+    },
+  );
+
+  it('a resign() whose leader work drains in time releases with the marker: the next leads at once', async () => {
+    const a = candidate('a');
+    a.election.start();
+    await until(() => a.election.isLeader());
+    const b = candidate('b');
+    b.election.start();
+    await clock.advance(50);
+    let finish = (): void => undefined;
+    const work = new Promise<void>((resolve) => (finish = resolve));
+    const resigned = a.election.resign({ pause: '1h', drain: () => work });
+    await clock.advance(20);
+    // Still held while the work runs: nobody else may act yet.
+    expect(consul.entry?.session).toBeTruthy();
+    expect(b.election.isLeader()).toBe(false);
+    finish();
+    const releasedAt = await until(() => !consul.entry?.session || b.election.isLeader());
+    const ledAt = await until(() => b.election.isLeader());
+    expect(ledAt - releasedAt).toBeLessThan(50);
+    await resigned;
+  });
+
+  it('never begins a term before its act time, although its timers fire early', async () => {
+    clock.timersFireEarlyBy = 3;
+    const a = candidate('a');
+    a.election.start();
+    let acquiredAt = 0;
+    for (let t = 0; t < 5_000 && !acquiredAt; t += 1) {
+      await clock.advance(1);
+      if (consul.entry?.session) acquiredAt = clock.now();
+    }
+    for (let t = clock.now(); t < acquiredAt + SUCCESSOR_WAIT - 1; t = clock.now()) {
+      expect(a.election.isLeader()).toBe(false);
+      await clock.advance(1);
+    }
+    await clock.advance(10);
+    expect(a.election.isLeader()).toBe(true);
+  });
+
+  it('stops leading at once when the machine was suspended for longer than its lease', async () => {
+    const a = candidate('a');
+    a.election.start();
+    await until(() => a.election.isLeader());
+    const signal = a.election.state.term!.signal;
+    clock.suspend(5 * D);
+    expect(a.election.isLeader()).toBe(false);
+    await clock.advance(0);
+    expect(signal.aborted).toBe(true);
+    expect(a.election.state.role).toBe('follower');
+  });
+
+  it('waits out the longer lease of a previous holder that runs with an older, longer leaseDuration', async () => {
+    const old = candidate('old', { leaseDuration: 3 * D, lockDelay: 3 * D });
+    old.election.start();
+    await until(() => old.election.isLeader());
+    const next = candidate('next');
+    next.election.start();
+    await clock.advance(50);
+    old.link.cut = true;
+    consul.deleteKey();
+    expect(await firstOverlap([old.election, next.election], 5 * D)).toBeNull();
+    expect(next.election.isLeader()).toBe(true);
+  });
+
+  it('destroys a session it gives up on when the agent says its check is unknown, so it cannot live on', async () => {
+    const a = candidate('a');
+    a.election.start();
+    await until(() => consul.sessions.size === 1);
+    const [first] = consul.sessions.keys();
+    a.link.answer.set('passCheck', 'not-found');
+    await clock.advance(6_000);
+    a.link.answer.delete('passCheck');
+    await clock.advance(1_000);
+    expect(consul.sessions.has(first)).toBe(false);
+  });
+});

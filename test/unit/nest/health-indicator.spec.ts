@@ -1,0 +1,111 @@
+// ConsulLeaderHealthIndicator's verdict for each state of an election, with the real terminus
+// HealthIndicatorService and a stand-in service whose state the test sets. The e2e spec
+// (test/e2e/terminus-health.e2e.spec.ts) proves the same over HTTP against a real agent.
+import 'reflect-metadata';
+import { TerminusModule } from '@nestjs/terminus';
+import { Test } from '@nestjs/testing';
+import { BehaviorSubject } from 'rxjs';
+import {
+  createConsulLeaderServiceStub,
+  getConsulLeaderToken,
+  type LeadershipState,
+} from '../../../lib';
+import { ConsulLeaderHealthIndicator } from '../../../lib/terminus';
+
+const LEASE_MS = 2_500;
+const base: LeadershipState = createConsulLeaderServiceStub({ instanceId: 'me' }).state;
+
+async function indicatorWith(state: LeadershipState, name?: string) {
+  const subject = new BehaviorSubject(state);
+  const service = {
+    get state() {
+      return subject.getValue();
+    },
+    electionOptions: { leaseDurationMs: LEASE_MS },
+  };
+  const moduleRef = await Test.createTestingModule({
+    imports: [TerminusModule],
+    providers: [
+      ConsulLeaderHealthIndicator,
+      { provide: getConsulLeaderToken(name), useValue: service },
+    ],
+  }).compile();
+  return moduleRef.get(ConsulLeaderHealthIndicator);
+}
+
+describe('ConsulLeaderHealthIndicator', () => {
+  it('is up for a follower whose Consul answers, and names the leader', async () => {
+    const indicator = await indicatorWith({
+      ...base,
+      leader: { instanceId: 'other', metadata: {}, since: new Date(0), fencingToken: 9 },
+    });
+    expect(indicator.isHealthy()).toEqual({
+      'leader-election': {
+        status: 'up',
+        role: 'follower',
+        instanceId: 'me',
+        leader: 'other',
+        fencingToken: 9,
+        consulReachable: true,
+      },
+    });
+  });
+
+  it('stays up while Consul has been unreachable for less than the lease', async () => {
+    const indicator = await indicatorWith({
+      ...base,
+      consulReachable: false,
+      unreachableSince: performance.now() - LEASE_MS / 2,
+      problem: { kind: 'unreachable', message: 'Consul key watch failed: ECONNREFUSED' },
+    });
+    expect(indicator.isHealthy()['leader-election']).toMatchObject({
+      status: 'up',
+      consulReachable: false,
+      message: 'Consul key watch failed: ECONNREFUSED',
+    });
+  });
+
+  it('is down once Consul has been unreachable for longer than the lease', async () => {
+    const indicator = await indicatorWith({
+      ...base,
+      consulReachable: false,
+      unreachableSince: performance.now() - 2 * LEASE_MS,
+      problem: { kind: 'unreachable', message: 'Consul key watch failed: ECONNREFUSED' },
+    });
+    expect(indicator.isHealthy()['leader-election']).toMatchObject({
+      status: 'down',
+      message: expect.stringMatching(/has not answered for 5\.\d s, longer than the lease/),
+    });
+  });
+
+  it('is down when Consul refuses the token (403), naming the rights it lacks', async () => {
+    const indicator = await indicatorWith({
+      ...base,
+      problem: {
+        kind: 'forbidden',
+        message: 'Consul refused the key read … key:write',
+        status: 403,
+      },
+    });
+    expect(indicator.isHealthy()['leader-election']).toMatchObject({
+      status: 'down',
+      message: expect.stringContaining('key:write'),
+    });
+  });
+
+  it('is down once the election has stopped', async () => {
+    const indicator = await indicatorWith({ ...base, role: 'stopped' });
+    expect(indicator.isHealthy('leader')).toMatchObject({
+      leader: { status: 'down', role: 'stopped' },
+    });
+  });
+
+  it('checks the named election it is asked about, and is down when the app has none by that name', async () => {
+    const indicator = await indicatorWith(base, 'reports');
+    expect(indicator.isHealthy('reports', { name: 'reports' }).reports.status).toBe('up');
+    expect(indicator.isHealthy('billing', { name: 'billing' }).billing).toMatchObject({
+      status: 'down',
+      message: expect.stringContaining("ConsulLeaderModule.forRoot({ name: 'billing'"),
+    });
+  });
+});

@@ -1,0 +1,48 @@
+// Every TypeScript snippet of the README is a file in test/packaging/readme/, which `npm run
+// typecheck` checks against lib/ and `npm run test:packaging` compiles (and runs) in fresh NestJS 11
+// CommonJS and NestJS 12 ESM apps. This spec keeps the README's copy and the file identical.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+
+/** Each ```ts block, with the snippet marker before it (if any), de-indented. */
+function tsBlocks(): Array<{ line: number; file: string | null; code: string }> {
+  const blocks: Array<{ line: number; file: string | null; code: string }> = [];
+  const pattern = /(?:<!-- snippet: (\S+) -->\s*\n\s*\n)?( *)```ts\n([\s\S]*?)\n *```/g;
+  for (const match of README.matchAll(pattern)) {
+    const indent = match[2].length;
+    const code = match[3]
+      .split('\n')
+      .map((line) => line.slice(Math.min(indent, line.length - line.trimStart().length)))
+      .join('\n');
+    const line = README.slice(0, match.index).split('\n').length;
+    blocks.push({ line, file: match[1] ?? null, code });
+  }
+  return blocks;
+}
+
+describe('the README snippets', () => {
+  it('each come from a file of test/packaging/readme/', () => {
+    const blocks = tsBlocks();
+    expect(blocks.length).toBeGreaterThan(5);
+    expect(blocks.filter((block) => block.file === null).map((block) => block.line)).toEqual([]);
+    for (const block of blocks) {
+      expect(block.file).toMatch(/^test\/packaging\/readme\/[\w.-]+\.ts$/);
+    }
+  });
+
+  it('are identical to those files', () => {
+    for (const block of tsBlocks()) {
+      const file = fs.readFileSync(path.join(ROOT, block.file!), 'utf8').trimEnd();
+      expect({ file: block.file, code: block.code }).toEqual({ file: block.file, code: file });
+    }
+  });
+
+  it('cover every file of test/packaging/readme/', () => {
+    const shown = new Set(tsBlocks().map((block) => path.basename(block.file!)));
+    const files = fs.readdirSync(path.join(ROOT, 'test', 'packaging', 'readme'));
+    expect(files.filter((file) => !shown.has(file))).toEqual([]);
+  });
+});
