@@ -71,8 +71,8 @@ export class SimProcess implements Clock {
     return this.offset + this.scheduler.now * this.rate;
   }
 
-  wallTime(): Date {
-    return new Date(Date.UTC(2026, 0, 1) + this.now());
+  wallNow(): number {
+    return Date.UTC(2026, 0, 1) + this.now();
   }
 
   setTimer(callback: () => void, delayMs: number): TimerHandle {

@@ -314,7 +314,7 @@ export async function simulate(
   const model = new ConsulModel(
     {
       now: () => scheduler.now,
-      wallTime: () => new Date(Date.UTC(2026, 0, 1) + scheduler.now),
+      wallNow: () => Date.UTC(2026, 0, 1) + scheduler.now,
       setTimer: (callback, delayMs) => scheduler.after(delayMs, callback),
       clearTimer: (handle) => void ((handle as { cancelled: boolean }).cancelled = true),
     },
@@ -798,7 +798,10 @@ export async function simulate(
       }
       const graceful = worldRandom.chance(0.5) ? 'resign' : 'stop';
       handoffs.push({ at: scheduler.now, from: processName(leader), withinMs: handoffWithinMs });
-      log(`PROBE ${processName(leader)} ${graceful}()`);
+      const held = model.entryOf(SIM_KEY)?.Value;
+      log(
+        `PROBE ${processName(leader)} ${graceful}() (key value: ${held ? Buffer.from(held, 'base64').toString() : 'none'})`,
+      );
       if (graceful === 'stop') stop(leader);
       else leader.process.deliver(() => void election.resign());
       await scheduler.runUntil(scheduler.now + handoffWithinMs + 1_000, afterEach, maxEvents);
