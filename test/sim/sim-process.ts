@@ -1,0 +1,264 @@
+// One candidate's process in a simulated run: its own clock (a rate within the 1% the design
+// allows, timers that fire a little early or late), its own network path to the agent (lost
+// requests, lost or late answers, a partition, a proxy's error answers), and the process states
+// a fault can put it in: paused (timers and I/O frozen), crashed (gone for good).
+import type { Clock, TimerHandle } from '../../lib/election';
+import type { ConsulModel, ModelAnswer } from '../support/consul-model';
+import { ModelUnavailableError } from '../support/consul-model';
+import {
+  socketError,
+  timeoutError,
+  type ModelRequest,
+  type ModelTransport,
+} from '../support/model-consul-client';
+import type { Prng } from '../support/prng';
+import type { Scheduler, SimEvent } from './scheduler';
+
+/** What the network does to this process's requests right now (set and cleared by faults). */
+export interface NetworkFaults {
+  /** The link to the agent is cut: traffic either way waits (see {@link SimProcess.reconnect}). */
+  partitioned: boolean;
+  loseRequests: number;
+  loseAnswers: number;
+  /** Probability that an answer is held back, and for how long (true ms). */
+  slowAnswers: { p: number; minMs: number; maxMs: number } | null;
+  /**
+   * Slow Raft commits: the answers to KV writes (write transactions) come this late, though Consul
+   * applies them; reads, sessions and the agent answer as usual.
+   */
+  slowWrites: { minMs: number; maxMs: number } | null;
+  /** A proxy in front of Consul answers this status instead of passing the request on. */
+  errorStatus: number | null;
+}
+
+export class SimProcess implements Clock {
+  paused = false;
+  crashed = false;
+  readonly faults: NetworkFaults = {
+    partitioned: false,
+    loseRequests: 0,
+    loseAnswers: 0,
+    slowAnswers: null,
+    slowWrites: null,
+    errorStatus: null,
+  };
+  /**
+   * Traffic held while the link is cut. The connection survives a partition (TCP retransmits), so
+   * what was sent either way arrives once the link is back: a request whose client gave up may
+   * still be carried out by Consul.
+   */
+  private held: Array<() => void> = [];
+  /** True times at which this process sent a request (for the load check). */
+  readonly requests: number[] = [];
+  private frozen: Array<() => void> = [];
+  private readonly offset: number;
+
+  constructor(
+    readonly name: string,
+    private readonly scheduler: Scheduler,
+    private readonly model: ConsulModel,
+    private readonly random: Prng,
+    /** Local seconds per true second (0.995–1.005). */
+    readonly rate: number,
+    private readonly trace: (line: string) => void,
+  ) {
+    this.offset = random.between(1_000, 100_000);
+  }
+
+  // ------------------------------------------------------------------ Clock
+
+  now(): number {
+    return this.offset + this.scheduler.now * this.rate;
+  }
+
+  wallNow(): number {
+    return Date.UTC(2026, 0, 1) + this.now();
+  }
+
+  setTimer(callback: () => void, delayMs: number): TimerHandle {
+    // Node fires a timer up to about a millisecond early against performance.now(), and late by
+    // whatever else the process is doing.
+    const skew = this.random.chance(0.2) ? this.random.between(-1, 3) : 0;
+    const trueDelay = Math.max(0, delayMs / this.rate + skew);
+    return this.scheduler.after(trueDelay, () => this.deliver(callback));
+  }
+
+  clearTimer(handle: TimerHandle): void {
+    (handle as SimEvent).cancelled = true;
+  }
+
+  // ------------------------------------------------------------------ process states
+
+  /** Runs `callback` in this process now, later if it is paused, never if it crashed. */
+  deliver(callback: () => void): void {
+    if (this.crashed) return;
+    if (this.paused) this.frozen.push(callback);
+    else callback();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Pauses the process right after it sends its next request (a GC pause, a SIGSTOP), for `ms`. */
+  pauseAfterNextSend(ms: number, requestName: string | null): void {
+    this.pauseOnSend = { ms, requestName };
+  }
+
+  /** Disarms a pause that has not happened yet (the fault healed first). */
+  cancelPauseAfterSend(): void {
+    this.pauseOnSend = null;
+  }
+
+  private pauseOnSend: { ms: number; requestName: string | null } | null = null;
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const frozen = this.frozen;
+    this.frozen = [];
+    // Everything that came due while stopped runs at once, in order, like a SIGCONT'd process.
+    this.backlog += frozen.length;
+    for (const callback of frozen) {
+      this.scheduler.after(0, () => {
+        this.backlog -= 1;
+        this.deliver(callback);
+      });
+    }
+  }
+
+  /** Callbacks that came due while paused and have not run yet: the process is still catching up. */
+  backlog = 0;
+
+  crash(): void {
+    this.crashed = true;
+    this.frozen = [];
+  }
+
+  cut(): void {
+    this.faults.partitioned = true;
+  }
+
+  reconnect(): void {
+    this.faults.partitioned = false;
+    const held = this.held;
+    this.held = [];
+    for (const send of held) send();
+  }
+
+  /** Sends across the link after a network latency, or once it is back when it is cut. */
+  private travel(run: () => void, extraMs = 0): void {
+    const go = (): void =>
+      void this.scheduler.after(this.random.between(0.1, 1.5) + extraMs, () => {
+        if (this.faults.partitioned) this.held.push(go);
+        else run();
+      });
+    if (this.faults.partitioned) this.held.push(go);
+    else go();
+  }
+
+  // ------------------------------------------------------------------ network
+
+  readonly transport: ModelTransport = {
+    send: (request) => this.send(request),
+  };
+
+  private send(request: ModelRequest): Promise<ModelAnswer> {
+    this.requests.push(this.scheduler.now);
+    return new Promise<ModelAnswer>((resolve, reject) => {
+      let done = false;
+      const finish = (outcome: () => void, what: string): void => {
+        if (done) return;
+        done = true;
+        if (timer) this.clearTimer(timer);
+        this.trace(`${this.name} ← ${request.name} ${what}`);
+        outcome();
+      };
+      const timer =
+        request.timeoutMs > 0
+          ? this.setTimer(
+              () => finish(() => reject(timeoutError(request.name)), 'timeout'),
+              request.timeoutMs,
+            )
+          : null;
+      request.ctx?.once('cancel', () =>
+        finish(
+          () => reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })),
+          'cancelled',
+        ),
+      );
+      const faults = this.faults;
+      /** An answer travels back to this process. */
+      const answerBack = (answer: () => void, what: string, extraMs = 0): void =>
+        this.travel(() => this.deliver(() => finish(answer, what)), extraMs);
+      // A lost request or answer is what a middlebox that swallows a message does; long polls are
+      // spared (their loss would only show their own timeout, watchWait and more, not the election's).
+      const blocking = request.blocking;
+      if (!blocking && this.random.chance(faults.loseRequests)) {
+        this.trace(`${this.name} → ${request.name} (lost)`);
+        return;
+      }
+      if (faults.errorStatus !== null) {
+        const status = faults.errorStatus;
+        this.trace(`${this.name} → ${request.name} (proxy answers ${status})`);
+        answerBack(() => resolve({ status, body: proxyBody(status) }), String(status));
+        return;
+      }
+      this.trace(`${this.name} → ${request.name}${faults.partitioned ? ' (held: link cut)' : ''}`);
+      if (
+        this.pauseOnSend !== null &&
+        !this.paused &&
+        (this.pauseOnSend.requestName === null || this.pauseOnSend.requestName === request.name)
+      ) {
+        const pauseMs = this.pauseOnSend.ms;
+        this.pauseOnSend = null;
+        this.trace(
+          `${this.name} paused for ${pauseMs.toFixed(0)}ms right after sending ${request.name}`,
+        );
+        this.pause();
+        this.scheduler.after(pauseMs, () => this.resume());
+      }
+      this.travel(() => {
+        let handled: Promise<ModelAnswer>;
+        try {
+          handled = Promise.resolve(request.handle());
+        } catch (error) {
+          handled = Promise.reject(error);
+        }
+        handled.then(
+          (answer) => {
+            if (!blocking && this.random.chance(this.faults.loseAnswers)) {
+              this.trace(`${this.name} ✗ ${request.name} answer lost (${answer.status})`);
+              return;
+            }
+            const slow = this.faults.slowAnswers;
+            const slowWrite =
+              request.name === 'Transaction.create' && request.write
+                ? this.faults.slowWrites
+                : null;
+            const extra =
+              (slow && this.random.chance(slow.p)
+                ? this.random.between(slow.minMs, slow.maxMs)
+                : 0) + (slowWrite ? this.random.between(slowWrite.minMs, slowWrite.maxMs) : 0);
+            answerBack(
+              () => resolve(answer),
+              `${answer.status}${extra ? ` after +${extra.toFixed(0)}ms` : ''}`,
+              extra,
+            );
+          },
+          (error: unknown) => {
+            const code = error instanceof ModelUnavailableError ? error.code : 'ECONNRESET';
+            answerBack(() => reject(socketError(code)), code);
+          },
+        );
+      });
+    });
+  }
+}
+
+function proxyBody(status: number): string {
+  if (status === 429) return 'Too Many Requests';
+  if (status === 403) return 'Permission denied';
+  if (status === 503) return 'Service Unavailable';
+  return 'rpc error making call: No cluster leader';
+}

@@ -1,0 +1,868 @@
+// One simulated run: the real LeaderElection in 2–7 candidate processes on the Consul model, a
+// schedule of faults and actions drawn from the seed, then a calm phase in which a leader is owed,
+// then everyone stops. The checker judges the history. The same seed always gives the same run.
+// The module object itself (not an import namespace, whose bindings are read-only): the library's
+// `randomBytes` is looked up on it at each call, so a run can seed it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import crypto = require('node:crypto');
+import { LeaderElection, type ElectionOptions } from '../../lib/election';
+import { resolveElectionOptions } from '../../lib/election/resolve-election-options';
+import { ConsulModel } from '../support/consul-model';
+import { modelPort } from '../support/model-consul-client';
+import { Prng } from '../support/prng';
+import { check, type ActingInterval, type Violation } from './checker';
+import { Scheduler } from './scheduler';
+import { SimProcess } from './sim-process';
+
+export const SIM_KEY = 'service/sim/leader';
+
+export interface Fault {
+  readonly at: number;
+  readonly kind: string;
+  readonly target?: string;
+  readonly durationMs?: number;
+  readonly detail?: Record<string, unknown>;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly violations: Violation[];
+  readonly options: Partial<ElectionOptions>;
+  readonly candidates: number;
+  readonly schedule: readonly Fault[];
+  readonly trace: readonly string[];
+  readonly events: number;
+  readonly simulatedMs: number;
+}
+
+/** A candidate: one instance id, run by one process at a time (a restart is a new process). */
+interface Candidate {
+  readonly instanceId: string;
+  incarnation: number;
+  process: SimProcess | null;
+  election: LeaderElection | null;
+  state: 'running' | 'stopping' | 'stopped' | 'crashed';
+  run: { token: number; from: number; to: number } | null;
+}
+
+const SUCCESSION_SLOTS = 8;
+/** A fault target resolved when the fault happens: the candidate whose session holds the key. */
+const HOLDER = 'holder';
+
+/** Option mixes within the validated ranges, defaults included. */
+export function drawOptions(random: Prng): Partial<ElectionOptions> {
+  const profile = random.weighted<'defaults' | 'fast' | 'random'>([
+    [2, 'defaults'],
+    [3, 'fast'],
+    [5, 'random'],
+  ]);
+  if (profile === 'defaults') return {};
+  if (profile === 'fast') {
+    return {
+      leaseDuration: '600ms',
+      lockDelay: '600ms',
+      requestTimeout: '200ms',
+      sessionTtl: '2s',
+      healthCheck: { ttl: '1s', standbyTtl: '2s' },
+      successionStep: '100ms',
+      watchWait: random.pick(['5s', '60s']),
+      resignPause: '300ms',
+      drainTimeout: '2s',
+      retry: { initialDelay: '50ms', maxDelay: '500ms' },
+    };
+  }
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const lease = random.int(200, 5_000);
+    const checkTtl = random.int(1_000, 5_000);
+    const initialDelay = random.int(50, 500);
+    const options: Partial<ElectionOptions> = {
+      leaseDuration: lease,
+      lockDelay: random.int(lease, Math.min(60_000, lease * 3)),
+      requestTimeout: random.int(50, Math.max(50, Math.floor(lease / 5))),
+      sessionTtl: random.int(1_000, 30_000),
+      healthCheck: random.chance(0.2)
+        ? false
+        : { ttl: checkTtl, standbyTtl: random.int(checkTtl, 30_000) },
+      successionStep: random.int(10, 500),
+      watchWait: random.int(1_000, 60_000),
+      resignPause: random.int(0, 5_000),
+      retry: { initialDelay, maxDelay: random.int(initialDelay, 10_000) },
+      ...(random.chance(0.3) ? { renewInterval: random.int(50, Math.floor(lease / 2)) } : {}),
+    };
+    try {
+      resolveElectionOptions({ key: SIM_KEY, ...options });
+      return options;
+    } catch {
+      // Outside a cross-field rule: draw again.
+    }
+  }
+  return {};
+}
+
+type FaultKind =
+  | 'partition'
+  | 'pause'
+  | 'crash'
+  | 'lose-requests'
+  | 'lose-answers'
+  | 'slow-answers'
+  | 'errors'
+  | 'acl-revoke'
+  | 'delete-key'
+  | 'put-key'
+  | 'destroy-session'
+  | 'fail-check'
+  | 'agent-restart'
+  | 'neighbour-writes'
+  | 'stop'
+  | 'start'
+  | 'resign'
+  | 'pause-in-flight'
+  | 'cut-delete-leave'
+  | 'slow-holder-delete';
+
+function drawSchedule(
+  random: Prng,
+  ids: readonly string[],
+  faultPhaseMs: number,
+  leaseMs: number,
+  requestTimeoutMs: number,
+): Fault[] {
+  const count = random.int(3, 24);
+  const faults: Fault[] = [];
+  for (let i = 0; i < count; i += 1) {
+    // Faults cluster: the interleavings that break elections are several things at once, within a lease.
+    const near = faults.length > 0 && random.chance(0.5) ? random.pick(faults).at : null;
+    const at =
+      near === null
+        ? random.between(500, faultPhaseMs)
+        : Math.min(faultPhaseMs, Math.max(500, near + random.between(-1.5, 1.5) * leaseMs));
+    // Half the targeted faults hit whoever holds the key when they happen.
+    const target = random.chance(0.5) ? HOLDER : random.pick(ids);
+    const room = faultPhaseMs - at;
+    const span = (min: number, max: number): number => Math.min(room, random.between(min, max));
+    const kind = random.weighted<FaultKind>([
+      [6, 'partition'],
+      [5, 'pause'],
+      [4, 'crash'],
+      [3, 'lose-requests'],
+      [3, 'lose-answers'],
+      [3, 'slow-answers'],
+      [3, 'errors'],
+      [1, 'acl-revoke'],
+      [3, 'delete-key'],
+      [2, 'put-key'],
+      [3, 'destroy-session'],
+      [2, 'fail-check'],
+      [2, 'agent-restart'],
+      [2, 'neighbour-writes'],
+      [3, 'stop'],
+      [4, 'start'],
+      [5, 'resign'],
+      [4, 'pause-in-flight'],
+      [3, 'cut-delete-leave'],
+      [3, 'slow-holder-delete'],
+    ]);
+    switch (kind) {
+      case 'partition':
+        faults.push({ at, kind, target, durationMs: span(100, 4 * leaseMs + 2_000) });
+        break;
+      case 'pause':
+        faults.push({ at, kind, target, durationMs: span(leaseMs, 3 * leaseMs + 1_000) });
+        break;
+      case 'crash':
+        faults.push({ at, kind, target, durationMs: span(200, 10_000) });
+        break;
+      case 'lose-requests':
+      case 'lose-answers':
+        faults.push({
+          at,
+          kind,
+          target,
+          durationMs: span(200, 5_000),
+          detail: { p: random.between(0.1, 0.9) },
+        });
+        break;
+      case 'slow-answers':
+        faults.push({
+          at,
+          kind,
+          target,
+          durationMs: span(200, 5_000),
+          detail: {
+            p: random.between(0.2, 1),
+            minMs: requestTimeoutMs * 0.5,
+            maxMs: requestTimeoutMs * 2.5,
+          },
+        });
+        break;
+      case 'errors':
+        faults.push({
+          at,
+          kind,
+          target: random.chance(0.3) ? '*' : target,
+          durationMs: span(100, 4_000),
+          detail: { status: random.pick([500, 429, 503, 403]) },
+        });
+        break;
+      case 'acl-revoke':
+        faults.push({ at, kind, target, durationMs: span(200, 4_000) });
+        break;
+      case 'agent-restart':
+        faults.push({
+          at,
+          kind,
+          durationMs: span(100, 3_000),
+          detail: { wipe: random.chance(0.6) },
+        });
+        break;
+      case 'neighbour-writes':
+        faults.push({
+          at,
+          kind,
+          durationMs: span(500, 10_000),
+          detail: { everyMs: random.between(20, 400) },
+        });
+        break;
+      case 'put-key':
+        faults.push({
+          at,
+          kind,
+          detail: { value: random.chance(0.5) ? 'operator' : 'leader-like' },
+        });
+        break;
+      case 'resign':
+        faults.push({
+          at,
+          kind,
+          target,
+          detail: { pauseMs: random.chance(0.5) ? undefined : random.int(0, 2_000) },
+        });
+        break;
+      case 'pause-in-flight':
+        faults.push({
+          at,
+          kind,
+          target,
+          durationMs: span(leaseMs * 0.5, 3 * leaseMs + 1_000),
+          detail: { after: random.pick(['Transaction.create', 'any']) },
+        });
+        break;
+      case 'cut-delete-leave':
+        // The holder is cut off inside its lease, the key is deleted, and whoever took it next
+        // resigns or stops soon after: the interleaving of the early "released" marker.
+        faults.push({
+          at,
+          kind,
+          target: HOLDER,
+          durationMs: span(2 * leaseMs, 4 * leaseMs + 1_000),
+          detail: {
+            deleteAfterMs: random.between(0, leaseMs / 2),
+            leaveAfterMs: random.between(0, 1.5 * leaseMs),
+            leave: random.pick(['resign', 'stop']),
+          },
+        });
+        break;
+      case 'slow-holder-delete':
+        // The holder's answers come late (its confirmations among them) and the key is deleted
+        // meanwhile: a lease counted from an answer instead of its request outlives the hold.
+        faults.push({
+          at,
+          kind,
+          target: HOLDER,
+          durationMs: span(leaseMs, 3 * leaseMs),
+          detail: {
+            p: 1,
+            minMs: requestTimeoutMs * 0.3,
+            maxMs: requestTimeoutMs * 0.95,
+            deleteAfterMs: random.between(0, leaseMs),
+          },
+        });
+        break;
+      default:
+        faults.push({ at, kind, target });
+    }
+  }
+  return faults.sort((a, b) => a.at - b.at);
+}
+
+export async function simulate(
+  seed: number,
+  options: { traceAll?: boolean } = {},
+): Promise<SimResult> {
+  const random = new Prng(seed);
+  const optionsRandom = random.fork();
+  const scheduleRandom = random.fork();
+  const worldRandom = random.fork();
+  const libraryRandom = random.fork();
+  const electionOptions = drawOptions(optionsRandom);
+  const resolved = resolveElectionOptions({ key: SIM_KEY, ...electionOptions });
+  const ids = Array.from({ length: scheduleRandom.int(2, 7) }, (_, i) => `c${i + 1}`);
+  const faultPhaseMs = scheduleRandom.between(5_000, 40_000);
+  const schedule = drawSchedule(
+    scheduleRandom,
+    ids,
+    faultPhaseMs,
+    resolved.leaseDurationMs,
+    resolved.requestTimeoutMs,
+  );
+
+  const scheduler = new Scheduler();
+  const trace: string[] = [];
+  const log = (line: string): void =>
+    void trace.push(`${(scheduler.now / 1_000).toFixed(4)} ${line}`);
+  const model = new ConsulModel(
+    {
+      now: () => scheduler.now,
+      wallNow: () => Date.UTC(2026, 0, 1) + scheduler.now,
+      setTimer: (callback, delayMs) => scheduler.after(delayMs, callback),
+      clearTimer: (handle) => void ((handle as { cancelled: boolean }).cancelled = true),
+    },
+    () => worldRandom.next(),
+  );
+
+  // The library draws backoff jitter from Math.random and a service-id suffix from randomBytes:
+  // both come from the seed during the run, and are put back after it.
+  const realRandom = Math.random;
+  const realRandomBytes = crypto.randomBytes;
+  Math.random = () => libraryRandom.next();
+  (crypto as { randomBytes: unknown }).randomBytes = (size: number) =>
+    Buffer.from(Array.from({ length: size }, () => Math.floor(libraryRandom.next() * 256)));
+
+  const candidates = new Map<string, Candidate>(
+    ids.map((instanceId) => [
+      instanceId,
+      { instanceId, incarnation: 0, process: null, election: null, state: 'stopped', run: null },
+    ]),
+  );
+  const intervals: ActingInterval[] = [];
+  const requests = new Map<string, number[]>();
+  const sessionOwner = new Map<string, SimProcess>();
+  const wipes: number[] = [];
+  const handoffs: Array<{ at: number; from: string; withinMs: number }> = [];
+  const processName = (candidate: Candidate): string =>
+    `${candidate.instanceId}.${candidate.incarnation}`;
+
+  /** The slow-commit condition new processes join (see the calm phase). */
+  const currentSlowWrites = (): SimProcess['faults']['slowWrites'] =>
+    [...candidates.values()].find((c) => c.process && !c.process.crashed)?.process?.faults
+      .slowWrites ?? null;
+  const closeRun = (candidate: Candidate): void => {
+    if (!candidate.run) return;
+    intervals.push({
+      process: processName(candidate),
+      fencingToken: candidate.run.token,
+      from: candidate.run.from,
+      to: candidate.run.to,
+    });
+    candidate.run = null;
+  };
+  /** A candidate's leader-only work runs when isLeader() says so: recorded with its token. */
+  const sample = (): void => {
+    const now = scheduler.now;
+    for (const candidate of candidates.values()) {
+      const process = candidate.process;
+      const election = candidate.election;
+      // A process that is paused, or still running what came due while it was, runs no user code.
+      if (
+        !process ||
+        !election ||
+        process.crashed ||
+        process.paused ||
+        process.backlog > 0 ||
+        candidate.state === 'stopped'
+      ) {
+        closeRun(candidate);
+        continue;
+      }
+      if (!election.isLeader()) {
+        closeRun(candidate);
+        continue;
+      }
+      const token = election.state.term?.fencingToken ?? -1;
+      if (candidate.run && candidate.run.token === token) candidate.run.to = now;
+      else {
+        closeRun(candidate);
+        candidate.run = { token, from: now, to: now };
+      }
+    }
+  };
+
+  const start = (candidate: Candidate): void => {
+    if (candidate.state === 'running' || candidate.state === 'stopping') return;
+    candidate.incarnation += 1;
+    const name = processName(candidate);
+    const process = new SimProcess(
+      name,
+      scheduler,
+      model,
+      worldRandom.fork(),
+      worldRandom.between(0.995, 1.005),
+      (line) => log(line),
+    );
+    requests.set(name, process.requests);
+    process.faults.slowWrites = currentSlowWrites();
+    const lines = (level: string) => (message: string) => log(`${name} ${level} ${message}`);
+    const election = new LeaderElection({
+      key: SIM_KEY,
+      instanceId: candidate.instanceId,
+      ...electionOptions,
+      consulPort: modelPort(model, trackSessions(process), candidate.instanceId),
+      clock: process,
+      logger: {
+        log: lines('log'),
+        warn: lines('warn'),
+        error: lines('error'),
+        debug: lines('debug'),
+      },
+    });
+    candidate.process = process;
+    candidate.election = election;
+    candidate.state = 'running';
+    log(`${name} start`);
+    process.deliver(() => election.start());
+  };
+  const trackSessions = (process: SimProcess) => ({
+    send: async (request: Parameters<SimProcess['transport']['send']>[0]) =>
+      process.transport.send({
+        ...request,
+        handle: async () => {
+          const answer = await request.handle();
+          if (request.name === 'session.create' && answer.status === 200)
+            sessionOwner.set((answer.body as { ID: string }).ID, process);
+          return answer;
+        },
+      }),
+  });
+  const stop = (candidate: Candidate): void => {
+    const { election, process } = candidate;
+    if (candidate.state !== 'running' || !election || !process) return;
+    candidate.state = 'stopping';
+    log(`${processName(candidate)} stop()`);
+    process.deliver(
+      () =>
+        void election.stop().then(() => {
+          if (candidate.election === election) candidate.state = 'stopped';
+          log(`${processName(candidate)} stopped`);
+        }),
+    );
+  };
+  const crash = (candidate: Candidate): void => {
+    if (candidate.state !== 'running' && candidate.state !== 'stopping') return;
+    log(`${processName(candidate)} CRASH`);
+    candidate.process?.crash();
+    closeRun(candidate);
+    candidate.state = 'crashed';
+  };
+
+  const healers: Array<() => void> = [];
+  const later = (at: number, run: () => void): void => void scheduler.at(at, run);
+  const holderOf = (): string => {
+    const holder = model.entryOf(SIM_KEY)?.Session;
+    const owner = holder ? sessionOwner.get(holder) : undefined;
+    const candidate = owner && [...candidates.values()].find((c) => c.process === owner);
+    return candidate ? candidate.instanceId : worldRandom.pick(ids);
+  };
+  const applyFault = (planned: Fault): void => {
+    const fault = planned.target === HOLDER ? { ...planned, target: holderOf() } : planned;
+    const candidate = fault.target ? candidates.get(fault.target) : undefined;
+    const process = candidate?.process;
+    const live = candidate?.state === 'running' && process && !process.crashed;
+    const end = fault.at + (fault.durationMs ?? 0);
+    log(
+      `FAULT ${fault.kind}${fault.target ? ` ${fault.target}` : ''}${fault.durationMs ? ` for ${fault.durationMs.toFixed(0)}ms` : ''}${fault.detail ? ` ${JSON.stringify(fault.detail)}` : ''}`,
+    );
+    const timed = (set: () => void, heal: () => void): void => {
+      set();
+      let healed = false;
+      const once = (): void => {
+        if (healed) return;
+        healed = true;
+        heal();
+      };
+      healers.push(once);
+      later(end, once);
+    };
+    switch (fault.kind) {
+      case 'partition':
+        if (process)
+          timed(
+            () => process.cut(),
+            () => process.reconnect(),
+          );
+        break;
+      case 'pause':
+        if (process && live) {
+          closeRun(candidate);
+          timed(
+            () => process.pause(),
+            () => process.resume(),
+          );
+        }
+        break;
+      case 'crash':
+        if (candidate && live) {
+          crash(candidate);
+          later(end, () => start(candidate));
+        }
+        break;
+      case 'lose-requests':
+        if (process)
+          timed(
+            () => (process.faults.loseRequests = fault.detail!.p as number),
+            () => (process.faults.loseRequests = 0),
+          );
+        break;
+      case 'lose-answers':
+        if (process)
+          timed(
+            () => (process.faults.loseAnswers = fault.detail!.p as number),
+            () => (process.faults.loseAnswers = 0),
+          );
+        break;
+      case 'slow-answers':
+        if (process)
+          timed(
+            () => (process.faults.slowAnswers = fault.detail as never),
+            () => (process.faults.slowAnswers = null),
+          );
+        break;
+      case 'errors': {
+        const targets =
+          fault.target === '*' ? [...candidates.values()] : candidate ? [candidate] : [];
+        const processes = targets.flatMap((c) => (c.process ? [c.process] : []));
+        timed(
+          () => processes.forEach((p) => (p.faults.errorStatus = fault.detail!.status as number)),
+          () => processes.forEach((p) => (p.faults.errorStatus = null)),
+        );
+        break;
+      }
+      case 'acl-revoke':
+        if (fault.target === HOLDER) break;
+        timed(
+          () =>
+            model.deny(fault.target!, ['key:read', 'key:write', 'session:write', 'service:write']),
+          () => model.deny(fault.target!, []),
+        );
+        break;
+      case 'delete-key':
+        if (model.up) model.kvDelete(SIM_KEY);
+        break;
+      case 'put-key':
+        if (model.up)
+          model.kvPut(
+            SIM_KEY,
+            fault.detail!.value === 'operator'
+              ? 'operator'
+              : JSON.stringify({
+                  instanceId: 'operator',
+                  metadata: {},
+                  since: '2026-01-01T00:00:00.000Z',
+                }),
+          );
+        break;
+      case 'destroy-session': {
+        if (!model.up) break;
+        const holder = model.entryOf(SIM_KEY)?.Session;
+        const sessions = model.sessionIds();
+        const victim =
+          holder && worldRandom.chance(0.7)
+            ? holder
+            : sessions.length
+              ? worldRandom.pick(sessions)
+              : null;
+        if (victim) model.sessionDestroy(victim);
+        break;
+      }
+      case 'fail-check': {
+        const checks = model.checkIds();
+        if (model.up && checks.length) model.failCheck(worldRandom.pick(checks));
+        break;
+      }
+      case 'agent-restart': {
+        const wipe = fault.detail!.wipe as boolean;
+        timed(
+          () => model.crash(),
+          () => {
+            model.restart(wipe);
+            if (wipe) wipes.push(scheduler.now);
+            log(`agent back (${wipe ? 'wiped' : 'state kept'})`);
+          },
+        );
+        break;
+      }
+      case 'neighbour-writes': {
+        let on = true;
+        const write = (): void => {
+          if (!on) return;
+          if (model.up) model.kvPut(`${SIM_KEY}-heartbeat`, String(scheduler.now));
+          scheduler.after(fault.detail!.everyMs as number, write);
+        };
+        timed(write, () => (on = false));
+        break;
+      }
+      case 'pause-in-flight':
+        if (process && live) {
+          const after = fault.detail?.after as string;
+          timed(
+            () => process.pauseAfterNextSend(fault.durationMs ?? 0, after === 'any' ? null : after),
+            () => process.cancelPauseAfterSend(),
+          );
+        }
+        break;
+      case 'cut-delete-leave': {
+        if (!process) break;
+        const detail = fault.detail as {
+          deleteAfterMs: number;
+          leaveAfterMs: number;
+          leave: string;
+        };
+        timed(
+          () => process.cut(),
+          () => process.reconnect(),
+        );
+        scheduler.after(detail.deleteAfterMs, () => {
+          // Faults end at the heal: their delayed parts too.
+          if (!model.up || healedAt !== null) return;
+          log('FAULT (cut-delete-leave) delete-key');
+          model.kvDelete(SIM_KEY);
+          scheduler.after(detail.leaveAfterMs, () => {
+            if (healedAt !== null) return;
+            const next = candidates.get(holderOf());
+            if (!next || next === candidate || next.state !== 'running' || !next.election) return;
+            log(`FAULT (cut-delete-leave) ${next.instanceId} ${detail.leave}()`);
+            if (detail.leave === 'stop') stop(next);
+            else {
+              const election = next.election;
+              next.process?.deliver(() => void election.resign());
+            }
+          });
+        });
+        break;
+      }
+      case 'slow-holder-delete': {
+        if (!process) break;
+        const detail = fault.detail as {
+          p: number;
+          minMs: number;
+          maxMs: number;
+          deleteAfterMs: number;
+        };
+        timed(
+          () => (process.faults.slowAnswers = detail),
+          () => (process.faults.slowAnswers = null),
+        );
+        scheduler.after(detail.deleteAfterMs, () => {
+          // Faults end at the heal: their delayed parts too.
+          if (!model.up || healedAt !== null) return;
+          log('FAULT (slow-holder-delete) delete-key');
+          model.kvDelete(SIM_KEY);
+        });
+        break;
+      }
+      case 'stop':
+        if (candidate) stop(candidate);
+        break;
+      case 'start':
+        if (candidate && (candidate.state === 'stopped' || candidate.state === 'crashed'))
+          start(candidate);
+        break;
+      case 'resign':
+        if (candidate && live && candidate.election) {
+          const election = candidate.election;
+          const pauseMs = fault.detail?.pauseMs as number | undefined;
+          process.deliver(
+            () => void election.resign(pauseMs === undefined ? {} : { pause: pauseMs }),
+          );
+        }
+        break;
+    }
+  };
+
+  const violations: Violation[] = [];
+  let owedFrom: number | null = null;
+  const heldByDead = (): boolean => {
+    const holder = model.entryOf(SIM_KEY)?.Session;
+    if (!holder) return false;
+    const owner = sessionOwner.get(holder);
+    const candidate = owner && [...candidates.values()].find((c) => c.process === owner);
+    return !candidate || candidate.state !== 'running';
+  };
+  const afterEach = (): void => {
+    sample();
+    if (owedFrom === null && healedAt !== null && model.up && !heldByDead())
+      owedFrom = scheduler.now;
+  };
+  let healedAt: number | null = null;
+  const hc = resolved.healthCheck;
+  const livenessWithinMs =
+    resolved.lockDelayMs +
+    resolved.leaseDurationMs * 1.02 +
+    (2 * SUCCESSION_SLOTS + ids.length) * resolved.successionStepMs +
+    resolved.retry.maxDelayMs +
+    resolved.resignPauseMs +
+    4 * resolved.requestTimeoutMs +
+    1_000;
+  const maxRequestsPerSecond = Math.ceil(
+    30 + 3 * (1_000 / resolved.renewIntervalMs) + 4 * (1_000 / resolved.retry.initialDelayMs),
+  );
+  const maxEvents = 3_000_000;
+
+  try {
+    for (const [i, candidate] of [...candidates.values()].entries()) {
+      scheduler.at(worldRandom.between(0, 300) + i, () => start(candidate));
+    }
+    for (const fault of schedule) scheduler.at(fault.at, () => applyFault(fault));
+    const sampleEvery = (): void =>
+      void scheduler.after(worldRandom.between(5, 50), sampleEvery, true);
+    sampleEvery();
+    await scheduler.runUntil(faultPhaseMs, afterEach, maxEvents);
+
+    // Calm: every fault heals; at least one candidate runs.
+    healedAt = scheduler.now;
+    log('HEAL: every fault ends');
+    for (const heal of healers.splice(0)) heal();
+    if (!model.up) model.restart(false);
+    // Sometimes the calm is only partial: Raft commits stay slow (KV writes answered after
+    // requestTimeout, though applied) while reads are fast; a leader is owed all the same.
+    const slowCommits = worldRandom.chance(0.25)
+      ? { minMs: resolved.requestTimeoutMs * 1.05, maxMs: resolved.requestTimeoutMs * 1.5 }
+      : null;
+    if (slowCommits) log(`CALM with slow commits: ${JSON.stringify(slowCommits)}`);
+    const setSlowCommits = (value: typeof slowCommits): void => {
+      for (const candidate of candidates.values())
+        if (candidate.process) candidate.process.faults.slowWrites = value;
+    };
+    setSlowCommits(slowCommits);
+    const all = [...candidates.values()];
+    const idle = all.filter((c) => c.state === 'stopped' || c.state === 'crashed');
+    if (!all.some((c) => c.state === 'running') && idle.length > 0) start(worldRandom.pick(idle));
+    const freedBy =
+      healedAt +
+      (hc ? hc.standbyTtlMs + hc.ttlMs : 0) +
+      2 * resolved.sessionTtlMs +
+      livenessWithinMs +
+      2_000;
+    // Until a leader acted after the moment one was owed (or that is overdue).
+    const ledSinceOwed = (): boolean =>
+      owedFrom !== null &&
+      (scheduler.now > owedFrom + livenessWithinMs ||
+        [...candidates.values()].some((c) => c.run && c.run.to >= owedFrom!));
+    await scheduler.runUntil(freedBy, afterEach, maxEvents, ledSinceOwed);
+    if (owedFrom !== null && !ledSinceOwed())
+      await scheduler.runUntil(
+        owedFrom + livenessWithinMs + 500,
+        afterEach,
+        maxEvents,
+        ledSinceOwed,
+      );
+    const calmEnd = scheduler.now;
+    setSlowCommits(null);
+
+    // Graceful handoffs, once every candidate runs and the dead ones have left the succession order:
+    // the leader resigns or stops (sometimes right after an operator's plain PUT of its key) and
+    // the next one must act within a few requests and succession steps, not lock-delay and D later.
+    for (const candidate of candidates.values()) {
+      if (candidate.state === 'stopped' || candidate.state === 'crashed') start(candidate);
+    }
+    // Dead incarnations leave the succession order when their checks turn critical.
+    const running = (): number =>
+      [...candidates.values()].filter((c) => c.state === 'running').length;
+    await scheduler.runUntil(
+      scheduler.now + (hc ? hc.standbyTtlMs : 0) + 2 * resolved.sessionTtlMs + 5_000,
+      afterEach,
+      maxEvents,
+      () => !hc || model.passingCheckIds().length === running(),
+    );
+    // And every candidate is past the longest backoff a fault may have left it in (a 403 waits maxDelay).
+    await scheduler.runUntil(
+      Math.max(
+        scheduler.now + 2 * resolved.successionStepMs + 500,
+        healedAt + resolved.retry.maxDelayMs + 4 * resolved.requestTimeoutMs + 1_000,
+      ),
+      afterEach,
+      maxEvents,
+    );
+    const handoffWithinMs = 2 * resolved.successionStepMs + 4 * resolved.requestTimeoutMs + 300;
+    for (let probe = 0; probe < 2; probe += 1) {
+      const leader = [...candidates.values()].find(
+        (c) => c.state === 'running' && c.election?.isLeader(),
+      );
+      if (!leader?.process || !leader.election) break;
+      const election = leader.election;
+      const entry = model.entryOf(SIM_KEY);
+      if (worldRandom.chance(0.5) && entry?.Value) {
+        log(`PROBE operator plain PUT of ${SIM_KEY}`);
+        model.kvPut(SIM_KEY, Buffer.from(entry.Value, 'base64').toString());
+        await scheduler.runUntil(scheduler.now + worldRandom.between(0, 30), afterEach, maxEvents);
+      }
+      const graceful = worldRandom.chance(0.5) ? 'resign' : 'stop';
+      handoffs.push({ at: scheduler.now, from: processName(leader), withinMs: handoffWithinMs });
+      const held = model.entryOf(SIM_KEY)?.Value;
+      log(
+        `PROBE ${processName(leader)} ${graceful}() (key value: ${held ? Buffer.from(held, 'base64').toString() : 'none'})`,
+      );
+      if (graceful === 'stop') stop(leader);
+      else leader.process.deliver(() => void election.resign());
+      await scheduler.runUntil(scheduler.now + handoffWithinMs + 1_000, afterEach, maxEvents);
+      if (leader.state === 'stopped') start(leader);
+      await scheduler.runUntil(scheduler.now + 3_000, afterEach, maxEvents);
+    }
+
+    // Everyone leaves; whatever crashed processes left behind, Consul reaps in time.
+    log('END: every candidate stops');
+    for (const candidate of candidates.values()) {
+      if (candidate.process?.paused) candidate.process.resume();
+      stop(candidate);
+    }
+    await scheduler.runUntil(scheduler.now + 30_000, afterEach, maxEvents);
+    const reapBy =
+      scheduler.now +
+      2 * resolved.sessionTtlMs +
+      (hc ? hc.standbyTtlMs + hc.deregisterCriticalServiceAfterMs : 0) +
+      35_000;
+    await scheduler.runUntil(reapBy, afterEach, maxEvents);
+    for (const candidate of candidates.values()) closeRun(candidate);
+    const stuck = [...candidates.values()].filter((c) => c.state === 'stopping');
+    violations.push(
+      ...stuck.map((c) => ({
+        rule: 'cleanliness' as const,
+        message: `${processName(c)}: stop() never returned`,
+      })),
+      ...check({
+        intervals,
+        requests,
+        wipes,
+        liveness: {
+          owedFrom: owedFrom ?? calmEnd,
+          withinMs: owedFrom === null ? 0 : livenessWithinMs,
+          until: calmEnd,
+        },
+        handoffs,
+        maxRequestsPerSecond,
+        leftovers: [
+          ...model.sessionIds().map((id) => `session ${id}`),
+          ...model.serviceIds().map((id) => `service ${id}`),
+          ...model.checkIds().map((id) => `check ${id}`),
+        ],
+      }),
+    );
+  } catch (error) {
+    violations.push({ rule: 'load', message: String(error) });
+  } finally {
+    model.dispose();
+    Math.random = realRandom;
+    (crypto as { randomBytes: unknown }).randomBytes = realRandomBytes;
+  }
+  void options;
+  return {
+    seed,
+    violations,
+    options: electionOptions,
+    candidates: ids.length,
+    schedule,
+    trace,
+    events: scheduler.events,
+    simulatedMs: scheduler.now,
+  };
+}
