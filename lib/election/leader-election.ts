@@ -32,7 +32,14 @@ import {
 import { NodeConsulPort, classify } from './node-consul.port';
 import { resolveElectionOptions } from './resolve-election-options';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
-import { actTime, leaseWaitMs, mayClaimReleased, vacancyOf, type Vacancy } from './takeover';
+import {
+  actTime,
+  leaseWaitMs,
+  mayClaimReleased,
+  vacancyOf,
+  type SeenHolder,
+  type Vacancy,
+} from './takeover';
 
 /** Why a term ended; carried as the `reason` of the term's aborted signal. */
 export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | 'stop';
@@ -204,6 +211,8 @@ export class LeaderElection {
   private releasing: HeldKey | null = null;
   /** The lease the last holder we saw wrote into the key: an absent key's successor waits it out too. */
   private lastHolderLeaseMs: number | undefined;
+  /** The hold we last saw on the key (session and token), to which a marker must be bound (vacancyOf). */
+  private lastHolder: SeenHolder | null = null;
   private termCount = 0;
   private readonly campaignBackoff: Backoff;
   private settled = false;
@@ -468,7 +477,11 @@ export class LeaderElection {
           index,
           waitMs: watchWaitMs,
           // A blocking query is a long poll: Consul adds up to wait/16 of jitter before answering.
-          timeoutMs: watchWaitMs + watchWaitMs / 16 + requestTimeoutMs + 5_000,
+          // The first read (index 0) answers at once: a lost one must not blind us for the whole wait.
+          timeoutMs:
+            index > 0
+              ? watchWaitMs + watchWaitMs / 16 + requestTimeoutMs + 5_000
+              : requestTimeoutMs,
           signal,
         });
         if (this.phase !== 'running' || signal.aborted) return;
@@ -527,6 +540,15 @@ export class LeaderElection {
     // must still wait it out (takeover.ts, leaseWaitMs).
     if (holderValue?.leaseMs && holderValue.instanceId !== this.instanceId)
       this.lastHolderLeaseMs = holderValue.leaseMs;
+    if (entry?.session) {
+      // The term's token as first seen, kept across writes of the same hold that carry none (an
+      // operator's plain PUT replaces the value): the holder's release will name that token.
+      const same = this.lastHolder?.session === entry.session ? this.lastHolder : null;
+      this.lastHolder = {
+        session: entry.session,
+        token: holderValue?.token ?? same?.token ?? entry.modifyIndex,
+      };
+    }
     const holding = this.holding;
     // A read older than our acquire knows nothing of it: it neither names the leader nor unseats us.
     const current = !holding || this.observation.index >= holding.acquiredIndex;
@@ -549,7 +571,7 @@ export class LeaderElection {
         entry &&
         !entry.session &&
         holderValue?.instanceId === this.instanceId &&
-        vacancyOf(entry) === 'invalidated'
+        vacancyOf(entry, this.lastHolder) === 'invalidated'
       ) {
         // Consul freed the key itself and kept our value: it invalidated our session (destroyed,
         // or its check or TTL ran out). Say so, and open a new one now rather than at the next
@@ -601,7 +623,7 @@ export class LeaderElection {
     }
     let notBefore = this.campaignPausedUntil;
     // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
-    if (vacancyOf(observation.entry) === 'invalidated') {
+    if (vacancyOf(observation.entry, this.lastHolder) === 'invalidated') {
       notBefore = Math.max(
         notBefore,
         observation.observedAt + this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS,
@@ -697,7 +719,7 @@ export class LeaderElection {
 
   /** The lease a successor must wait out after our hold, if we release it without the marker. */
   private ownLeaseAfter(observation: Observation): number {
-    const vacancy = vacancyOf(observation.entry);
+    const vacancy = vacancyOf(observation.entry, this.lastHolder);
     if (vacancy === 'released') return this.options.leaseDurationMs;
     const previous =
       vacancy === 'absent'
@@ -724,7 +746,7 @@ export class LeaderElection {
     const answeredAt = this.clock.now();
     this.reportSuccess('campaign');
     if (result.acquired) {
-      const vacancy = vacancyOf(observation.entry);
+      const vacancy = vacancyOf(observation.entry, this.lastHolder);
       const successorWaitMs = this.ownLeaseAfter(observation);
       const takeover: Takeover = {
         session,
@@ -1224,10 +1246,15 @@ export class LeaderElection {
 
   /** The release of a hold: marked as released when it may claim it, handed back otherwise. */
   private releaseOf(session: CandidateSession, held: HeldKey): ReleaseRequest {
-    const { releasedAt: _released, handedBackAt: _handedBack, ...value } = held.value;
+    const {
+      releasedAt: _released,
+      releasedBy: _by,
+      handedBackAt: _handedBack,
+      ...value
+    } = held.value;
     const now = new Date(this.clock.wallNow()).toISOString();
     const released: LeaderValue = held.claim
-      ? { ...value, releasedAt: now }
+      ? { ...value, releasedAt: now, releasedBy: session.id }
       : { ...value, handedBackAt: now, leaseMs: held.successorWaitMs };
     return {
       key: this.options.key,

@@ -14,6 +14,8 @@ export interface LeaderValue {
    * reads it may act at once.
    */
   readonly releasedAt?: string;
+  /** The session whose hold the marker releases: binds it to that hold (takeover.ts, vacancyOf). */
+  readonly releasedBy?: string;
   /** Released without that claim: the next holder skips lock-delay but waits out `leaseMs`. */
   readonly handedBackAt?: string;
   /**
@@ -42,6 +44,7 @@ export function decodeLeaderValue(raw: string | null): LeaderValue | null {
         metadata: parsed.metadata && typeof parsed.metadata === 'object' ? parsed.metadata : {},
         since: typeof parsed.since === 'string' ? parsed.since : new Date(0).toISOString(),
         ...(typeof parsed.releasedAt === 'string' ? { releasedAt: parsed.releasedAt } : {}),
+        ...(typeof parsed.releasedBy === 'string' ? { releasedBy: parsed.releasedBy } : {}),
         ...(typeof parsed.handedBackAt === 'string' ? { handedBackAt: parsed.handedBackAt } : {}),
         ...(isPositiveNumber(parsed.leaseMs) ? { leaseMs: parsed.leaseMs } : {}),
         ...(isPositiveNumber(parsed.token) ? { token: parsed.token } : {}),

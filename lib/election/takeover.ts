@@ -29,13 +29,30 @@ export const CLOCK_RATE_MARGIN = 0.01;
  */
 export type Vacancy = 'released' | 'handed-back' | 'invalidated' | 'absent';
 
-export function vacancyOf(entry: KeyEntry | null): Vacancy {
+/** The hold a follower last saw on the key: its session and the term's fencing token. */
+export interface SeenHolder {
+  readonly session: string;
+  readonly token: number;
+}
+
+export function vacancyOf(entry: KeyEntry | null, lastHolder?: SeenHolder | null): Vacancy {
   if (!entry) return 'absent';
-  // A marker counts only in an entry a lock holder released: a release keeps the key's LockIndex
-  // (≥ 1), while a plain PUT or a `kv import` — an operator copying a released value back — sets it
-  // to 0 (seen on 1.8.7), and such a value claims nothing about who may still act.
-  if (entry.lockIndex < 1) return 'invalidated';
   const value = decodeLeaderValue(entry.value);
+  if (entry.lockIndex < 1) {
+    // A plain PUT or a `kv import` sets LockIndex to 0 (seen on 1.8.7): an operator copying a
+    // released value back, perhaps into a deleted key while a cut-off leader may still act. Such a
+    // marker counts only when it names the very hold this follower last saw on the key (its session
+    // and term), which a copy of an older release cannot; an operator's plain PUT of a held key
+    // also leaves LockIndex 0, and its holder's release still names that hold. Otherwise the entry
+    // is at most a hand-back: no lock-delay, D from when it was seen free.
+    const bound =
+      !!value?.releasedAt &&
+      !!lastHolder &&
+      value.releasedBy === lastHolder.session &&
+      value.token === lastHolder.token;
+    if (bound) return 'released';
+    return value?.releasedAt || value?.handedBackAt ? 'handed-back' : 'invalidated';
+  }
   if (value?.releasedAt) return 'released';
   if (value?.handedBackAt) return 'handed-back';
   return 'invalidated';

@@ -19,6 +19,11 @@ export interface History {
   readonly requests: ReadonlyMap<string, readonly number[]>;
   /** True times at which Consul forgot everything (a wiped dev agent): tokens may start over. */
   readonly wipes: readonly number[];
+  /**
+   * How long before its first action a term's token may have been issued (its acquire): a term that
+   * acquired before a wipe and first acted after it carries a token of the forgotten history.
+   */
+  readonly tokenIssuedWithinMs: number;
   /** Liveness: from when a leader is owed (every fault healed and Consul freed the key), and within how long. */
   readonly liveness: {
     readonly owedFrom: number;
@@ -72,7 +77,8 @@ export function checkSafety(history: History): Violation[] {
 
 /**
  * Successive terms carry strictly increasing tokens. A term is a process with a token; terms are
- * ordered by their first action. The only exception: Consul forgot everything in between.
+ * ordered by their first action. The only exception: Consul forgot everything in between — after
+ * the earlier term's token was issued (up to `tokenIssuedWithinMs` before its first action).
  */
 export function checkTokens(history: History): Violation[] {
   const terms = new Map<string, ActingInterval>();
@@ -85,7 +91,8 @@ export function checkTokens(history: History): Violation[] {
   const violations: Violation[] = [];
   for (let i = 1; i < ordered.length; i += 1) {
     const [previous, next] = [ordered[i - 1], ordered[i]];
-    const wiped = history.wipes.some((at) => at > previous.from && at <= next.from);
+    const issuedFrom = previous.from - history.tokenIssuedWithinMs;
+    const wiped = history.wipes.some((at) => at > issuedFrom && at <= next.from);
     if (!wiped && next.fencingToken <= previous.fencingToken) {
       violations.push({
         rule: 'tokens',

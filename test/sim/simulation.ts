@@ -833,6 +833,9 @@ export async function simulate(
         intervals,
         requests,
         wipes,
+        // A term acts at most its wait (D × 1.01, or the longer D of a previous holder, which in a
+        // run is the same option) after its acquire was sent, plus the acquire's own time.
+        tokenIssuedWithinMs: resolved.leaseDurationMs * 1.02 + resolved.requestTimeoutMs,
         liveness: {
           owedFrom: owedFrom ?? calmEnd,
           withinMs: owedFrom === null ? 0 : livenessWithinMs,

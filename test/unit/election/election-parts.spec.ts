@@ -138,6 +138,22 @@ describe('when a new holder may act (takeover.ts)', () => {
     expect(vacancyOf(entry({}))).toBe('invalidated');
     expect(vacancyOf(entry(null))).toBe('invalidated');
   });
+
+  it('trusts a marker on LockIndex 0 (a plain PUT, an import) only when it names the hold last seen', () => {
+    const plain = (value: object) => ({
+      value: JSON.stringify({ instanceId: 'x', metadata: {}, since: '', ...value }),
+      session: null,
+      lockIndex: 0,
+      modifyIndex: 9,
+    });
+    const marker = { releasedAt: 'now', releasedBy: 's1', token: 5 };
+    expect(vacancyOf(plain(marker), { session: 's1', token: 5 })).toBe('released');
+    // A copy of an older release, or a follower that saw another hold (or none): no claim.
+    expect(vacancyOf(plain(marker), { session: 's1', token: 7 })).toBe('handed-back');
+    expect(vacancyOf(plain(marker), { session: 's2', token: 5 })).toBe('handed-back');
+    expect(vacancyOf(plain(marker), null)).toBe('handed-back');
+    expect(vacancyOf(plain({}), { session: 's1', token: 5 })).toBe('invalidated');
+  });
 });
 
 describe('backoff', () => {
