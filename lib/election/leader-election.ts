@@ -76,6 +76,8 @@ interface Observation {
    * survives index moves (writes to other keys wake the read), which `observedAt` does not.
    */
   readonly freeSeenAt: number;
+  /** The hold this instance had seen on the key before this read (vacancyOf binds a marker to it). */
+  readonly heldBefore: SeenHolder | null;
 }
 
 interface Holding {
@@ -382,7 +384,13 @@ export class LeaderElection {
       (request) => this.port.readKey(this.options.key, request),
       (read, at, continuous) =>
         this.observe(
-          { entry: read.entry, index: read.index, observedAt: at, freeSeenAt: at },
+          {
+            entry: read.entry,
+            index: read.index,
+            observedAt: at,
+            freeSeenAt: at,
+            heldBefore: null,
+          },
           continuous,
         ),
       { paceAfter: (read) => read.entry === null },
@@ -533,7 +541,10 @@ export class LeaderElection {
   private observe(fresh: Observation, continuous: boolean): void {
     // After a failed read or an index that went back (an agent that restarted, a restore), the same
     // ModifyIndex may name another entry: nothing of the earlier sighting carries over.
-    this.observation = continuous ? continueVacancy(this.observation, fresh) : fresh;
+    // The hold seen before this read, which a marker in it must name: kept with the observation,
+    // since by the time our acquire is answered the watch may have shown our own hold.
+    const seen = { ...fresh, heldBefore: this.lastHolder };
+    this.observation = continuous ? continueVacancy(this.observation, seen) : seen;
     const { entry } = this.observation;
     const holderValue = entry ? decodeLeaderValue(entry.value) : null;
     // Remember the lease the last other holder wrote: if its key is then deleted, its successor
@@ -571,7 +582,7 @@ export class LeaderElection {
         entry &&
         !entry.session &&
         holderValue?.instanceId === this.instanceId &&
-        vacancyOf(entry, this.lastHolder) === 'invalidated'
+        vacancyOf(entry, this.observation.heldBefore) === 'invalidated'
       ) {
         // Consul freed the key itself and kept our value: it invalidated our session (destroyed,
         // or its check or TTL ran out). Say so, and open a new one now rather than at the next
@@ -623,7 +634,7 @@ export class LeaderElection {
     }
     let notBefore = this.campaignPausedUntil;
     // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
-    if (vacancyOf(observation.entry, this.lastHolder) === 'invalidated') {
+    if (vacancyOf(observation.entry, observation.heldBefore) === 'invalidated') {
       notBefore = Math.max(
         notBefore,
         observation.observedAt + this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS,
@@ -719,7 +730,7 @@ export class LeaderElection {
 
   /** The lease a successor must wait out after our hold, if we release it without the marker. */
   private ownLeaseAfter(observation: Observation): number {
-    const vacancy = vacancyOf(observation.entry, this.lastHolder);
+    const vacancy = vacancyOf(observation.entry, observation.heldBefore);
     if (vacancy === 'released') return this.options.leaseDurationMs;
     const previous =
       vacancy === 'absent'
@@ -746,7 +757,7 @@ export class LeaderElection {
     const answeredAt = this.clock.now();
     this.reportSuccess('campaign');
     if (result.acquired) {
-      const vacancy = vacancyOf(observation.entry, this.lastHolder);
+      const vacancy = vacancyOf(observation.entry, observation.heldBefore);
       const successorWaitMs = this.ownLeaseAfter(observation);
       const takeover: Takeover = {
         session,
