@@ -681,6 +681,8 @@ export async function simulate(
 
   const violations: Violation[] = [];
   let owedFrom: number | null = null;
+  /** Between the heal and the end, when a leader is owed. */
+  let inCalm = false;
   const heldByDead = (): boolean => {
     const holder = model.entryOf(SIM_KEY)?.Session;
     if (!holder) return false;
@@ -690,6 +692,14 @@ export async function simulate(
   };
   const afterEach = (): void => {
     sample();
+    // In the calm at least one candidate runs: one whose stop() was still under way at the heal is
+    // started again once it has stopped (a leader cannot be owed to an empty election).
+    if (inCalm && ![...candidates.values()].some((c) => c.state === 'running')) {
+      const idle = [...candidates.values()].filter(
+        (c) => c.state === 'stopped' || c.state === 'crashed',
+      );
+      if (idle.length > 0) start(worldRandom.pick(idle));
+    }
     if (owedFrom === null && healedAt !== null && model.up && !heldByDead())
       owedFrom = scheduler.now;
   };
@@ -720,6 +730,7 @@ export async function simulate(
 
     // Calm: every fault heals; at least one candidate runs.
     healedAt = scheduler.now;
+    inCalm = true;
     log('HEAL: every fault ends');
     for (const heal of healers.splice(0)) heal();
     if (!model.up) model.restart(false);
@@ -757,6 +768,7 @@ export async function simulate(
         ledSinceOwed,
       );
     const calmEnd = scheduler.now;
+    inCalm = false;
     setSlowCommits(null);
 
     // Graceful handoffs, once every candidate runs and the dead ones have left the succession order:
