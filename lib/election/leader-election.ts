@@ -207,6 +207,13 @@ export class LeaderElection {
    * read), which would otherwise turn the backoff into one acquire per wake.
    */
   private campaignRetryAt = 0;
+  /**
+   * The wait is Consul's lock-delay, not a backoff: it ends for sure once someone has taken the key
+   * (Consul let them), so a later vacancy — a release, with no lock-delay of its own — is not held up.
+   */
+  private campaignWaitIsLockDelay = false;
+  /** Set by an acquire refused for lock-delay, for the campaign step that ran it. */
+  private lastRefusalWasLockDelay = false;
   /** The observation on which an adoption found the key not ours after all: not tried again. */
   private triedAdoption: Observation | null = null;
   /** The hold a release loop is giving back, until Consul confirms it: stop() finishes it. */
@@ -551,6 +558,10 @@ export class LeaderElection {
     // must still wait it out (takeover.ts, leaseWaitMs).
     if (holderValue?.leaseMs && holderValue.instanceId !== this.instanceId)
       this.lastHolderLeaseMs = holderValue.leaseMs;
+    if (entry?.session && this.campaignWaitIsLockDelay) {
+      this.campaignRetryAt = 0;
+      this.campaignWaitIsLockDelay = false;
+    }
     if (entry?.session) {
       // The term's token as first seen, kept across writes of the same hold that carry none (an
       // operator's plain PUT replaces the value): the holder's release will name that token.
@@ -688,6 +699,7 @@ export class LeaderElection {
       this.campaigning = true;
       let retryInMs: number | null = null;
       const observation = this.observation;
+      this.lastRefusalWasLockDelay = false;
       try {
         retryInMs = await step();
       } catch (error) {
@@ -700,12 +712,14 @@ export class LeaderElection {
         this.campaigning = false;
       }
       if (this.phase !== 'running' || this.holding) return;
+      const lockDelayRefused = this.lastRefusalWasLockDelay;
       if (retryInMs === null) {
         this.campaignRetryAt = 0;
         if (this.observation !== observation) this.considerCampaign();
         return;
       }
       this.campaignRetryAt = this.clock.now() + retryInMs;
+      this.campaignWaitIsLockDelay = lockDelayRefused;
       this.cancelCampaign();
       this.campaignTimer = this.clock.setTimer(() => {
         this.campaignTimer = null;
@@ -800,7 +814,10 @@ export class LeaderElection {
     this.logger.debug?.(
       `Acquire of "${this.options.key}" refused (${result.reason}): ${result.detail}`,
     );
-    if (result.reason === 'lock-delay') return this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
+    if (result.reason === 'lock-delay') {
+      this.lastRefusalWasLockDelay = true;
+      return this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
+    }
     if (result.reason === 'session-invalid') this.onSessionLost(session);
     // 'changed' and 'held': the watch brings the new state and decides.
     return null;

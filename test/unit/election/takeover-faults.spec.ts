@@ -226,6 +226,25 @@ describe('takeover under faults (virtual clock)', () => {
     await resigned;
   });
 
+  it('does not hold a lock-delay refusal against a later release: once someone took the key, lock-delay is over', async () => {
+    // A long lock-delay: b would wait it out (5 s) before trying again.
+    const b = candidate('b', { lockDelay: 5_000 });
+    // b's first acquire is refused for lock-delay (on a deleted key's name, for instance).
+    b.link.answer.set('acquire', { acquired: false, reason: 'lock-delay', detail: 'lock delay' });
+    b.election.start();
+    await until(() => b.link.calls.some((call) => call.method === 'acquire'));
+    b.link.answer.delete('acquire');
+    const c = candidate('c');
+    c.election.start();
+    await until(() => c.election.isLeader());
+    await clock.advance(50);
+    const resignedAt = clock.now();
+    await c.election.resign({ pause: '1h' });
+    const ledAt = await until(() => b.election.isLeader(), 5_000);
+    // A release with the marker: milliseconds, not the rest of b's lock-delay wait.
+    expect(ledAt - resignedAt).toBeLessThan(100);
+  });
+
   it('never begins a term before its act time, although its timers fire early', async () => {
     clock.timersFireEarlyBy = 3;
     const a = candidate('a');
