@@ -295,6 +295,8 @@ export async function simulate(
   const scheduleRandom = random.fork();
   const worldRandom = random.fork();
   const libraryRandom = random.fork();
+  // Drawn last, so that adding it left every other stream (options, schedule, world) as it was.
+  const calmRandom = random.fork();
   const electionOptions = drawOptions(optionsRandom);
   const resolved = resolveElectionOptions({ key: SIM_KEY, ...electionOptions });
   const ids = Array.from({ length: scheduleRandom.int(2, 7) }, (_, i) => `c${i + 1}`);
@@ -740,6 +742,18 @@ export async function simulate(
       ? { minMs: resolved.requestTimeoutMs * 1.05, maxMs: resolved.requestTimeoutMs * 1.5 }
       : null;
     if (slowCommits) log(`CALM with slow commits: ${JSON.stringify(slowCommits)}`);
+    // Sometimes another application keeps writing its own keys through the calm (a busy KV
+    // store): every write wakes an absent key's read, and a leader is owed all the same.
+    const busyStoreEveryMs = calmRandom.chance(0.25) ? calmRandom.between(20, 200) : null;
+    if (busyStoreEveryMs !== null) {
+      log(`CALM with a busy store: another key written every ${busyStoreEveryMs.toFixed(0)} ms`);
+      const write = (): void => {
+        if (!inCalm) return;
+        if (model.up) model.kvPut('other-app/heartbeat', String(scheduler.now));
+        scheduler.after(busyStoreEveryMs, write);
+      };
+      write();
+    }
     const setSlowCommits = (value: typeof slowCommits): void => {
       for (const candidate of candidates.values())
         if (candidate.process) candidate.process.faults.slowWrites = value;
