@@ -565,11 +565,22 @@ export class LeaderElection {
     if (entry?.session) {
       // The term's token as first seen, kept across writes of the same hold that carry none (an
       // operator's plain PUT replaces the value): the holder's release will name that token.
-      const same = this.lastHolder?.session === entry.session ? this.lastHolder : null;
+      // A new term of the same session (a re-acquire) has a larger LockIndex and a token of its
+      // own; a plain PUT (LockIndex 0) or a re-lock (same LockIndex) is the same term.
+      const last = this.lastHolder;
+      const sameTerm =
+        !!last &&
+        !last.ended &&
+        last.session === entry.session &&
+        (entry.lockIndex === 0 || entry.lockIndex === last.lockIndex);
       this.lastHolder = {
         session: entry.session,
-        token: holderValue?.token ?? same?.token ?? entry.modifyIndex,
+        token: holderValue?.token ?? (sameTerm ? last.token : entry.modifyIndex),
+        lockIndex: sameTerm && entry.lockIndex === 0 ? last.lockIndex : entry.lockIndex,
       };
+    } else if (this.lastHolder && !this.lastHolder.ended) {
+      // Free now: whoever holds it next, the same session included, holds it in a new term.
+      this.lastHolder = { ...this.lastHolder, ended: true };
     }
     const holding = this.holding;
     // A read older than our acquire knows nothing of it: it neither names the leader nor unseats us.
@@ -1537,7 +1548,12 @@ function continueVacancy(previous: Observation | null, fresh: Observation): Obse
   if (!previous || previous.entry?.session || fresh.entry?.session) return fresh;
   if (previous.entry && fresh.entry) {
     return previous.entry.modifyIndex === fresh.entry.modifyIndex
-      ? { ...fresh, observedAt: previous.observedAt, freeSeenAt: previous.freeSeenAt }
+      ? {
+          ...fresh,
+          observedAt: previous.observedAt,
+          freeSeenAt: previous.freeSeenAt,
+          heldBefore: previous.heldBefore,
+        }
       : fresh;
   }
   if (!previous.entry && !fresh.entry) return { ...fresh, freeSeenAt: previous.freeSeenAt };

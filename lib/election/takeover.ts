@@ -33,6 +33,10 @@ export type Vacancy = 'released' | 'handed-back' | 'invalidated' | 'absent';
 export interface SeenHolder {
   readonly session: string;
   readonly token: number;
+  /** The hold's LockIndex as acquired: a new term of the same session has another one. */
+  readonly lockIndex: number;
+  /** The key was seen free since: the next hold seen, even by the same session, is a new term. */
+  readonly ended?: boolean;
 }
 
 export function vacancyOf(entry: KeyEntry | null, lastHolder?: SeenHolder | null): Vacancy {

@@ -147,12 +147,12 @@ describe('when a new holder may act (takeover.ts)', () => {
       modifyIndex: 9,
     });
     const marker = { releasedAt: 'now', releasedBy: 's1', token: 5 };
-    expect(vacancyOf(plain(marker), { session: 's1', token: 5 })).toBe('released');
+    expect(vacancyOf(plain(marker), { session: 's1', token: 5, lockIndex: 1 })).toBe('released');
     // A copy of an older release, or a follower that saw another hold (or none): no claim.
-    expect(vacancyOf(plain(marker), { session: 's1', token: 7 })).toBe('handed-back');
-    expect(vacancyOf(plain(marker), { session: 's2', token: 5 })).toBe('handed-back');
+    expect(vacancyOf(plain(marker), { session: 's1', token: 7, lockIndex: 1 })).toBe('handed-back');
+    expect(vacancyOf(plain(marker), { session: 's2', token: 5, lockIndex: 1 })).toBe('handed-back');
     expect(vacancyOf(plain(marker), null)).toBe('handed-back');
-    expect(vacancyOf(plain({}), { session: 's1', token: 5 })).toBe('invalidated');
+    expect(vacancyOf(plain({}), { session: 's1', token: 5, lockIndex: 1 })).toBe('invalidated');
   });
 });
 

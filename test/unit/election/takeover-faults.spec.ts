@@ -226,6 +226,29 @@ describe('takeover under faults (virtual clock)', () => {
     await resigned;
   });
 
+  it('binds a marker on LockIndex 0 to the right term when the same session holds the key again after a plain PUT', async () => {
+    const a = candidate('a');
+    a.election.start();
+    await until(() => a.election.isLeader());
+    const b = candidate('b');
+    b.election.start();
+    await clock.advance(50);
+    // b stays out of the way for a while, so that a takes the key again after its first resign.
+    await b.election.resign({ pause: 3_000 });
+    consul.putValue(consul.entry!.value!);
+    await clock.advance(10);
+    await a.election.resign({ pause: 0 });
+    await until(() => a.election.state.term?.number === 2);
+    await clock.advance(3_100);
+    // Term 2 of the same session, plain-PUT as well: LockIndex is 0 again when a releases.
+    consul.putValue(consul.entry!.value!);
+    await clock.advance(10);
+    const resignedAt = clock.now();
+    await a.election.resign({ pause: '1h' });
+    const ledAt = await until(() => b.election.isLeader(), 5_000);
+    expect(ledAt - resignedAt).toBeLessThan(100);
+  });
+
   it('does not hold a lock-delay refusal against a later release: once someone took the key, lock-delay is over', async () => {
     // A long lock-delay: b would wait it out (5 s) before trying again.
     const b = candidate('b', { lockDelay: 5_000 });
