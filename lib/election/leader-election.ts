@@ -436,7 +436,18 @@ export class LeaderElection {
     }
     this.namingSuccessors = true;
     try {
-      const value: LeaderValue = { ...holding.value, successors };
+      await this.rewriteValue(holding, { ...holding.value, successors }, 'update the successors');
+    } finally {
+      this.namingSuccessors = false;
+      const pending = this.pendingSuccessors;
+      this.pendingSuccessors = null;
+      if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
+    }
+  }
+
+  /** Rewrites the key's value under our session, conditioned on the index we last saw it at. */
+  private async rewriteValue(holding: Holding, value: LeaderValue, what: string): Promise<void> {
+    try {
       const modifyIndex = await this.port.rewriteHeld(
         {
           key: this.options.key,
@@ -451,14 +462,7 @@ export class LeaderElection {
         holding.value = value;
       }
     } catch (error) {
-      this.logger.debug?.(
-        `Could not update the successors in "${this.options.key}": ${String(error)}`,
-      );
-    } finally {
-      this.namingSuccessors = false;
-      const pending = this.pendingSuccessors;
-      this.pendingSuccessors = null;
-      if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
+      this.logger.debug?.(`Could not ${what} in "${this.options.key}": ${String(error)}`);
     }
   }
 
@@ -598,6 +602,12 @@ export class LeaderElection {
       // Written under our session by someone else (an operator's PUT), or our own rewrite whose
       // answer was lost: the release must be conditioned on what is there now.
       holding.acquiredIndex = entry.modifyIndex;
+      // Someone else's value under our session: write ours back. A follower that first sees the
+      // hold after it learns the term's token only from our value, and on LockIndex 0 it trusts
+      // our release's marker only when it names that token (SAFETY.md, rule 3); it also shows
+      // followers who leads again.
+      if (holderValue?.instanceId !== this.instanceId || holderValue.token !== holding.fencingToken)
+        void this.rewriteValue(holding, holding.value, "write the leader's value back");
     }
     if (holding && current && !ours) {
       if (

@@ -147,6 +147,26 @@ describe('takeover under faults (virtual clock)', () => {
     expect(ledAt - handedAt).toBeLessThan(100);
   });
 
+  it('hands over within milliseconds to a follower that first saw the hold after an operator’s plain PUT: the leader writes its value back', async () => {
+    // No health checks: nothing else (naming successors) rewrites the leader's value, and b, named
+    // by no one, tries within its hash slot of 10 ms steps.
+    const timings = { healthCheck: false, successionStep: 10 } as const;
+    const a = candidate('a', timings);
+    a.election.start();
+    await until(() => a.election.isLeader());
+    // The operator's value names no token; b, started after it, learns the term's token only from
+    // the value the leader writes back, and the leader's release marker names that token.
+    consul.putValue('written by an operator');
+    await clock.advance(50);
+    const b = candidate('b', timings);
+    b.election.start();
+    await clock.advance(50);
+    const resignedAt = clock.now();
+    await a.election.resign({ pause: '1h' });
+    const ledAt = await until(() => b.election.isLeader(), 5_000);
+    expect(ledAt - resignedAt).toBeLessThan(100);
+  });
+
   it.each([
     [
       '403 (token revoked)',
