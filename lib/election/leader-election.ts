@@ -1237,10 +1237,12 @@ export class LeaderElection {
       this.releasing = held;
       const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
       let conflicts = 0;
+      let unknownOutcome = false;
       while (this.session === session && !this.holding && this.phase === 'running') {
         let retryInMs: number;
         try {
-          const outcome = await this.releaseAttempt(session, held);
+          const outcome = await this.releaseAttempt(session, held, unknownOutcome);
+          unknownOutcome = false;
           if (outcome === 'done') {
             this.releasing = null;
             this.reportSuccess('release');
@@ -1255,6 +1257,7 @@ export class LeaderElection {
           const failure = classify(error, 'key release');
           this.reportProblem('release', failure);
           retryInMs = this.backoffDelay(backoff, failure);
+          unknownOutcome = true;
         }
         attempted();
         if (retryInMs > 0) await this.sleep(retryInMs);
@@ -1276,10 +1279,22 @@ export class LeaderElection {
    * was lost finds the key changed and does nothing, and can never free a newer hold. When Consul
    * refuses it, reads the key: if our session still holds it (an operator's PUT, our own successor
    * rewrite whose answer was lost), returns the index to release it at; else it is done.
+   * `lookFirst` after a try whose outcome is unknown: it may have gone through, or been refused
+   * with an answer as late as its own (slow commits), so retrying it blind could go on for ever
+   * while the key is free or someone else's; the read settles it first.
    */
-  private async releaseAttempt(session: CandidateSession, held: HeldKey): Promise<'done' | number> {
+  private async releaseAttempt(
+    session: CandidateSession,
+    held: HeldKey,
+    lookFirst = false,
+  ): Promise<'done' | number> {
     const { key, requestTimeoutMs } = this.options;
-    const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
+    if (lookFirst) {
+      const seen = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
+      if (seen.entry?.session !== session.id) return 'done';
+      if (seen.entry.modifyIndex !== held.modifyIndex) return seen.entry.modifyIndex;
+    }
+    // Noted before it is sent: a release whose answer never comes may have gone through too.
     const previous = this.lastReleased;
     this.lastReleased = {
       sessionId: session.id,
@@ -1288,6 +1303,7 @@ export class LeaderElection {
           ? Math.max(previous.modifyIndex, held.modifyIndex)
           : held.modifyIndex,
     };
+    const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
     if (released) return 'done';
     const read = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
     return read.entry?.session === session.id ? read.entry.modifyIndex : 'done';
@@ -1326,6 +1342,7 @@ export class LeaderElection {
     // stop that knows of none reads the key first.
     let hold = held;
     let looked = held !== null;
+    let unknownOutcome = false;
     for (let attempt = 1; attempt <= STOP_ATTEMPTS; attempt += 1) {
       try {
         if (!looked) {
@@ -1333,10 +1350,12 @@ export class LeaderElection {
           looked = true;
         }
         if (!hold) break;
-        const outcome = await this.releaseAttempt(session, hold);
+        const outcome = await this.releaseAttempt(session, hold, unknownOutcome);
+        unknownOutcome = false;
         // A refusal: the key changed under our session; release what is there now, at once.
         hold = outcome === 'done' ? null : { ...hold, modifyIndex: outcome };
       } catch (error) {
+        unknownOutcome = looked;
         this.logger.warn(
           ElectionMessages.stopStepFailed(
             this.options.key,
