@@ -10,7 +10,7 @@ import type {
   ReadKeyRequest,
   ReleaseRequest,
 } from './consul-port';
-import { ConsulRequestError } from './consul-request.error';
+import { ConsulRequestError, classify } from './consul-request.error';
 import { describeDuration, parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
 import type { ElectionEvent } from './election-event';
@@ -29,7 +29,7 @@ import {
   type LeadershipState,
   type LeadershipTerm,
 } from './leadership-state';
-import { NodeConsulPort, classify } from './node-consul.port';
+import { NodeConsulPort } from './node-consul.port';
 import { resolveElectionOptions } from './resolve-election-options';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
 import {
