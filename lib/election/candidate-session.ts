@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from './clock';
 import type { ConsulPort } from './consul-port';
 import { ConsulRequestError, classify, isUnknownToAgent } from './consul-request.error';
 import type { ResolvedElectionOptions } from './election-options';
+import { ElectionMessages } from './election.messages';
 
 /** Which part of Consul answered an upkeep request. */
 export type UpkeepPath = 'agent' | 'server';
@@ -255,7 +256,7 @@ function noLocalAgent(operation: string): ConsulRequestError {
   return new ConsulRequestError(
     'no-local-agent',
     operation,
-    'the agent that answered does not know the check registered through another agent',
+    ElectionMessages.checkRegisteredElsewhere,
   );
 }
 

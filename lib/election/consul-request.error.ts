@@ -1,3 +1,4 @@
+import { ElectionMessages } from './election.messages';
 import type { ElectionProblemKind } from './leadership-state';
 
 /** A failed Consul request, classified so that the election can decide whether and how to retry. */
@@ -14,7 +15,7 @@ export class ConsulRequestError extends Error {
     readonly body?: string,
     options?: { cause?: unknown },
   ) {
-    super(`Consul ${operation} failed: ${message}`, options);
+    super(ElectionMessages.requestFailed(operation, message), options);
   }
 
   /**
@@ -66,7 +67,7 @@ export function bodyText(body: unknown): string {
 /** The error for an HTTP answer whose status the request did not expect. */
 export function statusError(status: number, body: unknown, operation: string): ConsulRequestError {
   const text = bodyText(body).trim().slice(0, 500);
-  const detail = `HTTP ${status}${text ? `: ${text}` : ''}`;
+  const detail = ElectionMessages.httpStatus(status, text);
   const kind =
     status === 403
       ? 'forbidden'

@@ -25,6 +25,7 @@ import {
 } from './consul-request.error';
 import { toConsulDuration } from './duration';
 import type { ResolvedElectionOptions } from './election-options';
+import { ElectionMessages } from './election.messages';
 
 type ConsulClient = InstanceType<typeof Consul>;
 
@@ -159,7 +160,7 @@ export class NodeConsulPort implements ConsulPort {
       // Only operations that return an entry appear in Results; the trailing `get` is the last one.
       const held = answer.results.at(-1)?.KV;
       if (!held || !isKvEntry(held)) {
-        throw new ConsulRequestError('unexpected', 'acquire', 'transaction returned no key entry');
+        throw new ConsulRequestError('unexpected', 'acquire', ElectionMessages.noKeyEntry);
       }
       return { acquired: true, lockIndex: held.LockIndex, modifyIndex: held.ModifyIndex };
     }
@@ -310,7 +311,7 @@ export class NodeConsulPort implements ConsulPort {
         throw new ConsulRequestError(
           'forbidden',
           operation,
-          `HTTP 403: ${denied.What}`,
+          ElectionMessages.httpStatus(403, denied.What),
           403,
           denied.What,
         );
@@ -363,7 +364,7 @@ function expect<T = unknown>(
     throw new ConsulRequestError(
       'unexpected',
       operation,
-      `unexpected answer: ${bodyText(answer.body).slice(0, 200) || '(empty)'}`,
+      ElectionMessages.unexpectedAnswer(bodyText(answer.body)),
       answer.status,
     );
   }
