@@ -10,8 +10,8 @@ import type {
   ReadKeyRequest,
   ReleaseRequest,
 } from './consul-port';
-import { ConsulRequestError } from './consul-request.error';
-import { describeDuration, parseDuration, type Duration } from './duration';
+import { ConsulRequestError, classify } from './consul-request.error';
+import { parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
 import type { ElectionEvent } from './election-event';
 import { ElectionOptionsError } from './election-options.error';
@@ -29,7 +29,7 @@ import {
   type LeadershipState,
   type LeadershipTerm,
 } from './leadership-state';
-import { NodeConsulPort, classify } from './node-consul.port';
+import { NodeConsulPort } from './node-consul.port';
 import { resolveElectionOptions } from './resolve-election-options';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
 import {
@@ -48,7 +48,7 @@ export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | '
 export class LeadershipLostError extends Error {
   override readonly name = 'LeadershipLostError';
   constructor(readonly reason: StepDownReason) {
-    super(`Leadership ended: ${reason}`);
+    super(ElectionMessages.leadershipEnded(reason));
   }
 }
 
@@ -374,7 +374,7 @@ export class LeaderElection {
     this.subject.complete();
     this.events.complete();
     if (this.ownsPort) this.port.close();
-    if (wasRunning) this.logger.log(`Left the election for "${this.options.key}"`);
+    if (wasRunning) this.logger.log(ElectionMessages.left(this.options.key));
   }
 
   private whenStopped(): Promise<void> {
@@ -462,7 +462,9 @@ export class LeaderElection {
         holding.value = value;
       }
     } catch (error) {
-      this.logger.debug?.(`Could not ${what} in "${this.options.key}": ${String(error)}`);
+      this.logger.debug?.(
+        ElectionMessages.valueNotRewritten(this.options.key, what, String(error)),
+      );
     }
   }
 
@@ -833,7 +835,7 @@ export class LeaderElection {
       return null;
     }
     this.logger.debug?.(
-      `Acquire of "${this.options.key}" refused (${result.reason}): ${result.detail}`,
+      ElectionMessages.acquireRefused(this.options.key, result.reason, result.detail),
     );
     if (result.reason === 'lock-delay') {
       this.lastRefusalWasLockDelay = true;
@@ -925,9 +927,7 @@ export class LeaderElection {
     this.scheduleConfirm(this.options.renewIntervalMs);
     const waitMs = actAt - this.clock.now();
     if (waitMs > 0) {
-      this.logger.log(
-        `Acquired "${this.options.key}" (fencing token ${fencingToken}); acting in ${describeDuration(waitMs)}, once the previous holder's lease has run out`,
-      );
+      this.logger.log(ElectionMessages.acquiredWaiting(this.options.key, fencingToken, waitMs));
       this.armActTimer(holding);
     } else {
       this.beginTerm(holding);
@@ -962,7 +962,7 @@ export class LeaderElection {
     this.markSettled();
     this.emit({ type: 'transition', reason: 'acquired' });
     this.logger.log(
-      `Became leader of "${this.options.key}" (fencing token ${holding.fencingToken}, term ${this.termCount})`,
+      ElectionMessages.becameLeader(this.options.key, holding.fencingToken, this.termCount),
     );
   }
 
@@ -1019,9 +1019,7 @@ export class LeaderElection {
     if (this.holding !== holding) return;
     this.reportSuccess('confirm');
     if (!confirmed) {
-      this.logger.warn(
-        `Consul says this instance's session no longer holds "${this.options.key}"; stepping down`,
-      );
+      this.logger.warn(ElectionMessages.holdNotConfirmed(this.options.key));
       this.stepDown('lost');
       return;
     }
@@ -1086,7 +1084,7 @@ export class LeaderElection {
       ...(leaderStillUs && reason !== 'deadline' ? { leader: null } : {}),
     });
     if (hadTerm) {
-      this.logger.log(`Stepped down as leader of "${this.options.key}" (${reason})`);
+      this.logger.log(ElectionMessages.steppedDown(this.options.key, reason));
       this.emit({ type: 'transition', reason });
     }
   }
@@ -1108,7 +1106,7 @@ export class LeaderElection {
       return true;
     } catch (error) {
       // The work is over, if badly: nothing of it still runs.
-      this.logger.warn(`Leader work failed while draining: ${(error as Error).message}`);
+      this.logger.warn(ElectionMessages.drainFailed(this.options.key, (error as Error).message));
       return true;
     } finally {
       if (timer) this.clock.clearTimer(timer);
@@ -1121,7 +1119,7 @@ export class LeaderElection {
   private ensureSession(): Promise<CandidateSession> {
     const next = this.sessionWork.then(async () => {
       if (this.session) return this.session;
-      if (this.phase !== 'running') throw new Error('election is not running');
+      if (this.phase !== 'running') throw new Error(ElectionMessages.notRunning(this.options.key));
       const session = await CandidateSession.open(
         this.port,
         this.options,
@@ -1137,10 +1135,10 @@ export class LeaderElection {
       );
       if (this.phase !== 'running') {
         await session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
-        throw new Error('election stopped while opening its session');
+        throw new Error(ElectionMessages.stoppedWhileOpening(this.options.key));
       }
       this.session = session;
-      this.logger.debug?.(`Opened session ${session.id} for "${this.options.key}"`);
+      this.logger.debug?.(ElectionMessages.sessionOpened(this.options.key, session.id));
       return session;
     });
     this.sessionWork = next.catch(() => undefined);
@@ -1203,7 +1201,7 @@ export class LeaderElection {
     this.noLocalAgent = true;
     this.reportProblem(
       'check',
-      new ConsulRequestError('no-local-agent', 'check update', 'no local Consul agent'),
+      new ConsulRequestError('no-local-agent', 'check update', ElectionMessages.noLocalAgentShort),
     );
   }
 
@@ -1481,9 +1479,9 @@ export class LeaderElection {
         this.logger.warn(
           latest.kind === 'no-local-agent'
             ? latest.message
-            : `${latest.message} (key "${this.options.key}"; retrying with backoff)`,
+            : ElectionMessages.retrying(this.options.key, latest.message),
         );
-      else this.logger.log(`Consul answers again for "${this.options.key}"`);
+      else this.logger.log(ElectionMessages.answersAgain(this.options.key));
       this.lastLoggedProblem = signature;
     }
     // Retries repeat the same problem: emit only when what a subscriber would show changes.
