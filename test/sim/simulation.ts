@@ -821,6 +821,19 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       );
       if (idle.length > 0) start(worldRandom.pick(idle));
     }
+    // A request of a dead process still on its way (held by a partition: the kernel still sends
+    // what a killed process left in its socket) may take the key after a leader was owed: it is
+    // owed again once Consul frees the key, unless someone acted in between.
+    if (
+      owedFrom !== null &&
+      inCalm &&
+      heldByDead() &&
+      !intervals.some((interval) => interval.to >= owedFrom!) &&
+      ![...candidates.values()].some((c) => c.run && c.run.to >= owedFrom!)
+    ) {
+      log('the key is held by a dead process again: a leader is owed once Consul frees it');
+      owedFrom = null;
+    }
     if (owedFrom === null && healedAt !== null && model.up && !heldByDead())
       owedFrom = scheduler.now;
   };
