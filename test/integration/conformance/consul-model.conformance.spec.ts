@@ -502,7 +502,7 @@ describe('the Consul model against a real agent', () => {
     process.stdout.write(`conformance (session TTL): ${scenario.compared} answers compared\n`);
   }, 30_000);
 
-  it('invalidates a session bound to a check the moment the check turns critical, as Consul does', async () => {
+  it('invalidates a session bound to a check when the check turns critical (failed, or its TTL ran out), as Consul does', async () => {
     const scenario = new Scenario('checks bound to sessions');
     const { model, port: inModel } = modelSide(102);
     const port = { consul: consulPort, model: inModel };
@@ -580,6 +580,31 @@ describe('the Consul model against a real agent', () => {
         lockDelayMs: 0,
         checks: [check.id],
       });
+      // A check nobody updates turns critical when its TTL runs out, and takes its sessions along.
+      const shortCheck = { ...check, id: `${check.id}-short`, ttlMs: 1_000 };
+      const shortKey = `${key}-short`;
+      await both('register a check with a TTL of 1 s', (side) =>
+        side.registerTtlCheck(shortCheck, 5_000),
+      );
+      await both('pass it', (side) => side.passCheck(shortCheck.id, 5_000));
+      await sessionStep(scenario, port, 'create a session bound to it', {
+        ttlMs: 60_000,
+        lockDelayMs: 30_000,
+        checks: [shortCheck.id],
+      });
+      await both('acquire another key with it', (side, which) =>
+        side.acquire(
+          { key: shortKey, sessionId: session(which, 3), value: 'held', expectedModifyIndex: 0 },
+          5_000,
+        ),
+      );
+      const passedAt = Date.now();
+      expect(await eventually(keyFreeOnBoth(shortKey, port), shortCheck.ttlMs + 3_000)).toBe(true);
+      expect(Date.now() - passedAt).toBeGreaterThanOrEqual(shortCheck.ttlMs - 50);
+      await both('renew the session of the check that ran out', (side, which) =>
+        side.renewSession(session(which, 3), 5_000),
+      );
+      await both('read the key it held', (side) => side.readKey(shortKey, { timeoutMs: 5_000 }));
     } finally {
       for (const id of scenario.sessions.consul)
         await consulPort.destroySession(id, 5_000).catch(() => undefined);
