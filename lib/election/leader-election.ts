@@ -493,6 +493,12 @@ export class LeaderElection {
     let index = 0;
     while (this.phase === 'running' && !signal.aborted) {
       const startedAt = this.clock.now();
+      const restart = source === 'watch' ? new AbortController() : null;
+      if (restart) {
+        this.keyWatchRestart = restart;
+        if (this.keyWatchFromScratch) index = 0;
+        this.keyWatchFromScratch = false;
+      }
       try {
         const result = await read({
           index,
@@ -503,7 +509,7 @@ export class LeaderElection {
             index > 0
               ? watchWaitMs + watchWaitMs / 16 + requestTimeoutMs + 5_000
               : requestTimeoutMs,
-          signal,
+          signal: restart ? AbortSignal.any([signal, restart.signal]) : signal,
         });
         if (this.phase !== 'running' || signal.aborted) return;
         this.reportSuccess(source);
@@ -528,6 +534,8 @@ export class LeaderElection {
           if (source === 'candidates') this.reportSuccess('candidates');
           return;
         }
+        // Cut short by restartKeyWatch(): read afresh at once.
+        if (restart?.signal.aborted) continue;
         this.reportProblem(
           source,
           classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),
@@ -1205,8 +1213,24 @@ export class LeaderElection {
     );
   }
 
+  /**
+   * The agent may have forgotten its state (it no longer knows our session: a dev agent restarted
+   * empty): the key watch's index may be ahead of the new store, where a blocking read is held for
+   * the whole wait — an answer from before the restart can arrive after it (a paused process, a
+   * late delivery), so no failed read told the watch. It reads afresh, without an index.
+   */
+  private restartKeyWatch(): void {
+    this.keyWatchFromScratch = true;
+    this.forgetObservation();
+    this.keyWatchRestart?.abort();
+  }
+
+  private keyWatchRestart: AbortController | null = null;
+  private keyWatchFromScratch = false;
+
   private onSessionLost(session: CandidateSession): void {
     if (this.session !== session) return;
+    this.restartKeyWatch();
     this.logger.warn(ElectionMessages.sessionLost(this.options.key, session.id));
     if (this.holding?.session === session) this.endTerm('session-lost');
     // Its renewals and check updates have nothing left to keep alive (the check stays, for the next).
