@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureConsulSource, type ConsulSource } from './consul-source';
 import { harnessPaths } from './harness-paths';
+import { pollUntil } from './poll';
 import { canBind, findFreePorts } from './ports';
 import { forgetProcess, installExitCleanup, recordProcess, watchOwner } from './process-registry';
 
@@ -137,30 +138,24 @@ async function agentVersion(address: string, token: string | undefined): Promise
   return (JSON.parse(body) as { Config: { Version: string } }).Config.Version;
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Polls `check` (undefined = done, string = why not yet) until it passes or the deadline. */
-async function pollUntil(
+async function pollReady(
   what: string,
   check: () => Promise<string | undefined>,
   timeoutMs: number,
   abort?: () => string | undefined,
 ): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
   let last = 'not checked yet';
-  for (;;) {
-    const aborted = abort?.();
-    if (aborted !== undefined) throw new Error(`${what}: ${aborted}`);
-    const reason = await check();
-    if (reason === undefined) return;
-    last = reason;
-    if (performance.now() > deadline) {
-      throw new Error(`${what}: not ready after ${timeoutMs} ms (last: ${last})`);
-    }
-    await delay(50);
-  }
+  await pollUntil(
+    what,
+    async () => {
+      const reason = await check();
+      if (reason === undefined) return true;
+      last = reason;
+      return false;
+    },
+    { timeoutMs, intervalMs: 50, abort, lastSeen: () => last },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,7 +322,7 @@ class LocalConsulAgent implements ConsulAgent {
     timeoutMs = READY_TIMEOUT_MS,
   ): Promise<void> {
     const child = this.child;
-    await pollUntil(
+    await pollReady(
       what,
       () => isServing(this.address, this.spec.token),
       timeoutMs,
@@ -480,7 +475,7 @@ class DockerConsulAgent implements ConsulAgent {
   }
 
   private waitReady(): Promise<void> {
-    return pollUntil(
+    return pollReady(
       `Consul container at ${this.address}`,
       () => isServing(this.address, this.token),
       READY_TIMEOUT_MS,
@@ -530,7 +525,7 @@ export async function startConsulAgent(options: StartAgentOptions = {}): Promise
   const source = await ensureConsulSource({}, { forceLocal: options.forceLocal || !!options.acl });
   if (source.kind === 'external') {
     const agent = new ExternalConsulAgent(source.address!);
-    await pollUntil(
+    await pollReady(
       `Consul agent at ${agent.address} (CONSUL_HTTP_ADDR)`,
       () => isServing(agent.address, process.env.CONSUL_HTTP_TOKEN),
       10_000,
@@ -662,7 +657,7 @@ class LocalConsulCluster implements ConsulCluster {
 
   async waitForRaftLeader(timeoutMs = 20_000, exclude = -1): Promise<number> {
     let index = -1;
-    await pollUntil(
+    await pollReady(
       'Raft leader election',
       async () => {
         index = await this.raftLeaderIndex(exclude);
@@ -698,7 +693,7 @@ class LocalConsulCluster implements ConsulCluster {
     await server.waitReady(`cluster server ${i} (${server.node}) rejoining`);
     // Its own peer list comes from its data dir and proves nothing; the leader's autopilot view
     // says whether it is in contact and caught up with the log.
-    await pollUntil(
+    await pollReady(
       `server ${i} (${server.node}) healthy in the leader's autopilot view`,
       async () => {
         try {

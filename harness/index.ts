@@ -3,7 +3,9 @@
 // count), poll with deadlines, and stop everything by PID. Not part of the published package.
 export * from './consul-harness';
 export * from './fast-timings';
+export * from './election-requests';
 export * from './http-fault-proxy';
+export * from './poll';
 export * from './ports';
 export * from './round-robin-proxy';
 export * from './tcp-proxy';

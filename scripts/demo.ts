@@ -12,7 +12,7 @@
  * `--verbose` also shows Nest's start-up lines and debug output.
  */
 import * as fs from 'node:fs';
-import { findFreePorts, startConsulAgent, type ConsulAgent } from '../harness';
+import { delay, findFreePorts, pollUntil, startConsulAgent, type ConsulAgent } from '../harness';
 import { createPaint, type AnsiColour } from './demo/ansi';
 import { compileSample } from './demo/compile-sample';
 import {
@@ -214,9 +214,10 @@ class Demo {
     instances: readonly SampleInstance[],
     timeoutMs: number,
   ): Promise<{ leader: SampleInstance; fencingToken: number | null }> {
-    const deadline = performance.now() + timeoutMs;
     let last = 'no answer yet';
-    while (performance.now() < deadline) {
+    const agreed = async (): Promise<
+      { leader: SampleInstance; fencingToken: number | null } | undefined
+    > => {
       if (this.failure) throw this.failure;
       const statuses = await Promise.all(instances.map((i) => i.status()));
       const leaders = statuses.filter((s) => s?.isLeader);
@@ -230,9 +231,12 @@ class Demo {
         const leader = instances.find((i) => i.name === leaders[0]!.instanceId)!;
         return { leader, fencingToken: leaders[0]!.fencingToken };
       }
-      await delay(200);
-    }
-    throw new StepFailed(`no agreed leader within ${this.ms(timeoutMs)} (${last})`);
+      return undefined;
+    };
+    return pollUntil('an agreed leader', agreed, { timeoutMs, intervalMs: 200 }).catch((error) => {
+      if (this.failure && error === this.failure) throw error;
+      throw new StepFailed(`no agreed leader within ${this.ms(timeoutMs)} (${last})`);
+    });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -471,10 +475,6 @@ class Demo {
   private removeCompiled(): void {
     if (this.compiledDir) fs.rmSync(this.compiledDir, { recursive: true, force: true });
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function main(): Promise<void> {
