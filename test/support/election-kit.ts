@@ -4,7 +4,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import type { ElectionLogger, ElectionOptions, LeadershipState } from '../../lib/election';
 import { LeaderElection } from '../../lib/election';
-import type { ConsulAgent } from '../../harness/consul-harness';
+import type { ConsulAgent } from '../../harness';
 
 import { FAST_TIMINGS } from '../../harness/fast-timings';
 import { pollUntil } from '../../harness/poll';
