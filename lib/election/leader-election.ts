@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
@@ -23,14 +23,10 @@ import {
   toLeaderInfo,
   type LeaderValue,
 } from './leader-value';
-import {
-  initialLeadershipState,
-  type ElectionProblem,
-  type LeadershipState,
-  type LeadershipTerm,
-} from './leadership-state';
+import type { ElectionProblem, LeadershipState, LeadershipTerm } from './leadership-state';
 import { NodeConsulPort } from './node-consul.port';
 import { resolveElectionOptions } from './resolve-election-options';
+import { StatePublisher } from './state-publisher';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
 import {
   actTime,
@@ -172,8 +168,7 @@ export class LeaderElection {
   private readonly ownsPort: boolean;
   private readonly clock: Clock;
   private readonly logger: ElectionLogger;
-  private readonly subject: BehaviorSubject<LeadershipState>;
-  private readonly events = new Subject<ElectionEvent>();
+  private readonly out: StatePublisher;
   private readonly lifetime = new AbortController();
 
   private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
@@ -224,8 +219,6 @@ export class LeaderElection {
   private lastHolder: SeenHolder | null = null;
   private termCount = 0;
   private readonly campaignBackoff: Backoff;
-  private settled = false;
-  private readonly settledWaiters: Array<(state: LeadershipState) => void> = [];
   private lastLoggedProblem: string | null = null;
   private readonly pendingTimers = new Set<TimerHandle>();
   private readonly sleepers = new Set<() => void>();
@@ -254,13 +247,13 @@ export class LeaderElection {
       this.options.retry.initialDelayMs,
       this.options.retry.maxDelayMs,
     );
-    this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));
-    this.state$ = this.subject.asObservable();
-    this.events$ = this.events.asObservable();
+    this.out = new StatePublisher(this.instanceId);
+    this.state$ = this.out.state$;
+    this.events$ = this.out.events$;
   }
 
   get state(): LeadershipState {
-    return this.subject.getValue();
+    return this.out.state;
   }
 
   /** True only while this instance leads and its lease has not run out — checked against the clocks now. */
@@ -296,8 +289,7 @@ export class LeaderElection {
 
   /** Resolves at the first outcome: leader, a follower that has read the key, or a problem with Consul. */
   whenSettled(): Promise<LeadershipState> {
-    if (this.settled || this.phase === 'stopped') return Promise.resolve(this.state);
-    return new Promise((resolve) => this.settledWaiters.push(resolve));
+    return this.out.whenSettled();
   }
 
   /**
@@ -369,17 +361,14 @@ export class LeaderElection {
     this.clearTimer('deadlineTimer');
     this.clearTimer('actTimer');
     this.phase = 'stopped';
-    this.publish({ role: 'stopped', term: null, stepDownDeadline: null });
-    this.markSettled();
-    this.subject.complete();
-    this.events.complete();
+    this.out.publish({ role: 'stopped', term: null, stepDownDeadline: null });
+    this.out.complete();
     if (this.ownsPort) this.port.close();
     if (wasRunning) this.logger.log(ElectionMessages.left(this.options.key));
   }
 
   private whenStopped(): Promise<void> {
-    if (this.phase === 'stopped') return Promise.resolve();
-    return new Promise((resolve) => this.subject.subscribe({ complete: () => resolve() }));
+    return this.out.whenCompleted();
   }
 
   // ---------------------------------------------------------------- watching the key
@@ -590,7 +579,7 @@ export class LeaderElection {
         : ours
           ? toLeaderInfo(holding.value, holding.fencingToken)
           : toLeaderInfo(holderValue, holderValue?.token ?? entry.modifyIndex);
-      this.publish({ leader });
+      this.out.publish({ leader });
     }
     if (holding && current && ours && entry.modifyIndex > holding.acquiredIndex) {
       // Written under our session by someone else (an operator's PUT), or our own rewrite whose
@@ -617,7 +606,7 @@ export class LeaderElection {
       }
     }
     // Settled once the outcome is known: someone else leads (our own lead settles in beginTerm).
-    if (entry?.session && entry.session !== this.session?.id) this.markSettled();
+    if (entry?.session && entry.session !== this.session?.id) this.out.markSettled();
     this.considerCampaign();
   }
 
@@ -905,7 +894,7 @@ export class LeaderElection {
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
     if (this.options.healthCheck && !this.noLocalAgent) void this.watchCandidates(holding);
-    this.publish({
+    this.out.publish({
       leader: toLeaderInfo(takeover.value, fencingToken),
       stepDownDeadline: holding.lease.deadline,
     });
@@ -944,9 +933,9 @@ export class LeaderElection {
       controller,
     };
     const { controller: _controller, ...term } = holding.term;
-    this.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
-    this.markSettled();
-    this.emit({ type: 'transition', reason: 'acquired' });
+    this.out.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
+    this.out.markSettled();
+    this.out.emit({ type: 'transition', reason: 'acquired' });
     this.logger.log(
       ElectionMessages.becameLeader(this.options.key, holding.fencingToken, this.termCount),
     );
@@ -989,7 +978,7 @@ export class LeaderElection {
       );
     } catch (error) {
       if (this.holding !== holding) return;
-      this.emit({
+      this.out.emit({
         type: 'confirmation',
         durationMs: this.clock.now() - sent.mono,
         confirmed: false,
@@ -1001,7 +990,7 @@ export class LeaderElection {
       );
       return;
     }
-    this.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
+    this.out.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
     if (this.holding !== holding) return;
     this.reportSuccess('confirm');
     if (!confirmed) {
@@ -1011,7 +1000,7 @@ export class LeaderElection {
     }
     holding.lease.confirm(sent);
     this.armDeadline();
-    this.publish({ stepDownDeadline: holding.lease.deadline });
+    this.out.publish({ stepDownDeadline: holding.lease.deadline });
     this.scheduleConfirm(this.options.renewIntervalMs);
   }
 
@@ -1063,7 +1052,7 @@ export class LeaderElection {
     const leaderStillUs =
       this.state.leader?.fencingToken === holding.fencingToken &&
       this.state.leader?.instanceId === this.instanceId;
-    this.publish({
+    this.out.publish({
       role: this.phase === 'running' || this.phase === 'stopping' ? 'follower' : this.state.role,
       term: null,
       stepDownDeadline: null,
@@ -1071,7 +1060,7 @@ export class LeaderElection {
     });
     if (hadTerm) {
       this.logger.log(ElectionMessages.steppedDown(this.options.key, reason));
-      this.emit({ type: 'transition', reason });
+      this.out.emit({ type: 'transition', reason });
     }
   }
 
@@ -1375,22 +1364,6 @@ export class LeaderElection {
 
   // ---------------------------------------------------------------- state, problems, helpers
 
-  private publish(patch: Partial<LeadershipState>): void {
-    if (this.subject.closed) return;
-    this.subject.next({ ...this.subject.getValue(), ...patch });
-  }
-
-  private emit(event: ElectionEvent): void {
-    if (!this.events.closed) this.events.next(event);
-  }
-
-  private markSettled(): void {
-    if (this.settled) return;
-    this.settled = true;
-    const state = this.state;
-    for (const resolve of this.settledWaiters.splice(0)) resolve(state);
-  }
-
   /**
    * A request succeeded: its own problem is over, and so is any network, timeout or 5xx problem —
    * Consul evidently answers (a loop that stopped, like the confirmations of a term that ended,
@@ -1429,10 +1402,10 @@ export class LeaderElection {
               message: error.message,
               ...(error.status !== undefined ? { status: error.status } : {}),
             };
-    this.emit({ type: 'problem', kind: error.kind, operation: error.operation });
+    this.out.emit({ type: 'problem', kind: error.kind, operation: error.operation });
     this.problems.set(source, { problem, transient: error.transient });
     this.publishProblems();
-    this.markSettled();
+    this.out.markSettled();
   }
 
   private publishProblems(): void {
@@ -1457,7 +1430,7 @@ export class LeaderElection {
       const unreachableSince = consulReachable
         ? null
         : (state.unreachableSince ?? this.clock.now());
-      this.publish({ problem: latest, consulReachable, unreachableSince });
+      this.out.publish({ problem: latest, consulReachable, unreachableSince });
     }
   }
 
