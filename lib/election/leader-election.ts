@@ -23,8 +23,9 @@ import {
   toLeaderInfo,
   type LeaderValue,
 } from './leader-value';
-import type { ElectionProblem, LeadershipState, LeadershipTerm } from './leadership-state';
+import type { LeadershipState, LeadershipTerm } from './leadership-state';
 import { NodeConsulPort } from './node-consul.port';
+import { ElectionProblems, type ProblemSource } from './election-problems';
 import { resolveElectionOptions } from './resolve-election-options';
 import { StatePublisher } from './state-publisher';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
@@ -47,18 +48,6 @@ export class LeadershipLostError extends Error {
     super(ElectionMessages.leadershipEnded(reason));
   }
 }
-
-/** The loops that talk to Consul, each reporting its own problems. */
-type ProblemSource =
-  | 'watch'
-  | 'candidates'
-  | 'session'
-  | 'campaign'
-  | 'confirm'
-  | 'renew'
-  | 'release'
-  /** The check update, answered by the local agent alone. */
-  | 'check';
 
 interface Observation {
   readonly entry: KeyEntry | null;
@@ -219,13 +208,9 @@ export class LeaderElection {
   private lastHolder: SeenHolder | null = null;
   private termCount = 0;
   private readonly campaignBackoff: Backoff;
-  private lastLoggedProblem: string | null = null;
   private readonly pendingTimers = new Set<TimerHandle>();
   private readonly sleepers = new Set<() => void>();
-  private readonly problems = new Map<
-    ProblemSource,
-    { problem: ElectionProblem; transient: boolean }
-  >();
+  private readonly problems: ElectionProblems;
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
   constructor(options: ElectionOptions) {
@@ -248,6 +233,7 @@ export class LeaderElection {
       this.options.retry.maxDelayMs,
     );
     this.out = new StatePublisher(this.instanceId);
+    this.problems = new ElectionProblems(this.options, this.clock, this.logger, this.out);
     this.state$ = this.out.state$;
     this.events$ = this.out.events$;
   }
@@ -487,7 +473,7 @@ export class LeaderElection {
           signal,
         });
         if (this.phase !== 'running' || signal.aborted) return;
-        this.reportSuccess(source);
+        this.problems.reportSuccess(source);
         backoff.reset();
         const receivedAt = this.clock.now();
         // Indexes can go backwards (agent restart, snapshot restore): start over rather than block forever.
@@ -506,10 +492,10 @@ export class LeaderElection {
           await this.sleep(paceMs - (receivedAt - startedAt));
       } catch (error) {
         if (this.phase !== 'running' || signal.aborted) {
-          if (source === 'candidates') this.reportSuccess('candidates');
+          if (source === 'candidates') this.problems.reportSuccess('candidates');
           return;
         }
-        this.reportProblem(
+        this.problems.reportProblem(
           source,
           classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),
         );
@@ -517,7 +503,7 @@ export class LeaderElection {
         // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
         index = 0;
         if (source === 'watch') this.forgetObservation();
-        await this.sleep(this.backoffDelay(backoff, error));
+        await this.sleep(backoff.nextAfter(error));
       }
     }
   }
@@ -704,8 +690,8 @@ export class LeaderElection {
         // We cannot tell whether Consul applied it: a later read showing our session settles it,
         // and stop() looks at the key before it leaves.
         if (this.phase !== 'running') return;
-        this.reportProblem('campaign', classify(error, 'acquire'));
-        retryInMs = this.backoffDelay(this.campaignBackoff, error);
+        this.problems.reportProblem('campaign', classify(error, 'acquire'));
+        retryInMs = this.campaignBackoff.nextAfter(error);
       } finally {
         this.campaigning = false;
       }
@@ -767,7 +753,7 @@ export class LeaderElection {
       this.options.requestTimeoutMs,
     );
     const answeredAt = this.clock.now();
-    this.reportSuccess('campaign');
+    this.problems.reportSuccess('campaign');
     if (result.acquired) {
       const vacancy = vacancyOf(observation.entry, observation.heldBefore);
       const successorWaitMs = this.ownLeaseAfter(observation);
@@ -838,7 +824,7 @@ export class LeaderElection {
       session.id,
       this.options.requestTimeoutMs,
     );
-    this.reportSuccess('campaign');
+    this.problems.reportSuccess('campaign');
     if (!confirmed) {
       // Not ours after all (a read from before a release of ours): not again for this observation.
       this.triedAdoption = observation;
@@ -983,7 +969,7 @@ export class LeaderElection {
         durationMs: this.clock.now() - sent.mono,
         confirmed: false,
       });
-      this.reportProblem('confirm', classify(error, 'hold confirmation'));
+      this.problems.reportProblem('confirm', classify(error, 'hold confirmation'));
       // Retry soon: the lease leaves room for one more try before the deadline.
       this.scheduleConfirm(
         Math.min(this.options.retry.initialDelayMs, this.options.renewIntervalMs),
@@ -992,7 +978,7 @@ export class LeaderElection {
     }
     this.out.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
     if (this.holding !== holding) return;
-    this.reportSuccess('confirm');
+    this.problems.reportSuccess('confirm');
     if (!confirmed) {
       this.logger.warn(ElectionMessages.holdNotConfirmed(this.options.key));
       this.stepDown('lost');
@@ -1102,9 +1088,9 @@ export class LeaderElection {
         {
           onLost: (lost) => this.onSessionLost(lost),
           onNoLocalAgent: (closed) => this.onNoLocalAgent(closed),
-          onSuccess: (path) => this.reportSuccess(path === 'agent' ? 'check' : 'renew'),
+          onSuccess: (path) => this.problems.reportSuccess(path === 'agent' ? 'check' : 'renew'),
           onProblem: (path, error) =>
-            this.reportProblem(path === 'agent' ? 'check' : 'renew', error),
+            this.problems.reportProblem(path === 'agent' ? 'check' : 'renew', error),
         },
         this.noLocalAgent ? null : this.serviceId,
       );
@@ -1128,7 +1114,7 @@ export class LeaderElection {
       () => {
         this.openingSession = false;
         this.sessionBackoff.reset();
-        this.reportSuccess('session');
+        this.problems.reportSuccess('session');
         this.considerCampaign();
       },
       (error: unknown) => {
@@ -1139,8 +1125,8 @@ export class LeaderElection {
           this.later(() => this.keepCandidacy(), 0);
           return;
         }
-        this.reportProblem('session', classify(error, 'session create'));
-        this.later(() => this.keepCandidacy(), this.backoffDelay(this.sessionBackoff, error));
+        this.problems.reportProblem('session', classify(error, 'session create'));
+        this.later(() => this.keepCandidacy(), this.sessionBackoff.nextAfter(error));
       },
     );
   }
@@ -1174,7 +1160,7 @@ export class LeaderElection {
   private fallBackToSessionTtl(): void {
     if (this.noLocalAgent) return;
     this.noLocalAgent = true;
-    this.reportProblem(
+    this.problems.reportProblem(
       'check',
       new ConsulRequestError('no-local-agent', 'check update', ElectionMessages.noLocalAgentShort),
     );
@@ -1216,7 +1202,7 @@ export class LeaderElection {
           const outcome = await this.releaseAttempt(session, held);
           if (outcome === 'done') {
             this.releasing = null;
-            this.reportSuccess('release');
+            this.problems.reportSuccess('release');
             session.setMode('standby');
             return;
           }
@@ -1226,8 +1212,8 @@ export class LeaderElection {
           retryInMs = conflicts++ === 0 ? 0 : backoff.next();
         } catch (error) {
           const failure = classify(error, 'key release');
-          this.reportProblem('release', failure);
-          retryInMs = this.backoffDelay(backoff, failure);
+          this.problems.reportProblem('release', failure);
+          retryInMs = backoff.nextAfter(failure);
         }
         attempted();
         if (retryInMs > 0) await this.sleep(retryInMs);
@@ -1364,83 +1350,6 @@ export class LeaderElection {
 
   // ---------------------------------------------------------------- state, problems, helpers
 
-  /**
-   * A request succeeded: its own problem is over, and so is any network, timeout or 5xx problem —
-   * Consul evidently answers (a loop that stopped, like the confirmations of a term that ended,
-   * would otherwise leave its last timeout behind for good).
-   */
-  private reportSuccess(source: ProblemSource): void {
-    let changed = this.problems.delete(source);
-    // The local agent answering says nothing about the servers behind it.
-    if (source !== 'check') {
-      for (const [other, entry] of this.problems) {
-        if (entry.transient && other !== 'check') changed = this.problems.delete(other) || changed;
-      }
-    }
-    if (changed) this.publishProblems();
-  }
-
-  /**
-   * Surfaces a failed request in the state (and in the log once per change, not per retry). Problems
-   * are kept per source so that a key read that works does not hide a session create that keeps failing.
-   */
-  private reportProblem(source: ProblemSource, error: ConsulRequestError): void {
-    const problem: ElectionProblem =
-      error.kind === 'forbidden'
-        ? {
-            kind: 'forbidden',
-            message: ElectionMessages.forbidden(this.options.key, error.operation, error.status),
-            status: error.status,
-          }
-        : error.kind === 'no-local-agent'
-          ? {
-              kind: 'no-local-agent',
-              message: ElectionMessages.noLocalAgent(this.options.key, this.options.sessionTtlMs),
-            }
-          : {
-              kind: error.kind,
-              message: error.message,
-              ...(error.status !== undefined ? { status: error.status } : {}),
-            };
-    this.out.emit({ type: 'problem', kind: error.kind, operation: error.operation });
-    this.problems.set(source, { problem, transient: error.transient });
-    this.publishProblems();
-    this.out.markSettled();
-  }
-
-  private publishProblems(): void {
-    const outstanding = [...this.problems.values()];
-    const latest = outstanding.at(-1)?.problem ?? null;
-    const consulReachable = outstanding.every((entry) => !entry.transient);
-    const signature = latest ? `${latest.kind}:${latest.status ?? ''}:${consulReachable}` : null;
-    if (signature !== this.lastLoggedProblem) {
-      if (latest?.kind === 'forbidden') this.logger.error(latest.message);
-      else if (latest)
-        this.logger.warn(
-          latest.kind === 'no-local-agent'
-            ? latest.message
-            : ElectionMessages.retrying(this.options.key, latest.message),
-        );
-      else this.logger.log(ElectionMessages.answersAgain(this.options.key));
-      this.lastLoggedProblem = signature;
-    }
-    // Retries repeat the same problem: emit only when what a subscriber would show changes.
-    const state = this.state;
-    if (!sameProblem(state.problem, latest) || state.consulReachable !== consulReachable) {
-      const unreachableSince = consulReachable
-        ? null
-        : (state.unreachableSince ?? this.clock.now());
-      this.out.publish({ problem: latest, consulReachable, unreachableSince });
-    }
-  }
-
-  /** A 403 will not heal by itself soon: wait the longest delay instead of a tight loop. */
-  private backoffDelay(backoff: Backoff, error: unknown): number {
-    return error instanceof ConsulRequestError && error.kind === 'forbidden'
-      ? this.options.retry.maxDelayMs
-      : backoff.next();
-  }
-
   /** A timer that {@link stop} cancels. */
   private later(callback: () => void, delayMs: number): TimerHandle {
     const handle = this.clock.setTimer(() => {
@@ -1478,12 +1387,6 @@ export class LeaderElection {
     if (handle) this.clock.clearTimer(handle);
     this[name] = null;
   }
-}
-
-function sameProblem(a: ElectionProblem | null, b: ElectionProblem | null): boolean {
-  return (
-    a === b || (!!a && !!b && a.kind === b.kind && a.status === b.status && a.message === b.message)
-  );
 }
 
 /**
