@@ -26,6 +26,7 @@ import {
 import type { LeadershipState, LeadershipTerm } from './leadership-state';
 import { NodeConsulPort } from './node-consul.port';
 import { ElectionProblems, type ProblemSource } from './election-problems';
+import { ElectionTimers, type TimerSlot } from './election-timers';
 import { resolveElectionOptions } from './resolve-election-options';
 import { StatePublisher } from './state-publisher';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
@@ -180,10 +181,11 @@ export class LeaderElection {
   private campaignInFlight: Promise<void> = Promise.resolve();
   private acquiredWhileStopping: HeldKey | null = null;
   private releasesInFlight = 0;
-  private campaignTimer: TimerHandle | null = null;
-  private confirmTimer: TimerHandle | null = null;
-  private deadlineTimer: TimerHandle | null = null;
-  private actTimer: TimerHandle | null = null;
+  private readonly timers: ElectionTimers;
+  private readonly campaignTimer: TimerSlot;
+  private readonly confirmTimer: TimerSlot;
+  private readonly deadlineTimer: TimerSlot;
+  private readonly actTimer: TimerSlot;
   private campaignPausedUntil = 0;
   /**
    * No campaign step before this time: the backoff after a failed acquire or adoption, or the end of
@@ -208,8 +210,6 @@ export class LeaderElection {
   private lastHolder: SeenHolder | null = null;
   private termCount = 0;
   private readonly campaignBackoff: Backoff;
-  private readonly pendingTimers = new Set<TimerHandle>();
-  private readonly sleepers = new Set<() => void>();
   private readonly problems: ElectionProblems;
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
@@ -232,6 +232,11 @@ export class LeaderElection {
       this.options.retry.initialDelayMs,
       this.options.retry.maxDelayMs,
     );
+    this.timers = new ElectionTimers(this.clock);
+    this.campaignTimer = this.timers.slot();
+    this.confirmTimer = this.timers.slot();
+    this.deadlineTimer = this.timers.slot();
+    this.actTimer = this.timers.slot();
     this.out = new StatePublisher(this.instanceId);
     this.problems = new ElectionProblems(this.options, this.clock, this.logger, this.out);
     this.state$ = this.out.state$;
@@ -296,7 +301,7 @@ export class LeaderElection {
     if (this.phase !== 'running') return;
     this.campaignPausedUntil = this.clock.now() + pauseMs;
     this.cancelCampaign();
-    this.later(() => this.considerCampaign(), pauseMs + 1);
+    this.timers.later(() => this.considerCampaign(), pauseMs + 1);
     const holding = this.holding;
     if (!holding) return;
     const acted = holding.term !== null;
@@ -333,19 +338,13 @@ export class LeaderElection {
     if (holding) this.endTerm('stop');
     const workDrained = options.drain ? await this.drain(options.drain) : true;
     this.lifetime.abort();
-    for (const wake of this.sleepers) wake();
-    this.sleepers.clear();
-    for (const handle of this.pendingTimers) this.clock.clearTimer(handle);
-    this.pendingTimers.clear();
+    this.timers.dispose();
     await this.campaignInFlight;
     await this.sessionWork;
     const held = holding
       ? heldKeyOf(holding, mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }))
       : (this.releasing ?? this.acquiredWhileStopping);
     if (wasRunning) await this.leaveConsul(held);
-    this.clearTimer('confirmTimer');
-    this.clearTimer('deadlineTimer');
-    this.clearTimer('actTimer');
     this.phase = 'stopped';
     this.out.publish({ role: 'stopped', term: null, stepDownDeadline: null });
     this.out.complete();
@@ -617,10 +616,7 @@ export class LeaderElection {
     const now = this.clock.now();
     if (now < this.campaignRetryAt) {
       this.cancelCampaign();
-      this.campaignTimer = this.clock.setTimer(() => {
-        this.campaignTimer = null;
-        this.considerCampaign();
-      }, this.campaignRetryAt - now);
+      this.campaignTimer.arm(() => this.considerCampaign(), this.campaignRetryAt - now);
       return;
     }
     if (holder) {
@@ -640,10 +636,7 @@ export class LeaderElection {
     notBefore = Math.max(notBefore, observation.freeSeenAt) + rank * this.options.successionStepMs;
     this.cancelCampaign();
     if (notBefore > now) {
-      this.campaignTimer = this.clock.setTimer(() => {
-        this.campaignTimer = null;
-        this.considerCampaign();
-      }, notBefore - now);
+      this.campaignTimer.arm(() => this.considerCampaign(), notBefore - now);
       return;
     }
     void this.campaign(() => this.attemptAcquire(observation));
@@ -705,10 +698,7 @@ export class LeaderElection {
       this.campaignRetryAt = this.clock.now() + retryInMs;
       this.campaignWaitIsLockDelay = lockDelayRefused;
       this.cancelCampaign();
-      this.campaignTimer = this.clock.setTimer(() => {
-        this.campaignTimer = null;
-        this.considerCampaign();
-      }, retryInMs);
+      this.campaignTimer.arm(() => this.considerCampaign(), retryInMs);
     })();
     this.campaignInFlight = attempt;
     return attempt;
@@ -896,11 +886,7 @@ export class LeaderElection {
   }
 
   private armActTimer(holding: Holding): void {
-    this.clearTimer('actTimer');
-    this.actTimer = this.clock.setTimer(() => {
-      this.actTimer = null;
-      this.beginTerm(holding);
-    }, holding.actAt - this.clock.now());
+    this.actTimer.arm(() => this.beginTerm(holding), holding.actAt - this.clock.now());
   }
 
   private beginTerm(holding: Holding): void {
@@ -928,18 +914,13 @@ export class LeaderElection {
   }
 
   private cancelCampaign(): void {
-    if (this.campaignTimer) this.clock.clearTimer(this.campaignTimer);
-    this.campaignTimer = null;
+    this.campaignTimer.clear();
   }
 
   // ---------------------------------------------------------------- holding: confirm, deadline, step down
 
   private scheduleConfirm(delayMs: number): void {
-    this.clearTimer('confirmTimer');
-    this.confirmTimer = this.clock.setTimer(() => {
-      this.confirmTimer = null;
-      void this.confirmHold();
-    }, delayMs);
+    this.confirmTimer.arm(() => void this.confirmHold(), delayMs);
   }
 
   private async confirmHold(): Promise<void> {
@@ -994,9 +975,7 @@ export class LeaderElection {
   private armDeadline(): void {
     const holding = this.holding;
     if (!holding) return;
-    this.clearTimer('deadlineTimer');
-    this.deadlineTimer = this.clock.setTimer(() => {
-      this.deadlineTimer = null;
+    this.deadlineTimer.arm(() => {
       if (this.holding !== holding) return;
       if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow()))
         return this.armDeadline();
@@ -1029,9 +1008,9 @@ export class LeaderElection {
     if (!holding) return;
     this.holding = null;
     holding.ended.abort();
-    this.clearTimer('confirmTimer');
-    this.clearTimer('deadlineTimer');
-    this.clearTimer('actTimer');
+    this.confirmTimer.clear();
+    this.deadlineTimer.clear();
+    this.actTimer.clear();
     const hadTerm = holding.term !== null;
     holding.term?.controller.abort(new LeadershipLostError(reason));
     holding.term = null;
@@ -1122,11 +1101,11 @@ export class LeaderElection {
         if (this.phase !== 'running') return;
         if (error instanceof ConsulRequestError && error.kind === 'no-local-agent') {
           this.fallBackToSessionTtl();
-          this.later(() => this.keepCandidacy(), 0);
+          this.timers.later(() => this.keepCandidacy(), 0);
           return;
         }
         this.problems.reportProblem('session', classify(error, 'session create'));
-        this.later(() => this.keepCandidacy(), this.sessionBackoff.nextAfter(error));
+        this.timers.later(() => this.keepCandidacy(), this.sessionBackoff.nextAfter(error));
       },
     );
   }
@@ -1304,7 +1283,7 @@ export class LeaderElection {
             STOP_ATTEMPTS,
           ),
         );
-        if (attempt < STOP_ATTEMPTS) await this.pauseAtStop(retry.initialDelayMs);
+        if (attempt < STOP_ATTEMPTS) await this.timers.pause(retry.initialDelayMs);
       }
       if (looked && !hold) break;
     }
@@ -1320,11 +1299,6 @@ export class LeaderElection {
         ),
       );
     }
-  }
-
-  /** A pause between tries at stop, when {@link sleep} no longer waits. */
-  private pauseAtStop(ms: number): Promise<void> {
-    return new Promise((resolve) => this.clock.setTimer(resolve, ms));
   }
 
   private async ownHoldAtStop(session: CandidateSession): Promise<HeldKey | null> {
@@ -1350,42 +1324,15 @@ export class LeaderElection {
 
   // ---------------------------------------------------------------- state, problems, helpers
 
-  /** A timer that {@link stop} cancels. */
-  private later(callback: () => void, delayMs: number): TimerHandle {
-    const handle = this.clock.setTimer(() => {
-      this.pendingTimers.delete(handle);
-      callback();
-    }, delayMs);
-    this.pendingTimers.add(handle);
-    return handle;
-  }
-
   /** Resolves after `ms`, or at once when the election stops. */
   private sleep(ms: number): Promise<void> {
     if (this.phase !== 'running') return Promise.resolve();
-    return new Promise((resolve) => {
-      const handle = this.later(() => {
-        this.sleepers.delete(wake);
-        resolve();
-      }, ms);
-      const wake = (): void => {
-        this.clock.clearTimer(handle);
-        this.pendingTimers.delete(handle);
-        resolve();
-      };
-      this.sleepers.add(wake);
-    });
+    return this.timers.sleep(ms);
   }
 
   /** Now, on both clocks (see Lease). */
   private instant(): Instant {
     return { mono: this.clock.now(), wall: this.clock.wallNow() };
-  }
-
-  private clearTimer(name: 'confirmTimer' | 'deadlineTimer' | 'actTimer'): void {
-    const handle = this[name];
-    if (handle) this.clock.clearTimer(handle);
-    this[name] = null;
   }
 }
 
