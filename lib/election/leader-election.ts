@@ -3,13 +3,7 @@ import type { Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
-import type {
-  Candidate,
-  ConsulPort,
-  KeyEntry,
-  ReadKeyRequest,
-  ReleaseRequest,
-} from './consul-port';
+import type { Candidate, ConsulPort, KeyEntry, ReleaseRequest } from './consul-port';
 import { ConsulRequestError, classify } from './consul-request.error';
 import { parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
@@ -25,8 +19,9 @@ import {
 } from './leader-value';
 import type { LeadershipState, LeadershipTerm } from './leadership-state';
 import { NodeConsulPort } from './node-consul.port';
-import { ElectionProblems, type ProblemSource } from './election-problems';
+import { ElectionProblems } from './election-problems';
 import { ElectionTimers, type TimerSlot } from './election-timers';
+import { blockingWatch, type WatchContext } from './blocking-watch';
 import { resolveElectionOptions } from './resolve-election-options';
 import { StatePublisher } from './state-publisher';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
@@ -116,12 +111,6 @@ interface HeldKey {
   readonly successorWaitMs: number;
 }
 
-/**
- * At most 4 reads a second of an absent key, however fast other keys are written: seeing the key
- * created or deleted is delayed by no more than this.
- */
-const MIN_PACED_READ_INTERVAL_MS = 250;
-
 /** Tries at stop to look at, and release, the key before the session is destroyed. */
 const STOP_ATTEMPTS = 3;
 
@@ -160,6 +149,8 @@ export class LeaderElection {
   private readonly logger: ElectionLogger;
   private readonly out: StatePublisher;
   private readonly lifetime = new AbortController();
+  /** What the blocking-query loops (key, candidates) need of the election. */
+  private readonly watchContext: WatchContext;
 
   private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private observation: Observation | null = null;
@@ -239,6 +230,14 @@ export class LeaderElection {
     this.actTimer = this.timers.slot();
     this.out = new StatePublisher(this.instanceId);
     this.problems = new ElectionProblems(this.options, this.clock, this.logger, this.out);
+    this.watchContext = {
+      options: this.options,
+      clock: this.clock,
+      lifetime: this.lifetime.signal,
+      running: () => this.phase === 'running',
+      sleep: (ms) => this.sleep(ms),
+      problems: this.problems,
+    };
     this.state$ = this.out.state$;
     this.events$ = this.out.events$;
   }
@@ -360,7 +359,8 @@ export class LeaderElection {
 
   /** One blocking query on the key after another, for as long as the election runs, leader or not. */
   private watchKey(): Promise<void> {
-    return this.watch(
+    return blockingWatch(
+      this.watchContext,
       'watch',
       (request) => this.port.readKey(this.options.key, request),
       (read, at, continuous) =>
@@ -374,7 +374,7 @@ export class LeaderElection {
           },
           continuous,
         ),
-      { paceAfter: (read) => read.entry === null },
+      { paceAfter: (read) => read.entry === null, onFailure: () => this.forgetObservation() },
     );
   }
 
@@ -384,7 +384,8 @@ export class LeaderElection {
    */
   private watchCandidates(holding: Holding): Promise<void> {
     const serviceName = this.options.healthCheck!.serviceName;
-    return this.watch(
+    return blockingWatch(
+      this.watchContext,
       'candidates',
       (request) => this.port.readCandidates(serviceName, request),
       // By key, not by service name alone: a user may give two keys one `serviceName`.
@@ -431,79 +432,6 @@ export class LeaderElection {
       const pending = this.pendingSuccessors;
       this.pendingSuccessors = null;
       if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
-    }
-  }
-
-  /** A blocking-query loop with Consul's index rules and capped, jittered backoff on errors. */
-  private async watch<T extends { readonly index: number }>(
-    source: ProblemSource,
-    read: (request: ReadKeyRequest) => Promise<T>,
-    /** `continuous`: this read follows a successful one without the index going back. */
-    onRead: (result: T, receivedAt: number, continuous: boolean) => unknown,
-    options: {
-      until?: AbortSignal;
-      /**
-       * Answers that may come back at once for reasons outside the key (an absent key's read wakes on
-       * every write to any key): after one of these, the next read starts no sooner than
-       * {@link MIN_PACED_READ_INTERVAL_MS} (or `retry.initialDelay`) after this one did, so a busy
-       * KV store never paces the loop.
-       */
-      paceAfter?: (result: T) => boolean;
-    } = {},
-  ): Promise<void> {
-    const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
-    const { watchWaitMs, requestTimeoutMs } = this.options;
-    const signal = options.until
-      ? AbortSignal.any([this.lifetime.signal, options.until])
-      : this.lifetime.signal;
-    let index = 0;
-    while (this.phase === 'running' && !signal.aborted) {
-      const startedAt = this.clock.now();
-      try {
-        const result = await read({
-          index,
-          waitMs: watchWaitMs,
-          // A blocking query is a long poll: Consul adds up to wait/16 of jitter before answering.
-          // The first read (index 0) answers at once: a lost one must not blind us for the whole wait.
-          timeoutMs:
-            index > 0
-              ? watchWaitMs + watchWaitMs / 16 + requestTimeoutMs + 5_000
-              : requestTimeoutMs,
-          signal,
-        });
-        if (this.phase !== 'running' || signal.aborted) return;
-        this.problems.reportSuccess(source);
-        backoff.reset();
-        const receivedAt = this.clock.now();
-        // Indexes can go backwards (agent restart, snapshot restore): start over rather than block forever.
-        const nextIndex = result.index < index ? 0 : Math.max(result.index, 1);
-        const unchangedEarly =
-          nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
-        const continuous = index > 0 && nextIndex > 0;
-        const blocking = index > 0;
-        index = nextIndex;
-        onRead(result, receivedAt, continuous);
-        // Consul may answer early with the same index; never spin on it.
-        const { initialDelayMs } = this.options.retry;
-        const paceMs = Math.max(initialDelayMs, MIN_PACED_READ_INTERVAL_MS);
-        if (unchangedEarly) await this.sleep(initialDelayMs);
-        else if (blocking && options.paceAfter?.(result) && receivedAt - startedAt < paceMs)
-          await this.sleep(paceMs - (receivedAt - startedAt));
-      } catch (error) {
-        if (this.phase !== 'running' || signal.aborted) {
-          if (source === 'candidates') this.problems.reportSuccess('candidates');
-          return;
-        }
-        this.problems.reportProblem(
-          source,
-          classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),
-        );
-        // Never trust the old index after a failed read: an agent that restarted empty holds a query
-        // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
-        index = 0;
-        if (source === 'watch') this.forgetObservation();
-        await this.sleep(backoff.nextAfter(error));
-      }
     }
   }
 
