@@ -170,6 +170,19 @@ async function main(): Promise<void> {
       });
       results.push(result);
       writeFileSync(
+        join(args.out, world, 'faults.json'),
+        `${JSON.stringify(
+          result.faults.map((f) => ({
+            ...f,
+            at: +((f.at - result.startedAt) / 1_000).toFixed(3),
+            healedAt:
+              f.healedAt === null ? null : +((f.healedAt - result.startedAt) / 1_000).toFixed(3),
+          })),
+          null,
+          1,
+        )}\n`,
+      );
+      writeFileSync(
         join(args.out, world, 'timeline.svg'),
         renderTimeline(
           result,

@@ -261,10 +261,37 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
       return free.length ? prng.pick(free) : undefined;
     };
 
+    /**
+     * While the leader is cut off or slow, an operator often deletes the key or destroys its session:
+     * the old leader learns of it late, so its successor must wait out its lease (a key delete has no
+     * lock-delay). Counted as a fault of its own.
+     */
+    const operatorWhileCutOff = async (
+      victim: CandidateProcess,
+      wasLeader: boolean,
+    ): Promise<void> => {
+      if (!wasLeader || !prng.chance(0.6)) return;
+      await sleep(prng.between(50, 400));
+      const kind = prng.pick(['key-delete', 'key-delete', 'session-destroy'] as const);
+      const record: FaultRecord = {
+        kind,
+        target: 'operator',
+        at: monotonicMs(),
+        healedAt: null,
+        detail: `while ${victim.instanceId} (leader) was cut off`,
+      };
+      faults.push(record);
+      await inject(kind, record).catch((cause: Error) => {
+        record.detail = `${record.detail} failed: ${cause.message.split('\n')[0]}`;
+      });
+      record.healedAt = monotonicMs();
+    };
+
     /** Applies one fault; resolves when it has healed. */
     const inject = async (
       kind: FaultKind,
       fault: { target: string; detail?: string },
+      wasLeader = false,
     ): Promise<void> => {
       const candidate = candidates.find((c) => c.instanceId === fault.target);
       switch (kind) {
@@ -286,7 +313,7 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
           const ms = prng.between(300, 3_000);
           fault.detail = `${ms.toFixed(0)} ms`;
           candidate!.tcp.partition();
-          await sleep(ms);
+          await Promise.all([sleep(ms), operatorWhileCutOff(candidate!, wasLeader)]);
           candidate!.tcp.heal();
           return;
         }
@@ -295,7 +322,7 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
           const hold = prng.between(100, 700);
           fault.detail = `answers held ${hold.toFixed(0)} ms for ${ms.toFixed(0)} ms`;
           const remove = candidate!.http.inject({}, { kind: 'hold', ms: hold });
-          await sleep(ms);
+          await Promise.all([sleep(ms), operatorWhileCutOff(candidate!, wasLeader)]);
           remove();
           return;
         }
@@ -342,16 +369,17 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
       }
     };
 
-    let injected = 0;
-    while (injected < options.faults && monotonicMs() < options.deadline) {
-      const size = Math.min(prng.int(3, 8), options.faults - injected);
+    while (faults.length < options.faults && monotonicMs() < options.deadline) {
+      const size = Math.min(prng.int(3, 8), options.faults - faults.length);
       const pending: Array<Promise<void>> = [];
-      for (let n = 0; n < size; n += 1) {
+      for (let n = 0; n < size && faults.length < options.faults; n += 1) {
         await sleep(prng.between(300, 1_200));
         let kind = prng.weighted(WEIGHTS[options.world]);
         let victim: CandidateProcess | undefined;
+        let wasLeader = false;
         if (PER_CANDIDATE.has(kind)) {
           victim = target();
+          wasLeader = victim !== undefined && victim === lastActor();
           if (!victim) kind = prng.pick(['key-delete', 'session-destroy'] as const);
         }
         // A server or agent restart waits for the group's other faults to heal, then runs alone.
@@ -363,9 +391,8 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
           healedAt: null,
         };
         faults.push(record);
-        injected += 1;
         if (victim) victim.busy = true;
-        const healed = inject(kind, record)
+        const healed = inject(kind, record, wasLeader)
           .catch((cause: Error) => {
             record.detail = `${record.detail ?? ''} failed: ${cause.message.split('\n')[0]}`;
             if (INFRA.has(kind)) throw cause;
@@ -387,7 +414,7 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
       calms.push({ healedAt, leaderAfterMs: acted && first ? first.t0 - healedAt : null });
       if (calms.length % 10 === 0 || !acted) {
         log(
-          `[${options.world}] ${injected} faults, ${calms.length} calms; last leader back after ${
+          `[${options.world}] ${faults.length} faults, ${calms.length} calms; last leader back after ${
             first ? `${(first.t0 - healedAt).toFixed(0)} ms` : 'NONE'
           }`,
         );
