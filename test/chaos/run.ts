@@ -14,7 +14,7 @@ import type { ActingInterval } from '../sim/checker';
 import { monotonicMs } from './chaos-log';
 import type { WorldKind } from './consul-world';
 import { runSegment, type FaultKind, type SegmentResult } from './segment';
-import { renderTimeline } from './timeline';
+import { overlaps, renderTimeline } from './timeline';
 
 const repo = resolve(__dirname, '..', '..');
 
@@ -83,15 +83,8 @@ function mutantCopy(mutant: string): string {
 
 /** The earliest moment two processes acted at once, or null. */
 function firstOverlap(intervals: readonly ActingInterval[]): number | null {
-  const sorted = [...intervals].sort((a, b) => a.from - b.from);
-  let first: number | null = null;
-  for (let i = 0; i < sorted.length; i += 1) {
-    for (let j = i + 1; j < sorted.length && sorted[j].from <= sorted[i].to; j += 1) {
-      if (sorted[i].process !== sorted[j].process)
-        first = Math.min(first ?? Infinity, sorted[j].from);
-    }
-  }
-  return first;
+  const found = overlaps(intervals).map(([from]) => from);
+  return found.length ? Math.min(...found) : null;
 }
 
 function summary(result: SegmentResult) {

@@ -51,10 +51,24 @@ export function leaderStretches(intervals: readonly ActingInterval[]): ActingInt
   return [...done, ...open.values()].sort((a, b) => a.from - b.from);
 }
 
+/** The stretches of true time in which two different processes acted. */
+export function overlaps(intervals: readonly ActingInterval[]): Array<[number, number]> {
+  const sorted = [...intervals].sort((a, b) => a.from - b.from);
+  const found: Array<[number, number]> = [];
+  for (let i = 0; i < sorted.length; i += 1) {
+    for (let j = i + 1; j < sorted.length && sorted[j].from <= sorted[i].to; j += 1) {
+      if (sorted[i].process !== sorted[j].process) {
+        found.push([sorted[j].from, Math.min(sorted[i].to, sorted[j].to)]);
+      }
+    }
+  }
+  return found;
+}
+
 export function renderTimeline(result: SegmentResult, title: string): string {
   const origin = result.startedAt;
   const seconds = Math.max(1, (result.endedAt - origin) / 1_000);
-  const width = LEFT + RIGHT + Math.ceil(seconds * PX_PER_SECOND);
+  const width = Math.max(1_200, LEFT + RIGHT + Math.ceil(seconds * PX_PER_SECOND));
   const rows = [...result.instances, 'consul / operator'];
   const bottom = TOP + rows.length * ROW;
   const height = bottom + 70;
@@ -68,13 +82,13 @@ export function renderTimeline(result: SegmentResult, title: string): string {
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="12" y="20" font-size="15" font-weight="bold">${escape(title)}</text>`,
     `<text x="12" y="38" fill="#555">${escape(
-      `${result.faults.length} faults, ${result.calms.length} calms (green ticks: every fault healed), ${result.violations.length} violations; bars: leader actions, shade by fencing token`,
+      `${result.faults.length} faults, ${result.calms.length} calms (green ticks: every fault healed), ${result.violations.length} violations (red: two leaders acted at once); bars: leader actions, shade by fencing token; dashed: the agent restarted empty`,
     )}</text>`,
   ];
   for (let s = 0; s <= seconds; s += 10) {
     const tx = x(origin + s * 1_000).toFixed(1);
     parts.push(`<line x1="${tx}" y1="${TOP - 4}" x2="${tx}" y2="${bottom}" stroke="#eee"/>`);
-    if (s % 60 === 0) {
+    if (s % (seconds > 300 ? 60 : 10) === 0) {
       parts.push(
         `<text x="${tx}" y="${bottom + 16}" text-anchor="middle" fill="#444">${s} s</text>`,
       );
@@ -104,6 +118,13 @@ export function renderTimeline(result: SegmentResult, title: string): string {
     const hue = (stretch.fencingToken * 47) % 360;
     parts.push(
       `<rect x="${x1.toFixed(1)}" y="${y + 10}" width="${w.toFixed(1)}" height="${ROW - 20}" fill="hsl(${hue},65%,40%)"><title>${escape(`${stretch.process} token ${stretch.fencingToken}`)}</title></rect>`,
+    );
+  }
+  // Where two processes acted at once (a safety violation): a red band across every row.
+  for (const [from, to] of overlaps(result.intervals)) {
+    const x1 = x(from);
+    parts.push(
+      `<rect x="${(x1 - 1).toFixed(1)}" y="${TOP - 4}" width="${Math.max(3, x(to) - x1 + 2).toFixed(1)}" height="${bottom - TOP + 4}" fill="#ff0000" fill-opacity="0.5"><title>two leaders acted at once</title></rect>`,
     );
   }
   for (const calm of result.calms) {
