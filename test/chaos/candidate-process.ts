@@ -24,6 +24,16 @@ export interface CandidateSetup {
   readonly root: string;
 }
 
+/** Every candidate process this nemesis started and that may still run. */
+const spawned = new Set<ChildProcess>();
+
+/** A nemesis that exits (or crashes) takes its candidates with it: SIGKILL, by their PIDs. */
+function killSpawned(): void {
+  for (const child of spawned) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
 export class CandidateProcess {
   incarnation = 0;
   private child: ChildProcess | undefined;
@@ -70,6 +80,7 @@ export class CandidateProcess {
       logFile: this.setup.logFile,
       electionLogFile: join(this.setup.outDir, `${this.setup.instanceId}.election.log`),
       options: this.setup.options,
+      nemesisPid: process.pid,
     };
     const stderr = openSync(join(this.setup.outDir, `${this.setup.instanceId}.stderr.log`), 'a');
     const child = spawn(
@@ -84,7 +95,14 @@ export class CandidateProcess {
     );
     closeSync(stderr);
     child.on('error', () => undefined);
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    if (!process.listeners('exit').includes(killSpawned)) process.on('exit', killSpawned);
+    spawned.add(child);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        spawned.delete(child);
+        resolve();
+      }),
+    );
     this.child = child;
     this.paused = false;
   }

@@ -21,6 +21,8 @@ export interface CandidateConfig {
   /** The library's own log lines go here. */
   readonly electionLogFile: string;
   readonly options: Partial<ElectionOptions>;
+  /** The process that started this one: when it is gone (killed itself), this one goes too. */
+  readonly nemesisPid: number;
 }
 
 /** A step whose two clock reads are further apart than this was paused mid-check: its moment is unknown. */
@@ -129,6 +131,13 @@ async function shutdown(): Promise<void> {
   electionLog.end(() => process.exit(0));
 }
 
+setInterval(() => {
+  try {
+    process.kill(config.nemesisPid, 0);
+  } catch {
+    process.exit(1);
+  }
+}, 1_000).unref();
 process.on('SIGTERM', () => void shutdown());
 process.on('SIGINT', () => void shutdown());
 write({ k: 'started', p: processName, pid: process.pid, t: monotonicMs() });
