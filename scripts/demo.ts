@@ -1,6 +1,6 @@
 /*
  * `npm start` — the sample app, three times, electing a leader on a dev Consul:
- *   1. starts a dev Consul agent through the test harness (or uses CONSUL_HTTP_ADDR);
+ *   1. starts a dev Consul agent through the Consul harness (harness/) (or uses CONSUL_HTTP_ADDR);
  *   2. starts instances a, b and c of sample/main.ts as child processes, output prefixed;
  *   3. shows which one leads (GET /leader of each) and that the job ticks only there;
  *   4. kills the leader with SIGKILL and measures the failover (kill → another one leads, ticks);
@@ -12,8 +12,7 @@
  * `--verbose` also shows Nest's start-up lines and debug output.
  */
 import * as fs from 'node:fs';
-import { startConsulAgent, type ConsulAgent } from '../test/support';
-import { findFreePorts } from '../test/support/ports';
+import { findFreePorts, startConsulAgent, type ConsulAgent } from '../harness';
 import { createPaint, type AnsiColour } from './demo/ansi';
 import { compileSample } from './demo/compile-sample';
 import {
@@ -246,7 +245,7 @@ class Demo {
     this.narrate(
       process.env.CONSUL_HTTP_ADDR
         ? `Using the Consul agent at CONSUL_HTTP_ADDR=${process.env.CONSUL_HTTP_ADDR}`
-        : 'Starting a dev Consul agent (the test harness finds or fetches the binary)…',
+        : 'Starting a dev Consul agent (the harness finds or fetches the binary)…',
     );
     // Its own process group: a Ctrl-C reaches the instances (through stop()) but not the agent,
     // which stops last, once every instance has released its key.

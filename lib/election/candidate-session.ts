@@ -1,8 +1,8 @@
 import type { Clock, TimerHandle } from './clock';
 import type { ConsulPort } from './consul-port';
-import { ConsulRequestError } from './consul-request.error';
+import { ConsulRequestError, classify, isUnknownToAgent } from './consul-request.error';
 import type { ResolvedElectionOptions } from './election-options';
-import { classify } from './node-consul.port';
+import { ElectionMessages } from './election.messages';
 
 /** Which part of Consul answered an upkeep request. */
 export type UpkeepPath = 'agent' | 'server';
@@ -171,7 +171,7 @@ export class CandidateSession {
                     this.options.requestTimeoutMs,
                   );
                 } catch (error) {
-                  if (unknownToAgent(error)) return 'not-found' as const;
+                  if (isUnknownToAgent(error)) return 'not-found' as const;
                   throw error;
                 }
                 this.registeredMode = mode;
@@ -252,26 +252,11 @@ function checkDefinition(
   };
 }
 
-/**
- * Agents answer 404 or 500 ("does not exist", "Missing check", "Unknown check", "does not have
- * associated TTL") for what they do not know. Not "not found": a 500 reading "ACL not found" says
- * nothing about the check (issue 9).
- */
-function unknownToAgent(error: unknown): boolean {
-  return (
-    error instanceof ConsulRequestError &&
-    (error.status === 404 || error.status === 500) &&
-    /does not exist|missing check|unknown check|does not have associated TTL/i.test(
-      error.body ?? error.message,
-    )
-  );
-}
-
 function noLocalAgent(operation: string): ConsulRequestError {
   return new ConsulRequestError(
     'no-local-agent',
     operation,
-    'the agent that answered does not know the check registered through another agent',
+    ElectionMessages.checkRegisteredElsewhere,
   );
 }
 
@@ -280,6 +265,6 @@ async function unlessUnknownToAgent<T>(operation: string, request: () => Promise
   try {
     return await request();
   } catch (error) {
-    throw unknownToAgent(error) ? noLocalAgent(operation) : error;
+    throw isUnknownToAgent(error) ? noLocalAgent(operation) : error;
   }
 }

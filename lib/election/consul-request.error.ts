@@ -1,3 +1,4 @@
+import { ElectionMessages } from './election.messages';
 import type { ElectionProblemKind } from './leadership-state';
 
 /** A failed Consul request, classified so that the election can decide whether and how to retry. */
@@ -14,7 +15,7 @@ export class ConsulRequestError extends Error {
     readonly body?: string,
     options?: { cause?: unknown },
   ) {
-    super(`Consul ${operation} failed: ${message}`, options);
+    super(ElectionMessages.requestFailed(operation, message), options);
   }
 
   /**
@@ -29,4 +30,89 @@ export class ConsulRequestError extends Error {
       this.kind === 'rate-limited'
     );
   }
+}
+
+/** An HTTP response as the `consul` client hands it over (with `includeResponse`). */
+export interface HttpResponseLike {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body?: unknown;
+}
+
+/** What the client (papi) rejects with: a network error, a timeout, or an answer it took for one. */
+interface PapiLikeError {
+  message?: string;
+  isTimeout?: boolean;
+  code?: string;
+  cause?: { code?: string };
+  response?: unknown;
+}
+
+export function isHttpResponse(value: unknown): value is HttpResponseLike {
+  const candidate = value as Partial<HttpResponseLike> | null | undefined;
+  return (
+    typeof candidate?.statusCode === 'number' &&
+    typeof candidate.headers === 'object' &&
+    candidate.headers !== null
+  );
+}
+
+/** An answer's body as text, whatever the client parsed it into. */
+export function bodyText(body: unknown): string {
+  if (body === undefined || body === null) return '';
+  if (Buffer.isBuffer(body)) return body.toString('utf8');
+  return typeof body === 'string' ? body : JSON.stringify(body);
+}
+
+/** The error for an HTTP answer whose status the request did not expect. */
+export function statusError(status: number, body: unknown, operation: string): ConsulRequestError {
+  const text = bodyText(body).trim().slice(0, 500);
+  const detail = ElectionMessages.httpStatus(status, text);
+  const kind =
+    status === 403
+      ? 'forbidden'
+      : status === 429
+        ? 'rate-limited'
+        : status >= 500
+          ? 'server-error'
+          : 'unexpected';
+  return new ConsulRequestError(kind, operation, detail, status, text);
+}
+
+/** Maps a failure without an HTTP answer (or any other error) onto the kinds the election reacts to. */
+export function classify(error: unknown, operation: string): ConsulRequestError {
+  if (error instanceof ConsulRequestError) return error;
+  const failure = (error ?? {}) as PapiLikeError;
+  const response = failure.response;
+  if (isHttpResponse(response)) return statusError(response.statusCode, response.body, operation);
+  const message = failure.message ?? String(error);
+  const options = { cause: error };
+  if (failure.isTimeout || /timed? ?out/i.test(message)) {
+    return new ConsulRequestError('timeout', operation, message, undefined, undefined, options);
+  }
+  const code = failure.code ?? failure.cause?.code;
+  const detail = code && !message.includes(code) ? `${message} (${code})` : message;
+  return new ConsulRequestError('unreachable', operation, detail, undefined, undefined, options);
+}
+
+/**
+ * Whether an agent's answer says it does not know a check (or the service it names): 404 on recent
+ * agents; on 1.8.7 a 500 reading `CheckID "…" does not have associated TTL`, `Missing check '…'
+ * registration`, `Unknown check "…"` or `ServiceID "…" does not exist`. Only those texts: a 500 such
+ * as "ACL not found" says nothing about the check, and taking it for one would make the election
+ * abandon a session that still lives (issue 9).
+ */
+export function unknownToAgent(status: number | undefined, body: string): boolean {
+  return (
+    status === 404 ||
+    (status === 500 &&
+      /does not exist|missing check|unknown check|does not have associated TTL/i.test(body))
+  );
+}
+
+/** A request's failure that says the agent does not know the check (see {@link unknownToAgent}). */
+export function isUnknownToAgent(error: unknown): boolean {
+  return (
+    error instanceof ConsulRequestError && unknownToAgent(error.status, error.body ?? error.message)
+  );
 }

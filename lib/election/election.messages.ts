@@ -38,6 +38,35 @@ export const ElectionMessages = {
     `(${(2 * sessionTtlMs) / 1000} s) plus lockDelay. To keep fast failover, point consul.host at a client ` +
     "agent on this node (on Kubernetes, the node's IP from the downward API); to silence this, set " +
     'healthCheck: false.',
+  leadershipEnded: (reason: string) => `Leadership ended: ${reason}`,
+  left: (key: string) => `Left the election for "${key}"`,
+  valueNotRewritten: (key: string, what: string, detail: string) =>
+    `Could not ${what} in "${key}": ${detail}`,
+  acquireRefused: (key: string, reason: string, detail: string) =>
+    `Acquire of "${key}" refused (${reason}): ${detail}`,
+  acquiredWaiting: (key: string, fencingToken: number, waitMs: number) =>
+    `Acquired "${key}" (fencing token ${fencingToken}); acting in ${describeDuration(waitMs)}, ` +
+    "once the previous holder's lease has run out",
+  becameLeader: (key: string, fencingToken: number, term: number) =>
+    `Became leader of "${key}" (fencing token ${fencingToken}, term ${term})`,
+  holdNotConfirmed: (key: string) =>
+    `Consul says this instance's session no longer holds "${key}"; stepping down`,
+  steppedDown: (key: string, reason: string) => `Stepped down as leader of "${key}" (${reason})`,
+  drainFailed: (key: string, detail: string) =>
+    `Leader work of "${key}" failed while draining: ${detail}`,
+  notRunning: (key: string) => `The election for "${key}" is not running`,
+  stoppedWhileOpening: (key: string) =>
+    `The election for "${key}" stopped while opening its session`,
+  sessionOpened: (key: string, sessionId: string) => `Opened session ${sessionId} for "${key}"`,
+  noLocalAgentShort: 'no local Consul agent',
+  checkRegisteredElsewhere:
+    'the agent that answered does not know the check registered through another agent',
+  retrying: (key: string, detail: string) => `${detail} (key "${key}"; retrying with backoff)`,
+  answersAgain: (key: string) => `Consul answers again for "${key}"`,
+  requestFailed: (operation: string, detail: string) => `Consul ${operation} failed: ${detail}`,
+  httpStatus: (status: number, body: string) => `HTTP ${status}${body ? `: ${body}` : ''}`,
+  unexpectedAnswer: (body: string) => `unexpected answer: ${body.slice(0, 200) || '(empty)'}`,
+  noKeyEntry: 'transaction returned no key entry',
 } as const;
 
 function formatValue(value: unknown): string {

@@ -10,8 +10,8 @@ import type {
   ReadKeyRequest,
   ReleaseRequest,
 } from './consul-port';
-import { ConsulRequestError } from './consul-request.error';
-import { describeDuration, parseDuration, type Duration } from './duration';
+import { ConsulRequestError, classify } from './consul-request.error';
+import { parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
 import type { ElectionEvent } from './election-event';
 import { ElectionOptionsError } from './election-options.error';
@@ -29,7 +29,7 @@ import {
   type LeadershipState,
   type LeadershipTerm,
 } from './leadership-state';
-import { NodeConsulPort, classify } from './node-consul.port';
+import { NodeConsulPort } from './node-consul.port';
 import { resolveElectionOptions } from './resolve-election-options';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
 import {
@@ -48,7 +48,7 @@ export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | '
 export class LeadershipLostError extends Error {
   override readonly name = 'LeadershipLostError';
   constructor(readonly reason: StepDownReason) {
-    super(`Leadership ended: ${reason}`);
+    super(ElectionMessages.leadershipEnded(reason));
   }
 }
 
@@ -374,7 +374,7 @@ export class LeaderElection {
     this.subject.complete();
     this.events.complete();
     if (this.ownsPort) this.port.close();
-    if (wasRunning) this.logger.log(`Left the election for "${this.options.key}"`);
+    if (wasRunning) this.logger.log(ElectionMessages.left(this.options.key));
   }
 
   private whenStopped(): Promise<void> {
@@ -436,7 +436,18 @@ export class LeaderElection {
     }
     this.namingSuccessors = true;
     try {
-      const value: LeaderValue = { ...holding.value, successors };
+      await this.rewriteValue(holding, { ...holding.value, successors }, 'update the successors');
+    } finally {
+      this.namingSuccessors = false;
+      const pending = this.pendingSuccessors;
+      this.pendingSuccessors = null;
+      if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
+    }
+  }
+
+  /** Rewrites the key's value under our session, conditioned on the index we last saw it at. */
+  private async rewriteValue(holding: Holding, value: LeaderValue, what: string): Promise<void> {
+    try {
       const modifyIndex = await this.port.rewriteHeld(
         {
           key: this.options.key,
@@ -452,13 +463,8 @@ export class LeaderElection {
       }
     } catch (error) {
       this.logger.debug?.(
-        `Could not update the successors in "${this.options.key}": ${String(error)}`,
+        ElectionMessages.valueNotRewritten(this.options.key, what, String(error)),
       );
-    } finally {
-      this.namingSuccessors = false;
-      const pending = this.pendingSuccessors;
-      this.pendingSuccessors = null;
-      if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
     }
   }
 
@@ -598,6 +604,12 @@ export class LeaderElection {
       // Written under our session by someone else (an operator's PUT), or our own rewrite whose
       // answer was lost: the release must be conditioned on what is there now.
       holding.acquiredIndex = entry.modifyIndex;
+      // Someone else's value under our session: write ours back. A follower that first sees the
+      // hold after it learns the term's token only from our value, and on LockIndex 0 it trusts
+      // our release's marker only when it names that token (SAFETY.md, rule 3); it also shows
+      // followers who leads again.
+      if (holderValue?.instanceId !== this.instanceId || holderValue.token !== holding.fencingToken)
+        void this.rewriteValue(holding, holding.value, "write the leader's value back");
     }
     if (holding && current && !ours) {
       if (
@@ -823,7 +835,7 @@ export class LeaderElection {
       return null;
     }
     this.logger.debug?.(
-      `Acquire of "${this.options.key}" refused (${result.reason}): ${result.detail}`,
+      ElectionMessages.acquireRefused(this.options.key, result.reason, result.detail),
     );
     if (result.reason === 'lock-delay') {
       this.lastRefusalWasLockDelay = true;
@@ -915,9 +927,7 @@ export class LeaderElection {
     this.scheduleConfirm(this.options.renewIntervalMs);
     const waitMs = actAt - this.clock.now();
     if (waitMs > 0) {
-      this.logger.log(
-        `Acquired "${this.options.key}" (fencing token ${fencingToken}); acting in ${describeDuration(waitMs)}, once the previous holder's lease has run out`,
-      );
+      this.logger.log(ElectionMessages.acquiredWaiting(this.options.key, fencingToken, waitMs));
       this.armActTimer(holding);
     } else {
       this.beginTerm(holding);
@@ -952,7 +962,7 @@ export class LeaderElection {
     this.markSettled();
     this.emit({ type: 'transition', reason: 'acquired' });
     this.logger.log(
-      `Became leader of "${this.options.key}" (fencing token ${holding.fencingToken}, term ${this.termCount})`,
+      ElectionMessages.becameLeader(this.options.key, holding.fencingToken, this.termCount),
     );
   }
 
@@ -1009,9 +1019,7 @@ export class LeaderElection {
     if (this.holding !== holding) return;
     this.reportSuccess('confirm');
     if (!confirmed) {
-      this.logger.warn(
-        `Consul says this instance's session no longer holds "${this.options.key}"; stepping down`,
-      );
+      this.logger.warn(ElectionMessages.holdNotConfirmed(this.options.key));
       this.stepDown('lost');
       return;
     }
@@ -1076,7 +1084,7 @@ export class LeaderElection {
       ...(leaderStillUs && reason !== 'deadline' ? { leader: null } : {}),
     });
     if (hadTerm) {
-      this.logger.log(`Stepped down as leader of "${this.options.key}" (${reason})`);
+      this.logger.log(ElectionMessages.steppedDown(this.options.key, reason));
       this.emit({ type: 'transition', reason });
     }
   }
@@ -1098,7 +1106,7 @@ export class LeaderElection {
       return true;
     } catch (error) {
       // The work is over, if badly: nothing of it still runs.
-      this.logger.warn(`Leader work failed while draining: ${(error as Error).message}`);
+      this.logger.warn(ElectionMessages.drainFailed(this.options.key, (error as Error).message));
       return true;
     } finally {
       if (timer) this.clock.clearTimer(timer);
@@ -1111,7 +1119,7 @@ export class LeaderElection {
   private ensureSession(): Promise<CandidateSession> {
     const next = this.sessionWork.then(async () => {
       if (this.session) return this.session;
-      if (this.phase !== 'running') throw new Error('election is not running');
+      if (this.phase !== 'running') throw new Error(ElectionMessages.notRunning(this.options.key));
       const session = await CandidateSession.open(
         this.port,
         this.options,
@@ -1127,10 +1135,10 @@ export class LeaderElection {
       );
       if (this.phase !== 'running') {
         await session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
-        throw new Error('election stopped while opening its session');
+        throw new Error(ElectionMessages.stoppedWhileOpening(this.options.key));
       }
       this.session = session;
-      this.logger.debug?.(`Opened session ${session.id} for "${this.options.key}"`);
+      this.logger.debug?.(ElectionMessages.sessionOpened(this.options.key, session.id));
       return session;
     });
     this.sessionWork = next.catch(() => undefined);
@@ -1193,7 +1201,7 @@ export class LeaderElection {
     this.noLocalAgent = true;
     this.reportProblem(
       'check',
-      new ConsulRequestError('no-local-agent', 'check update', 'no local Consul agent'),
+      new ConsulRequestError('no-local-agent', 'check update', ElectionMessages.noLocalAgentShort),
     );
   }
 
@@ -1227,10 +1235,12 @@ export class LeaderElection {
       this.releasing = held;
       const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
       let conflicts = 0;
+      let unknownOutcome = false;
       while (this.session === session && !this.holding && this.phase === 'running') {
         let retryInMs: number;
         try {
-          const outcome = await this.releaseAttempt(session, held);
+          const outcome = await this.releaseAttempt(session, held, unknownOutcome);
+          unknownOutcome = false;
           if (outcome === 'done') {
             this.releasing = null;
             this.reportSuccess('release');
@@ -1245,6 +1255,7 @@ export class LeaderElection {
           const failure = classify(error, 'key release');
           this.reportProblem('release', failure);
           retryInMs = this.backoffDelay(backoff, failure);
+          unknownOutcome = true;
         }
         attempted();
         if (retryInMs > 0) await this.sleep(retryInMs);
@@ -1266,10 +1277,22 @@ export class LeaderElection {
    * was lost finds the key changed and does nothing, and can never free a newer hold. When Consul
    * refuses it, reads the key: if our session still holds it (an operator's PUT, our own successor
    * rewrite whose answer was lost), returns the index to release it at; else it is done.
+   * `lookFirst` after a try whose outcome is unknown: it may have gone through, or been refused
+   * with an answer as late as its own (slow commits), so retrying it blind could go on for ever
+   * while the key is free or someone else's; the read settles it first.
    */
-  private async releaseAttempt(session: CandidateSession, held: HeldKey): Promise<'done' | number> {
+  private async releaseAttempt(
+    session: CandidateSession,
+    held: HeldKey,
+    lookFirst = false,
+  ): Promise<'done' | number> {
     const { key, requestTimeoutMs } = this.options;
-    const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
+    if (lookFirst) {
+      const seen = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
+      if (seen.entry?.session !== session.id) return 'done';
+      if (seen.entry.modifyIndex !== held.modifyIndex) return seen.entry.modifyIndex;
+    }
+    // Noted before it is sent: a release whose answer never comes may have gone through too.
     const previous = this.lastReleased;
     this.lastReleased = {
       sessionId: session.id,
@@ -1278,6 +1301,7 @@ export class LeaderElection {
           ? Math.max(previous.modifyIndex, held.modifyIndex)
           : held.modifyIndex,
     };
+    const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
     if (released) return 'done';
     const read = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
     return read.entry?.session === session.id ? read.entry.modifyIndex : 'done';
@@ -1316,6 +1340,7 @@ export class LeaderElection {
     // stop that knows of none reads the key first.
     let hold = held;
     let looked = held !== null;
+    let unknownOutcome = false;
     for (let attempt = 1; attempt <= STOP_ATTEMPTS; attempt += 1) {
       try {
         if (!looked) {
@@ -1323,10 +1348,12 @@ export class LeaderElection {
           looked = true;
         }
         if (!hold) break;
-        const outcome = await this.releaseAttempt(session, hold);
+        const outcome = await this.releaseAttempt(session, hold, unknownOutcome);
+        unknownOutcome = false;
         // A refusal: the key changed under our session; release what is there now, at once.
         hold = outcome === 'done' ? null : { ...hold, modifyIndex: outcome };
       } catch (error) {
+        unknownOutcome = looked;
         this.logger.warn(
           ElectionMessages.stopStepFailed(
             this.options.key,
@@ -1452,9 +1479,9 @@ export class LeaderElection {
         this.logger.warn(
           latest.kind === 'no-local-agent'
             ? latest.message
-            : `${latest.message} (key "${this.options.key}"; retrying with backoff)`,
+            : ElectionMessages.retrying(this.options.key, latest.message),
         );
-      else this.logger.log(`Consul answers again for "${this.options.key}"`);
+      else this.logger.log(ElectionMessages.answersAgain(this.options.key));
       this.lastLoggedProblem = signature;
     }
     // Retries repeat the same problem: emit only when what a subscriber would show changes.

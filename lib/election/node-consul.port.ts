@@ -15,9 +15,17 @@ import type {
   ReleaseRequest,
   TtlCheck,
 } from './consul-port';
-import { ConsulRequestError } from './consul-request.error';
+import {
+  ConsulRequestError,
+  bodyText,
+  classify,
+  isHttpResponse,
+  statusError,
+  unknownToAgent,
+} from './consul-request.error';
 import { toConsulDuration } from './duration';
 import type { ResolvedElectionOptions } from './election-options';
+import { ElectionMessages } from './election.messages';
 
 type ConsulClient = InstanceType<typeof Consul>;
 
@@ -38,25 +46,11 @@ interface TxnAnswer {
   Errors?: Array<{ OpIndex: number; What: string }> | null;
 }
 
-interface HttpResponseLike {
-  statusCode: number;
-  headers: Record<string, string | string[] | undefined>;
-  body?: unknown;
-}
-
 /** An HTTP answer from Consul, whatever its status. */
 interface ConsulAnswer {
   readonly status: number;
   readonly index: number;
   readonly body: unknown;
-}
-
-interface PapiLikeError {
-  message?: string;
-  isTimeout?: boolean;
-  code?: string;
-  cause?: { code?: string };
-  response?: unknown;
 }
 
 /** The client's request pipeline (papi), where an extension can amend a request before it is built. */
@@ -166,7 +160,7 @@ export class NodeConsulPort implements ConsulPort {
       // Only operations that return an entry appear in Results; the trailing `get` is the last one.
       const held = answer.results.at(-1)?.KV;
       if (!held || !isKvEntry(held)) {
-        throw new ConsulRequestError('unexpected', 'acquire', 'transaction returned no key entry');
+        throw new ConsulRequestError('unexpected', 'acquire', ElectionMessages.noKeyEntry);
       }
       return { acquired: true, lockIndex: held.LockIndex, modifyIndex: held.ModifyIndex };
     }
@@ -277,16 +271,7 @@ export class NodeConsulPort implements ConsulPort {
     const answer = await this.send('check update', timeoutMs, undefined, (options) =>
       this.client.agent.check.pass({ id: checkId, ...options } as never),
     );
-    // An unknown check answers 404 on recent agents and, on 1.8.7, 500 `CheckID "…" does not have
-    // associated TTL`. Only those texts: a 500 such as "ACL not found" says nothing about the check,
-    // and taking it for one would make the election abandon a session that still lives.
-    if (
-      answer.status === 404 ||
-      (answer.status === 500 &&
-        /does not have associated TTL|unknown check/i.test(text(answer.body)))
-    ) {
-      return 'not-found';
-    }
+    if (unknownToAgent(answer.status, bodyText(answer.body))) return 'not-found';
     expect(answer, 'check update', 200);
     return 'passed';
   }
@@ -326,7 +311,7 @@ export class NodeConsulPort implements ConsulPort {
         throw new ConsulRequestError(
           'forbidden',
           operation,
-          `HTTP 403: ${denied.What}`,
+          ElectionMessages.httpStatus(403, denied.What),
           403,
           denied.What,
         );
@@ -357,7 +342,7 @@ export class NodeConsulPort implements ConsulPort {
     }
     const response = Array.isArray(outcome)
       ? outcome[0]
-      : (outcome as PapiLikeError | undefined)?.response;
+      : (outcome as { response?: unknown } | undefined)?.response;
     if (isHttpResponse(response)) {
       const index = Number(response.headers['x-consul-index'] ?? 0);
       const body = Array.isArray(outcome) ? outcome[1] : response.body;
@@ -374,30 +359,16 @@ function expect<T = unknown>(
   status: number,
   guard?: (body: unknown) => body is T,
 ): T {
-  if (answer.status !== status) throw statusError(answer, operation);
+  if (answer.status !== status) throw statusError(answer.status, answer.body, operation);
   if (guard && !guard(answer.body)) {
     throw new ConsulRequestError(
       'unexpected',
       operation,
-      `unexpected answer: ${text(answer.body).slice(0, 200) || '(empty)'}`,
+      ElectionMessages.unexpectedAnswer(bodyText(answer.body)),
       answer.status,
     );
   }
   return answer.body as T;
-}
-
-function statusError(answer: ConsulAnswer, operation: string): ConsulRequestError {
-  const body = text(answer.body).trim().slice(0, 500);
-  const detail = `HTTP ${answer.status}${body ? `: ${body}` : ''}`;
-  const kind =
-    answer.status === 403
-      ? 'forbidden'
-      : answer.status === 429
-        ? 'rate-limited'
-        : answer.status >= 500
-          ? 'server-error'
-          : 'unexpected';
-  return new ConsulRequestError(kind, operation, detail, answer.status, body);
 }
 
 /** A transaction operation that writes the request's value under its session (`lock`, `unlock`). */
@@ -421,15 +392,6 @@ function blocking(request: ReadKeyRequest): Record<string, string> {
     : {};
 }
 
-function isHttpResponse(value: unknown): value is HttpResponseLike {
-  const candidate = value as Partial<HttpResponseLike> | null | undefined;
-  return (
-    typeof candidate?.statusCode === 'number' &&
-    typeof candidate.headers === 'object' &&
-    candidate.headers !== null
-  );
-}
-
 function isKvEntry(value: unknown): value is RawKvEntry {
   const entry = value as Partial<RawKvEntry> | null | undefined;
   return typeof entry?.LockIndex === 'number' && typeof entry.ModifyIndex === 'number';
@@ -442,30 +404,6 @@ function toKeyEntry(raw: RawKvEntry): KeyEntry {
     lockIndex: raw.LockIndex,
     modifyIndex: raw.ModifyIndex,
   };
-}
-
-function text(body: unknown): string {
-  if (body === undefined || body === null) return '';
-  if (Buffer.isBuffer(body)) return body.toString('utf8');
-  return typeof body === 'string' ? body : JSON.stringify(body);
-}
-
-/** Maps a failure without an HTTP answer (or any other error) onto the kinds the election reacts to. */
-export function classify(error: unknown, operation: string): ConsulRequestError {
-  if (error instanceof ConsulRequestError) return error;
-  const failure = (error ?? {}) as PapiLikeError;
-  const response = failure.response;
-  if (isHttpResponse(response)) {
-    return statusError({ status: response.statusCode, index: 0, body: response.body }, operation);
-  }
-  const message = failure.message ?? String(error);
-  const options = { cause: error };
-  if (failure.isTimeout || /timed? ?out/i.test(message)) {
-    return new ConsulRequestError('timeout', operation, message, undefined, undefined, options);
-  }
-  const code = failure.code ?? failure.cause?.code;
-  const detail = code && !message.includes(code) ? `${message} (${code})` : message;
-  return new ConsulRequestError('unreachable', operation, detail, undefined, undefined, options);
 }
 
 /** The client cancels a request when its `ctx` emits `cancel`; this ties that to an AbortSignal. */

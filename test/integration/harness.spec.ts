@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { startConsulAgent, startTcpProxy, type ConsulAgent, type TcpProxy } from '../support';
+import { startConsulAgent, startTcpProxy, type ConsulAgent, type TcpProxy } from '../../harness';
 import {
   isRecordedProcessAlive,
   killRecorded,
   listRecords,
   liveRecords,
-} from '../support/process-registry';
+} from '../../harness/process-registry';
 
 async function consul<T>(
   agent: { address: string },
@@ -162,7 +162,7 @@ describe('the harness cleanup', () => {
       [
         path.join(root, 'node_modules/.bin/ts-node'),
         '--transpile-only',
-        'test/support/cli.ts',
+        'harness/cli.ts',
         'agent',
         '--local',
       ],

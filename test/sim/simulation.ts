@@ -779,6 +779,14 @@ export async function simulate(
     // Graceful handoffs, once every candidate runs and the dead ones have left the succession order:
     // the leader resigns or stops (sometimes right after an operator's plain PUT of its key) and
     // the next one must act within a few requests and succession steps, not lock-delay and D later.
+    // A handoff is owed only to another running candidate: one whose stop() was still under way
+    // (a stop at the heal) is started again once it has stopped, like the others.
+    await scheduler.runUntil(
+      scheduler.now + 30_000,
+      afterEach,
+      maxEvents,
+      () => ![...candidates.values()].some((c) => c.state === 'stopping'),
+    );
     for (const candidate of candidates.values()) {
       if (candidate.state === 'stopped' || candidate.state === 'crashed') start(candidate);
     }
@@ -806,6 +814,11 @@ export async function simulate(
         (c) => c.state === 'running' && c.election?.isLeader(),
       );
       if (!leader?.process || !leader.election) break;
+      // The probe's premise: someone else runs to take over.
+      if (![...candidates.values()].some((c) => c !== leader && c.state === 'running')) {
+        log(`PROBE skipped: no candidate but ${processName(leader)} runs`);
+        break;
+      }
       const election = leader.election;
       const entry = model.entryOf(SIM_KEY);
       if (worldRandom.chance(0.5) && entry?.Value) {

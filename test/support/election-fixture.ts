@@ -1,5 +1,9 @@
 import type { ElectionOptions, LeaderElection } from '../../lib/election';
-import { startConsulAgent, type ConsulAgent, type StartAgentOptions } from './consul-harness';
+import {
+  startConsulAgent,
+  type ConsulAgent,
+  type StartAgentOptions,
+} from '../../harness/consul-harness';
 import { createElection } from './election-kit';
 
 /** Where a candidate talks to: the agent itself, or a proxy in front of it. */

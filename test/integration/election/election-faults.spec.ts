@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { LeaderElection, NodeConsulPort, type ConsulPort } from '../../../lib/election';
-import { startConsulAgent, startTcpProxy, type ConsulAgent } from '../../support';
+import { startConsulAgent, startTcpProxy, type ConsulAgent } from '../../../harness';
 import {
   FAST_TIMINGS,
   LeadershipRecorder,

@@ -1,6 +1,6 @@
 import { createHook } from 'node:async_hooks';
 import { NodeConsulPort, type LeaderElection } from '../../../lib/election';
-import { startConsulAgent, type ConsulAgent } from '../../support';
+import { startConsulAgent, type ConsulAgent } from '../../../harness';
 import {
   LeadershipRecorder,
   consulGet,

@@ -147,6 +147,48 @@ describe('takeover under faults (virtual clock)', () => {
     expect(ledAt - handedAt).toBeLessThan(100);
   });
 
+  it('hands over within milliseconds to a follower that first saw the hold after an operator’s plain PUT: the leader writes its value back', async () => {
+    // No health checks: nothing else (naming successors) rewrites the leader's value, and b, named
+    // by no one, tries within its hash slot of 10 ms steps.
+    const timings = { healthCheck: false, successionStep: 10 } as const;
+    const a = candidate('a', timings);
+    a.election.start();
+    await until(() => a.election.isLeader());
+    // The operator's value names no token; b, started after it, learns the term's token only from
+    // the value the leader writes back, and the leader's release marker names that token.
+    consul.putValue('written by an operator');
+    await clock.advance(50);
+    const b = candidate('b', timings);
+    b.election.start();
+    await clock.advance(50);
+    const resignedAt = clock.now();
+    await a.election.resign({ pause: '1h' });
+    const ledAt = await until(() => b.election.isLeader(), 5_000);
+    expect(ledAt - resignedAt).toBeLessThan(100);
+  });
+
+  it('does not hold the campaign back with a release whose answers never come: after an unknown outcome it looks at the key before trying again', async () => {
+    const a = candidate('a');
+    a.election.start();
+    await until(() => a.election.isLeader());
+    const b = candidate('b');
+    b.election.start();
+    await clock.advance(50);
+    // Slow commits for a: its confirmations and releases are carried out, their answers come too
+    // late. Its lease runs out; its release frees the key, and b takes it.
+    a.link.loseAnswer.add('confirmHolding');
+    a.link.loseAnswer.add('release');
+    await until(() => !a.election.isLeader());
+    a.link.loseAnswer.delete('confirmHolding');
+    await until(() => b.election.isLeader(), 5_000);
+    await clock.advance(50);
+    // Every retry of a's release is refused (the key is b's), and that answer is lost as well.
+    const resignedAt = clock.now();
+    await b.election.resign({ pause: '1h' });
+    const ledAt = await until(() => a.election.isLeader(), 5_000);
+    expect(ledAt - resignedAt).toBeLessThan(100);
+  });
+
   it.each([
     [
       '403 (token revoked)',

@@ -4,7 +4,7 @@
 import { ElectionRequests } from '../../../support/election-requests';
 import { pollUntil, uniqueKey, waitForState } from '../../../support/election-kit';
 import { useRealConsul } from '../../../support/election-fixture';
-import { startHttpFaultProxy, type SeenRequest } from '../../../support/http-fault-proxy';
+import { startHttpFaultProxy, type SeenRequest } from '../../../../harness/http-fault-proxy';
 
 const RETRY = { retry: { initialDelay: '50ms', maxDelay: '1s' } };
 const MAX_PER_SECOND = 5;

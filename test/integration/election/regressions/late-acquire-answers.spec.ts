@@ -4,7 +4,7 @@
 import { ElectionRequests } from '../../../support/election-requests';
 import { pollUntil, uniqueKey } from '../../../support/election-kit';
 import { useRealConsul } from '../../../support/election-fixture';
-import { startHttpFaultProxy } from '../../../support/http-fault-proxy';
+import { startHttpFaultProxy } from '../../../../harness/http-fault-proxy';
 
 /** Past requestTimeout (200 ms at the test timings). */
 const ANSWER_DELAY_MS = 1_000;

@@ -5,7 +5,7 @@ import type { LeaderElection } from '../../../../lib/election';
 import { ElectionRequests } from '../../../support/election-requests';
 import { pollUntil, uniqueKey, waitForState } from '../../../support/election-kit';
 import { useRealConsul } from '../../../support/election-fixture';
-import { startHttpFaultProxy, type HttpFaultProxy } from '../../../support/http-fault-proxy';
+import { startHttpFaultProxy, type HttpFaultProxy } from '../../../../harness/http-fault-proxy';
 
 /** Backoff from 50 ms up to 1 s: a well-behaved loop then sends one or two requests a second. */
 const RETRY = { retry: { initialDelay: '50ms', maxDelay: '1s' } };
