@@ -6,8 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ElectionOptions } from '../../lib/election';
-import { startHttpFaultProxy, type HttpFaultProxy } from '../support/http-fault-proxy';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+import { startHttpFaultProxy, type HttpFaultProxy } from '../../harness/http-fault-proxy';
+import { startTcpProxy, type TcpProxy } from '../../harness/tcp-proxy';
 import type { CandidateConfig } from './candidate';
 import type { CandidateToken } from './consul-world';
 

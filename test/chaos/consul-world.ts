@@ -6,7 +6,7 @@ import {
   startConsulCluster,
   type ConsulAgent,
   type ConsulCluster,
-} from '../support/consul-harness';
+} from '../../harness/consul-harness';
 
 export type WorldKind = 'cluster' | 'acl-agent';
 

@@ -66,7 +66,7 @@ function parseArgs(argv: string[]): Args {
 /** A scratch copy of the repository with one simulator mutant applied (as test/sim/mutants/run.ts does). */
 function mutantCopy(mutant: string): string {
   const scratch = mkdtempSync(join(tmpdir(), `chaos-mutant-${mutant}-`));
-  for (const entry of ['lib', 'test', 'tsconfig.json', 'package.json']) {
+  for (const entry of ['lib', 'harness', 'test', 'tsconfig.json', 'package.json']) {
     cpSync(join(repo, entry), join(scratch, entry), { recursive: true });
   }
   symlinkSync(join(repo, 'node_modules'), join(scratch, 'node_modules'));
