@@ -10,6 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { renderChart } from '../../bench/lib/chart';
+import { summarize } from '../../bench/lib/stats';
 import type { ActingInterval } from '../sim/checker';
 import { monotonicMs } from './chaos-log';
 import type { WorldKind } from './consul-world';
@@ -198,6 +200,22 @@ async function main(): Promise<void> {
     segments,
   };
   writeFileSync(join(args.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  // The bench's strip chart, one row per world: how long after every fault of a group healed a
+  // leader acted again (log scale, so the milliseconds of a live leader and the seconds of a failover share it).
+  writeFileSync(
+    join(args.out, 'leader-back.svg'),
+    renderChart(
+      'chaos: first leader action after every fault of a group healed',
+      `seed ${args.seed}${args.mutant ? `, mutant ${args.mutant}` : ''}; bound ${results[0]?.livenessBoundMs ?? '-'} ms`,
+      results.map((result) => ({
+        label: result.world,
+        side: 'ours' as const,
+        distribution: summarize(
+          result.calms.flatMap((calm) => (calm.leaderAfterMs === null ? [] : [calm.leaderAfterMs])),
+        ),
+      })),
+    ),
+  );
   for (const segment of segments) {
     log(
       `[${segment.world}] ${segment.faults} faults ${JSON.stringify(segment.faultsByKind)}; ` +
