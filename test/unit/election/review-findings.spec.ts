@@ -6,7 +6,7 @@
 import { ConsulLeaderService } from '../../../lib/consul-leader.service';
 import { RUN_AS_LEADER } from '../../../lib/consul-leader.constants';
 import type { ConsulLeaderModuleOptions } from '../../../lib/interfaces/consul-leader-module-options.interface';
-import { ConsulRequestError, type LeaderElection } from '../../../lib/election';
+import { ConsulRequestError } from '../../../lib/election';
 import {
   VIRTUAL_D as D,
   VIRTUAL_LOCK_DELAY as LOCK_DELAY,
