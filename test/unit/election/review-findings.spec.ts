@@ -6,7 +6,7 @@
 import { ConsulLeaderService } from '../../../lib/consul-leader.service';
 import { RUN_AS_LEADER } from '../../../lib/consul-leader.constants';
 import type { ConsulLeaderModuleOptions } from '../../../lib/interfaces/consul-leader-module-options.interface';
-import { ConsulRequestError, type LeaderElection } from '../../../lib/election';
+import { ConsulRequestError } from '../../../lib/election';
 import {
   VIRTUAL_D as D,
   VIRTUAL_LOCK_DELAY as LOCK_DELAY,
@@ -22,7 +22,7 @@ interface ConsulInternals {
 
 describe('review findings on the election core (virtual clock)', () => {
   const world = useVirtualElections();
-  const { candidate, until, firstOverlap } = world;
+  const { candidate, leading, following, until, firstOverlap } = world;
 
   const lastValue = (): Record<string, unknown> =>
     JSON.parse(world.consul.entry?.value ?? '{}') as Record<string, unknown>;
@@ -71,9 +71,7 @@ describe('review findings on the election core (virtual clock)', () => {
     const service = new ConsulLeaderService(a.election, {} as ConsulLeaderModuleOptions, null);
     a.election.start();
     await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const b = await following('b');
     // A @LeaderOnly job that started in a's term and is still writing downstream.
     const job = service[RUN_AS_LEADER]('Jobs.sync', () => new Promise<void>(() => undefined));
     expect(job).toBeInstanceOf(Promise);
@@ -213,9 +211,7 @@ describe('review findings on the election core (virtual clock)', () => {
   });
 
   it('waits out lock-delay on a deleted key once, not with an acquire per write of another key', async () => {
-    const x = candidate('x');
-    x.election.start();
-    await until(() => x.election.isLeader());
+    const x = await leading('x');
     // b's slot on an absent key comes early (10 ms steps), well inside lock-delay.
     const b = candidate('b', { successionStep: 10 });
     b.election.start();
@@ -276,13 +272,9 @@ describe('review findings on the election core (virtual clock)', () => {
   });
 
   it('an adopted hold takes its fencing token from Consul’s index, never from a token an operator wrote into the value', async () => {
-    const b = candidate('b');
-    b.election.start();
-    await until(() => b.election.isLeader());
+    const b = await leading('b');
     const bToken = b.election.state.term!.fencingToken;
-    const a = candidate('a');
-    a.election.start();
-    await world.clock.advance(50);
+    const a = await following('a');
     // a's acquire is applied but its answer lost; before a's watch sees the hold, an operator
     // imports an old export of the key (a plain PUT keeps a's session), an old holder's token in it.
     a.link.delay.set('readKey', 20);
