@@ -1,15 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
-import type {
-  Candidate,
-  ConsulPort,
-  KeyEntry,
-  ReadKeyRequest,
-  ReleaseRequest,
-} from './consul-port';
+import type { Candidate, ConsulPort, KeyEntry, ReleaseRequest } from './consul-port';
 import { ConsulRequestError, classify } from './consul-request.error';
 import { parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
@@ -23,14 +17,13 @@ import {
   toLeaderInfo,
   type LeaderValue,
 } from './leader-value';
-import {
-  initialLeadershipState,
-  type ElectionProblem,
-  type LeadershipState,
-  type LeadershipTerm,
-} from './leadership-state';
+import type { LeadershipState, LeadershipTerm } from './leadership-state';
 import { NodeConsulPort } from './node-consul.port';
+import { ElectionProblems } from './election-problems';
+import { ElectionTimers, type TimerSlot } from './election-timers';
+import { blockingWatch, type WatchContext } from './blocking-watch';
 import { resolveElectionOptions } from './resolve-election-options';
+import { StatePublisher } from './state-publisher';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
 import {
   actTime,
@@ -51,18 +44,6 @@ export class LeadershipLostError extends Error {
     super(ElectionMessages.leadershipEnded(reason));
   }
 }
-
-/** The loops that talk to Consul, each reporting its own problems. */
-type ProblemSource =
-  | 'watch'
-  | 'candidates'
-  | 'session'
-  | 'campaign'
-  | 'confirm'
-  | 'renew'
-  | 'release'
-  /** The check update, answered by the local agent alone. */
-  | 'check';
 
 interface Observation {
   readonly entry: KeyEntry | null;
@@ -130,12 +111,6 @@ interface HeldKey {
   readonly successorWaitMs: number;
 }
 
-/**
- * At most 4 reads a second of an absent key, however fast other keys are written: seeing the key
- * created or deleted is delayed by no more than this.
- */
-const MIN_PACED_READ_INTERVAL_MS = 250;
-
 /** Tries at stop to look at, and release, the key before the session is destroyed. */
 const STOP_ATTEMPTS = 3;
 
@@ -172,9 +147,10 @@ export class LeaderElection {
   private readonly ownsPort: boolean;
   private readonly clock: Clock;
   private readonly logger: ElectionLogger;
-  private readonly subject: BehaviorSubject<LeadershipState>;
-  private readonly events = new Subject<ElectionEvent>();
+  private readonly out: StatePublisher;
   private readonly lifetime = new AbortController();
+  /** What the blocking-query loops (key, candidates) need of the election. */
+  private readonly watchContext: WatchContext;
 
   private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private observation: Observation | null = null;
@@ -196,10 +172,11 @@ export class LeaderElection {
   private campaignInFlight: Promise<void> = Promise.resolve();
   private acquiredWhileStopping: HeldKey | null = null;
   private releasesInFlight = 0;
-  private campaignTimer: TimerHandle | null = null;
-  private confirmTimer: TimerHandle | null = null;
-  private deadlineTimer: TimerHandle | null = null;
-  private actTimer: TimerHandle | null = null;
+  private readonly timers: ElectionTimers;
+  private readonly campaignTimer: TimerSlot;
+  private readonly confirmTimer: TimerSlot;
+  private readonly deadlineTimer: TimerSlot;
+  private readonly actTimer: TimerSlot;
   private campaignPausedUntil = 0;
   /**
    * No campaign step before this time: the backoff after a failed acquire or adoption, or the end of
@@ -224,15 +201,7 @@ export class LeaderElection {
   private lastHolder: SeenHolder | null = null;
   private termCount = 0;
   private readonly campaignBackoff: Backoff;
-  private settled = false;
-  private readonly settledWaiters: Array<(state: LeadershipState) => void> = [];
-  private lastLoggedProblem: string | null = null;
-  private readonly pendingTimers = new Set<TimerHandle>();
-  private readonly sleepers = new Set<() => void>();
-  private readonly problems = new Map<
-    ProblemSource,
-    { problem: ElectionProblem; transient: boolean }
-  >();
+  private readonly problems: ElectionProblems;
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
   constructor(options: ElectionOptions) {
@@ -254,13 +223,27 @@ export class LeaderElection {
       this.options.retry.initialDelayMs,
       this.options.retry.maxDelayMs,
     );
-    this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));
-    this.state$ = this.subject.asObservable();
-    this.events$ = this.events.asObservable();
+    this.timers = new ElectionTimers(this.clock);
+    this.campaignTimer = this.timers.slot();
+    this.confirmTimer = this.timers.slot();
+    this.deadlineTimer = this.timers.slot();
+    this.actTimer = this.timers.slot();
+    this.out = new StatePublisher(this.instanceId);
+    this.problems = new ElectionProblems(this.options, this.clock, this.logger, this.out);
+    this.watchContext = {
+      options: this.options,
+      clock: this.clock,
+      lifetime: this.lifetime.signal,
+      running: () => this.phase === 'running',
+      sleep: (ms) => this.sleep(ms),
+      problems: this.problems,
+    };
+    this.state$ = this.out.state$;
+    this.events$ = this.out.events$;
   }
 
   get state(): LeadershipState {
-    return this.subject.getValue();
+    return this.out.state;
   }
 
   /** True only while this instance leads and its lease has not run out — checked against the clocks now. */
@@ -296,8 +279,7 @@ export class LeaderElection {
 
   /** Resolves at the first outcome: leader, a follower that has read the key, or a problem with Consul. */
   whenSettled(): Promise<LeadershipState> {
-    if (this.settled || this.phase === 'stopped') return Promise.resolve(this.state);
-    return new Promise((resolve) => this.settledWaiters.push(resolve));
+    return this.out.whenSettled();
   }
 
   /**
@@ -318,7 +300,7 @@ export class LeaderElection {
     if (this.phase !== 'running') return;
     this.campaignPausedUntil = this.clock.now() + pauseMs;
     this.cancelCampaign();
-    this.later(() => this.considerCampaign(), pauseMs + 1);
+    this.timers.later(() => this.considerCampaign(), pauseMs + 1);
     const holding = this.holding;
     if (!holding) return;
     const acted = holding.term !== null;
@@ -355,38 +337,30 @@ export class LeaderElection {
     if (holding) this.endTerm('stop');
     const workDrained = options.drain ? await this.drain(options.drain) : true;
     this.lifetime.abort();
-    for (const wake of this.sleepers) wake();
-    this.sleepers.clear();
-    for (const handle of this.pendingTimers) this.clock.clearTimer(handle);
-    this.pendingTimers.clear();
+    this.timers.dispose();
     await this.campaignInFlight;
     await this.sessionWork;
     const held = holding
       ? heldKeyOf(holding, mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }))
       : (this.releasing ?? this.acquiredWhileStopping);
     if (wasRunning) await this.leaveConsul(held);
-    this.clearTimer('confirmTimer');
-    this.clearTimer('deadlineTimer');
-    this.clearTimer('actTimer');
     this.phase = 'stopped';
-    this.publish({ role: 'stopped', term: null, stepDownDeadline: null });
-    this.markSettled();
-    this.subject.complete();
-    this.events.complete();
+    this.out.publish({ role: 'stopped', term: null, stepDownDeadline: null });
+    this.out.complete();
     if (this.ownsPort) this.port.close();
     if (wasRunning) this.logger.log(ElectionMessages.left(this.options.key));
   }
 
   private whenStopped(): Promise<void> {
-    if (this.phase === 'stopped') return Promise.resolve();
-    return new Promise((resolve) => this.subject.subscribe({ complete: () => resolve() }));
+    return this.out.whenCompleted();
   }
 
   // ---------------------------------------------------------------- watching the key
 
   /** One blocking query on the key after another, for as long as the election runs, leader or not. */
   private watchKey(): Promise<void> {
-    return this.watch(
+    return blockingWatch(
+      this.watchContext,
       'watch',
       (request) => this.port.readKey(this.options.key, request),
       (read, at, continuous) =>
@@ -400,7 +374,7 @@ export class LeaderElection {
           },
           continuous,
         ),
-      { paceAfter: (read) => read.entry === null },
+      { paceAfter: (read) => read.entry === null, onFailure: () => this.forgetObservation() },
     );
   }
 
@@ -410,7 +384,8 @@ export class LeaderElection {
    */
   private watchCandidates(holding: Holding): Promise<void> {
     const serviceName = this.options.healthCheck!.serviceName;
-    return this.watch(
+    return blockingWatch(
+      this.watchContext,
       'candidates',
       (request) => this.port.readCandidates(serviceName, request),
       // By key, not by service name alone: a user may give two keys one `serviceName`.
@@ -465,79 +440,6 @@ export class LeaderElection {
       this.logger.debug?.(
         ElectionMessages.valueNotRewritten(this.options.key, what, String(error)),
       );
-    }
-  }
-
-  /** A blocking-query loop with Consul's index rules and capped, jittered backoff on errors. */
-  private async watch<T extends { readonly index: number }>(
-    source: ProblemSource,
-    read: (request: ReadKeyRequest) => Promise<T>,
-    /** `continuous`: this read follows a successful one without the index going back. */
-    onRead: (result: T, receivedAt: number, continuous: boolean) => unknown,
-    options: {
-      until?: AbortSignal;
-      /**
-       * Answers that may come back at once for reasons outside the key (an absent key's read wakes on
-       * every write to any key): after one of these, the next read starts no sooner than
-       * {@link MIN_PACED_READ_INTERVAL_MS} (or `retry.initialDelay`) after this one did, so a busy
-       * KV store never paces the loop.
-       */
-      paceAfter?: (result: T) => boolean;
-    } = {},
-  ): Promise<void> {
-    const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
-    const { watchWaitMs, requestTimeoutMs } = this.options;
-    const signal = options.until
-      ? AbortSignal.any([this.lifetime.signal, options.until])
-      : this.lifetime.signal;
-    let index = 0;
-    while (this.phase === 'running' && !signal.aborted) {
-      const startedAt = this.clock.now();
-      try {
-        const result = await read({
-          index,
-          waitMs: watchWaitMs,
-          // A blocking query is a long poll: Consul adds up to wait/16 of jitter before answering.
-          // The first read (index 0) answers at once: a lost one must not blind us for the whole wait.
-          timeoutMs:
-            index > 0
-              ? watchWaitMs + watchWaitMs / 16 + requestTimeoutMs + 5_000
-              : requestTimeoutMs,
-          signal,
-        });
-        if (this.phase !== 'running' || signal.aborted) return;
-        this.reportSuccess(source);
-        backoff.reset();
-        const receivedAt = this.clock.now();
-        // Indexes can go backwards (agent restart, snapshot restore): start over rather than block forever.
-        const nextIndex = result.index < index ? 0 : Math.max(result.index, 1);
-        const unchangedEarly =
-          nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
-        const continuous = index > 0 && nextIndex > 0;
-        const blocking = index > 0;
-        index = nextIndex;
-        onRead(result, receivedAt, continuous);
-        // Consul may answer early with the same index; never spin on it.
-        const { initialDelayMs } = this.options.retry;
-        const paceMs = Math.max(initialDelayMs, MIN_PACED_READ_INTERVAL_MS);
-        if (unchangedEarly) await this.sleep(initialDelayMs);
-        else if (blocking && options.paceAfter?.(result) && receivedAt - startedAt < paceMs)
-          await this.sleep(paceMs - (receivedAt - startedAt));
-      } catch (error) {
-        if (this.phase !== 'running' || signal.aborted) {
-          if (source === 'candidates') this.reportSuccess('candidates');
-          return;
-        }
-        this.reportProblem(
-          source,
-          classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),
-        );
-        // Never trust the old index after a failed read: an agent that restarted empty holds a query
-        // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
-        index = 0;
-        if (source === 'watch') this.forgetObservation();
-        await this.sleep(this.backoffDelay(backoff, error));
-      }
     }
   }
 
@@ -598,7 +500,7 @@ export class LeaderElection {
         : ours
           ? toLeaderInfo(holding.value, holding.fencingToken)
           : toLeaderInfo(holderValue, holderValue?.token ?? entry.modifyIndex);
-      this.publish({ leader });
+      this.out.publish({ leader });
     }
     if (holding && current && ours && entry.modifyIndex > holding.acquiredIndex) {
       // Written under our session by someone else (an operator's PUT), or our own rewrite whose
@@ -631,7 +533,7 @@ export class LeaderElection {
       }
     }
     // Settled once the outcome is known: someone else leads (our own lead settles in beginTerm).
-    if (entry?.session && entry.session !== this.session?.id) this.markSettled();
+    if (entry?.session && entry.session !== this.session?.id) this.out.markSettled();
     this.considerCampaign();
   }
 
@@ -656,10 +558,7 @@ export class LeaderElection {
     const now = this.clock.now();
     if (now < this.campaignRetryAt) {
       this.cancelCampaign();
-      this.campaignTimer = this.clock.setTimer(() => {
-        this.campaignTimer = null;
-        this.considerCampaign();
-      }, this.campaignRetryAt - now);
+      this.campaignTimer.arm(() => this.considerCampaign(), this.campaignRetryAt - now);
       return;
     }
     if (holder) {
@@ -679,10 +578,7 @@ export class LeaderElection {
     notBefore = Math.max(notBefore, observation.freeSeenAt) + rank * this.options.successionStepMs;
     this.cancelCampaign();
     if (notBefore > now) {
-      this.campaignTimer = this.clock.setTimer(() => {
-        this.campaignTimer = null;
-        this.considerCampaign();
-      }, notBefore - now);
+      this.campaignTimer.arm(() => this.considerCampaign(), notBefore - now);
       return;
     }
     void this.campaign(() => this.attemptAcquire(observation));
@@ -729,8 +625,8 @@ export class LeaderElection {
         // We cannot tell whether Consul applied it: a later read showing our session settles it,
         // and stop() looks at the key before it leaves.
         if (this.phase !== 'running') return;
-        this.reportProblem('campaign', classify(error, 'acquire'));
-        retryInMs = this.backoffDelay(this.campaignBackoff, error);
+        this.problems.reportProblem('campaign', classify(error, 'acquire'));
+        retryInMs = this.campaignBackoff.nextAfter(error);
       } finally {
         this.campaigning = false;
       }
@@ -744,10 +640,7 @@ export class LeaderElection {
       this.campaignRetryAt = this.clock.now() + retryInMs;
       this.campaignWaitIsLockDelay = lockDelayRefused;
       this.cancelCampaign();
-      this.campaignTimer = this.clock.setTimer(() => {
-        this.campaignTimer = null;
-        this.considerCampaign();
-      }, retryInMs);
+      this.campaignTimer.arm(() => this.considerCampaign(), retryInMs);
     })();
     this.campaignInFlight = attempt;
     return attempt;
@@ -792,7 +685,7 @@ export class LeaderElection {
       this.options.requestTimeoutMs,
     );
     const answeredAt = this.clock.now();
-    this.reportSuccess('campaign');
+    this.problems.reportSuccess('campaign');
     if (result.acquired) {
       const vacancy = vacancyOf(observation.entry, observation.heldBefore);
       const successorWaitMs = this.ownLeaseAfter(observation);
@@ -863,7 +756,7 @@ export class LeaderElection {
       session.id,
       this.options.requestTimeoutMs,
     );
-    this.reportSuccess('campaign');
+    this.problems.reportSuccess('campaign');
     if (!confirmed) {
       // Not ours after all (a read from before a release of ours): not again for this observation.
       this.triedAdoption = observation;
@@ -919,7 +812,7 @@ export class LeaderElection {
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
     if (this.options.healthCheck && !this.noLocalAgent) void this.watchCandidates(holding);
-    this.publish({
+    this.out.publish({
       leader: toLeaderInfo(takeover.value, fencingToken),
       stepDownDeadline: holding.lease.deadline,
     });
@@ -935,11 +828,7 @@ export class LeaderElection {
   }
 
   private armActTimer(holding: Holding): void {
-    this.clearTimer('actTimer');
-    this.actTimer = this.clock.setTimer(() => {
-      this.actTimer = null;
-      this.beginTerm(holding);
-    }, holding.actAt - this.clock.now());
+    this.actTimer.arm(() => this.beginTerm(holding), holding.actAt - this.clock.now());
   }
 
   private beginTerm(holding: Holding): void {
@@ -958,27 +847,22 @@ export class LeaderElection {
       controller,
     };
     const { controller: _controller, ...term } = holding.term;
-    this.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
-    this.markSettled();
-    this.emit({ type: 'transition', reason: 'acquired' });
+    this.out.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
+    this.out.markSettled();
+    this.out.emit({ type: 'transition', reason: 'acquired' });
     this.logger.log(
       ElectionMessages.becameLeader(this.options.key, holding.fencingToken, this.termCount),
     );
   }
 
   private cancelCampaign(): void {
-    if (this.campaignTimer) this.clock.clearTimer(this.campaignTimer);
-    this.campaignTimer = null;
+    this.campaignTimer.clear();
   }
 
   // ---------------------------------------------------------------- holding: confirm, deadline, step down
 
   private scheduleConfirm(delayMs: number): void {
-    this.clearTimer('confirmTimer');
-    this.confirmTimer = this.clock.setTimer(() => {
-      this.confirmTimer = null;
-      void this.confirmHold();
-    }, delayMs);
+    this.confirmTimer.arm(() => void this.confirmHold(), delayMs);
   }
 
   private async confirmHold(): Promise<void> {
@@ -1003,21 +887,21 @@ export class LeaderElection {
       );
     } catch (error) {
       if (this.holding !== holding) return;
-      this.emit({
+      this.out.emit({
         type: 'confirmation',
         durationMs: this.clock.now() - sent.mono,
         confirmed: false,
       });
-      this.reportProblem('confirm', classify(error, 'hold confirmation'));
+      this.problems.reportProblem('confirm', classify(error, 'hold confirmation'));
       // Retry soon: the lease leaves room for one more try before the deadline.
       this.scheduleConfirm(
         Math.min(this.options.retry.initialDelayMs, this.options.renewIntervalMs),
       );
       return;
     }
-    this.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
+    this.out.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
     if (this.holding !== holding) return;
-    this.reportSuccess('confirm');
+    this.problems.reportSuccess('confirm');
     if (!confirmed) {
       this.logger.warn(ElectionMessages.holdNotConfirmed(this.options.key));
       this.stepDown('lost');
@@ -1025,7 +909,7 @@ export class LeaderElection {
     }
     holding.lease.confirm(sent);
     this.armDeadline();
-    this.publish({ stepDownDeadline: holding.lease.deadline });
+    this.out.publish({ stepDownDeadline: holding.lease.deadline });
     this.scheduleConfirm(this.options.renewIntervalMs);
   }
 
@@ -1033,9 +917,7 @@ export class LeaderElection {
   private armDeadline(): void {
     const holding = this.holding;
     if (!holding) return;
-    this.clearTimer('deadlineTimer');
-    this.deadlineTimer = this.clock.setTimer(() => {
-      this.deadlineTimer = null;
+    this.deadlineTimer.arm(() => {
       if (this.holding !== holding) return;
       if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow()))
         return this.armDeadline();
@@ -1068,16 +950,16 @@ export class LeaderElection {
     if (!holding) return;
     this.holding = null;
     holding.ended.abort();
-    this.clearTimer('confirmTimer');
-    this.clearTimer('deadlineTimer');
-    this.clearTimer('actTimer');
+    this.confirmTimer.clear();
+    this.deadlineTimer.clear();
+    this.actTimer.clear();
     const hadTerm = holding.term !== null;
     holding.term?.controller.abort(new LeadershipLostError(reason));
     holding.term = null;
     const leaderStillUs =
       this.state.leader?.fencingToken === holding.fencingToken &&
       this.state.leader?.instanceId === this.instanceId;
-    this.publish({
+    this.out.publish({
       role: this.phase === 'running' || this.phase === 'stopping' ? 'follower' : this.state.role,
       term: null,
       stepDownDeadline: null,
@@ -1085,7 +967,7 @@ export class LeaderElection {
     });
     if (hadTerm) {
       this.logger.log(ElectionMessages.steppedDown(this.options.key, reason));
-      this.emit({ type: 'transition', reason });
+      this.out.emit({ type: 'transition', reason });
     }
   }
 
@@ -1127,9 +1009,9 @@ export class LeaderElection {
         {
           onLost: (lost) => this.onSessionLost(lost),
           onNoLocalAgent: (closed) => this.onNoLocalAgent(closed),
-          onSuccess: (path) => this.reportSuccess(path === 'agent' ? 'check' : 'renew'),
+          onSuccess: (path) => this.problems.reportSuccess(path === 'agent' ? 'check' : 'renew'),
           onProblem: (path, error) =>
-            this.reportProblem(path === 'agent' ? 'check' : 'renew', error),
+            this.problems.reportProblem(path === 'agent' ? 'check' : 'renew', error),
         },
         this.noLocalAgent ? null : this.serviceId,
       );
@@ -1153,7 +1035,7 @@ export class LeaderElection {
       () => {
         this.openingSession = false;
         this.sessionBackoff.reset();
-        this.reportSuccess('session');
+        this.problems.reportSuccess('session');
         this.considerCampaign();
       },
       (error: unknown) => {
@@ -1161,11 +1043,11 @@ export class LeaderElection {
         if (this.phase !== 'running') return;
         if (error instanceof ConsulRequestError && error.kind === 'no-local-agent') {
           this.fallBackToSessionTtl();
-          this.later(() => this.keepCandidacy(), 0);
+          this.timers.later(() => this.keepCandidacy(), 0);
           return;
         }
-        this.reportProblem('session', classify(error, 'session create'));
-        this.later(() => this.keepCandidacy(), this.backoffDelay(this.sessionBackoff, error));
+        this.problems.reportProblem('session', classify(error, 'session create'));
+        this.timers.later(() => this.keepCandidacy(), this.sessionBackoff.nextAfter(error));
       },
     );
   }
@@ -1199,7 +1081,7 @@ export class LeaderElection {
   private fallBackToSessionTtl(): void {
     if (this.noLocalAgent) return;
     this.noLocalAgent = true;
-    this.reportProblem(
+    this.problems.reportProblem(
       'check',
       new ConsulRequestError('no-local-agent', 'check update', ElectionMessages.noLocalAgentShort),
     );
@@ -1243,7 +1125,7 @@ export class LeaderElection {
           unknownOutcome = false;
           if (outcome === 'done') {
             this.releasing = null;
-            this.reportSuccess('release');
+            this.problems.reportSuccess('release');
             session.setMode('standby');
             return;
           }
@@ -1253,8 +1135,8 @@ export class LeaderElection {
           retryInMs = conflicts++ === 0 ? 0 : backoff.next();
         } catch (error) {
           const failure = classify(error, 'key release');
-          this.reportProblem('release', failure);
-          retryInMs = this.backoffDelay(backoff, failure);
+          this.problems.reportProblem('release', failure);
+          retryInMs = backoff.nextAfter(failure);
           unknownOutcome = true;
         }
         attempted();
@@ -1362,7 +1244,7 @@ export class LeaderElection {
             STOP_ATTEMPTS,
           ),
         );
-        if (attempt < STOP_ATTEMPTS) await this.pauseAtStop(retry.initialDelayMs);
+        if (attempt < STOP_ATTEMPTS) await this.timers.pause(retry.initialDelayMs);
       }
       if (looked && !hold) break;
     }
@@ -1378,11 +1260,6 @@ export class LeaderElection {
         ),
       );
     }
-  }
-
-  /** A pause between tries at stop, when {@link sleep} no longer waits. */
-  private pauseAtStop(ms: number): Promise<void> {
-    return new Promise((resolve) => this.clock.setTimer(resolve, ms));
   }
 
   private async ownHoldAtStop(session: CandidateSession): Promise<HeldKey | null> {
@@ -1408,142 +1285,16 @@ export class LeaderElection {
 
   // ---------------------------------------------------------------- state, problems, helpers
 
-  private publish(patch: Partial<LeadershipState>): void {
-    if (this.subject.closed) return;
-    this.subject.next({ ...this.subject.getValue(), ...patch });
-  }
-
-  private emit(event: ElectionEvent): void {
-    if (!this.events.closed) this.events.next(event);
-  }
-
-  private markSettled(): void {
-    if (this.settled) return;
-    this.settled = true;
-    const state = this.state;
-    for (const resolve of this.settledWaiters.splice(0)) resolve(state);
-  }
-
-  /**
-   * A request succeeded: its own problem is over, and so is any network, timeout or 5xx problem —
-   * Consul evidently answers (a loop that stopped, like the confirmations of a term that ended,
-   * would otherwise leave its last timeout behind for good).
-   */
-  private reportSuccess(source: ProblemSource): void {
-    let changed = this.problems.delete(source);
-    // The local agent answering says nothing about the servers behind it.
-    if (source !== 'check') {
-      for (const [other, entry] of this.problems) {
-        if (entry.transient && other !== 'check') changed = this.problems.delete(other) || changed;
-      }
-    }
-    if (changed) this.publishProblems();
-  }
-
-  /**
-   * Surfaces a failed request in the state (and in the log once per change, not per retry). Problems
-   * are kept per source so that a key read that works does not hide a session create that keeps failing.
-   */
-  private reportProblem(source: ProblemSource, error: ConsulRequestError): void {
-    const problem: ElectionProblem =
-      error.kind === 'forbidden'
-        ? {
-            kind: 'forbidden',
-            message: ElectionMessages.forbidden(this.options.key, error.operation, error.status),
-            status: error.status,
-          }
-        : error.kind === 'no-local-agent'
-          ? {
-              kind: 'no-local-agent',
-              message: ElectionMessages.noLocalAgent(this.options.key, this.options.sessionTtlMs),
-            }
-          : {
-              kind: error.kind,
-              message: error.message,
-              ...(error.status !== undefined ? { status: error.status } : {}),
-            };
-    this.emit({ type: 'problem', kind: error.kind, operation: error.operation });
-    this.problems.set(source, { problem, transient: error.transient });
-    this.publishProblems();
-    this.markSettled();
-  }
-
-  private publishProblems(): void {
-    const outstanding = [...this.problems.values()];
-    const latest = outstanding.at(-1)?.problem ?? null;
-    const consulReachable = outstanding.every((entry) => !entry.transient);
-    const signature = latest ? `${latest.kind}:${latest.status ?? ''}:${consulReachable}` : null;
-    if (signature !== this.lastLoggedProblem) {
-      if (latest?.kind === 'forbidden') this.logger.error(latest.message);
-      else if (latest)
-        this.logger.warn(
-          latest.kind === 'no-local-agent'
-            ? latest.message
-            : ElectionMessages.retrying(this.options.key, latest.message),
-        );
-      else this.logger.log(ElectionMessages.answersAgain(this.options.key));
-      this.lastLoggedProblem = signature;
-    }
-    // Retries repeat the same problem: emit only when what a subscriber would show changes.
-    const state = this.state;
-    if (!sameProblem(state.problem, latest) || state.consulReachable !== consulReachable) {
-      const unreachableSince = consulReachable
-        ? null
-        : (state.unreachableSince ?? this.clock.now());
-      this.publish({ problem: latest, consulReachable, unreachableSince });
-    }
-  }
-
-  /** A 403 will not heal by itself soon: wait the longest delay instead of a tight loop. */
-  private backoffDelay(backoff: Backoff, error: unknown): number {
-    return error instanceof ConsulRequestError && error.kind === 'forbidden'
-      ? this.options.retry.maxDelayMs
-      : backoff.next();
-  }
-
-  /** A timer that {@link stop} cancels. */
-  private later(callback: () => void, delayMs: number): TimerHandle {
-    const handle = this.clock.setTimer(() => {
-      this.pendingTimers.delete(handle);
-      callback();
-    }, delayMs);
-    this.pendingTimers.add(handle);
-    return handle;
-  }
-
   /** Resolves after `ms`, or at once when the election stops. */
   private sleep(ms: number): Promise<void> {
     if (this.phase !== 'running') return Promise.resolve();
-    return new Promise((resolve) => {
-      const handle = this.later(() => {
-        this.sleepers.delete(wake);
-        resolve();
-      }, ms);
-      const wake = (): void => {
-        this.clock.clearTimer(handle);
-        this.pendingTimers.delete(handle);
-        resolve();
-      };
-      this.sleepers.add(wake);
-    });
+    return this.timers.sleep(ms);
   }
 
   /** Now, on both clocks (see Lease). */
   private instant(): Instant {
     return { mono: this.clock.now(), wall: this.clock.wallNow() };
   }
-
-  private clearTimer(name: 'confirmTimer' | 'deadlineTimer' | 'actTimer'): void {
-    const handle = this[name];
-    if (handle) this.clock.clearTimer(handle);
-    this[name] = null;
-  }
-}
-
-function sameProblem(a: ElectionProblem | null, b: ElectionProblem | null): boolean {
-  return (
-    a === b || (!!a && !!b && a.kind === b.kind && a.status === b.status && a.message === b.message)
-  );
 }
 
 /**
