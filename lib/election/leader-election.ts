@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
-import type { Candidate, ConsulPort, KeyEntry, ReleaseRequest } from './consul-port';
+import type { Candidate, ConsulPort, ReleaseRequest } from './consul-port';
 import { ConsulRequestError, classify } from './consul-request.error';
 import { parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
@@ -22,17 +22,11 @@ import { NodeConsulPort } from './node-consul.port';
 import { ElectionProblems } from './election-problems';
 import { ElectionTimers, type TimerSlot } from './election-timers';
 import { blockingWatch, type WatchContext } from './blocking-watch';
+import { KeyWatch, type Observation } from './key-watch';
 import { resolveElectionOptions } from './resolve-election-options';
 import { StatePublisher } from './state-publisher';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
-import {
-  actTime,
-  leaseWaitMs,
-  mayClaimReleased,
-  vacancyOf,
-  type SeenHolder,
-  type Vacancy,
-} from './takeover';
+import { actTime, leaseWaitMs, mayClaimReleased, vacancyOf, type Vacancy } from './takeover';
 
 /** Why a term ended; carried as the `reason` of the term's aborted signal. */
 export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | 'stop';
@@ -43,22 +37,6 @@ export class LeadershipLostError extends Error {
   constructor(readonly reason: StepDownReason) {
     super(ElectionMessages.leadershipEnded(reason));
   }
-}
-
-interface Observation {
-  readonly entry: KeyEntry | null;
-  /** `X-Consul-Index` of the read that produced it. */
-  readonly index: number;
-  /** Monotonic time at which this instance received it (the first sighting, for the same free entry). */
-  readonly observedAt: number;
-  /**
-   * Monotonic time at which this instance first saw the key free in this vacancy, kept across
-   * answers that show it still free: the succession ranks count from it. For an absent key it
-   * survives index moves (writes to other keys wake the read), which `observedAt` does not.
-   */
-  readonly freeSeenAt: number;
-  /** The hold this instance had seen on the key before this read (vacancyOf binds a marker to it). */
-  readonly heldBefore: SeenHolder | null;
 }
 
 interface Holding {
@@ -153,7 +131,7 @@ export class LeaderElection {
   private readonly watchContext: WatchContext;
 
   private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
-  private observation: Observation | null = null;
+  private readonly keyWatch: KeyWatch;
   private session: CandidateSession | null = null;
   private openingSession = false;
   private readonly sessionBackoff: Backoff;
@@ -196,9 +174,6 @@ export class LeaderElection {
   /** The hold a release loop is giving back, until Consul confirms it: stop() finishes it. */
   private releasing: HeldKey | null = null;
   /** The lease the last holder we saw wrote into the key: an absent key's successor waits it out too. */
-  private lastHolderLeaseMs: number | undefined;
-  /** The hold we last saw on the key (session and token), to which a marker must be bound (vacancyOf). */
-  private lastHolder: SeenHolder | null = null;
   private termCount = 0;
   private readonly campaignBackoff: Backoff;
   private readonly problems: ElectionProblems;
@@ -238,6 +213,11 @@ export class LeaderElection {
       sleep: (ms) => this.sleep(ms),
       problems: this.problems,
     };
+    this.keyWatch = new KeyWatch(this.watchContext, this.port, this.instanceId, {
+      onRead: (observation, holderValue) => this.onKeyRead(observation, holderValue),
+      // Campaigns wait for a fresh read.
+      onForget: () => this.cancelCampaign(),
+    });
     this.state$ = this.out.state$;
     this.events$ = this.out.events$;
   }
@@ -272,7 +252,7 @@ export class LeaderElection {
   start(): void {
     if (this.phase !== 'idle') return;
     this.phase = 'running';
-    void this.watchKey();
+    void this.keyWatch.watch();
     // The session is opened up front, so that taking a free key costs a single request.
     this.keepCandidacy();
   }
@@ -357,27 +337,6 @@ export class LeaderElection {
 
   // ---------------------------------------------------------------- watching the key
 
-  /** One blocking query on the key after another, for as long as the election runs, leader or not. */
-  private watchKey(): Promise<void> {
-    return blockingWatch(
-      this.watchContext,
-      'watch',
-      (request) => this.port.readKey(this.options.key, request),
-      (read, at, continuous) =>
-        this.observe(
-          {
-            entry: read.entry,
-            index: read.index,
-            observedAt: at,
-            freeSeenAt: at,
-            heldBefore: null,
-          },
-          continuous,
-        ),
-      { paceAfter: (read) => read.entry === null, onFailure: () => this.forgetObservation() },
-    );
-  }
-
   /**
    * While this instance holds the key, keeps the succession order in it current: the live
    * candidates from the catalog, read by the leader alone (see succession.ts).
@@ -435,56 +394,16 @@ export class LeaderElection {
     }
   }
 
-  /**
-   * After a failed read the last observation may describe a store that is gone (an agent that
-   * restarted, a restore): its ModifyIndex may name another entry by now, and an acquire conditioned
-   * on it could succeed on a later vacancy. Campaigns wait for a fresh read.
-   */
-  private forgetObservation(): void {
-    this.observation = null;
-    this.cancelCampaign();
-  }
-
-  private observe(fresh: Observation, continuous: boolean): void {
-    // After a failed read or an index that went back (an agent that restarted, a restore), the same
-    // ModifyIndex may name another entry: nothing of the earlier sighting carries over.
-    // The hold seen before this read, which a marker in it must name: kept with the observation,
-    // since by the time our acquire is answered the watch may have shown our own hold.
-    const seen = { ...fresh, heldBefore: this.lastHolder };
-    this.observation = continuous ? continueVacancy(this.observation, seen) : seen;
-    const { entry } = this.observation;
-    const holderValue = entry ? decodeLeaderValue(entry.value) : null;
-    // Remember the lease the last other holder wrote: if its key is then deleted, its successor
-    // must still wait it out (takeover.ts, leaseWaitMs).
-    if (holderValue?.leaseMs && holderValue.instanceId !== this.instanceId)
-      this.lastHolderLeaseMs = holderValue.leaseMs;
+  /** What the election does with each read of the key: the hold's view of it, then a campaign. */
+  private onKeyRead(observation: Observation, holderValue: LeaderValue | null): void {
+    const { entry } = observation;
     if (entry?.session && this.campaignWaitIsLockDelay) {
       this.campaignRetryAt = 0;
       this.campaignWaitIsLockDelay = false;
     }
-    if (entry?.session) {
-      // The term's token as first seen, kept across writes of the same hold that carry none (an
-      // operator's plain PUT replaces the value): the holder's release will name that token.
-      // A new term of the same session (a re-acquire) has a larger LockIndex and a token of its
-      // own; a plain PUT (LockIndex 0) or a re-lock (same LockIndex) is the same term.
-      const last = this.lastHolder;
-      const sameTerm =
-        !!last &&
-        !last.ended &&
-        last.session === entry.session &&
-        (entry.lockIndex === 0 || entry.lockIndex === last.lockIndex);
-      this.lastHolder = {
-        session: entry.session,
-        token: holderValue?.token ?? (sameTerm ? last.token : entry.modifyIndex),
-        lockIndex: sameTerm && entry.lockIndex === 0 ? last.lockIndex : entry.lockIndex,
-      };
-    } else if (this.lastHolder && !this.lastHolder.ended) {
-      // Free now: whoever holds it next, the same session included, holds it in a new term.
-      this.lastHolder = { ...this.lastHolder, ended: true };
-    }
     const holding = this.holding;
     // A read older than our acquire knows nothing of it: it neither names the leader nor unseats us.
-    const current = !holding || this.observation.index >= holding.acquiredIndex;
+    const current = !holding || observation.index >= holding.acquiredIndex;
     const ours = !!holding && entry?.session === holding.session.id;
     if (current) {
       const leader = !entry?.session
@@ -504,7 +423,7 @@ export class LeaderElection {
         entry &&
         !entry.session &&
         holderValue?.instanceId === this.instanceId &&
-        vacancyOf(entry, this.observation.heldBefore) === 'invalidated'
+        vacancyOf(entry, observation.heldBefore) === 'invalidated'
       ) {
         // Consul freed the key itself and kept our value: it invalidated our session (destroyed,
         // or its check or TTL ran out). Say so, and open a new one now rather than at the next
@@ -537,7 +456,7 @@ export class LeaderElection {
       this.releasesInFlight > 0
     )
       return;
-    const observation = this.observation;
+    const observation = this.keyWatch.observation;
     if (!observation) return;
     const holder = observation.entry?.session;
     if (holder && holder !== this.session.id) return this.cancelCampaign();
@@ -589,7 +508,10 @@ export class LeaderElection {
           value,
           acquiredIndex: entry.modifyIndex,
           // We do not know which vacancy the lost acquire took: the longest lease we know of.
-          successorWaitMs: Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0),
+          successorWaitMs: Math.max(
+            this.options.leaseDurationMs,
+            this.keyWatch.lastHolderLeaseMs ?? 0,
+          ),
         },
         Promise.resolve(false),
       );
@@ -603,7 +525,7 @@ export class LeaderElection {
     const attempt = (async () => {
       this.campaigning = true;
       let retryInMs: number | null = null;
-      const observation = this.observation;
+      const observation = this.keyWatch.observation;
       this.lastRefusalWasLockDelay = false;
       try {
         retryInMs = await step();
@@ -620,7 +542,7 @@ export class LeaderElection {
       const lockDelayRefused = this.lastRefusalWasLockDelay;
       if (retryInMs === null) {
         this.campaignRetryAt = 0;
-        if (this.observation !== observation) this.considerCampaign();
+        if (this.keyWatch.observation !== observation) this.considerCampaign();
         return;
       }
       this.campaignRetryAt = this.clock.now() + retryInMs;
@@ -650,7 +572,7 @@ export class LeaderElection {
     if (vacancy === 'released') return this.options.leaseDurationMs;
     const previous =
       vacancy === 'absent'
-        ? this.lastHolderLeaseMs
+        ? this.keyWatch.lastHolderLeaseMs
         : decodeLeaderValue(observation.entry?.value ?? null)?.leaseMs;
     return Math.max(this.options.leaseDurationMs, previous ?? 0);
   }
@@ -658,7 +580,8 @@ export class LeaderElection {
   /** One acquire of the free key; returns when to try again (null: when the watch brings news). */
   private async attemptAcquire(observation: Observation): Promise<number | null> {
     const session = this.session;
-    if (!session || this.phase !== 'running' || this.observation !== observation) return null;
+    if (!session || this.phase !== 'running' || this.keyWatch.observation !== observation)
+      return null;
     const value = this.valueToWrite(observation);
     const sent = this.instant();
     const result = await this.port.acquire(
@@ -749,7 +672,10 @@ export class LeaderElection {
       return null;
     }
     if (this.session !== session || this.holding) return null;
-    const successorWaitMs = Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0);
+    const successorWaitMs = Math.max(
+      this.options.leaseDurationMs,
+      this.keyWatch.lastHolderLeaseMs ?? 0,
+    );
     // The token is Consul's index of the entry, never one read from the value: an operator's
     // import may have put an old one there.
     const token = entry.modifyIndex;
@@ -1244,7 +1170,10 @@ export class LeaderElection {
       {
         value,
         acquiredIndex: entry.modifyIndex,
-        successorWaitMs: Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0),
+        successorWaitMs: Math.max(
+          this.options.leaseDurationMs,
+          this.keyWatch.lastHolderLeaseMs ?? 0,
+        ),
       },
       false,
     );
@@ -1278,31 +1207,6 @@ function inheritSuccessors(observation: Observation, instanceId: string): string
     return others.slice(0, SUCCESSION_LIST_LENGTH);
   }
   return [...others.slice(0, SUCCESSION_LIST_LENGTH - 1), previous.instanceId];
-}
-
-/**
- * The observation to keep after a fresh read. The same free entry seen again (a blocking query that
- * timed out, an early wake) keeps the time it was first seen: that sighting already came after the
- * vacancy, the acquire is conditioned on the entry being unchanged, and restarting the clock on each
- * answer would postpone the lock-delay wait for ever when watchWait < lockDelay. An absent key seen
- * absent again keeps only `freeSeenAt`: its index moves with every write to other keys, and the
- * succession ranks must not restart with each, but a key created and deleted in between leaves no
- * trace, so nothing else carries over (takeover.ts, actTime).
- */
-function continueVacancy(previous: Observation | null, fresh: Observation): Observation {
-  if (!previous || previous.entry?.session || fresh.entry?.session) return fresh;
-  if (previous.entry && fresh.entry) {
-    return previous.entry.modifyIndex === fresh.entry.modifyIndex
-      ? {
-          ...fresh,
-          observedAt: previous.observedAt,
-          freeSeenAt: previous.freeSeenAt,
-          heldBefore: previous.heldBefore,
-        }
-      : fresh;
-  }
-  if (!previous.entry && !fresh.entry) return { ...fresh, freeSeenAt: previous.freeSeenAt };
-  return fresh;
 }
 
 function heldKeyOf(hold: ReleasableHold, claim: boolean): HeldKey {
