@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startConsulAgent, type ConsulAgent } from '../test/support';
+import { startConsulAgent, type ConsulAgent } from '../harness';
 import { renderChart, type ChartRow } from './lib/chart';
 import type { BenchContext } from './lib/context';
 import { evaluateGoals, renderTable, type BenchResults } from './lib/report';
@@ -61,7 +61,7 @@ async function main(): Promise<number> {
       node: process.version,
       consul: consulVersion,
       consulAgent:
-        'dev agent started by test/support (session_ttl_min lowered, limits.http_max_conns_per_client 4096; the library runs with its default timings)',
+        'dev agent started by harness/ (session_ttl_min lowered, limits.http_max_conns_per_client 4096; the library runs with its default timings)',
       loadAverageAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
     };
     log(

@@ -3,7 +3,7 @@
 // At each checkpoint it forces GC (run with --expose-gc) and prints RSS and heap as a JSON line.
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { LeaderElection } from '../../lib/election';
-import { FAST_TIMINGS } from '../../test/support/election-kit';
+import { FAST_TIMINGS } from '../../harness/fast-timings';
 
 const [host, port, key, totalText, everyText] = process.argv.slice(2);
 const total = Number(totalText);

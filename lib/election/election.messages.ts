@@ -40,8 +40,8 @@ export const ElectionMessages = {
     'healthCheck: false.',
   leadershipEnded: (reason: string) => `Leadership ended: ${reason}`,
   left: (key: string) => `Left the election for "${key}"`,
-  successorsNotUpdated: (key: string, detail: string) =>
-    `Could not update the successors in "${key}": ${detail}`,
+  valueNotRewritten: (key: string, what: string, detail: string) =>
+    `Could not ${what} in "${key}": ${detail}`,
   acquireRefused: (key: string, reason: string, detail: string) =>
     `Acquire of "${key}" refused (${reason}): ${detail}`,
   acquiredWaiting: (key: string, fencingToken: number, waitMs: number) =>

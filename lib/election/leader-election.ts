@@ -370,7 +370,18 @@ export class LeaderElection {
     }
     this.namingSuccessors = true;
     try {
-      const value: LeaderValue = { ...holding.value, successors };
+      await this.rewriteValue(holding, { ...holding.value, successors }, 'update the successors');
+    } finally {
+      this.namingSuccessors = false;
+      const pending = this.pendingSuccessors;
+      this.pendingSuccessors = null;
+      if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
+    }
+  }
+
+  /** Rewrites the key's value under our session, conditioned on the index we last saw it at. */
+  private async rewriteValue(holding: Holding, value: LeaderValue, what: string): Promise<void> {
+    try {
       const modifyIndex = await this.port.rewriteHeld(
         {
           key: this.options.key,
@@ -385,12 +396,9 @@ export class LeaderElection {
         holding.value = value;
       }
     } catch (error) {
-      this.logger.debug?.(ElectionMessages.successorsNotUpdated(this.options.key, String(error)));
-    } finally {
-      this.namingSuccessors = false;
-      const pending = this.pendingSuccessors;
-      this.pendingSuccessors = null;
-      if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
+      this.logger.debug?.(
+        ElectionMessages.valueNotRewritten(this.options.key, what, String(error)),
+      );
     }
   }
 
@@ -417,6 +425,12 @@ export class LeaderElection {
       // Written under our session by someone else (an operator's PUT), or our own rewrite whose
       // answer was lost: the release must be conditioned on what is there now.
       holding.acquiredIndex = entry.modifyIndex;
+      // Someone else's value under our session: write ours back. A follower that first sees the
+      // hold after it learns the term's token only from our value, and on LockIndex 0 it trusts
+      // our release's marker only when it names that token (SAFETY.md, rule 3); it also shows
+      // followers who leads again.
+      if (holderValue?.instanceId !== this.instanceId || holderValue.token !== holding.fencingToken)
+        void this.rewriteValue(holding, holding.value, "write the leader's value back");
     }
     if (holding && current && !ours) {
       if (
@@ -1029,10 +1043,12 @@ export class LeaderElection {
       this.releasing = held;
       const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
       let conflicts = 0;
+      let unknownOutcome = false;
       while (this.session === session && !this.holding && this.phase === 'running') {
         let retryInMs: number;
         try {
-          const outcome = await this.releaseAttempt(session, held);
+          const outcome = await this.releaseAttempt(session, held, unknownOutcome);
+          unknownOutcome = false;
           if (outcome === 'done') {
             this.releasing = null;
             this.problems.reportSuccess('release');
@@ -1047,6 +1063,7 @@ export class LeaderElection {
           const failure = classify(error, 'key release');
           this.problems.reportProblem('release', failure);
           retryInMs = backoff.nextAfter(failure);
+          unknownOutcome = true;
         }
         attempted();
         if (retryInMs > 0) await this.sleep(retryInMs);
@@ -1068,10 +1085,22 @@ export class LeaderElection {
    * was lost finds the key changed and does nothing, and can never free a newer hold. When Consul
    * refuses it, reads the key: if our session still holds it (an operator's PUT, our own successor
    * rewrite whose answer was lost), returns the index to release it at; else it is done.
+   * `lookFirst` after a try whose outcome is unknown: it may have gone through, or been refused
+   * with an answer as late as its own (slow commits), so retrying it blind could go on for ever
+   * while the key is free or someone else's; the read settles it first.
    */
-  private async releaseAttempt(session: CandidateSession, held: HeldKey): Promise<'done' | number> {
+  private async releaseAttempt(
+    session: CandidateSession,
+    held: HeldKey,
+    lookFirst = false,
+  ): Promise<'done' | number> {
     const { key, requestTimeoutMs } = this.options;
-    const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
+    if (lookFirst) {
+      const seen = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
+      if (seen.entry?.session !== session.id) return 'done';
+      if (seen.entry.modifyIndex !== held.modifyIndex) return seen.entry.modifyIndex;
+    }
+    // Noted before it is sent: a release whose answer never comes may have gone through too.
     const previous = this.lastReleased;
     this.lastReleased = {
       sessionId: session.id,
@@ -1080,6 +1109,7 @@ export class LeaderElection {
           ? Math.max(previous.modifyIndex, held.modifyIndex)
           : held.modifyIndex,
     };
+    const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
     if (released) return 'done';
     const read = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
     return read.entry?.session === session.id ? read.entry.modifyIndex : 'done';
@@ -1118,6 +1148,7 @@ export class LeaderElection {
     // stop that knows of none reads the key first.
     let hold = held;
     let looked = held !== null;
+    let unknownOutcome = false;
     for (let attempt = 1; attempt <= STOP_ATTEMPTS; attempt += 1) {
       try {
         if (!looked) {
@@ -1125,10 +1156,12 @@ export class LeaderElection {
           looked = true;
         }
         if (!hold) break;
-        const outcome = await this.releaseAttempt(session, hold);
+        const outcome = await this.releaseAttempt(session, hold, unknownOutcome);
+        unknownOutcome = false;
         // A refusal: the key changed under our session; release what is there now, at once.
         hold = outcome === 'done' ? null : { ...hold, modifyIndex: outcome };
       } catch (error) {
+        unknownOutcome = looked;
         this.logger.warn(
           ElectionMessages.stopStepFailed(
             this.options.key,

@@ -14,7 +14,7 @@ import {
   type ConsulLeaderServiceStub,
   type LeadershipState,
 } from '../../lib';
-import { startConsulAgent, type ConsulAgent } from '../support';
+import { startConsulAgent, type ConsulAgent } from '../../harness';
 import { FAST_TIMINGS, memoryLogger, pollUntil, uniqueKey } from '../support/election-kit';
 
 const DRAIN_TIMEOUT_MS = 500;

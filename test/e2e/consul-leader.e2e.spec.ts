@@ -19,7 +19,7 @@ import {
   LeaderOnly,
   type ConsulLeaderModuleOptions,
 } from '../../lib';
-import { startConsulAgent, type ConsulAgent } from '../support';
+import { startConsulAgent, type ConsulAgent } from '../../harness';
 import { FAST_TIMINGS, pollUntil, uniqueKey } from '../support/election-kit';
 
 const TICK_MS = 200;

@@ -22,9 +22,9 @@ import {
   NotLeaderError,
   type ConsulLeaderHttpOptions,
 } from '../../lib';
-import { startConsulAgent, type ConsulAgent } from '../support';
+import { startConsulAgent, type ConsulAgent } from '../../harness';
 import { FAST_TIMINGS, pollUntil, uniqueKey } from '../support/election-kit';
-import { findFreePorts } from '../support/ports';
+import { findFreePorts } from '../../harness/ports';
 
 @Controller()
 class JobController {

@@ -14,7 +14,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ConsulLeaderModule, ConsulLeaderService } from '../../lib';
 import { ElectionMetricNames } from '../../lib/metrics';
-import { startConsulAgent, type ConsulAgent } from '../support';
+import { startConsulAgent, type ConsulAgent } from '../../harness';
 import { FAST_TIMINGS, pollUntil, uniqueKey } from '../support/election-kit';
 
 interface Point {

@@ -8,7 +8,7 @@ import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminu
 import { Test } from '@nestjs/testing';
 import { ConsulLeaderModule, ConsulLeaderService } from '../../lib';
 import { ConsulLeaderHealthIndicator } from '../../lib/terminus';
-import { startConsulAgent, type ConsulAgent } from '../support';
+import { startConsulAgent, type ConsulAgent } from '../../harness';
 import { FAST_TIMINGS, pollUntil, uniqueKey } from '../support/election-kit';
 
 @Controller()

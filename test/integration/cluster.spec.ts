@@ -1,4 +1,4 @@
-import { startConsulCluster, type ConsulCluster } from '../support';
+import { startConsulCluster, type ConsulCluster } from '../../harness';
 
 async function kv(address: string, key: string, value?: string): Promise<Response> {
   return fetch(`${address}/v1/kv/${key}${value === undefined ? '?raw' : ''}`, {

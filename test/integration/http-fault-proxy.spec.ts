@@ -1,7 +1,7 @@
-import { startConsulAgent, type ConsulAgent } from '../support';
+import { startConsulAgent, type ConsulAgent } from '../../harness';
 import { readKeyEntry } from '../support/consul-operator';
 import { pollUntil, uniqueKey } from '../support/election-kit';
-import { startHttpFaultProxy, type HttpFaultProxy } from '../support/http-fault-proxy';
+import { startHttpFaultProxy, type HttpFaultProxy } from '../../harness/http-fault-proxy';
 
 describe('the HTTP fault proxy in front of a real agent', () => {
   let agent: ConsulAgent;

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startConsulAgent, type ConsulAgent } from '../support';
+import { startConsulAgent, type ConsulAgent } from '../../harness';
 import { pollUntil } from '../support/election-kit';
-import { findFreePorts } from '../support/ports';
+import { findFreePorts } from '../../harness/ports';
 import { FixtureProcess, waitForAny, type FixtureEvent } from './fixture-process';
 import {
   compileFixture,

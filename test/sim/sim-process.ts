@@ -112,6 +112,22 @@ export class SimProcess implements Clock {
 
   private pauseOnSend: { ms: number; requestName: string | null } | null = null;
 
+  /**
+   * Pauses the process (until {@link resume}) right after it receives the next answer to
+   * `requestName` with `status`: a GC pause or a SIGSTOP just after it saw, say, the key absent.
+   * What that answer sets going (timers, the next read) waits with the rest of the process.
+   */
+  pauseAfterNextAnswer(requestName: string, status: number): void {
+    this.pauseOnAnswer = { requestName, status };
+  }
+
+  /** Disarms a pause that has not happened yet. */
+  cancelPauseAfterAnswer(): void {
+    this.pauseOnAnswer = null;
+  }
+
+  private pauseOnAnswer: { requestName: string; status: number } | null = null;
+
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
@@ -241,7 +257,15 @@ export class SimProcess implements Clock {
                 ? this.random.between(slow.minMs, slow.maxMs)
                 : 0) + (slowWrite ? this.random.between(slowWrite.minMs, slowWrite.maxMs) : 0);
             answerBack(
-              () => resolve(answer),
+              () => {
+                resolve(answer);
+                const armed = this.pauseOnAnswer;
+                if (armed?.requestName === request.name && armed.status === answer.status) {
+                  this.pauseOnAnswer = null;
+                  this.trace(`${this.name} paused right after ${request.name} ${answer.status}`);
+                  this.pause();
+                }
+              },
               `${answer.status}${extra ? ` after +${extra.toFixed(0)}ms` : ''}`,
               extra,
             );

@@ -1,5 +1,5 @@
-import { ensureConsulSource } from './consul-source';
-import { RUN_ID_ENV } from './process-registry';
+import { ensureConsulSource } from '../../harness/consul-source';
+import { RUN_ID_ENV } from '../../harness/process-registry';
 
 /**
  * Jest globalSetup: resolves where Consul comes from once (fetching the Debian package if that

@@ -1,4 +1,4 @@
-import { killRecorded, liveRecords, RUN_ID_ENV } from './process-registry';
+import { killRecorded, liveRecords, RUN_ID_ENV } from '../../harness/process-registry';
 
 /**
  * Jest globalTeardown: stops every agent this run started that a suite left behind (a failed

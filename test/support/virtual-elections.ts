@@ -144,3 +144,45 @@ export class VirtualElections {
     );
   }
 }
+
+/** The current test's elections, for the specs of a `describe` that calls {@link useVirtualElections}. */
+export interface VirtualWorld {
+  readonly clock: VirtualClock;
+  readonly consul: InMemoryConsul;
+  readonly link: VirtualElections['link'];
+  readonly candidate: VirtualElections['candidate'];
+  readonly until: VirtualElections['until'];
+  readonly firstOverlap: VirtualElections['firstOverlap'];
+}
+
+/**
+ * A fresh clock, Consul and set of elections for every test of the calling `describe`, every
+ * election stopped after it. The members read the current test's world, so a spec can take
+ * `candidate` and `until` once at the top of its `describe`.
+ */
+export function useVirtualElections(): VirtualWorld {
+  let world: VirtualElections | undefined;
+  const current = (): VirtualElections => {
+    if (!world) throw new Error('useVirtualElections(): the world exists only inside a test');
+    return world;
+  };
+  beforeEach(() => {
+    world = new VirtualElections();
+  });
+  afterEach(async () => {
+    await current().stopAll();
+    world = undefined;
+  });
+  return {
+    get clock() {
+      return current().clock;
+    },
+    get consul() {
+      return current().consul;
+    },
+    link: () => current().link(),
+    candidate: (...args) => current().candidate(...args),
+    until: (probe, limitMs) => current().until(probe, limitMs),
+    firstOverlap: (all, ms) => current().firstOverlap(all, ms),
+  };
+}

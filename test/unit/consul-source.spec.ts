@@ -1,8 +1,8 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { resolveConsulSource, type ConsulProbe } from '../support';
-import { ensureConsulSource, pingDockerEngine } from '../support/consul-source';
-import { debianArchiveUri } from '../support/debian-consul';
+import { resolveConsulSource, type ConsulProbe } from '../../harness';
+import { ensureConsulSource, pingDockerEngine } from '../../harness/consul-source';
+import { debianArchiveUri } from '../../harness/debian-consul';
 
 /** A machine with nothing on it; each test adds what it needs. */
 function bareMachine(overrides: Partial<ConsulProbe> = {}): Partial<ConsulProbe> {

@@ -10,7 +10,7 @@ import {
   systemClock,
   type ConsulPort,
 } from '../../../lib/election';
-import { startConsulAgent, type ConsulAgent } from '../../support';
+import { startConsulAgent, type ConsulAgent } from '../../../harness';
 import { ConsulModel } from '../../support/consul-model';
 import { modelPort } from '../../support/model-consul-client';
 import { Prng } from '../../support/prng';

@@ -5,7 +5,7 @@
 // reliance on whitespace in answers.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startConsulAgent, type ConsulAgent } from '../../support';
+import { startConsulAgent, type ConsulAgent } from '../../../harness';
 import { createElection, uniqueKey, waitForState } from '../../support/election-kit';
 import type { LeaderElection } from '../../../lib/election';
 

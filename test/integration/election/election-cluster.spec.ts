@@ -1,5 +1,5 @@
 import type { LeaderElection } from '../../../lib/election';
-import { startConsulCluster, type ConsulCluster } from '../../support';
+import { startConsulCluster, type ConsulCluster } from '../../../harness';
 import {
   LeadershipRecorder,
   createElection,

@@ -3,7 +3,7 @@
 // agent is unknown to the next. The election must notice it, say what to do, and keep electing on
 // the session TTL alone.
 import type { LeaderElection } from '../../../lib/election';
-import { startConsulCluster, type ConsulCluster } from '../../support';
+import { startConsulCluster, type ConsulCluster } from '../../../harness';
 import {
   LeadershipRecorder,
   createElection,
@@ -11,12 +11,12 @@ import {
   pollUntil,
   uniqueKey,
 } from '../../support/election-kit';
-import { startTcpProxy } from '../../support';
+import { startTcpProxy } from '../../../harness';
 import {
   startRoundRobinHttpProxy,
   startRoundRobinProxy,
   type RoundRobinProxy,
-} from '../../support/round-robin-proxy';
+} from '../../../harness/round-robin-proxy';
 
 describe('candidates that reach a 3-server cluster through a round-robin load balancer', () => {
   let cluster: ConsulCluster;

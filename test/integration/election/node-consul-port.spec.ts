@@ -1,5 +1,5 @@
 import { ConsulRequestError, NodeConsulPort } from '../../../lib/election';
-import { startConsulAgent, type ConsulAgent } from '../../support';
+import { startConsulAgent, type ConsulAgent } from '../../../harness';
 import { uniqueKey } from '../../support/election-kit';
 
 describe('the Consul port on the consul npm client', () => {

@@ -3,7 +3,7 @@
 // a free key with no session, LockIndex 0 and no lock-delay; if its value carries the "released"
 // marker, a follower takes it for the claim "nobody before me can still act" and acts at once,
 // while the leader cut off from Consul may still act for up to D.
-import { startTcpProxy } from '../../support';
+import { startTcpProxy } from '../../../harness';
 import { deleteKey, plainPut, readKeyEntry } from '../../support/consul-operator';
 import { pollUntil, uniqueKey, waitForState } from '../../support/election-kit';
 import { useRealConsul } from '../../support/election-fixture';

@@ -48,7 +48,8 @@ function baselineFails(seed: number): boolean {
   if (!baseline.has(seed)) {
     baseline.set(
       seed,
-      simulator(join(repo, 'test', 'sim', 'run.ts'), repo, ['--seed', String(seed)]).status !== 0,
+      simulator(join(repo, 'test', 'sim', 'run.ts'), repo, ['--seed', String(seed), '--all-faults'])
+        .status !== 0,
     );
   }
   return baseline.get(seed)!;

@@ -3,9 +3,9 @@
 // an acquire whose answer was lost), its release must not tell the next candidate "nobody before me
 // can still act": the partitioned leader may. Nor may a release while leader work still runs.
 import type { LeaderElection } from '../../../../lib/election';
-import { startTcpProxy } from '../../../support';
+import { startTcpProxy } from '../../../../harness';
 import { deleteKey, readKeyEntry } from '../../../support/consul-operator';
-import { ElectionRequests } from '../../../support/election-requests';
+import { ElectionRequests } from '../../../../harness/election-requests';
 import {
   pollUntil,
   uniqueKey,
@@ -13,7 +13,7 @@ import {
   waitUntilNamedSuccessor,
 } from '../../../support/election-kit';
 import { useRealConsul, type ConsulTarget } from '../../../support/election-fixture';
-import { startHttpFaultProxy } from '../../../support/http-fault-proxy';
+import { startHttpFaultProxy } from '../../../../harness/http-fault-proxy';
 import { LeaderSampler } from '../../../support/leader-sampler';
 import { instanceIdInSlot } from '../../../support/succession-slot';
 

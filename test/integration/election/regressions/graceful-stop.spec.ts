@@ -4,7 +4,7 @@
 // waits out lock-delay and the lease instead of taking over within milliseconds.
 import type { LeaderElection } from '../../../../lib/election';
 import { putWithHolderSession, readKeyEntry } from '../../../support/consul-operator';
-import { ElectionRequests } from '../../../support/election-requests';
+import { ElectionRequests } from '../../../../harness/election-requests';
 import {
   pollUntil,
   uniqueKey,
@@ -12,7 +12,7 @@ import {
   waitUntilNamedSuccessor,
 } from '../../../support/election-kit';
 import { useRealConsul } from '../../../support/election-fixture';
-import { startHttpFaultProxy } from '../../../support/http-fault-proxy';
+import { startHttpFaultProxy } from '../../../../harness/http-fault-proxy';
 
 /** A graceful handoff takes milliseconds; lock-delay + lease is 1200 ms at the test timings. */
 const HANDOFF_BOUND_MS = 300;

@@ -17,7 +17,7 @@ export interface HarnessPaths {
   readonly data: string;
 }
 
-export function harnessPaths(projectRoot = path.resolve(__dirname, '..', '..')): HarnessPaths {
+export function harnessPaths(projectRoot = path.resolve(__dirname, '..')): HarnessPaths {
   const root = path.join(projectRoot, '.consul');
   return {
     root,

@@ -1,11 +1,11 @@
 /*
  * The harness from the command line (CI, the sample's demo, a developer's shell):
- *   node_modules/.bin/ts-node --transpile-only test/support/cli.ts <command>
+ *   node_modules/.bin/ts-node --transpile-only harness/cli.ts <command>
  *     ensure            resolve (and if needed fetch) Consul, print where it comes from
  *     agent             start a dev agent, print its address, run until SIGINT/SIGTERM
  *     check-leftovers   exit 1 listing consul processes the harness started that still run
  */
-import { startConsulAgent } from './consul-harness';
+import { startConsulAgent } from './start-agent';
 import { ensureConsulSource } from './consul-source';
 import { liveRecords } from './process-registry';
 
