@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
-import type { Candidate, ConsulPort, ReleaseRequest } from './consul-port';
+import type { Candidate, ConsulPort } from './consul-port';
 import { ConsulRequestError, classify } from './consul-request.error';
 import { parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
@@ -23,6 +23,8 @@ import { ElectionProblems } from './election-problems';
 import { ElectionTimers, type TimerSlot } from './election-timers';
 import { blockingWatch, type WatchContext } from './blocking-watch';
 import { KeyWatch, type Observation } from './key-watch';
+import { heldKeyOf, KeyRelease, type HeldKey } from './release';
+import { SerialQueue } from './serial-queue';
 import { resolveElectionOptions } from './resolve-election-options';
 import { StatePublisher } from './state-publisher';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
@@ -77,21 +79,6 @@ interface Takeover {
   readonly previousHolder: string | undefined;
 }
 
-/** What a release needs of a hold. */
-type ReleasableHold = Pick<Holding, 'value' | 'acquiredIndex' | 'successorWaitMs'>;
-
-/** A hold this instance may still have in Consul: what to write on release and the key's index while held. */
-interface HeldKey {
-  readonly value: LeaderValue;
-  readonly modifyIndex: number;
-  /** Whether the release may carry the "released" marker (takeover.ts, mayClaimReleased). */
-  readonly claim: boolean;
-  readonly successorWaitMs: number;
-}
-
-/** Tries at stop to look at, and release, the key before the session is destroyed. */
-const STOP_ATTEMPTS = 3;
-
 /** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
 const LOCK_DELAY_MARGIN_MS = 25;
 
@@ -139,8 +126,9 @@ export class LeaderElection {
    * The last hold this instance released, by session: a read showing it is from before the release,
    * not a lost answer. Per session, since indexes start over on an agent that forgot its state.
    */
-  private lastReleased: { readonly sessionId: string; readonly modifyIndex: number } | null = null;
-  private sessionWork: Promise<unknown> = Promise.resolve();
+  /** The session's serial queue: its opening and the releases made with it. */
+  private readonly sessionWork = new SerialQueue();
+  private readonly release: KeyRelease;
   private holding: Holding | null = null;
   private campaigning = false;
   /** Set once the agent that answers proves not to be the check's: sessions then carry no check. */
@@ -149,7 +137,6 @@ export class LeaderElection {
   private checkUnknownCount = 0;
   private campaignInFlight: Promise<void> = Promise.resolve();
   private acquiredWhileStopping: HeldKey | null = null;
-  private releasesInFlight = 0;
   private readonly timers: ElectionTimers;
   private readonly campaignTimer: TimerSlot;
   private readonly confirmTimer: TimerSlot;
@@ -171,8 +158,6 @@ export class LeaderElection {
   private lastRefusalWasLockDelay = false;
   /** The observation on which an adoption found the key not ours after all: not tried again. */
   private triedAdoption: Observation | null = null;
-  /** The hold a release loop is giving back, until Consul confirms it: stop() finishes it. */
-  private releasing: HeldKey | null = null;
   /** The lease the last holder we saw wrote into the key: an absent key's successor waits it out too. */
   private termCount = 0;
   private readonly campaignBackoff: Backoff;
@@ -213,6 +198,21 @@ export class LeaderElection {
       sleep: (ms) => this.sleep(ms),
       problems: this.problems,
     };
+    this.release = new KeyRelease({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      clock: this.clock,
+      logger: this.logger,
+      problems: this.problems,
+      timers: this.timers,
+      queue: this.sessionWork,
+      isCurrent: (session) => this.session === session,
+      mayGoOn: (session) => this.session === session && !this.holding && this.phase === 'running',
+      sleep: (ms) => this.sleep(ms),
+      lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
+      onReleaseSettled: () => this.considerCampaign(),
+    });
     this.keyWatch = new KeyWatch(this.watchContext, this.port, this.instanceId, {
       onRead: (observation, holderValue) => this.onKeyRead(observation, holderValue),
       // Campaigns wait for a fresh read.
@@ -288,7 +288,7 @@ export class LeaderElection {
     const drained = options.drain ? this.drain(options.drain) : Promise.resolve(true);
     let attempted = (): void => undefined;
     const firstAttempt = new Promise<void>((resolve) => (attempted = resolve));
-    const released = this.releaseKey(
+    const released = this.release.release(
       holding.session,
       holding,
       drained.then((workDrained) =>
@@ -319,11 +319,15 @@ export class LeaderElection {
     this.lifetime.abort();
     this.timers.dispose();
     await this.campaignInFlight;
-    await this.sessionWork;
+    await this.sessionWork.idle();
     const held = holding
       ? heldKeyOf(holding, mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }))
-      : (this.releasing ?? this.acquiredWhileStopping);
-    if (wasRunning) await this.leaveConsul(held);
+      : (this.release.releasing ?? this.acquiredWhileStopping);
+    if (wasRunning) {
+      const session = this.session;
+      this.session = null;
+      if (session) await this.release.leave(session, held);
+    }
     this.phase = 'stopped';
     this.out.publish({ role: 'stopped', term: null, stepDownDeadline: null });
     this.out.complete();
@@ -467,7 +471,7 @@ export class LeaderElection {
       this.holding ||
       this.campaigning ||
       !this.session ||
-      this.releasesInFlight > 0
+      this.release.inFlight > 0
     )
       return;
     const observation = this.keyWatch.observation;
@@ -511,12 +515,11 @@ export class LeaderElection {
    */
   private onOwnHoldFound(session: CandidateSession, observation: Observation): void {
     const entry = observation.entry!;
-    const released = this.lastReleased;
-    if (released?.sessionId === session.id && entry.modifyIndex <= released.modifyIndex) return;
+    if (this.release.released(session, entry.modifyIndex)) return;
     if (this.triedAdoption === observation) return;
     const value = decodeLeaderValue(entry.value) ?? this.valueToWrite(observation);
     if (this.clock.now() < this.campaignPausedUntil) {
-      void this.releaseKey(
+      void this.release.release(
         session,
         {
           value,
@@ -639,7 +642,7 @@ export class LeaderElection {
         return null;
       }
       if (answeredAt < this.campaignPausedUntil) {
-        void this.releaseKey(
+        void this.release.release(
           session,
           { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
           Promise.resolve(neverActed),
@@ -700,7 +703,7 @@ export class LeaderElection {
       return null;
     }
     if (this.clock.now() < this.campaignPausedUntil) {
-      void this.releaseKey(session, held, Promise.resolve(false));
+      void this.release.release(session, held, Promise.resolve(false));
       return null;
     }
     this.logger.log(ElectionMessages.adopted(this.options.key, entry.modifyIndex));
@@ -863,7 +866,7 @@ export class LeaderElection {
       // Consul may still hold the key for our session: release it, so the next holder need not wait
       // for the session's invalidation and lock-delay — without the marker, since leader work of the
       // term may still run (we cannot tell) and the next holder must wait out our lease.
-      void this.releaseKey(holding.session, holding, Promise.resolve(false));
+      void this.release.release(holding.session, holding, Promise.resolve(false));
       return;
     }
     // 'lost', 'session-lost': the key is someone else's (or gone); nothing to release.
@@ -925,7 +928,7 @@ export class LeaderElection {
 
   /** The candidacy's session, opened once and reused across terms until Consul loses it or we stop. */
   private ensureSession(): Promise<CandidateSession> {
-    const next = this.sessionWork.then(async () => {
+    return this.sessionWork.run(async () => {
       if (this.session) return this.session;
       if (this.phase !== 'running') throw new Error(ElectionMessages.notRunning(this.options.key));
       const session = await CandidateSession.open(
@@ -949,8 +952,6 @@ export class LeaderElection {
       this.logger.debug?.(ElectionMessages.sessionOpened(this.options.key, session.id));
       return session;
     });
-    this.sessionWork = next.catch(() => undefined);
-    return next;
   }
 
   /** Opens the session now, and again after Consul loses it, retrying with backoff. */
@@ -1023,195 +1024,6 @@ export class LeaderElection {
     this.keepCandidacy();
   }
 
-  /**
-   * Releases the key after this instance stepped down — with the "released" marker when `claim`
-   * resolves true (SAFETY.md) — so that the next candidate need not wait for our session's
-   * invalidation. Retries every failure with capped backoff (the longest delay after a 403) while
-   * the election runs and our session lives: a leader cut off from Consul hands over as soon as it
-   * is back, and no error answer turns into a loop. New campaigns wait until it is done.
-   */
-  private releaseKey(
-    session: CandidateSession,
-    hold: ReleasableHold,
-    claim: Promise<boolean>,
-    /** Called once the first attempt has been answered (or could not be made). */
-    attempted: () => void = () => undefined,
-  ): Promise<void> {
-    this.releasesInFlight += 1;
-    const work = this.sessionWork.then(async () => {
-      let held = heldKeyOf(hold, await claim);
-      this.releasing = held;
-      const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
-      let conflicts = 0;
-      let unknownOutcome = false;
-      while (this.session === session && !this.holding && this.phase === 'running') {
-        let retryInMs: number;
-        try {
-          const outcome = await this.releaseAttempt(session, held, unknownOutcome);
-          unknownOutcome = false;
-          if (outcome === 'done') {
-            this.releasing = null;
-            this.problems.reportSuccess('release');
-            session.setMode('standby');
-            return;
-          }
-          // The key changed under our session: release what is there now, at once the first time.
-          held = { ...held, modifyIndex: outcome };
-          this.releasing = held;
-          retryInMs = conflicts++ === 0 ? 0 : backoff.next();
-        } catch (error) {
-          const failure = classify(error, 'key release');
-          this.problems.reportProblem('release', failure);
-          retryInMs = backoff.nextAfter(failure);
-          unknownOutcome = true;
-        }
-        attempted();
-        if (retryInMs > 0) await this.sleep(retryInMs);
-      }
-      // Our session is gone (its keys went with it) or stop() finishes the release (this.releasing).
-      if (this.session !== session) this.releasing = null;
-    });
-    const settled = work.finally(() => {
-      attempted();
-      this.releasesInFlight -= 1;
-      this.considerCampaign();
-    });
-    this.sessionWork = settled.catch(() => undefined);
-    return settled;
-  }
-
-  /**
-   * One release, conditioned on the hold's last known index: a retry after a release whose answer
-   * was lost finds the key changed and does nothing, and can never free a newer hold. When Consul
-   * refuses it, reads the key: if our session still holds it (an operator's PUT, our own successor
-   * rewrite whose answer was lost), returns the index to release it at; else it is done.
-   * `lookFirst` after a try whose outcome is unknown: it may have gone through, or been refused
-   * with an answer as late as its own (slow commits), so retrying it blind could go on for ever
-   * while the key is free or someone else's; the read settles it first.
-   */
-  private async releaseAttempt(
-    session: CandidateSession,
-    held: HeldKey,
-    lookFirst = false,
-  ): Promise<'done' | number> {
-    const { key, requestTimeoutMs } = this.options;
-    if (lookFirst) {
-      const seen = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
-      if (seen.entry?.session !== session.id) return 'done';
-      if (seen.entry.modifyIndex !== held.modifyIndex) return seen.entry.modifyIndex;
-    }
-    // Noted before it is sent: a release whose answer never comes may have gone through too.
-    const previous = this.lastReleased;
-    this.lastReleased = {
-      sessionId: session.id,
-      modifyIndex:
-        previous?.sessionId === session.id
-          ? Math.max(previous.modifyIndex, held.modifyIndex)
-          : held.modifyIndex,
-    };
-    const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
-    if (released) return 'done';
-    const read = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
-    return read.entry?.session === session.id ? read.entry.modifyIndex : 'done';
-  }
-
-  /** The release of a hold: marked as released when it may claim it, handed back otherwise. */
-  private releaseOf(session: CandidateSession, held: HeldKey): ReleaseRequest {
-    const {
-      releasedAt: _released,
-      releasedBy: _by,
-      handedBackAt: _handedBack,
-      ...value
-    } = held.value;
-    const now = new Date(this.clock.wallNow()).toISOString();
-    const released: LeaderValue = held.claim
-      ? { ...value, releasedAt: now, releasedBy: session.id }
-      : { ...value, handedBackAt: now, leaseMs: held.successorWaitMs };
-    return {
-      key: this.options.key,
-      sessionId: session.id,
-      value: encodeLeaderValue(released),
-      expectedModifyIndex: held.modifyIndex,
-    };
-  }
-
-  /** At stop: a few tries to release what we hold, then destroy the session and remove our service. */
-  private async leaveConsul(held: HeldKey | null): Promise<void> {
-    const session = this.session;
-    this.session = null;
-    if (!session) return;
-    session.close();
-    const { requestTimeoutMs, retry } = this.options;
-    // A few tries, whatever the failure: a release at stop saves the successor lock-delay and D,
-    // and a stop must not give up on the first 500 or timeout. Knowing of no hold is not knowing
-    // there is none: an acquire or adoption whose answer never came may have gone through, so a
-    // stop that knows of none reads the key first.
-    let hold = held;
-    let looked = held !== null;
-    let unknownOutcome = false;
-    for (let attempt = 1; attempt <= STOP_ATTEMPTS; attempt += 1) {
-      try {
-        if (!looked) {
-          hold = await this.ownHoldAtStop(session);
-          looked = true;
-        }
-        if (!hold) break;
-        const outcome = await this.releaseAttempt(session, hold, unknownOutcome);
-        unknownOutcome = false;
-        // A refusal: the key changed under our session; release what is there now, at once.
-        hold = outcome === 'done' ? null : { ...hold, modifyIndex: outcome };
-      } catch (error) {
-        unknownOutcome = looked;
-        this.logger.warn(
-          ElectionMessages.stopStepFailed(
-            this.options.key,
-            classify(error, 'stop').message,
-            attempt,
-            STOP_ATTEMPTS,
-          ),
-        );
-        if (attempt < STOP_ATTEMPTS) await this.timers.pause(retry.initialDelayMs);
-      }
-      if (looked && !hold) break;
-    }
-    // Destroyed in any case: a hold we could not release is then Consul's to free (lock-delay).
-    try {
-      await session.destroy(requestTimeoutMs);
-    } catch (error) {
-      this.logger.warn(
-        ElectionMessages.stopCleanupFailed(
-          this.options.key,
-          session.id,
-          classify(error, 'stop').message,
-        ),
-      );
-    }
-  }
-
-  private async ownHoldAtStop(session: CandidateSession): Promise<HeldKey | null> {
-    const read = await this.port.readKey(this.options.key, {
-      timeoutMs: this.options.requestTimeoutMs,
-    });
-    const entry = read.entry;
-    if (entry?.session !== session.id) return null;
-    const value = decodeLeaderValue(entry.value) ?? {
-      instanceId: this.instanceId,
-      metadata: {},
-      since: new Date(0).toISOString(),
-    };
-    return heldKeyOf(
-      {
-        value,
-        acquiredIndex: entry.modifyIndex,
-        successorWaitMs: Math.max(
-          this.options.leaseDurationMs,
-          this.keyWatch.lastHolderLeaseMs ?? 0,
-        ),
-      },
-      false,
-    );
-  }
-
   // ---------------------------------------------------------------- state, problems, helpers
 
   /** Resolves after `ms`, or at once when the election stops. */
@@ -1240,13 +1052,4 @@ function inheritSuccessors(observation: Observation, instanceId: string): string
     return others.slice(0, SUCCESSION_LIST_LENGTH);
   }
   return [...others.slice(0, SUCCESSION_LIST_LENGTH - 1), previous.instanceId];
-}
-
-function heldKeyOf(hold: ReleasableHold, claim: boolean): HeldKey {
-  return {
-    value: hold.value,
-    modifyIndex: hold.acquiredIndex,
-    claim,
-    successorWaitMs: hold.successorWaitMs,
-  };
 }
