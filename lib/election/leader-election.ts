@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
-import type { Candidate, ConsulPort } from './consul-port';
+import type { ConsulPort } from './consul-port';
 import { ConsulRequestError, classify } from './consul-request.error';
 import { parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
@@ -17,67 +17,20 @@ import {
   toLeaderInfo,
   type LeaderValue,
 } from './leader-value';
-import type { LeadershipState, LeadershipTerm } from './leadership-state';
+import type { LeadershipState } from './leadership-state';
 import { NodeConsulPort } from './node-consul.port';
 import { ElectionProblems } from './election-problems';
 import { ElectionTimers, type TimerSlot } from './election-timers';
-import { blockingWatch, type WatchContext } from './blocking-watch';
+import type { WatchContext } from './blocking-watch';
 import { KeyWatch, type Observation } from './key-watch';
 import { heldKeyOf, KeyRelease, type HeldKey } from './release';
 import { SerialQueue } from './serial-queue';
+import { LeadershipLostError, type Holding, type StepDownReason, type Takeover } from './hold';
+import { inheritSuccessors, SuccessorNaming } from './successors';
 import { resolveElectionOptions } from './resolve-election-options';
 import { StatePublisher } from './state-publisher';
-import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
-import { actTime, leaseWaitMs, mayClaimReleased, vacancyOf, type Vacancy } from './takeover';
-
-/** Why a term ended; carried as the `reason` of the term's aborted signal. */
-export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | 'stop';
-
-/** The error a term's `AbortSignal` is aborted with. */
-export class LeadershipLostError extends Error {
-  override readonly name = 'LeadershipLostError';
-  constructor(readonly reason: StepDownReason) {
-    super(ElectionMessages.leadershipEnded(reason));
-  }
-}
-
-interface Holding {
-  readonly session: CandidateSession;
-  readonly fencingToken: number;
-  /**
-   * ModifyIndex of the key as we last wrote it (the acquire, or a rewrite of the successors): reads
-   * older than this cannot tell us we lost it, and a release is conditioned on it.
-   */
-  acquiredIndex: number;
-  /** What the key holds while we lead; the successors in it follow the candidates. */
-  value: LeaderValue;
-  /** Stops the leader's watch of the candidates. */
-  readonly ended: AbortController;
-  /** The holder we took over from, if any: it ranks last and is not named. */
-  readonly previousHolder: string | undefined;
-  readonly lease: Lease;
-  /** How the key was free when we took it (decides whether a release before acting may claim the marker). */
-  readonly vacancy: Vacancy;
-  /** Monotonic time from which this instance may act (later than the acquire when the old lease may still run). */
-  readonly actAt: number;
-  /** The lease a successor must wait out if we release without the marker: our D, or the longer one we waited out. */
-  readonly successorWaitMs: number;
-  term: (LeadershipTerm & { readonly controller: AbortController }) | null;
-}
-
-/** A hold we won: by an acquire, or by adopting one whose answer we never got. */
-interface Takeover {
-  readonly session: CandidateSession;
-  readonly value: LeaderValue;
-  readonly fencingToken: number;
-  readonly modifyIndex: number;
-  /** When the request that proved the hold was sent: the lease counts from it. */
-  readonly leaseFrom: Instant;
-  readonly vacancy: Vacancy;
-  readonly actAt: number;
-  readonly successorWaitMs: number;
-  readonly previousHolder: string | undefined;
-}
+import { successionRank } from './succession';
+import { actTime, leaseWaitMs, mayClaimReleased, vacancyOf } from './takeover';
 
 /** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
 const LOCK_DELAY_MARGIN_MS = 25;
@@ -129,6 +82,7 @@ export class LeaderElection {
   /** The session's serial queue: its opening and the releases made with it. */
   private readonly sessionWork = new SerialQueue();
   private readonly release: KeyRelease;
+  private readonly successors: SuccessorNaming;
   private holding: Holding | null = null;
   private campaigning = false;
   /** Set once the agent that answers proves not to be the check's: sessions then carry no check. */
@@ -212,6 +166,14 @@ export class LeaderElection {
       sleep: (ms) => this.sleep(ms),
       lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
       onReleaseSettled: () => this.considerCampaign(),
+    });
+    this.successors = new SuccessorNaming({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      logger: this.logger,
+      watchContext: this.watchContext,
+      holds: (holding) => this.holding === holding,
     });
     this.keyWatch = new KeyWatch(this.watchContext, this.port, this.instanceId, {
       onRead: (observation, holderValue) => this.onKeyRead(observation, holderValue),
@@ -341,71 +303,6 @@ export class LeaderElection {
 
   // ---------------------------------------------------------------- watching the key
 
-  /**
-   * While this instance holds the key, keeps the succession order in it current: the live
-   * candidates from the catalog, read by the leader alone (see succession.ts).
-   */
-  private watchCandidates(holding: Holding): Promise<void> {
-    const serviceName = this.options.healthCheck!.serviceName;
-    return blockingWatch(
-      this.watchContext,
-      'candidates',
-      (request) => this.port.readCandidates(serviceName, request),
-      // By key, not by service name alone: a user may give two keys one `serviceName`.
-      (read) =>
-        this.nameSuccessors(
-          holding,
-          read.candidates.filter((candidate) => candidate.leaderKey === this.options.key),
-        ),
-      { until: holding.ended.signal },
-    );
-  }
-
-  private namingSuccessors = false;
-  private pendingSuccessors: { holding: Holding; candidates: readonly Candidate[] } | null = null;
-
-  /** Rewrites the key's value (same session, same fencing token) when the succession order changed. */
-  private async nameSuccessors(holding: Holding, candidates: readonly Candidate[]): Promise<void> {
-    const successors = successorsOf(candidates, this.instanceId, holding.previousHolder);
-    if (this.holding !== holding || sameSuccessors(holding.value.successors, successors)) return;
-    if (this.namingSuccessors) {
-      this.pendingSuccessors = { holding, candidates };
-      return;
-    }
-    this.namingSuccessors = true;
-    try {
-      await this.rewriteValue(holding, { ...holding.value, successors }, 'update the successors');
-    } finally {
-      this.namingSuccessors = false;
-      const pending = this.pendingSuccessors;
-      this.pendingSuccessors = null;
-      if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
-    }
-  }
-
-  /** Rewrites the key's value under our session, conditioned on the index we last saw it at. */
-  private async rewriteValue(holding: Holding, value: LeaderValue, what: string): Promise<void> {
-    try {
-      const modifyIndex = await this.port.rewriteHeld(
-        {
-          key: this.options.key,
-          sessionId: holding.session.id,
-          value: encodeLeaderValue(value),
-          expectedModifyIndex: holding.acquiredIndex,
-        },
-        this.options.requestTimeoutMs,
-      );
-      if (modifyIndex !== null && this.holding === holding) {
-        holding.acquiredIndex = Math.max(holding.acquiredIndex, modifyIndex);
-        holding.value = value;
-      }
-    } catch (error) {
-      this.logger.debug?.(
-        ElectionMessages.valueNotRewritten(this.options.key, what, String(error)),
-      );
-    }
-  }
-
   /** What the election does with each read of the key: the hold's view of it, then a campaign. */
   private onKeyRead(observation: Observation, holderValue: LeaderValue | null): void {
     const { entry } = observation;
@@ -434,7 +331,7 @@ export class LeaderElection {
       // our release's marker only when it names that token (SAFETY.md, rule 3); it also shows
       // followers who leads again.
       if (holderValue?.instanceId !== this.instanceId || holderValue.token !== holding.fencingToken)
-        void this.rewriteValue(holding, holding.value, "write the leader's value back");
+        void this.successors.rewriteValue(holding, holding.value, "write the leader's value back");
     }
     if (holding && current && !ours) {
       if (
@@ -740,7 +637,7 @@ export class LeaderElection {
     this.holding = holding;
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
-    if (this.options.healthCheck && !this.noLocalAgent) void this.watchCandidates(holding);
+    if (this.options.healthCheck && !this.noLocalAgent) void this.successors.watch(holding);
     this.out.publish({
       leader: toLeaderInfo(takeover.value, fencingToken),
       stepDownDeadline: holding.lease.deadline,
@@ -1036,20 +933,4 @@ export class LeaderElection {
   private instant(): Instant {
     return { mono: this.clock.now(), wall: this.clock.wallNow() };
   }
-}
-
-/**
- * The last holder's successors without us, and the last holder itself at the end if it left alive
- * (released): what our own watch of the candidates will find too unless the candidates changed, so
- * the key is usually not rewritten after a failover.
- */
-function inheritSuccessors(observation: Observation, instanceId: string): string[] {
-  const previous = decodeLeaderValue(observation.entry?.value ?? null);
-  const others = (previous?.successors ?? []).filter(
-    (id) => id !== instanceId && id !== previous?.instanceId,
-  );
-  if (!previous?.releasedAt || previous.instanceId === instanceId) {
-    return others.slice(0, SUCCESSION_LIST_LENGTH);
-  }
-  return [...others.slice(0, SUCCESSION_LIST_LENGTH - 1), previous.instanceId];
 }
