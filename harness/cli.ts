@@ -5,7 +5,7 @@
  *     agent             start a dev agent, print its address, run until SIGINT/SIGTERM
  *     check-leftovers   exit 1 listing consul processes the harness started that still run
  */
-import { startConsulAgent } from './consul-harness';
+import { startConsulAgent } from './start-agent';
 import { ensureConsulSource } from './consul-source';
 import { liveRecords } from './process-registry';
 

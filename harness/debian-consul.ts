@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { pollUntil } from './poll';
 import { harnessPaths, type HarnessPaths } from './harness-paths';
 
 const run = promisify(execFile);
@@ -89,14 +90,13 @@ export async function provisionDebianConsul(
   if (isExecutableFile(binary)) return binary;
   fs.mkdirSync(paths.root, { recursive: true });
   const lock = `${paths.debian}.lock`;
-  const deadline = performance.now() + timeoutMs;
-  while (!tryLock(lock)) {
-    if (isExecutableFile(binary)) return binary;
-    if (performance.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for the lock ${lock}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  // Another process may be fetching it: wait until it is there or the lock is ours.
+  const got = await pollUntil(
+    `the lock ${lock}`,
+    () => (tryLock(lock) ? 'lock' : isExecutableFile(binary) ? 'binary' : undefined),
+    { timeoutMs, intervalMs: 200 },
+  );
+  if (got === 'binary') return binary;
   try {
     if (isExecutableFile(binary)) return binary;
     await fetchPackage(paths.debian);

@@ -13,6 +13,9 @@ export interface SeenRequest {
   readonly at: number;
   /** What the proxy did with it. */
   readonly fate: 'forwarded' | 'held' | 'dropped' | 'answered';
+  /** The status Consul (or an `answer` fault) gave, and when it reached the proxy; null while pending. */
+  status: number | null;
+  answeredAt: number | null;
 }
 
 /** Which requests a fault or a count applies to; every given field must match. */
@@ -39,6 +42,8 @@ export type Fault =
 /**
  * An HTTP proxy between one or more clients and a Consul agent, loopback only, that injects faults
  * per kind of request and counts the requests it sees. Long polls (blocking queries) pass through.
+ * The one counting proxy: the fault specs count with it, and the benchmarks, injecting nothing,
+ * classify what it saw (bench/lib/request-kinds.ts).
  */
 export interface HttpFaultProxy {
   readonly port: number;
@@ -103,6 +108,8 @@ export async function startHttpFaultProxy(target: {
         query: url.searchParams,
         body: Buffer.concat(chunks).toString('utf8'),
         at: performance.now(),
+        status: null,
+        answeredAt: null,
       };
       const fault = faults.find((entry) =>
         matchesPattern({ ...probe, fate: 'forwarded' }, entry.pattern),
@@ -115,9 +122,12 @@ export async function startHttpFaultProxy(target: {
             : fault
               ? 'held'
               : 'forwarded';
-      seen.push({ ...probe, fate });
+      const record: SeenRequest = { ...probe, fate };
+      seen.push(record);
 
       if (fault?.kind === 'answer') {
+        record.status = fault.status;
+        record.answeredAt = performance.now();
         response.writeHead(fault.status, { 'Content-Type': 'text/plain; charset=utf-8' });
         response.end(fault.body ?? '');
         return;
@@ -132,6 +142,8 @@ export async function startHttpFaultProxy(target: {
           agent: upstreamAgent,
         },
         (answer) => {
+          record.status = answer.statusCode ?? null;
+          record.answeredAt = performance.now();
           const body: Buffer[] = [];
           answer.on('data', (chunk: Buffer) => body.push(chunk));
           answer.on('end', () => {

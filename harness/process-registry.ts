@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pollUntil } from './poll';
 import { harnessPaths, type HarnessPaths } from './harness-paths';
 
 /**
@@ -131,13 +132,11 @@ export function liveRecords(
   });
 }
 
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
+/** Whether `check` came true within `timeoutMs`. */
+function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  return pollUntil('the recorded processes to exit', check, { timeoutMs, intervalMs: 50 }).catch(
+    () => false,
+  );
 }
 
 /**

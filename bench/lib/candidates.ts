@@ -1,13 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import {
-  delay,
-  onLines,
-  signal,
-  spawnTs,
-  until,
-  waitExit,
-  type ProcessRegistry,
-} from './processes';
+import { pollUntil } from '../../harness';
+import { onLines, signal, spawnTs, waitExit, type ProcessRegistry } from './processes';
 
 export interface CandidateEvent {
   readonly ev: 'ready' | 'leader' | 'follower' | 'resigning' | 'stopped';
@@ -57,11 +50,10 @@ export class CandidateProcess {
   }
 
   ready(timeoutMs = 60_000): Promise<true> {
-    return until(
-      `${this.idPrefix} ready`,
-      () => (this.events.some((e) => e.ev === 'ready') ? true : undefined),
-      timeoutMs,
-    );
+    return pollUntil(`${this.idPrefix} ready`, () => this.events.some((e) => e.ev === 'ready'), {
+      timeoutMs: timeoutMs,
+      intervalMs: 5,
+    });
   }
 
   /** Whether one of this process's candidates leads now (by its last leader/follower events). */
@@ -93,7 +85,7 @@ export function firstLeaderAfter(
   after: number,
   timeoutMs: number,
 ): Promise<CandidateEvent & { process: CandidateProcess }> {
-  return until(
+  return pollUntil(
     'a new leader',
     () => {
       let best: (CandidateEvent & { process: CandidateProcess }) | undefined;
@@ -105,7 +97,7 @@ export function firstLeaderAfter(
       }
       return best;
     },
-    timeoutMs,
+    { timeoutMs: timeoutMs, intervalMs: 5 },
   );
 }
 
@@ -152,19 +144,20 @@ async function waitForCount(
   everyMs: number,
   what: string,
 ): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
   let seen = 0;
-  while (performance.now() < deadline) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-      seen = countOf(await response.json());
-    } catch {
-      // a busy agent may drop a poll; the next one counts
-    }
-    if (seen >= count) return;
-    await delay(everyMs);
-  }
-  throw new Error(`only ${seen} of ${count} ${what} after ${timeoutMs} ms`);
+  await pollUntil(
+    `${count} ${what}`,
+    async () => {
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+        seen = countOf(await response.json());
+      } catch {
+        // a busy agent may drop a poll; the next one counts
+      }
+      return seen >= count;
+    },
+    { timeoutMs, intervalMs: everyMs, lastSeen: () => `${seen}` },
+  );
 }
 
 /** The key and the candidates' checks as Consul sees them, for a failure report. */

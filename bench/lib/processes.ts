@@ -104,23 +104,3 @@ export function spawnTs(
     },
   );
 }
-
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `probe` every 5 ms until it returns a value, or throws after `timeoutMs`. */
-export async function until<T>(
-  label: string,
-  probe: () => T | undefined,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
-    await delay(5);
-  }
-}

@@ -4,7 +4,8 @@
 import { CandidateProcess, diagnose, firstLeaderAfter, waitForCandidates } from '../lib/candidates';
 import { ConsulLockContender } from '../lib/consul-lock';
 import type { BenchContext } from '../lib/context';
-import { delay, wallNow } from '../lib/processes';
+import { delay } from '../../harness';
+import { wallNow } from '../lib/processes';
 import { summarize, type Distribution } from '../lib/stats';
 
 export interface CrashResult {

@@ -10,7 +10,7 @@ import { resolveElectionOptions } from '../../lib/election/resolve-election-opti
 import { waitForCandidates, waitForSessions } from '../lib/candidates';
 import { ConsulLockContender } from '../lib/consul-lock';
 import { silentLogger, type BenchContext } from '../lib/context';
-import { delay } from '../lib/processes';
+import { delay } from '../../harness';
 import { pairedRatios, summarize, type Distribution } from '../lib/stats';
 
 export interface HandoffResult {

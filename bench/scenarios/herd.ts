@@ -12,13 +12,14 @@ import {
 } from '../lib/candidates';
 import { ConsulLockContender } from '../lib/consul-lock';
 import type { BenchContext } from '../lib/context';
+import { delay, pollUntil, startHttpFaultProxy, type HttpFaultProxy } from '../../harness';
 import {
-  CountingProxy,
   countByKind,
+  countedBetween,
   type CountedRequest,
   type RequestKind,
-} from '../lib/counting-proxy';
-import { delay, until, wallNow } from '../lib/processes';
+} from '../lib/request-kinds';
+import { wallNow } from '../lib/processes';
 import { median, summarize, type Distribution } from '../lib/stats';
 
 /** Writes a failover causes: taking the key, letting it go, switching check TTLs, sessions and services coming and going. */
@@ -187,13 +188,13 @@ function series(n: number, samples: FailoverSample[]): HerdSeries {
 
 /** The requests of one failover window [start, end): the leader left at `start`, the next one led at `leaderAt`. */
 function sample(
-  proxy: CountingProxy,
+  proxy: HttpFaultProxy,
   start: number,
   leaderAt: number,
   end: number,
   leavingId: string | null,
 ): FailoverSample {
-  const requests = proxy.between(start, end);
+  const requests = countedBetween(proxy, start, end);
   const byKind = countByKind(requests);
   const sum = (kinds: readonly RequestKind[]): number =>
     kinds.reduce((total, kind) => total + (byKind[kind] ?? 0), 0);
@@ -226,7 +227,7 @@ function sample(
 /** The leader alone in one process, the other n - 1 candidates 50 to a process, all through `proxy`. */
 async function startCandidates(
   ctx: BenchContext,
-  proxy: CountingProxy,
+  proxy: HttpFaultProxy,
   key: string,
   n: number,
   spurious: string[],
@@ -295,11 +296,10 @@ async function setUp(
       throw new SpuriousFailover(`N=${n}: could not hand the leadership back to the lone leader`);
     }
     processes.find((p) => p !== leader && p.leading)?.send('resign');
-    await until(
-      'the lone leader to lead again',
-      () => (leader.leading ? true : undefined),
-      15_000,
-    ).catch(() => undefined);
+    await pollUntil('the lone leader to lead again', () => leader.leading, {
+      timeoutMs: 15_000,
+      intervalMs: 5,
+    }).catch(() => undefined);
     await delay(LEAD_BEFORE_MS);
   }
   return processes;
@@ -326,24 +326,24 @@ async function gracefulOurs(
   rounds: number,
   spurious: string[],
 ): Promise<FailoverSample[]> {
-  const proxy = await new CountingProxy({ host: ctx.agent.host, port: ctx.agent.port }).start();
+  const proxy = await startHttpFaultProxy({ host: ctx.agent.host, port: ctx.agent.port });
   const key = ctx.uniqueKey(`herd${n}`);
   let processes: CandidateProcess[] = [];
   const samples: FailoverSample[] = [];
   try {
     processes = await startCandidates(ctx, proxy, key, n, spurious);
     for (let round = 0; round < rounds; round++) {
-      const leading = await until(
+      const leading = await pollUntil(
         'the leading process',
         () => processes.find((p) => p.leading),
-        30_000,
+        { timeoutMs: 30_000, intervalMs: 5 },
       );
       const before = leading.events.length;
       leading.send('resign');
-      const resigning = await until(
+      const resigning = await pollUntil(
         'resign acknowledged',
         () => leading.events.slice(before).find((e) => e.ev === 'resigning'),
-        10_000,
+        { timeoutMs: 10_000, intervalMs: 5 },
       );
       const next = await firstLeaderAfter(processes, resigning.at!, 60_000);
       const end = next.at! + SETTLE_AFTER_MS;
@@ -364,7 +364,7 @@ async function crashOurs(
   n: number,
   spurious: string[],
 ): Promise<FailoverSample> {
-  const proxy = await new CountingProxy({ host: ctx.agent.host, port: ctx.agent.port }).start();
+  const proxy = await startHttpFaultProxy({ host: ctx.agent.host, port: ctx.agent.port });
   const key = ctx.uniqueKey(`herdc${n}`);
   let processes: CandidateProcess[] = [];
   try {
@@ -386,7 +386,7 @@ async function gracefulConsulLock(
   n: number,
   rounds: number,
 ): Promise<FailoverSample[]> {
-  const proxy = await new CountingProxy({ host: ctx.agent.host, port: ctx.agent.port }).start();
+  const proxy = await startHttpFaultProxy({ host: ctx.agent.host, port: ctx.agent.port });
   const prefix = ctx.uniqueKey(`herdlock${n}`);
   const httpAddr = `127.0.0.1:${proxy.port}`;
   const spawn = (): ConsulLockContender =>
@@ -408,10 +408,10 @@ async function gracefulConsulLock(
       const t0 = wallNow();
       const m0 = performance.now();
       const terminated = holder.terminate();
-      const t1 = await until(
+      const t1 = await pollUntil(
         'the next consul lock holder',
         () => waiting.find((c) => c.runningAt !== null)?.runningAt ?? undefined,
-        60_000,
+        { timeoutMs: 60_000, intervalMs: 5 },
       );
       const timeMs = t1 - m0;
       const end = t0 + timeMs + SETTLE_AFTER_MS;

@@ -4,8 +4,9 @@
 import { CandidateProcess, firstLeaderAfter, waitForCandidates } from '../lib/candidates';
 import { ConsulLockContender } from '../lib/consul-lock';
 import type { BenchContext } from '../lib/context';
-import { CountingProxy, countByKind, isWrite, type RequestKind } from '../lib/counting-proxy';
-import { delay, wallNow } from '../lib/processes';
+import { delay, startHttpFaultProxy, type HttpFaultProxy } from '../../harness';
+import { countByKind, countedBetween, isWrite, type RequestKind } from '../lib/request-kinds';
+import { wallNow } from '../lib/processes';
 
 export interface Rate {
   readonly requestsPerSecond: number;
@@ -26,7 +27,7 @@ export interface SteadyResult {
 export async function runSteady(ctx: BenchContext): Promise<SteadyResult> {
   const windowSeconds = ctx.quick ? 15 : 60;
   const target = { host: ctx.agent.host, port: ctx.agent.port };
-  const proxies = await Promise.all([0, 1, 2, 3].map(() => new CountingProxy(target).start()));
+  const proxies = await Promise.all([0, 1, 2, 3].map(() => startHttpFaultProxy(target)));
   const [leaderProxy, followerProxy, holderProxy, waiterProxy] = proxies;
   const key = ctx.uniqueKey('steady');
   const prefix = ctx.uniqueKey('steady-consul-lock');
@@ -73,8 +74,8 @@ export async function runSteady(ctx: BenchContext): Promise<SteadyResult> {
     const from = wallNow();
     await delay(windowSeconds * 1000);
     const to = wallNow();
-    const rate = (proxy: CountingProxy): Rate => {
-      const requests = proxy.between(from, to);
+    const rate = (proxy: HttpFaultProxy): Rate => {
+      const requests = countedBetween(proxy, from, to);
       const seconds = (to - from) / 1000;
       const writes = requests.filter((r) => isWrite(r.kind)).length;
       const round = (value: number): number => Math.round(value * 1000) / 1000;

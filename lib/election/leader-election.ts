@@ -1,15 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
-import type {
-  Candidate,
-  ConsulPort,
-  KeyEntry,
-  ReadKeyRequest,
-  ReleaseRequest,
-} from './consul-port';
+import type { ConsulPort } from './consul-port';
 import { ConsulRequestError, classify } from './consul-request.error';
 import { parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
@@ -23,121 +17,20 @@ import {
   toLeaderInfo,
   type LeaderValue,
 } from './leader-value';
-import {
-  initialLeadershipState,
-  type ElectionProblem,
-  type LeadershipState,
-  type LeadershipTerm,
-} from './leadership-state';
+import type { LeadershipState } from './leadership-state';
 import { NodeConsulPort } from './node-consul.port';
+import { ElectionProblems } from './election-problems';
+import { ElectionTimers, type TimerSlot } from './election-timers';
+import type { WatchContext } from './blocking-watch';
+import { KeyWatch, type Observation } from './key-watch';
+import { heldKeyOf, KeyRelease, type HeldKey } from './release';
+import { SerialQueue } from './serial-queue';
+import { LeadershipLostError, type Holding, type StepDownReason, type Takeover } from './hold';
+import { inheritSuccessors, SuccessorNaming } from './successors';
 import { resolveElectionOptions } from './resolve-election-options';
-import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
-import {
-  actTime,
-  leaseWaitMs,
-  mayClaimReleased,
-  vacancyOf,
-  type SeenHolder,
-  type Vacancy,
-} from './takeover';
-
-/** Why a term ended; carried as the `reason` of the term's aborted signal. */
-export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | 'stop';
-
-/** The error a term's `AbortSignal` is aborted with. */
-export class LeadershipLostError extends Error {
-  override readonly name = 'LeadershipLostError';
-  constructor(readonly reason: StepDownReason) {
-    super(ElectionMessages.leadershipEnded(reason));
-  }
-}
-
-/** The loops that talk to Consul, each reporting its own problems. */
-type ProblemSource =
-  | 'watch'
-  | 'candidates'
-  | 'session'
-  | 'campaign'
-  | 'confirm'
-  | 'renew'
-  | 'release'
-  /** The check update, answered by the local agent alone. */
-  | 'check';
-
-interface Observation {
-  readonly entry: KeyEntry | null;
-  /** `X-Consul-Index` of the read that produced it. */
-  readonly index: number;
-  /** Monotonic time at which this instance received it (the first sighting, for the same free entry). */
-  readonly observedAt: number;
-  /**
-   * Monotonic time at which this instance first saw the key free in this vacancy, kept across
-   * answers that show it still free: the succession ranks count from it. For an absent key it
-   * survives index moves (writes to other keys wake the read), which `observedAt` does not.
-   */
-  readonly freeSeenAt: number;
-  /** The hold this instance had seen on the key before this read (vacancyOf binds a marker to it). */
-  readonly heldBefore: SeenHolder | null;
-}
-
-interface Holding {
-  readonly session: CandidateSession;
-  readonly fencingToken: number;
-  /**
-   * ModifyIndex of the key as we last wrote it (the acquire, or a rewrite of the successors): reads
-   * older than this cannot tell us we lost it, and a release is conditioned on it.
-   */
-  acquiredIndex: number;
-  /** What the key holds while we lead; the successors in it follow the candidates. */
-  value: LeaderValue;
-  /** Stops the leader's watch of the candidates. */
-  readonly ended: AbortController;
-  /** The holder we took over from, if any: it ranks last and is not named. */
-  readonly previousHolder: string | undefined;
-  readonly lease: Lease;
-  /** How the key was free when we took it (decides whether a release before acting may claim the marker). */
-  readonly vacancy: Vacancy;
-  /** Monotonic time from which this instance may act (later than the acquire when the old lease may still run). */
-  readonly actAt: number;
-  /** The lease a successor must wait out if we release without the marker: our D, or the longer one we waited out. */
-  readonly successorWaitMs: number;
-  term: (LeadershipTerm & { readonly controller: AbortController }) | null;
-}
-
-/** A hold we won: by an acquire, or by adopting one whose answer we never got. */
-interface Takeover {
-  readonly session: CandidateSession;
-  readonly value: LeaderValue;
-  readonly fencingToken: number;
-  readonly modifyIndex: number;
-  /** When the request that proved the hold was sent: the lease counts from it. */
-  readonly leaseFrom: Instant;
-  readonly vacancy: Vacancy;
-  readonly actAt: number;
-  readonly successorWaitMs: number;
-  readonly previousHolder: string | undefined;
-}
-
-/** What a release needs of a hold. */
-type ReleasableHold = Pick<Holding, 'value' | 'acquiredIndex' | 'successorWaitMs'>;
-
-/** A hold this instance may still have in Consul: what to write on release and the key's index while held. */
-interface HeldKey {
-  readonly value: LeaderValue;
-  readonly modifyIndex: number;
-  /** Whether the release may carry the "released" marker (takeover.ts, mayClaimReleased). */
-  readonly claim: boolean;
-  readonly successorWaitMs: number;
-}
-
-/**
- * At most 4 reads a second of an absent key, however fast other keys are written: seeing the key
- * created or deleted is delayed by no more than this.
- */
-const MIN_PACED_READ_INTERVAL_MS = 250;
-
-/** Tries at stop to look at, and release, the key before the session is destroyed. */
-const STOP_ATTEMPTS = 3;
+import { StatePublisher } from './state-publisher';
+import { successionRank } from './succession';
+import { actTime, leaseWaitMs, mayClaimReleased, vacancyOf } from './takeover';
 
 /** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
 const LOCK_DELAY_MARGIN_MS = 25;
@@ -172,12 +65,13 @@ export class LeaderElection {
   private readonly ownsPort: boolean;
   private readonly clock: Clock;
   private readonly logger: ElectionLogger;
-  private readonly subject: BehaviorSubject<LeadershipState>;
-  private readonly events = new Subject<ElectionEvent>();
+  private readonly out: StatePublisher;
   private readonly lifetime = new AbortController();
+  /** What the blocking-query loops (key, candidates) need of the election. */
+  private readonly watchContext: WatchContext;
 
   private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
-  private observation: Observation | null = null;
+  private readonly keyWatch: KeyWatch;
   private session: CandidateSession | null = null;
   private openingSession = false;
   private readonly sessionBackoff: Backoff;
@@ -185,8 +79,10 @@ export class LeaderElection {
    * The last hold this instance released, by session: a read showing it is from before the release,
    * not a lost answer. Per session, since indexes start over on an agent that forgot its state.
    */
-  private lastReleased: { readonly sessionId: string; readonly modifyIndex: number } | null = null;
-  private sessionWork: Promise<unknown> = Promise.resolve();
+  /** The session's serial queue: its opening and the releases made with it. */
+  private readonly sessionWork = new SerialQueue();
+  private readonly release: KeyRelease;
+  private readonly successors: SuccessorNaming;
   private holding: Holding | null = null;
   private campaigning = false;
   /** Set once the agent that answers proves not to be the check's: sessions then carry no check. */
@@ -195,11 +91,11 @@ export class LeaderElection {
   private checkUnknownCount = 0;
   private campaignInFlight: Promise<void> = Promise.resolve();
   private acquiredWhileStopping: HeldKey | null = null;
-  private releasesInFlight = 0;
-  private campaignTimer: TimerHandle | null = null;
-  private confirmTimer: TimerHandle | null = null;
-  private deadlineTimer: TimerHandle | null = null;
-  private actTimer: TimerHandle | null = null;
+  private readonly timers: ElectionTimers;
+  private readonly campaignTimer: TimerSlot;
+  private readonly confirmTimer: TimerSlot;
+  private readonly deadlineTimer: TimerSlot;
+  private readonly actTimer: TimerSlot;
   private campaignPausedUntil = 0;
   /**
    * No campaign step before this time: the backoff after a failed acquire or adoption, or the end of
@@ -216,23 +112,10 @@ export class LeaderElection {
   private lastRefusalWasLockDelay = false;
   /** The observation on which an adoption found the key not ours after all: not tried again. */
   private triedAdoption: Observation | null = null;
-  /** The hold a release loop is giving back, until Consul confirms it: stop() finishes it. */
-  private releasing: HeldKey | null = null;
   /** The lease the last holder we saw wrote into the key: an absent key's successor waits it out too. */
-  private lastHolderLeaseMs: number | undefined;
-  /** The hold we last saw on the key (session and token), to which a marker must be bound (vacancyOf). */
-  private lastHolder: SeenHolder | null = null;
   private termCount = 0;
   private readonly campaignBackoff: Backoff;
-  private settled = false;
-  private readonly settledWaiters: Array<(state: LeadershipState) => void> = [];
-  private lastLoggedProblem: string | null = null;
-  private readonly pendingTimers = new Set<TimerHandle>();
-  private readonly sleepers = new Set<() => void>();
-  private readonly problems = new Map<
-    ProblemSource,
-    { problem: ElectionProblem; transient: boolean }
-  >();
+  private readonly problems: ElectionProblems;
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
   constructor(options: ElectionOptions) {
@@ -254,13 +137,55 @@ export class LeaderElection {
       this.options.retry.initialDelayMs,
       this.options.retry.maxDelayMs,
     );
-    this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));
-    this.state$ = this.subject.asObservable();
-    this.events$ = this.events.asObservable();
+    this.timers = new ElectionTimers(this.clock);
+    this.campaignTimer = this.timers.slot();
+    this.confirmTimer = this.timers.slot();
+    this.deadlineTimer = this.timers.slot();
+    this.actTimer = this.timers.slot();
+    this.out = new StatePublisher(this.instanceId);
+    this.problems = new ElectionProblems(this.options, this.clock, this.logger, this.out);
+    this.watchContext = {
+      options: this.options,
+      clock: this.clock,
+      lifetime: this.lifetime.signal,
+      running: () => this.phase === 'running',
+      sleep: (ms) => this.sleep(ms),
+      problems: this.problems,
+    };
+    this.release = new KeyRelease({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      clock: this.clock,
+      logger: this.logger,
+      problems: this.problems,
+      timers: this.timers,
+      queue: this.sessionWork,
+      isCurrent: (session) => this.session === session,
+      mayGoOn: (session) => this.session === session && !this.holding && this.phase === 'running',
+      sleep: (ms) => this.sleep(ms),
+      lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
+      onReleaseSettled: () => this.considerCampaign(),
+    });
+    this.successors = new SuccessorNaming({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      logger: this.logger,
+      watchContext: this.watchContext,
+      holds: (holding) => this.holding === holding,
+    });
+    this.keyWatch = new KeyWatch(this.watchContext, this.port, this.instanceId, {
+      onRead: (observation, holderValue) => this.onKeyRead(observation, holderValue),
+      // Campaigns wait for a fresh read.
+      onForget: () => this.cancelCampaign(),
+    });
+    this.state$ = this.out.state$;
+    this.events$ = this.out.events$;
   }
 
   get state(): LeadershipState {
-    return this.subject.getValue();
+    return this.out.state;
   }
 
   /** True only while this instance leads and its lease has not run out — checked against the clocks now. */
@@ -289,15 +214,14 @@ export class LeaderElection {
   start(): void {
     if (this.phase !== 'idle') return;
     this.phase = 'running';
-    void this.watchKey();
+    void this.keyWatch.watch();
     // The session is opened up front, so that taking a free key costs a single request.
     this.keepCandidacy();
   }
 
   /** Resolves at the first outcome: leader, a follower that has read the key, or a problem with Consul. */
   whenSettled(): Promise<LeadershipState> {
-    if (this.settled || this.phase === 'stopped') return Promise.resolve(this.state);
-    return new Promise((resolve) => this.settledWaiters.push(resolve));
+    return this.out.whenSettled();
   }
 
   /**
@@ -318,7 +242,7 @@ export class LeaderElection {
     if (this.phase !== 'running') return;
     this.campaignPausedUntil = this.clock.now() + pauseMs;
     this.cancelCampaign();
-    this.later(() => this.considerCampaign(), pauseMs + 1);
+    this.timers.later(() => this.considerCampaign(), pauseMs + 1);
     const holding = this.holding;
     if (!holding) return;
     const acted = holding.term !== null;
@@ -326,7 +250,7 @@ export class LeaderElection {
     const drained = options.drain ? this.drain(options.drain) : Promise.resolve(true);
     let attempted = (): void => undefined;
     const firstAttempt = new Promise<void>((resolve) => (attempted = resolve));
-    const released = this.releaseKey(
+    const released = this.release.release(
       holding.session,
       holding,
       drained.then((workDrained) =>
@@ -355,250 +279,40 @@ export class LeaderElection {
     if (holding) this.endTerm('stop');
     const workDrained = options.drain ? await this.drain(options.drain) : true;
     this.lifetime.abort();
-    for (const wake of this.sleepers) wake();
-    this.sleepers.clear();
-    for (const handle of this.pendingTimers) this.clock.clearTimer(handle);
-    this.pendingTimers.clear();
+    this.timers.dispose();
     await this.campaignInFlight;
-    await this.sessionWork;
+    await this.sessionWork.idle();
     const held = holding
       ? heldKeyOf(holding, mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }))
-      : (this.releasing ?? this.acquiredWhileStopping);
-    if (wasRunning) await this.leaveConsul(held);
-    this.clearTimer('confirmTimer');
-    this.clearTimer('deadlineTimer');
-    this.clearTimer('actTimer');
+      : (this.release.releasing ?? this.acquiredWhileStopping);
+    if (wasRunning) {
+      const session = this.session;
+      this.session = null;
+      if (session) await this.release.leave(session, held);
+    }
     this.phase = 'stopped';
-    this.publish({ role: 'stopped', term: null, stepDownDeadline: null });
-    this.markSettled();
-    this.subject.complete();
-    this.events.complete();
+    this.out.publish({ role: 'stopped', term: null, stepDownDeadline: null });
+    this.out.complete();
     if (this.ownsPort) this.port.close();
     if (wasRunning) this.logger.log(ElectionMessages.left(this.options.key));
   }
 
   private whenStopped(): Promise<void> {
-    if (this.phase === 'stopped') return Promise.resolve();
-    return new Promise((resolve) => this.subject.subscribe({ complete: () => resolve() }));
+    return this.out.whenCompleted();
   }
 
   // ---------------------------------------------------------------- watching the key
 
-  /** One blocking query on the key after another, for as long as the election runs, leader or not. */
-  private watchKey(): Promise<void> {
-    return this.watch(
-      'watch',
-      (request) => this.port.readKey(this.options.key, request),
-      (read, at, continuous) =>
-        this.observe(
-          {
-            entry: read.entry,
-            index: read.index,
-            observedAt: at,
-            freeSeenAt: at,
-            heldBefore: null,
-          },
-          continuous,
-        ),
-      { paceAfter: (read) => read.entry === null },
-    );
-  }
-
-  /**
-   * While this instance holds the key, keeps the succession order in it current: the live
-   * candidates from the catalog, read by the leader alone (see succession.ts).
-   */
-  private watchCandidates(holding: Holding): Promise<void> {
-    const serviceName = this.options.healthCheck!.serviceName;
-    return this.watch(
-      'candidates',
-      (request) => this.port.readCandidates(serviceName, request),
-      // By key, not by service name alone: a user may give two keys one `serviceName`.
-      (read) =>
-        this.nameSuccessors(
-          holding,
-          read.candidates.filter((candidate) => candidate.leaderKey === this.options.key),
-        ),
-      { until: holding.ended.signal },
-    );
-  }
-
-  private namingSuccessors = false;
-  private pendingSuccessors: { holding: Holding; candidates: readonly Candidate[] } | null = null;
-
-  /** Rewrites the key's value (same session, same fencing token) when the succession order changed. */
-  private async nameSuccessors(holding: Holding, candidates: readonly Candidate[]): Promise<void> {
-    const successors = successorsOf(candidates, this.instanceId, holding.previousHolder);
-    if (this.holding !== holding || sameSuccessors(holding.value.successors, successors)) return;
-    if (this.namingSuccessors) {
-      this.pendingSuccessors = { holding, candidates };
-      return;
-    }
-    this.namingSuccessors = true;
-    try {
-      await this.rewriteValue(holding, { ...holding.value, successors }, 'update the successors');
-    } finally {
-      this.namingSuccessors = false;
-      const pending = this.pendingSuccessors;
-      this.pendingSuccessors = null;
-      if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
-    }
-  }
-
-  /** Rewrites the key's value under our session, conditioned on the index we last saw it at. */
-  private async rewriteValue(holding: Holding, value: LeaderValue, what: string): Promise<void> {
-    try {
-      const modifyIndex = await this.port.rewriteHeld(
-        {
-          key: this.options.key,
-          sessionId: holding.session.id,
-          value: encodeLeaderValue(value),
-          expectedModifyIndex: holding.acquiredIndex,
-        },
-        this.options.requestTimeoutMs,
-      );
-      if (modifyIndex !== null && this.holding === holding) {
-        holding.acquiredIndex = Math.max(holding.acquiredIndex, modifyIndex);
-        holding.value = value;
-      }
-    } catch (error) {
-      this.logger.debug?.(
-        ElectionMessages.valueNotRewritten(this.options.key, what, String(error)),
-      );
-    }
-  }
-
-  /** A blocking-query loop with Consul's index rules and capped, jittered backoff on errors. */
-  private async watch<T extends { readonly index: number }>(
-    source: ProblemSource,
-    read: (request: ReadKeyRequest) => Promise<T>,
-    /** `continuous`: this read follows a successful one without the index going back. */
-    onRead: (result: T, receivedAt: number, continuous: boolean) => unknown,
-    options: {
-      until?: AbortSignal;
-      /**
-       * Answers that may come back at once for reasons outside the key (an absent key's read wakes on
-       * every write to any key): after one of these, the next read starts no sooner than
-       * {@link MIN_PACED_READ_INTERVAL_MS} (or `retry.initialDelay`) after this one did, so a busy
-       * KV store never paces the loop.
-       */
-      paceAfter?: (result: T) => boolean;
-    } = {},
-  ): Promise<void> {
-    const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
-    const { watchWaitMs, requestTimeoutMs } = this.options;
-    const signal = options.until
-      ? AbortSignal.any([this.lifetime.signal, options.until])
-      : this.lifetime.signal;
-    let index = 0;
-    while (this.phase === 'running' && !signal.aborted) {
-      const startedAt = this.clock.now();
-      const restart = source === 'watch' ? new AbortController() : null;
-      if (restart) {
-        this.keyWatchRestart = restart;
-        if (this.keyWatchFromScratch) index = 0;
-        this.keyWatchFromScratch = false;
-      }
-      try {
-        const result = await read({
-          index,
-          waitMs: watchWaitMs,
-          // A blocking query is a long poll: Consul adds up to wait/16 of jitter before answering.
-          // The first read (index 0) answers at once: a lost one must not blind us for the whole wait.
-          timeoutMs:
-            index > 0
-              ? watchWaitMs + watchWaitMs / 16 + requestTimeoutMs + 5_000
-              : requestTimeoutMs,
-          signal: restart ? AbortSignal.any([signal, restart.signal]) : signal,
-        });
-        if (this.phase !== 'running' || signal.aborted) return;
-        this.reportSuccess(source);
-        backoff.reset();
-        const receivedAt = this.clock.now();
-        // Indexes can go backwards (agent restart, snapshot restore): start over rather than block forever.
-        const nextIndex = result.index < index ? 0 : Math.max(result.index, 1);
-        const unchangedEarly =
-          nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
-        const continuous = index > 0 && nextIndex > 0;
-        const blocking = index > 0;
-        index = nextIndex;
-        onRead(result, receivedAt, continuous);
-        // Consul may answer early with the same index; never spin on it.
-        const { initialDelayMs } = this.options.retry;
-        const paceMs = Math.max(initialDelayMs, MIN_PACED_READ_INTERVAL_MS);
-        if (unchangedEarly) await this.sleep(initialDelayMs);
-        else if (blocking && options.paceAfter?.(result) && receivedAt - startedAt < paceMs)
-          await this.sleep(paceMs - (receivedAt - startedAt));
-      } catch (error) {
-        if (this.phase !== 'running' || signal.aborted) {
-          if (source === 'candidates') this.reportSuccess('candidates');
-          return;
-        }
-        // Cut short by restartKeyWatch(): read afresh at once.
-        if (restart?.signal.aborted) continue;
-        this.reportProblem(
-          source,
-          classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),
-        );
-        // Never trust the old index after a failed read: an agent that restarted empty holds a query
-        // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
-        index = 0;
-        if (source === 'watch') this.forgetObservation();
-        await this.sleep(this.backoffDelay(backoff, error));
-      }
-    }
-  }
-
-  /**
-   * After a failed read the last observation may describe a store that is gone (an agent that
-   * restarted, a restore): its ModifyIndex may name another entry by now, and an acquire conditioned
-   * on it could succeed on a later vacancy. Campaigns wait for a fresh read.
-   */
-  private forgetObservation(): void {
-    this.observation = null;
-    this.cancelCampaign();
-  }
-
-  private observe(fresh: Observation, continuous: boolean): void {
-    // After a failed read or an index that went back (an agent that restarted, a restore), the same
-    // ModifyIndex may name another entry: nothing of the earlier sighting carries over.
-    // The hold seen before this read, which a marker in it must name: kept with the observation,
-    // since by the time our acquire is answered the watch may have shown our own hold.
-    const seen = { ...fresh, heldBefore: this.lastHolder };
-    this.observation = continuous ? continueVacancy(this.observation, seen) : seen;
-    const { entry } = this.observation;
-    const holderValue = entry ? decodeLeaderValue(entry.value) : null;
-    // Remember the lease the last other holder wrote: if its key is then deleted, its successor
-    // must still wait it out (takeover.ts, leaseWaitMs).
-    if (holderValue?.leaseMs && holderValue.instanceId !== this.instanceId)
-      this.lastHolderLeaseMs = holderValue.leaseMs;
+  /** What the election does with each read of the key: the hold's view of it, then a campaign. */
+  private onKeyRead(observation: Observation, holderValue: LeaderValue | null): void {
+    const { entry } = observation;
     if (entry?.session && this.campaignWaitIsLockDelay) {
       this.campaignRetryAt = 0;
       this.campaignWaitIsLockDelay = false;
     }
-    if (entry?.session) {
-      // The term's token as first seen, kept across writes of the same hold that carry none (an
-      // operator's plain PUT replaces the value): the holder's release will name that token.
-      // A new term of the same session (a re-acquire) has a larger LockIndex and a token of its
-      // own; a plain PUT (LockIndex 0) or a re-lock (same LockIndex) is the same term.
-      const last = this.lastHolder;
-      const sameTerm =
-        !!last &&
-        !last.ended &&
-        last.session === entry.session &&
-        (entry.lockIndex === 0 || entry.lockIndex === last.lockIndex);
-      this.lastHolder = {
-        session: entry.session,
-        token: holderValue?.token ?? (sameTerm ? last.token : entry.modifyIndex),
-        lockIndex: sameTerm && entry.lockIndex === 0 ? last.lockIndex : entry.lockIndex,
-      };
-    } else if (this.lastHolder && !this.lastHolder.ended) {
-      // Free now: whoever holds it next, the same session included, holds it in a new term.
-      this.lastHolder = { ...this.lastHolder, ended: true };
-    }
     const holding = this.holding;
     // A read older than our acquire knows nothing of it: it neither names the leader nor unseats us.
-    const current = !holding || this.observation.index >= holding.acquiredIndex;
+    const current = !holding || observation.index >= holding.acquiredIndex;
     const ours = !!holding && entry?.session === holding.session.id;
     if (current) {
       const leader = !entry?.session
@@ -606,7 +320,7 @@ export class LeaderElection {
         : ours
           ? toLeaderInfo(holding.value, holding.fencingToken)
           : toLeaderInfo(holderValue, holderValue?.token ?? entry.modifyIndex);
-      this.publish({ leader });
+      this.out.publish({ leader });
     }
     if (holding && current && ours && entry.modifyIndex > holding.acquiredIndex) {
       // Written under our session by someone else (an operator's PUT), or our own rewrite whose
@@ -617,14 +331,14 @@ export class LeaderElection {
       // our release's marker only when it names that token (SAFETY.md, rule 3); it also shows
       // followers who leads again.
       if (holderValue?.instanceId !== this.instanceId || holderValue.token !== holding.fencingToken)
-        void this.rewriteValue(holding, holding.value, "write the leader's value back");
+        void this.successors.rewriteValue(holding, holding.value, "write the leader's value back");
     }
     if (holding && current && !ours) {
       if (
         entry &&
         !entry.session &&
         holderValue?.instanceId === this.instanceId &&
-        vacancyOf(entry, this.observation.heldBefore) === 'invalidated'
+        vacancyOf(entry, observation.heldBefore) === 'invalidated'
       ) {
         // Consul freed the key itself and kept our value: it invalidated our session (destroyed,
         // or its check or TTL ran out). Say so, and open a new one now rather than at the next
@@ -639,7 +353,7 @@ export class LeaderElection {
       }
     }
     // Settled once the outcome is known: someone else leads (our own lead settles in beginTerm).
-    if (entry?.session && entry.session !== this.session?.id) this.markSettled();
+    if (entry?.session && entry.session !== this.session?.id) this.out.markSettled();
     this.considerCampaign();
   }
 
@@ -654,20 +368,17 @@ export class LeaderElection {
       this.holding ||
       this.campaigning ||
       !this.session ||
-      this.releasesInFlight > 0
+      this.release.inFlight > 0
     )
       return;
-    const observation = this.observation;
+    const observation = this.keyWatch.observation;
     if (!observation) return;
     const holder = observation.entry?.session;
     if (holder && holder !== this.session.id) return this.cancelCampaign();
     const now = this.clock.now();
     if (now < this.campaignRetryAt) {
       this.cancelCampaign();
-      this.campaignTimer = this.clock.setTimer(() => {
-        this.campaignTimer = null;
-        this.considerCampaign();
-      }, this.campaignRetryAt - now);
+      this.campaignTimer.arm(() => this.considerCampaign(), this.campaignRetryAt - now);
       return;
     }
     if (holder) {
@@ -687,10 +398,7 @@ export class LeaderElection {
     notBefore = Math.max(notBefore, observation.freeSeenAt) + rank * this.options.successionStepMs;
     this.cancelCampaign();
     if (notBefore > now) {
-      this.campaignTimer = this.clock.setTimer(() => {
-        this.campaignTimer = null;
-        this.considerCampaign();
-      }, notBefore - now);
+      this.campaignTimer.arm(() => this.considerCampaign(), notBefore - now);
       return;
     }
     void this.campaign(() => this.attemptAcquire(observation));
@@ -704,18 +412,20 @@ export class LeaderElection {
    */
   private onOwnHoldFound(session: CandidateSession, observation: Observation): void {
     const entry = observation.entry!;
-    const released = this.lastReleased;
-    if (released?.sessionId === session.id && entry.modifyIndex <= released.modifyIndex) return;
+    if (this.release.released(session, entry.modifyIndex)) return;
     if (this.triedAdoption === observation) return;
     const value = decodeLeaderValue(entry.value) ?? this.valueToWrite(observation);
     if (this.clock.now() < this.campaignPausedUntil) {
-      void this.releaseKey(
+      void this.release.release(
         session,
         {
           value,
           acquiredIndex: entry.modifyIndex,
           // We do not know which vacancy the lost acquire took: the longest lease we know of.
-          successorWaitMs: Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0),
+          successorWaitMs: Math.max(
+            this.options.leaseDurationMs,
+            this.keyWatch.lastHolderLeaseMs ?? 0,
+          ),
         },
         Promise.resolve(false),
       );
@@ -729,7 +439,7 @@ export class LeaderElection {
     const attempt = (async () => {
       this.campaigning = true;
       let retryInMs: number | null = null;
-      const observation = this.observation;
+      const observation = this.keyWatch.observation;
       this.lastRefusalWasLockDelay = false;
       try {
         retryInMs = await step();
@@ -737,8 +447,8 @@ export class LeaderElection {
         // We cannot tell whether Consul applied it: a later read showing our session settles it,
         // and stop() looks at the key before it leaves.
         if (this.phase !== 'running') return;
-        this.reportProblem('campaign', classify(error, 'acquire'));
-        retryInMs = this.backoffDelay(this.campaignBackoff, error);
+        this.problems.reportProblem('campaign', classify(error, 'acquire'));
+        retryInMs = this.campaignBackoff.nextAfter(error);
       } finally {
         this.campaigning = false;
       }
@@ -746,16 +456,13 @@ export class LeaderElection {
       const lockDelayRefused = this.lastRefusalWasLockDelay;
       if (retryInMs === null) {
         this.campaignRetryAt = 0;
-        if (this.observation !== observation) this.considerCampaign();
+        if (this.keyWatch.observation !== observation) this.considerCampaign();
         return;
       }
       this.campaignRetryAt = this.clock.now() + retryInMs;
       this.campaignWaitIsLockDelay = lockDelayRefused;
       this.cancelCampaign();
-      this.campaignTimer = this.clock.setTimer(() => {
-        this.campaignTimer = null;
-        this.considerCampaign();
-      }, retryInMs);
+      this.campaignTimer.arm(() => this.considerCampaign(), retryInMs);
     })();
     this.campaignInFlight = attempt;
     return attempt;
@@ -779,7 +486,7 @@ export class LeaderElection {
     if (vacancy === 'released') return this.options.leaseDurationMs;
     const previous =
       vacancy === 'absent'
-        ? this.lastHolderLeaseMs
+        ? this.keyWatch.lastHolderLeaseMs
         : decodeLeaderValue(observation.entry?.value ?? null)?.leaseMs;
     return Math.max(this.options.leaseDurationMs, previous ?? 0);
   }
@@ -787,7 +494,8 @@ export class LeaderElection {
   /** One acquire of the free key; returns when to try again (null: when the watch brings news). */
   private async attemptAcquire(observation: Observation): Promise<number | null> {
     const session = this.session;
-    if (!session || this.phase !== 'running' || this.observation !== observation) return null;
+    if (!session || this.phase !== 'running' || this.keyWatch.observation !== observation)
+      return null;
     const value = this.valueToWrite(observation);
     const sent = this.instant();
     const result = await this.port.acquire(
@@ -800,7 +508,7 @@ export class LeaderElection {
       this.options.requestTimeoutMs,
     );
     const answeredAt = this.clock.now();
-    this.reportSuccess('campaign');
+    this.problems.reportSuccess('campaign');
     if (result.acquired) {
       const vacancy = vacancyOf(observation.entry, observation.heldBefore);
       const successorWaitMs = this.ownLeaseAfter(observation);
@@ -831,7 +539,7 @@ export class LeaderElection {
         return null;
       }
       if (answeredAt < this.campaignPausedUntil) {
-        void this.releaseKey(
+        void this.release.release(
           session,
           { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
           Promise.resolve(neverActed),
@@ -871,14 +579,17 @@ export class LeaderElection {
       session.id,
       this.options.requestTimeoutMs,
     );
-    this.reportSuccess('campaign');
+    this.problems.reportSuccess('campaign');
     if (!confirmed) {
       // Not ours after all (a read from before a release of ours): not again for this observation.
       this.triedAdoption = observation;
       return null;
     }
     if (this.session !== session || this.holding) return null;
-    const successorWaitMs = Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0);
+    const successorWaitMs = Math.max(
+      this.options.leaseDurationMs,
+      this.keyWatch.lastHolderLeaseMs ?? 0,
+    );
     // The token is Consul's index of the entry, never one read from the value: an operator's
     // import may have put an old one there.
     const token = entry.modifyIndex;
@@ -889,7 +600,7 @@ export class LeaderElection {
       return null;
     }
     if (this.clock.now() < this.campaignPausedUntil) {
-      void this.releaseKey(session, held, Promise.resolve(false));
+      void this.release.release(session, held, Promise.resolve(false));
       return null;
     }
     this.logger.log(ElectionMessages.adopted(this.options.key, entry.modifyIndex));
@@ -926,8 +637,8 @@ export class LeaderElection {
     this.holding = holding;
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
-    if (this.options.healthCheck && !this.noLocalAgent) void this.watchCandidates(holding);
-    this.publish({
+    if (this.options.healthCheck && !this.noLocalAgent) void this.successors.watch(holding);
+    this.out.publish({
       leader: toLeaderInfo(takeover.value, fencingToken),
       stepDownDeadline: holding.lease.deadline,
     });
@@ -943,11 +654,7 @@ export class LeaderElection {
   }
 
   private armActTimer(holding: Holding): void {
-    this.clearTimer('actTimer');
-    this.actTimer = this.clock.setTimer(() => {
-      this.actTimer = null;
-      this.beginTerm(holding);
-    }, holding.actAt - this.clock.now());
+    this.actTimer.arm(() => this.beginTerm(holding), holding.actAt - this.clock.now());
   }
 
   private beginTerm(holding: Holding): void {
@@ -966,27 +673,22 @@ export class LeaderElection {
       controller,
     };
     const { controller: _controller, ...term } = holding.term;
-    this.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
-    this.markSettled();
-    this.emit({ type: 'transition', reason: 'acquired' });
+    this.out.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
+    this.out.markSettled();
+    this.out.emit({ type: 'transition', reason: 'acquired' });
     this.logger.log(
       ElectionMessages.becameLeader(this.options.key, holding.fencingToken, this.termCount),
     );
   }
 
   private cancelCampaign(): void {
-    if (this.campaignTimer) this.clock.clearTimer(this.campaignTimer);
-    this.campaignTimer = null;
+    this.campaignTimer.clear();
   }
 
   // ---------------------------------------------------------------- holding: confirm, deadline, step down
 
   private scheduleConfirm(delayMs: number): void {
-    this.clearTimer('confirmTimer');
-    this.confirmTimer = this.clock.setTimer(() => {
-      this.confirmTimer = null;
-      void this.confirmHold();
-    }, delayMs);
+    this.confirmTimer.arm(() => void this.confirmHold(), delayMs);
   }
 
   private async confirmHold(): Promise<void> {
@@ -1011,21 +713,21 @@ export class LeaderElection {
       );
     } catch (error) {
       if (this.holding !== holding) return;
-      this.emit({
+      this.out.emit({
         type: 'confirmation',
         durationMs: this.clock.now() - sent.mono,
         confirmed: false,
       });
-      this.reportProblem('confirm', classify(error, 'hold confirmation'));
+      this.problems.reportProblem('confirm', classify(error, 'hold confirmation'));
       // Retry soon: the lease leaves room for one more try before the deadline.
       this.scheduleConfirm(
         Math.min(this.options.retry.initialDelayMs, this.options.renewIntervalMs),
       );
       return;
     }
-    this.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
+    this.out.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
     if (this.holding !== holding) return;
-    this.reportSuccess('confirm');
+    this.problems.reportSuccess('confirm');
     if (!confirmed) {
       this.logger.warn(ElectionMessages.holdNotConfirmed(this.options.key));
       this.stepDown('lost');
@@ -1033,7 +735,7 @@ export class LeaderElection {
     }
     holding.lease.confirm(sent);
     this.armDeadline();
-    this.publish({ stepDownDeadline: holding.lease.deadline });
+    this.out.publish({ stepDownDeadline: holding.lease.deadline });
     this.scheduleConfirm(this.options.renewIntervalMs);
   }
 
@@ -1041,9 +743,7 @@ export class LeaderElection {
   private armDeadline(): void {
     const holding = this.holding;
     if (!holding) return;
-    this.clearTimer('deadlineTimer');
-    this.deadlineTimer = this.clock.setTimer(() => {
-      this.deadlineTimer = null;
+    this.deadlineTimer.arm(() => {
       if (this.holding !== holding) return;
       if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow()))
         return this.armDeadline();
@@ -1063,7 +763,7 @@ export class LeaderElection {
       // Consul may still hold the key for our session: release it, so the next holder need not wait
       // for the session's invalidation and lock-delay — without the marker, since leader work of the
       // term may still run (we cannot tell) and the next holder must wait out our lease.
-      void this.releaseKey(holding.session, holding, Promise.resolve(false));
+      void this.release.release(holding.session, holding, Promise.resolve(false));
       return;
     }
     // 'lost', 'session-lost': the key is someone else's (or gone); nothing to release.
@@ -1076,16 +776,16 @@ export class LeaderElection {
     if (!holding) return;
     this.holding = null;
     holding.ended.abort();
-    this.clearTimer('confirmTimer');
-    this.clearTimer('deadlineTimer');
-    this.clearTimer('actTimer');
+    this.confirmTimer.clear();
+    this.deadlineTimer.clear();
+    this.actTimer.clear();
     const hadTerm = holding.term !== null;
     holding.term?.controller.abort(new LeadershipLostError(reason));
     holding.term = null;
     const leaderStillUs =
       this.state.leader?.fencingToken === holding.fencingToken &&
       this.state.leader?.instanceId === this.instanceId;
-    this.publish({
+    this.out.publish({
       role: this.phase === 'running' || this.phase === 'stopping' ? 'follower' : this.state.role,
       term: null,
       stepDownDeadline: null,
@@ -1093,7 +793,7 @@ export class LeaderElection {
     });
     if (hadTerm) {
       this.logger.log(ElectionMessages.steppedDown(this.options.key, reason));
-      this.emit({ type: 'transition', reason });
+      this.out.emit({ type: 'transition', reason });
     }
   }
 
@@ -1125,7 +825,7 @@ export class LeaderElection {
 
   /** The candidacy's session, opened once and reused across terms until Consul loses it or we stop. */
   private ensureSession(): Promise<CandidateSession> {
-    const next = this.sessionWork.then(async () => {
+    return this.sessionWork.run(async () => {
       if (this.session) return this.session;
       if (this.phase !== 'running') throw new Error(ElectionMessages.notRunning(this.options.key));
       const session = await CandidateSession.open(
@@ -1135,9 +835,9 @@ export class LeaderElection {
         {
           onLost: (lost) => this.onSessionLost(lost),
           onNoLocalAgent: (closed) => this.onNoLocalAgent(closed),
-          onSuccess: (path) => this.reportSuccess(path === 'agent' ? 'check' : 'renew'),
+          onSuccess: (path) => this.problems.reportSuccess(path === 'agent' ? 'check' : 'renew'),
           onProblem: (path, error) =>
-            this.reportProblem(path === 'agent' ? 'check' : 'renew', error),
+            this.problems.reportProblem(path === 'agent' ? 'check' : 'renew', error),
         },
         this.noLocalAgent ? null : this.serviceId,
       );
@@ -1149,8 +849,6 @@ export class LeaderElection {
       this.logger.debug?.(ElectionMessages.sessionOpened(this.options.key, session.id));
       return session;
     });
-    this.sessionWork = next.catch(() => undefined);
-    return next;
   }
 
   /** Opens the session now, and again after Consul loses it, retrying with backoff. */
@@ -1161,7 +859,7 @@ export class LeaderElection {
       () => {
         this.openingSession = false;
         this.sessionBackoff.reset();
-        this.reportSuccess('session');
+        this.problems.reportSuccess('session');
         this.considerCampaign();
       },
       (error: unknown) => {
@@ -1169,11 +867,11 @@ export class LeaderElection {
         if (this.phase !== 'running') return;
         if (error instanceof ConsulRequestError && error.kind === 'no-local-agent') {
           this.fallBackToSessionTtl();
-          this.later(() => this.keepCandidacy(), 0);
+          this.timers.later(() => this.keepCandidacy(), 0);
           return;
         }
-        this.reportProblem('session', classify(error, 'session create'));
-        this.later(() => this.keepCandidacy(), this.backoffDelay(this.sessionBackoff, error));
+        this.problems.reportProblem('session', classify(error, 'session create'));
+        this.timers.later(() => this.keepCandidacy(), this.sessionBackoff.nextAfter(error));
       },
     );
   }
@@ -1207,30 +905,14 @@ export class LeaderElection {
   private fallBackToSessionTtl(): void {
     if (this.noLocalAgent) return;
     this.noLocalAgent = true;
-    this.reportProblem(
+    this.problems.reportProblem(
       'check',
       new ConsulRequestError('no-local-agent', 'check update', ElectionMessages.noLocalAgentShort),
     );
   }
 
-  /**
-   * The agent may have forgotten its state (it no longer knows our session: a dev agent restarted
-   * empty): the key watch's index may be ahead of the new store, where a blocking read is held for
-   * the whole wait — an answer from before the restart can arrive after it (a paused process, a
-   * late delivery), so no failed read told the watch. It reads afresh, without an index.
-   */
-  private restartKeyWatch(): void {
-    this.keyWatchFromScratch = true;
-    this.forgetObservation();
-    this.keyWatchRestart?.abort();
-  }
-
-  private keyWatchRestart: AbortController | null = null;
-  private keyWatchFromScratch = false;
-
   private onSessionLost(session: CandidateSession): void {
     if (this.session !== session) return;
-    this.restartKeyWatch();
     this.logger.warn(ElectionMessages.sessionLost(this.options.key, session.id));
     if (this.holding?.session === session) this.endTerm('session-lost');
     // Its renewals and check updates have nothing left to keep alive (the check stays, for the next).
@@ -1239,383 +921,16 @@ export class LeaderElection {
     this.keepCandidacy();
   }
 
-  /**
-   * Releases the key after this instance stepped down — with the "released" marker when `claim`
-   * resolves true (SAFETY.md) — so that the next candidate need not wait for our session's
-   * invalidation. Retries every failure with capped backoff (the longest delay after a 403) while
-   * the election runs and our session lives: a leader cut off from Consul hands over as soon as it
-   * is back, and no error answer turns into a loop. New campaigns wait until it is done.
-   */
-  private releaseKey(
-    session: CandidateSession,
-    hold: ReleasableHold,
-    claim: Promise<boolean>,
-    /** Called once the first attempt has been answered (or could not be made). */
-    attempted: () => void = () => undefined,
-  ): Promise<void> {
-    this.releasesInFlight += 1;
-    const work = this.sessionWork.then(async () => {
-      let held = heldKeyOf(hold, await claim);
-      this.releasing = held;
-      const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
-      let conflicts = 0;
-      let unknownOutcome = false;
-      while (this.session === session && !this.holding && this.phase === 'running') {
-        let retryInMs: number;
-        try {
-          const outcome = await this.releaseAttempt(session, held, unknownOutcome);
-          unknownOutcome = false;
-          if (outcome === 'done') {
-            this.releasing = null;
-            this.reportSuccess('release');
-            session.setMode('standby');
-            return;
-          }
-          // The key changed under our session: release what is there now, at once the first time.
-          held = { ...held, modifyIndex: outcome };
-          this.releasing = held;
-          retryInMs = conflicts++ === 0 ? 0 : backoff.next();
-        } catch (error) {
-          const failure = classify(error, 'key release');
-          this.reportProblem('release', failure);
-          retryInMs = this.backoffDelay(backoff, failure);
-          unknownOutcome = true;
-        }
-        attempted();
-        if (retryInMs > 0) await this.sleep(retryInMs);
-      }
-      // Our session is gone (its keys went with it) or stop() finishes the release (this.releasing).
-      if (this.session !== session) this.releasing = null;
-    });
-    const settled = work.finally(() => {
-      attempted();
-      this.releasesInFlight -= 1;
-      this.considerCampaign();
-    });
-    this.sessionWork = settled.catch(() => undefined);
-    return settled;
-  }
-
-  /**
-   * One release, conditioned on the hold's last known index: a retry after a release whose answer
-   * was lost finds the key changed and does nothing, and can never free a newer hold. When Consul
-   * refuses it, reads the key: if our session still holds it (an operator's PUT, our own successor
-   * rewrite whose answer was lost), returns the index to release it at; else it is done.
-   * `lookFirst` after a try whose outcome is unknown: it may have gone through, or been refused
-   * with an answer as late as its own (slow commits), so retrying it blind could go on for ever
-   * while the key is free or someone else's; the read settles it first.
-   */
-  private async releaseAttempt(
-    session: CandidateSession,
-    held: HeldKey,
-    lookFirst = false,
-  ): Promise<'done' | number> {
-    const { key, requestTimeoutMs } = this.options;
-    if (lookFirst) {
-      const seen = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
-      if (seen.entry?.session !== session.id) return 'done';
-      if (seen.entry.modifyIndex !== held.modifyIndex) return seen.entry.modifyIndex;
-    }
-    // Noted before it is sent: a release whose answer never comes may have gone through too.
-    const previous = this.lastReleased;
-    this.lastReleased = {
-      sessionId: session.id,
-      modifyIndex:
-        previous?.sessionId === session.id
-          ? Math.max(previous.modifyIndex, held.modifyIndex)
-          : held.modifyIndex,
-    };
-    const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
-    if (released) return 'done';
-    const read = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
-    return read.entry?.session === session.id ? read.entry.modifyIndex : 'done';
-  }
-
-  /** The release of a hold: marked as released when it may claim it, handed back otherwise. */
-  private releaseOf(session: CandidateSession, held: HeldKey): ReleaseRequest {
-    const {
-      releasedAt: _released,
-      releasedBy: _by,
-      handedBackAt: _handedBack,
-      ...value
-    } = held.value;
-    const now = new Date(this.clock.wallNow()).toISOString();
-    const released: LeaderValue = held.claim
-      ? { ...value, releasedAt: now, releasedBy: session.id }
-      : { ...value, handedBackAt: now, leaseMs: held.successorWaitMs };
-    return {
-      key: this.options.key,
-      sessionId: session.id,
-      value: encodeLeaderValue(released),
-      expectedModifyIndex: held.modifyIndex,
-    };
-  }
-
-  /** At stop: a few tries to release what we hold, then destroy the session and remove our service. */
-  private async leaveConsul(held: HeldKey | null): Promise<void> {
-    const session = this.session;
-    this.session = null;
-    if (!session) return;
-    session.close();
-    const { requestTimeoutMs, retry } = this.options;
-    // A few tries, whatever the failure: a release at stop saves the successor lock-delay and D,
-    // and a stop must not give up on the first 500 or timeout. Knowing of no hold is not knowing
-    // there is none: an acquire or adoption whose answer never came may have gone through, so a
-    // stop that knows of none reads the key first.
-    let hold = held;
-    let looked = held !== null;
-    let unknownOutcome = false;
-    for (let attempt = 1; attempt <= STOP_ATTEMPTS; attempt += 1) {
-      try {
-        if (!looked) {
-          hold = await this.ownHoldAtStop(session);
-          looked = true;
-        }
-        if (!hold) break;
-        const outcome = await this.releaseAttempt(session, hold, unknownOutcome);
-        unknownOutcome = false;
-        // A refusal: the key changed under our session; release what is there now, at once.
-        hold = outcome === 'done' ? null : { ...hold, modifyIndex: outcome };
-      } catch (error) {
-        unknownOutcome = looked;
-        this.logger.warn(
-          ElectionMessages.stopStepFailed(
-            this.options.key,
-            classify(error, 'stop').message,
-            attempt,
-            STOP_ATTEMPTS,
-          ),
-        );
-        if (attempt < STOP_ATTEMPTS) await this.pauseAtStop(retry.initialDelayMs);
-      }
-      if (looked && !hold) break;
-    }
-    // Destroyed in any case: a hold we could not release is then Consul's to free (lock-delay).
-    try {
-      await session.destroy(requestTimeoutMs);
-    } catch (error) {
-      this.logger.warn(
-        ElectionMessages.stopCleanupFailed(
-          this.options.key,
-          session.id,
-          classify(error, 'stop').message,
-        ),
-      );
-    }
-  }
-
-  /** A pause between tries at stop, when {@link sleep} no longer waits. */
-  private pauseAtStop(ms: number): Promise<void> {
-    return new Promise((resolve) => this.clock.setTimer(resolve, ms));
-  }
-
-  private async ownHoldAtStop(session: CandidateSession): Promise<HeldKey | null> {
-    const read = await this.port.readKey(this.options.key, {
-      timeoutMs: this.options.requestTimeoutMs,
-    });
-    const entry = read.entry;
-    if (entry?.session !== session.id) return null;
-    const value = decodeLeaderValue(entry.value) ?? {
-      instanceId: this.instanceId,
-      metadata: {},
-      since: new Date(0).toISOString(),
-    };
-    return heldKeyOf(
-      {
-        value,
-        acquiredIndex: entry.modifyIndex,
-        successorWaitMs: Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0),
-      },
-      false,
-    );
-  }
-
   // ---------------------------------------------------------------- state, problems, helpers
-
-  private publish(patch: Partial<LeadershipState>): void {
-    if (this.subject.closed) return;
-    this.subject.next({ ...this.subject.getValue(), ...patch });
-  }
-
-  private emit(event: ElectionEvent): void {
-    if (!this.events.closed) this.events.next(event);
-  }
-
-  private markSettled(): void {
-    if (this.settled) return;
-    this.settled = true;
-    const state = this.state;
-    for (const resolve of this.settledWaiters.splice(0)) resolve(state);
-  }
-
-  /**
-   * A request succeeded: its own problem is over, and so is any network, timeout or 5xx problem —
-   * Consul evidently answers (a loop that stopped, like the confirmations of a term that ended,
-   * would otherwise leave its last timeout behind for good).
-   */
-  private reportSuccess(source: ProblemSource): void {
-    let changed = this.problems.delete(source);
-    // The local agent answering says nothing about the servers behind it.
-    if (source !== 'check') {
-      for (const [other, entry] of this.problems) {
-        if (entry.transient && other !== 'check') changed = this.problems.delete(other) || changed;
-      }
-    }
-    if (changed) this.publishProblems();
-  }
-
-  /**
-   * Surfaces a failed request in the state (and in the log once per change, not per retry). Problems
-   * are kept per source so that a key read that works does not hide a session create that keeps failing.
-   */
-  private reportProblem(source: ProblemSource, error: ConsulRequestError): void {
-    const problem: ElectionProblem =
-      error.kind === 'forbidden'
-        ? {
-            kind: 'forbidden',
-            message: ElectionMessages.forbidden(this.options.key, error.operation, error.status),
-            status: error.status,
-          }
-        : error.kind === 'no-local-agent'
-          ? {
-              kind: 'no-local-agent',
-              message: ElectionMessages.noLocalAgent(this.options.key, this.options.sessionTtlMs),
-            }
-          : {
-              kind: error.kind,
-              message: error.message,
-              ...(error.status !== undefined ? { status: error.status } : {}),
-            };
-    this.emit({ type: 'problem', kind: error.kind, operation: error.operation });
-    this.problems.set(source, { problem, transient: error.transient });
-    this.publishProblems();
-    this.markSettled();
-  }
-
-  private publishProblems(): void {
-    const outstanding = [...this.problems.values()];
-    const latest = outstanding.at(-1)?.problem ?? null;
-    const consulReachable = outstanding.every((entry) => !entry.transient);
-    const signature = latest ? `${latest.kind}:${latest.status ?? ''}:${consulReachable}` : null;
-    if (signature !== this.lastLoggedProblem) {
-      if (latest?.kind === 'forbidden') this.logger.error(latest.message);
-      else if (latest)
-        this.logger.warn(
-          latest.kind === 'no-local-agent'
-            ? latest.message
-            : ElectionMessages.retrying(this.options.key, latest.message),
-        );
-      else this.logger.log(ElectionMessages.answersAgain(this.options.key));
-      this.lastLoggedProblem = signature;
-    }
-    // Retries repeat the same problem: emit only when what a subscriber would show changes.
-    const state = this.state;
-    if (!sameProblem(state.problem, latest) || state.consulReachable !== consulReachable) {
-      const unreachableSince = consulReachable
-        ? null
-        : (state.unreachableSince ?? this.clock.now());
-      this.publish({ problem: latest, consulReachable, unreachableSince });
-    }
-  }
-
-  /** A 403 will not heal by itself soon: wait the longest delay instead of a tight loop. */
-  private backoffDelay(backoff: Backoff, error: unknown): number {
-    return error instanceof ConsulRequestError && error.kind === 'forbidden'
-      ? this.options.retry.maxDelayMs
-      : backoff.next();
-  }
-
-  /** A timer that {@link stop} cancels. */
-  private later(callback: () => void, delayMs: number): TimerHandle {
-    const handle = this.clock.setTimer(() => {
-      this.pendingTimers.delete(handle);
-      callback();
-    }, delayMs);
-    this.pendingTimers.add(handle);
-    return handle;
-  }
 
   /** Resolves after `ms`, or at once when the election stops. */
   private sleep(ms: number): Promise<void> {
     if (this.phase !== 'running') return Promise.resolve();
-    return new Promise((resolve) => {
-      const handle = this.later(() => {
-        this.sleepers.delete(wake);
-        resolve();
-      }, ms);
-      const wake = (): void => {
-        this.clock.clearTimer(handle);
-        this.pendingTimers.delete(handle);
-        resolve();
-      };
-      this.sleepers.add(wake);
-    });
+    return this.timers.sleep(ms);
   }
 
   /** Now, on both clocks (see Lease). */
   private instant(): Instant {
     return { mono: this.clock.now(), wall: this.clock.wallNow() };
   }
-
-  private clearTimer(name: 'confirmTimer' | 'deadlineTimer' | 'actTimer'): void {
-    const handle = this[name];
-    if (handle) this.clock.clearTimer(handle);
-    this[name] = null;
-  }
-}
-
-function sameProblem(a: ElectionProblem | null, b: ElectionProblem | null): boolean {
-  return (
-    a === b || (!!a && !!b && a.kind === b.kind && a.status === b.status && a.message === b.message)
-  );
-}
-
-/**
- * The last holder's successors without us, and the last holder itself at the end if it left alive
- * (released): what our own watch of the candidates will find too unless the candidates changed, so
- * the key is usually not rewritten after a failover.
- */
-function inheritSuccessors(observation: Observation, instanceId: string): string[] {
-  const previous = decodeLeaderValue(observation.entry?.value ?? null);
-  const others = (previous?.successors ?? []).filter(
-    (id) => id !== instanceId && id !== previous?.instanceId,
-  );
-  if (!previous?.releasedAt || previous.instanceId === instanceId) {
-    return others.slice(0, SUCCESSION_LIST_LENGTH);
-  }
-  return [...others.slice(0, SUCCESSION_LIST_LENGTH - 1), previous.instanceId];
-}
-
-/**
- * The observation to keep after a fresh read. The same free entry seen again (a blocking query that
- * timed out, an early wake) keeps the time it was first seen: that sighting already came after the
- * vacancy, the acquire is conditioned on the entry being unchanged, and restarting the clock on each
- * answer would postpone the lock-delay wait for ever when watchWait < lockDelay. An absent key seen
- * absent again keeps only `freeSeenAt`: its index moves with every write to other keys, and the
- * succession ranks must not restart with each, but a key created and deleted in between leaves no
- * trace, so nothing else carries over (takeover.ts, actTime).
- */
-function continueVacancy(previous: Observation | null, fresh: Observation): Observation {
-  if (!previous || previous.entry?.session || fresh.entry?.session) return fresh;
-  if (previous.entry && fresh.entry) {
-    return previous.entry.modifyIndex === fresh.entry.modifyIndex
-      ? {
-          ...fresh,
-          observedAt: previous.observedAt,
-          freeSeenAt: previous.freeSeenAt,
-          heldBefore: previous.heldBefore,
-        }
-      : fresh;
-  }
-  if (!previous.entry && !fresh.entry) return { ...fresh, freeSeenAt: previous.freeSeenAt };
-  return fresh;
-}
-
-function heldKeyOf(hold: ReleasableHold, claim: boolean): HeldKey {
-  return {
-    value: hold.value,
-    modifyIndex: hold.acquiredIndex,
-    claim,
-    successorWaitMs: hold.successorWaitMs,
-  };
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { pollUntil } from '../../harness';
 
 /*
  * `npm start` runs until Ctrl-C and must leave nothing behind. A terminal's Ctrl-C sends SIGINT to
@@ -84,10 +85,10 @@ async function leftRunning(run: DemoRun): Promise<string[]> {
       .map((pid) => `pid ${pid}`),
     ...(alive(-run.pgid) ? [`process group ${run.pgid}`] : []),
   ];
-  const deadline = performance.now() + 3_000;
-  while (left().length > 0 && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await pollUntil('the demo to stop its processes', () => left().length === 0, {
+    timeoutMs: 3_000,
+    intervalMs: 100,
+  }).catch(() => undefined);
   return left();
 }
 

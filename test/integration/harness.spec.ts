@@ -1,6 +1,12 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { startConsulAgent, startTcpProxy, type ConsulAgent, type TcpProxy } from '../../harness';
+import {
+  pollUntil,
+  startConsulAgent,
+  startTcpProxy,
+  type ConsulAgent,
+  type TcpProxy,
+} from '../../harness';
 import {
   isRecordedProcessAlive,
   killRecorded,
@@ -170,10 +176,10 @@ describe('the harness cleanup', () => {
     );
     let stderr = '';
     cli.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const agentPid = await pollFor(
+    const agentPid = await pollUntil(
+      "the agent's pid from the cli",
       () => Number(/pid (\d+)/.exec(stderr)?.[1]) || undefined,
-      30_000,
-      () => `cli said: ${stderr}`,
+      { timeoutMs: 30_000, lastSeen: () => `cli said: ${stderr}` },
     );
     const record = listRecords().find((r) => r.pid === agentPid);
     expect(record?.ownerPid).toBe(cli.pid);
@@ -183,10 +189,10 @@ describe('the harness cleanup', () => {
   it('stops an agent within seconds when the process that started it is SIGKILLed', async () => {
     const { cli, record } = await agentOwnedByAnotherProcess();
     cli.kill('SIGKILL');
-    await pollFor(
-      () => !isRecordedProcessAlive(record) || undefined,
+    await pollUntil(
+      `pid ${record.pid} to be stopped`,
+      () => !isRecordedProcessAlive(record),
       15_000,
-      () => `pid ${record.pid} still runs`,
     );
   });
 
@@ -201,18 +207,3 @@ describe('the harness cleanup', () => {
     expect(listRecords().some((r) => r.pid === record.pid)).toBe(false);
   });
 });
-
-/** Polls `probe` every 50 ms until it returns a value, or throws with `why()` at the deadline. */
-async function pollFor<T>(
-  probe: () => T | undefined,
-  timeoutMs: number,
-  why: () => string,
-): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`not after ${timeoutMs} ms: ${why()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

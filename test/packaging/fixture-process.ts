@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { pollUntil } from '../../harness/poll';
 import { MARKER } from './fixture-sources';
 import { tail } from './run';
 
@@ -193,19 +194,22 @@ export async function waitForAny(
   predicate: (event: FixtureEvent) => boolean,
   timeoutMs: number,
 ): Promise<{ process: FixtureProcess; event: FixtureEvent }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const found = (): { process: FixtureProcess; event: FixtureEvent } | undefined => {
     for (const candidate of processes) {
       const event = candidate.events.find(predicate);
       if (event) return { process: candidate, event };
     }
+    return undefined;
+  };
+  const exited = (): string | undefined => {
     const dead = processes.find((p) => !p.running);
-    if (dead || Date.now() > deadline) {
-      const why = dead ? `${dead.instance} exited` : `timed out after ${timeoutMs} ms`;
-      throw new Error(
-        `${why} waiting for: ${description}\n${processes.map((p) => p.diagnostics()).join('\n')}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    return dead && !found() ? `${dead.instance} exited` : undefined;
+  };
+  try {
+    return await pollUntil(description, found, { timeoutMs, intervalMs: 25, abort: exited });
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message}\n${processes.map((p) => p.diagnostics()).join('\n')}`,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import type { ConsulAgent } from '../../harness/consul-harness';
+import type { ConsulAgent } from '../../harness';
 
 /*
  * What an operator (or another tool) does to a key or a session behind the election's back, through

@@ -1,9 +1,5 @@
 import type { ElectionOptions, LeaderElection } from '../../lib/election';
-import {
-  startConsulAgent,
-  type ConsulAgent,
-  type StartAgentOptions,
-} from '../../harness/consul-harness';
+import { startConsulAgent, type ConsulAgent, type StartAgentOptions } from '../../harness';
 import { createElection } from './election-kit';
 
 /** Where a candidate talks to: the agent itself, or a proxy in front of it. */

@@ -4,11 +4,13 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import type { ElectionLogger, ElectionOptions, LeadershipState } from '../../lib/election';
 import { LeaderElection } from '../../lib/election';
-import type { ConsulAgent } from '../../harness/consul-harness';
+import type { ConsulAgent } from '../../harness';
 
 import { FAST_TIMINGS } from '../../harness/fast-timings';
+import { pollUntil } from '../../harness/poll';
 
 export { FAST_TIMINGS };
+export { pollUntil };
 
 /** A logger that keeps lines for a failing test to show, and prints nothing. */
 export function memoryLogger(
@@ -58,21 +60,6 @@ export async function waitForState(
     throw new Error(
       `${election.instanceId}: no ${label} within ${timeoutMs} ms (last: ${JSON.stringify(election.state)}): ${error}`,
     );
-  }
-}
-
-export async function pollUntil<T>(
-  label: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== (false as unknown)) return value;
-    if (performance.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

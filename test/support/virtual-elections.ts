@@ -27,6 +27,12 @@ export interface Link {
   readonly calls: Array<{ method: string; at: number; args: unknown[] }>;
 }
 
+/** One election and its link. */
+export interface Candidate {
+  readonly election: LeaderElection;
+  readonly link: Link;
+}
+
 export const VIRTUAL_D = 1_000;
 export const VIRTUAL_LOCK_DELAY = 1_500;
 
@@ -99,7 +105,7 @@ export class VirtualElections {
     instanceId: string,
     overrides: Partial<ElectionOptions> = {},
     via: Link = this.link(),
-  ): { election: LeaderElection; link: Link } {
+  ): Candidate {
     const election = new LeaderElection({
       key: 'spec/leader',
       instanceId,
@@ -111,6 +117,22 @@ export class VirtualElections {
     });
     this.elections.push(election);
     return { election, link: via };
+  }
+
+  /** A candidate started and run until it leads. */
+  async leading(...args: Parameters<VirtualElections['candidate']>): Promise<Candidate> {
+    const candidate = this.candidate(...args);
+    candidate.election.start();
+    await this.until(() => candidate.election.isLeader());
+    return candidate;
+  }
+
+  /** A candidate started, with 50 ms of virtual time to see who holds the key and join the line. */
+  async following(...args: Parameters<VirtualElections['candidate']>): Promise<Candidate> {
+    const candidate = this.candidate(...args);
+    candidate.election.start();
+    await this.clock.advance(50);
+    return candidate;
   }
 
   /** Advances virtual time in 5 ms steps until `probe` holds; returns that time. */
@@ -143,4 +165,50 @@ export class VirtualElections {
         .map((election) => Promise.race([election.stop(), this.clock.advance(10_000)])),
     );
   }
+}
+
+/** The current test's elections, for the specs of a `describe` that calls {@link useVirtualElections}. */
+export interface VirtualWorld {
+  readonly clock: VirtualClock;
+  readonly consul: InMemoryConsul;
+  readonly link: VirtualElections['link'];
+  readonly candidate: VirtualElections['candidate'];
+  readonly leading: VirtualElections['leading'];
+  readonly following: VirtualElections['following'];
+  readonly until: VirtualElections['until'];
+  readonly firstOverlap: VirtualElections['firstOverlap'];
+}
+
+/**
+ * A fresh clock, Consul and set of elections for every test of the calling `describe`, every
+ * election stopped after it. The members read the current test's world, so a spec can take
+ * `candidate` and `until` once at the top of its `describe`.
+ */
+export function useVirtualElections(): VirtualWorld {
+  let world: VirtualElections | undefined;
+  const current = (): VirtualElections => {
+    if (!world) throw new Error('useVirtualElections(): the world exists only inside a test');
+    return world;
+  };
+  beforeEach(() => {
+    world = new VirtualElections();
+  });
+  afterEach(async () => {
+    await current().stopAll();
+    world = undefined;
+  });
+  return {
+    get clock() {
+      return current().clock;
+    },
+    get consul() {
+      return current().consul;
+    },
+    link: () => current().link(),
+    candidate: (...args) => current().candidate(...args),
+    leading: (...args) => current().leading(...args),
+    following: (...args) => current().following(...args),
+    until: (probe, limitMs) => current().until(probe, limitMs),
+    firstOverlap: (all, ms) => current().firstOverlap(all, ms),
+  };
 }

@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { LeaderElection, NodeConsulPort, type ConsulPort } from '../../../lib/election';
-import { startConsulAgent, startTcpProxy, type ConsulAgent } from '../../../harness';
+import { LeaderElection, NodeConsulPort } from '../../../lib/election';
+import { delay, startConsulAgent, startTcpProxy, type ConsulAgent } from '../../../harness';
+import { countingPort } from '../../support/counting-port';
 import {
   FAST_TIMINGS,
   LeadershipRecorder,
@@ -270,23 +271,14 @@ describe('an election with ACLs (real Consul)', () => {
   });
 
   it('reports a token without rights as a forbidden problem naming the key and the missing rights, without a tight retry loop', async () => {
-    const calls: string[] = [];
-    const real = new NodeConsulPort({
-      host: agent.host,
-      port: agent.port,
-      secure: false,
-      token: 'anonymous-has-no-rights',
-    });
-    const counting = new Proxy(real, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          calls.push(String(name));
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    }) as ConsulPort;
+    const { port: counting, calls } = countingPort(
+      new NodeConsulPort({
+        host: agent.host,
+        port: agent.port,
+        secure: false,
+        token: 'anonymous-has-no-rights',
+      }),
+    );
     const key = uniqueKey('forbidden');
     const lines: string[] = [];
     const election = new LeaderElection({
@@ -307,7 +299,7 @@ describe('an election with ACLs (real Consul)', () => {
       expect(state.role).toBe('follower');
 
       const registrationsBefore = calls.filter((call) => call === 'registerService').length;
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await delay(2_500);
       const registrations =
         calls.filter((call) => call === 'registerService').length - registrationsBefore;
       // A 403 waits retry.maxDelay (1s) between tries: at most 3 in 2.5 s, not one per initialDelay (50ms).
@@ -315,7 +307,7 @@ describe('an election with ACLs (real Consul)', () => {
       expect(lines.filter((line) => line.includes('session:write')).length).toBe(1);
     } finally {
       await election.stop();
-      real.close();
+      counting.close();
     }
   });
 

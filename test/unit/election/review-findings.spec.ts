@@ -6,13 +6,12 @@
 import { ConsulLeaderService } from '../../../lib/consul-leader.service';
 import { RUN_AS_LEADER } from '../../../lib/consul-leader.constants';
 import type { ConsulLeaderModuleOptions } from '../../../lib/interfaces/consul-leader-module-options.interface';
-import { ConsulRequestError, type LeaderElection } from '../../../lib/election';
-import type { InMemoryConsul } from '../../support/in-memory-consul';
-import type { VirtualClock } from '../../support/virtual-clock';
+import { ConsulRequestError } from '../../../lib/election';
 import {
   VIRTUAL_D as D,
   VIRTUAL_LOCK_DELAY as LOCK_DELAY,
-  VirtualElections,
+  type Candidate,
+  useVirtualElections,
 } from '../../support/virtual-elections';
 
 /** What the in-memory Consul keeps private, for a restart that forgets everything. */
@@ -23,24 +22,27 @@ interface ConsulInternals {
 }
 
 describe('review findings on the election core (virtual clock)', () => {
-  let world: VirtualElections;
-  let clock: VirtualClock;
-  let consul: InMemoryConsul;
-
-  beforeEach(() => {
-    world = new VirtualElections();
-    ({ clock, consul } = world);
-  });
-  afterEach(() => world.stopAll());
-
-  const candidate: VirtualElections['candidate'] = (...args) => world.candidate(...args);
-  const until = (probe: () => boolean, limitMs?: number): Promise<number> =>
-    world.until(probe, limitMs);
-  const firstOverlap = (all: LeaderElection[], ms: number): Promise<string | null> =>
-    world.firstOverlap(all, ms);
+  const world = useVirtualElections();
+  const { candidate, leading, following, until, firstOverlap } = world;
 
   const lastValue = (): Record<string, unknown> =>
-    JSON.parse(consul.entry?.value ?? '{}') as Record<string, unknown>;
+    JSON.parse(world.consul.entry?.value ?? '{}') as Record<string, unknown>;
+
+  /**
+   * Stops `a` (100 ms for the stop to finish), checks that the hold was handed back (a release: no
+   * lock-delay) rather than destroyed with the session, and returns how long after the stop 'b2'
+   * led: in succession slot 0 it tries at once, so only lock-delay could hold it back.
+   */
+  async function stopAndTimeTheSuccessor(a: Candidate): Promise<number> {
+    const stopped = a.election.stop();
+    await world.clock.advance(100);
+    await stopped;
+    const stoppedAt = world.clock.now();
+    expect(lastValue().handedBackAt).toEqual(expect.any(String));
+    const b = candidate('b2');
+    b.election.start();
+    return (await until(() => b.election.isLeader())) - stoppedAt;
+  }
 
   it('a stop() during an acquire whose answer is lost releases the hold Consul applied, instead of leaving it to lock-delay', async () => {
     const a = candidate('a');
@@ -49,17 +51,7 @@ describe('review findings on the election core (virtual clock)', () => {
     a.election.start();
     await until(() => a.link.calls.some((call) => call.method === 'acquire'));
     // stop() while the acquire is on its way; Consul applies it, its answer is lost.
-    const stopped = a.election.stop();
-    await clock.advance(100);
-    await stopped;
-    const stoppedAt = clock.now();
-    // The hold was handed back (a release: no lock-delay), not destroyed with the session.
-    expect(lastValue().handedBackAt).toEqual(expect.any(String));
-    // 'b2' is in succession slot 0: it tries at once, so only lock-delay could hold it back.
-    const b = candidate('b2');
-    b.election.start();
-    const ledAt = await until(() => b.election.isLeader());
-    expect(ledAt - stoppedAt).toBeLessThan(LOCK_DELAY);
+    expect(await stopAndTimeTheSuccessor(a)).toBeLessThan(LOCK_DELAY);
   });
 
   it('a stop() during the adoption of a hold whose acquire answer was lost releases the adopted hold, instead of leaving it to lock-delay', async () => {
@@ -69,16 +61,7 @@ describe('review findings on the election core (virtual clock)', () => {
     a.link.delay.set('confirmHolding', 50);
     a.election.start();
     await until(() => a.link.calls.some((call) => call.method === 'confirmHolding'));
-    const stopped = a.election.stop();
-    await clock.advance(100);
-    await stopped;
-    const stoppedAt = clock.now();
-    expect(lastValue().handedBackAt).toEqual(expect.any(String));
-    // 'b2' is in succession slot 0: it tries at once, so only lock-delay could hold it back.
-    const b = candidate('b2');
-    b.election.start();
-    const ledAt = await until(() => b.election.isLeader());
-    expect(ledAt - stoppedAt).toBeLessThan(LOCK_DELAY);
+    expect(await stopAndTimeTheSuccessor(a)).toBeLessThan(LOCK_DELAY);
   });
 
   it('ConsulLeaderService.resign() while a @LeaderOnly call still runs does not let the next candidate act at once', async () => {
@@ -86,9 +69,7 @@ describe('review findings on the election core (virtual clock)', () => {
     const service = new ConsulLeaderService(a.election, {} as ConsulLeaderModuleOptions, null);
     a.election.start();
     await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await clock.advance(50);
+    const b = await following('b');
     // A @LeaderOnly job that started in a's term and is still writing downstream.
     const job = service[RUN_AS_LEADER]('Jobs.sync', () => new Promise<void>(() => undefined));
     expect(job).toBeInstanceOf(Promise);
@@ -130,7 +111,7 @@ describe('review findings on the election core (virtual clock)', () => {
 
   it('leads again after the agent forgot its state (indexes start over) and the first acquire’s answer was lost', async () => {
     // Indexes well above what the restarted agent will reach soon (a real cluster: thousands).
-    for (let i = 0; i < 30; i += 1) consul.writeOtherKey();
+    for (let i = 0; i < 30; i += 1) world.consul.writeOtherKey();
     const a = candidate('a', { resignPause: 0 });
     a.election.start();
     await until(() => a.election.isLeader());
@@ -138,16 +119,16 @@ describe('review findings on the election core (virtual clock)', () => {
     await a.election.resign({ pause: 0 });
     await until(() => a.election.isLeader());
     // The dev agent restarts: sessions, the key and the indexes are gone.
-    const internals = consul as unknown as ConsulInternals;
-    consul.entry = null;
-    consul.sessions.clear();
+    const internals = world.consul as unknown as ConsulInternals;
+    world.consul.entry = null;
+    world.consul.sessions.clear();
     internals.index = 1;
     internals.lockDelayUntil = 0;
     internals.notify();
     // The first acquire after the restart is applied, but its answer is lost.
-    consul.loseAnswersOf.add('acquire');
-    await until(() => !!consul.entry?.session);
-    consul.loseAnswersOf.delete('acquire');
+    world.consul.loseAnswersOf.add('acquire');
+    await until(() => !!world.consul.entry?.session);
+    world.consul.loseAnswersOf.delete('acquire');
     // a must adopt its own hold (or hand it back): with nobody leading, the key stays held by a
     // session that keeps renewing, and no other candidate can ever take it.
     await until(() => a.election.isLeader(), 5 * D);
@@ -155,22 +136,22 @@ describe('review findings on the election core (virtual clock)', () => {
 
   it('does not carry the first sighting of a free key across an agent restart, where the same ModifyIndex names a later vacancy', async () => {
     const timeout = (): Error => new ConsulRequestError('timeout', 'spec', 'request timed out');
-    const internals = consul as unknown as ConsulInternals;
+    const internals = world.consul as unknown as ConsulInternals;
     // Indexes well above what the restarted agent will reach soon (a real cluster: thousands).
-    for (let i = 0; i < 40; i += 1) consul.writeOtherKey();
+    for (let i = 0; i < 40; i += 1) world.consul.writeOtherKey();
     const fast = { successionStep: 10, retry: { initialDelay: 50, maxDelay: 100 } };
     const u = candidate('u', { drainTimeout: 100, ...fast });
     u.election.start();
     await until(() => u.election.isLeader());
     const y = candidate('y', fast);
     y.election.start();
-    await clock.advance(50);
+    await world.clock.advance(50);
     // u leaves while its work still runs: the key is handed back (no marker) at index M, and y sees
     // it free. y's own acquire fails (its agent is going away), and so do its reads from now on.
     y.link.refuse.set('acquire', timeout);
     void u.election.stop({ drain: () => new Promise(() => undefined) });
-    await until(() => !consul.entry?.session && !!lastValue().handedBackAt);
-    const handedBackAt = consul.entry!.modifyIndex;
+    await until(() => !world.consul.entry?.session && !!lastValue().handedBackAt);
+    const handedBackAt = world.consul.entry!.modifyIndex;
     await until(() =>
       y.link.calls.some(
         (call) =>
@@ -180,8 +161,8 @@ describe('review findings on the election core (virtual clock)', () => {
     );
     y.link.refuse.set('readKey', timeout);
     // The dev agent restarts: sessions, the key and the indexes are gone.
-    consul.entry = null;
-    consul.sessions.clear();
+    world.consul.entry = null;
+    world.consul.sessions.clear();
     internals.index = 1;
     internals.lockDelayUntil = 0;
     internals.notify();
@@ -193,14 +174,14 @@ describe('review findings on the election core (virtual clock)', () => {
     await until(() => w.election.isLeader());
     const v = candidate('v', fast);
     v.election.start();
-    await clock.advance(20);
+    await world.clock.advance(20);
     w.link.cut = true;
-    consul.deleteKey();
+    world.consul.deleteKey();
     await until(() => v.election.stepDownDeadline !== null);
-    while (internals.index < handedBackAt - 1) consul.writeOtherKey();
+    while (internals.index < handedBackAt - 1) world.consul.writeOtherKey();
     void v.election.resign({ pause: '1h' });
-    await until(() => !consul.entry?.session);
-    expect(consul.entry!.modifyIndex).toBe(handedBackAt);
+    await until(() => !world.consul.entry?.session);
+    expect(world.consul.entry!.modifyIndex).toBe(handedBackAt);
     // y's agent answers again. The free entry it reads is not the one it saw before the restart:
     // it must wait out the lease from now, while w may still act.
     y.link.refuse.delete('readKey');
@@ -219,8 +200,8 @@ describe('review findings on the election core (virtual clock)', () => {
     const from = a.link.calls.length;
     // Another client writes a neighbour key every 50 ms, for 5 s.
     for (let t = 0; t < 5_000; t += 50) {
-      consul.writeOtherKey();
-      await clock.advance(50);
+      world.consul.writeOtherKey();
+      await world.clock.advance(50);
     }
     const acquires = a.link.calls.slice(from).filter((call) => call.method === 'acquire').length;
     // Capped, jittered backoff (100 ms up to 2 s): a handful, not one per write of another key.
@@ -228,22 +209,20 @@ describe('review findings on the election core (virtual clock)', () => {
   });
 
   it('waits out lock-delay on a deleted key once, not with an acquire per write of another key', async () => {
-    const x = candidate('x');
-    x.election.start();
-    await until(() => x.election.isLeader());
+    const x = await leading('x');
     // b's slot on an absent key comes early (10 ms steps), well inside lock-delay.
     const b = candidate('b', { successionStep: 10 });
     b.election.start();
-    await clock.advance(50);
+    await world.clock.advance(50);
     // x's session is invalidated (lock-delay starts, and stays on the key name), then the key is
     // deleted: b sees an absent key that Consul still refuses for lock-delay.
     x.link.cut = true;
-    consul.invalidate(consul.entry!.session!);
-    consul.deleteKey();
+    world.consul.invalidate(world.consul.entry!.session!);
+    world.consul.deleteKey();
     const from = b.link.calls.length;
     for (let t = 0; t < LOCK_DELAY; t += 50) {
-      consul.writeOtherKey();
-      await clock.advance(50);
+      world.consul.writeOtherKey();
+      await world.clock.advance(50);
     }
     const acquires = b.link.calls.slice(from).filter((call) => call.method === 'acquire').length;
     expect(acquires).toBeLessThanOrEqual(3);
@@ -255,22 +234,22 @@ describe('review findings on the election core (virtual clock)', () => {
     await until(() => a.election.isLeader());
     const b = candidate('b', { successionStep: 10 });
     b.election.start();
-    await clock.advance(50);
+    await world.clock.advance(50);
     b.link.delay.set('acquire', 20);
     await a.election.resign({ pause: '1h' });
     // An operator exports the prefix while the key shows a's release, marker included.
-    const exported = consul.entry!.value!;
+    const exported = world.consul.entry!.value!;
     expect(exported).toContain('releasedAt');
     b.link.delay.delete('acquire');
     await until(() => b.election.isLeader());
     const c = candidate('c', { successionStep: 10 });
     c.election.start();
-    await clock.advance(50);
+    await world.clock.advance(50);
     // b is cut off inside its lease; the operator deletes the key and imports the export (a plain
     // PUT: no session, LockIndex 0, no lock-delay).
     b.link.cut = true;
-    consul.deleteKey();
-    consul.putValue(exported);
+    world.consul.deleteKey();
+    world.consul.putValue(exported);
     expect(await firstOverlap([a.election, b.election, c.election], 3 * D)).toBeNull();
   });
 
@@ -282,31 +261,29 @@ describe('review findings on the election core (virtual clock)', () => {
     await until(() => a.link.calls.some((call) => call.method === 'confirmHolding'));
     a.link.delay.delete('confirmHolding');
     const resigned = a.election.resign({ pause: '1h' });
-    await clock.advance(100);
+    await world.clock.advance(100);
     await resigned;
-    await clock.advance(3 * D);
+    await world.clock.advance(3 * D);
     expect(a.election.isLeader()).toBe(false);
     // And the hold went back, so that another candidate can lead.
-    expect(consul.entry?.session ?? null).toBeNull();
+    expect(world.consul.entry?.session ?? null).toBeNull();
   });
 
   it('an adopted hold takes its fencing token from Consul’s index, never from a token an operator wrote into the value', async () => {
-    const b = candidate('b');
-    b.election.start();
-    await until(() => b.election.isLeader());
+    const b = await leading('b');
     const bToken = b.election.state.term!.fencingToken;
-    const a = candidate('a');
-    a.election.start();
-    await clock.advance(50);
+    const a = await following('a');
     // a's acquire is applied but its answer lost; before a's watch sees the hold, an operator
     // imports an old export of the key (a plain PUT keeps a's session), an old holder's token in it.
     a.link.delay.set('readKey', 20);
-    consul.loseAnswersOf.add('acquire');
-    const bSession = consul.entry!.session;
+    world.consul.loseAnswersOf.add('acquire');
+    const bSession = world.consul.entry!.session;
     void b.election.resign({ pause: '1h' });
-    await until(() => consul.entry?.session != null && consul.entry.session !== bSession);
-    consul.loseAnswersOf.delete('acquire');
-    consul.putValue(
+    await until(
+      () => world.consul.entry?.session != null && world.consul.entry.session !== bSession,
+    );
+    world.consul.loseAnswersOf.delete('acquire');
+    world.consul.putValue(
       JSON.stringify({
         instanceId: 'old',
         metadata: {},

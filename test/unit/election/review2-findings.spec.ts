@@ -3,24 +3,11 @@
 // interleaving and the proposed fix. Virtual clock and the in-memory Consul, each candidate behind
 // its own link (test/support/virtual-elections.ts).
 import { ConsulRequestError } from '../../../lib/election';
-import type { InMemoryConsul } from '../../support/in-memory-consul';
-import type { VirtualClock } from '../../support/virtual-clock';
-import { VIRTUAL_D as D, VirtualElections, type Link } from '../../support/virtual-elections';
+import { VIRTUAL_D as D, useVirtualElections, type Link } from '../../support/virtual-elections';
 
 describe('review 2 findings on the election core (virtual clock)', () => {
-  let world: VirtualElections;
-  let clock: VirtualClock;
-  let consul: InMemoryConsul;
-
-  beforeEach(() => {
-    world = new VirtualElections();
-    ({ clock, consul } = world);
-  });
-  afterEach(() => world.stopAll());
-
-  const candidate: VirtualElections['candidate'] = (...args) => world.candidate(...args);
-  const until = (probe: () => boolean, limitMs?: number): Promise<number> =>
-    world.until(probe, limitMs);
+  const world = useVirtualElections();
+  const { candidate, leading, following, until } = world;
 
   /** Refuses the next call of `method` once with `error`, then lets calls through again. */
   function refuseOnce(via: Link, method: string, error: () => Error): void {
@@ -31,22 +18,18 @@ describe('review 2 findings on the election core (virtual clock)', () => {
   }
 
   it('a stop() whose release is answered 500 once retries it, rather than leaving the key to the session’s expiry and lock-delay', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     refuseOnce(
       a.link,
       'release',
       () => new ConsulRequestError('server-error', 'key release', 'HTTP 500', 500),
     );
-    const sessionOfA = consul.entry!.session;
-    const stoppedAt = clock.now();
+    const sessionOfA = world.consul.entry!.session;
+    const stoppedAt = world.clock.now();
     const stopped = a.election.stop();
     // Time goes on while stop() retries (it pauses retry.initialDelay between tries).
-    await clock.advance(150);
+    await world.clock.advance(150);
     await stopped;
     // Released (and the session destroyed), not left held by a's session after one refusal.
     const cleanup = a.link.calls
@@ -54,7 +37,7 @@ describe('review 2 findings on the election core (virtual clock)', () => {
       .map((call) => call.method)
       .filter((method) => method === 'release' || method === 'destroySession');
     expect(cleanup).toEqual(['release', 'release', 'destroySession']);
-    expect(consul.entry?.session).not.toBe(sessionOfA);
+    expect(world.consul.entry?.session).not.toBe(sessionOfA);
     // A graceful stop: the successor leads within milliseconds (a retried release with the marker),
     // not after the session's TTL (or its check's), lock-delay and D.
     const ledAt = await until(() => b.election.isLeader(), 5_000);
@@ -62,14 +45,12 @@ describe('review 2 findings on the election core (virtual clock)', () => {
   });
 
   it('a term whose lease ran out during a suspend ends at the next timer, rather than being extended by the next confirmation', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
+    const a = await leading('a');
     const signal = a.election.state.term!.signal;
     // The machine sleeps for 5 × D; nothing calls isLeader() afterwards (a job that only watches
     // its signal, as the docs ask). The next confirmation is due within renewInterval.
-    clock.suspend(5 * D);
-    await clock.advance(400 + 50);
+    world.clock.suspend(5 * D);
+    await world.clock.advance(400 + 50);
     expect({ aborted: signal.aborted, role: a.election.state.role }).toEqual({
       aborted: true,
       role: 'follower',
@@ -86,18 +67,18 @@ describe('review 2 findings on the election core (virtual clock)', () => {
     // read stop() makes to find such a hold times out too (armed once the watch's own read, which
     // stop() aborts at once, has come back).
     const stopped = a.election.stop();
-    await clock.advance(1);
+    await world.clock.advance(1);
     refuseOnce(
       a.link,
       'readKey',
       () => new ConsulRequestError('timeout', 'key read', 'request timed out'),
     );
-    await clock.advance(400);
+    await world.clock.advance(400);
     await stopped;
     // Destroying the session frees the key (after lock-delay); on the reviewed code the session is
     // left to its TTL (or its check's), and holds the key until then.
     expect(a.link.calls.map((call) => call.method)).toContain('destroySession');
-    expect(consul.entry?.session ?? null).toBeNull();
+    expect(world.consul.entry?.session ?? null).toBeNull();
   });
 
   it('reads an absent key at a bounded rate while other keys are written fast and its acquires are refused (403)', async () => {
@@ -107,13 +88,13 @@ describe('review 2 findings on the election core (virtual clock)', () => {
       () => new ConsulRequestError('forbidden', 'acquire', 'HTTP 403', 403),
     );
     a.election.start();
-    await clock.advance(1_000);
+    await world.clock.advance(1_000);
     const from = a.link.calls.length;
     // Another application writes its own keys 100 times a second: each write wakes the blocking
     // read of an absent key (Consul's KV index moves), for as long as the key stays absent.
     for (let t = 0; t < 2_000; t += 10) {
-      consul.writeOtherKey();
-      await clock.advance(10);
+      world.consul.writeOtherKey();
+      await world.clock.advance(10);
     }
     const reads = a.link.calls.slice(from).filter((call) => call.method === 'readKey').length;
     // A few requests per second at most, as for any loop of the election.

@@ -5,29 +5,15 @@
 import { ConsulRequestError, LeaderElection } from '../../../lib/election';
 import { ConsulModel } from '../../support/consul-model';
 import { memoryLogger } from '../../support/election-kit';
-import type { InMemoryConsul } from '../../support/in-memory-consul';
 import { cancellable, modelPort, type ModelTransport } from '../../support/model-consul-client';
 import { VirtualClock } from '../../support/virtual-clock';
-import { VIRTUAL_D as D, VirtualElections } from '../../support/virtual-elections';
+import { VIRTUAL_D as D, useVirtualElections } from '../../support/virtual-elections';
 
 const SUCCESSOR_WAIT = D * 1.01;
 
 describe('takeover under faults (virtual clock)', () => {
-  let world: VirtualElections;
-  let clock: VirtualClock;
-  let consul: InMemoryConsul;
-
-  beforeEach(() => {
-    world = new VirtualElections();
-    ({ clock, consul } = world);
-  });
-  afterEach(() => world.stopAll());
-
-  const candidate: VirtualElections['candidate'] = (...args) => world.candidate(...args);
-  const until = (probe: () => boolean, limitMs?: number): Promise<number> =>
-    world.until(probe, limitMs);
-  const firstOverlap = (all: LeaderElection[], ms: number): Promise<string | null> =>
-    world.firstOverlap(all, ms);
+  const world = useVirtualElections();
+  const { candidate, leading, following, until, firstOverlap } = world;
 
   it.each([
     ['resigns', (holder: LeaderElection) => holder.resign({ pause: '1h' })],
@@ -35,17 +21,15 @@ describe('takeover under faults (virtual clock)', () => {
   ])(
     'a holder that took over a deleted key and %s before it acts does not let the next act while the cut-off leader may',
     async (_how, letGo) => {
-      const x = candidate('x');
-      x.election.start();
-      await until(() => x.election.isLeader());
+      const x = await leading('x');
       const y = candidate('y');
       const z = candidate('z');
       y.election.start();
       z.election.start();
-      await clock.advance(50);
+      await world.clock.advance(50);
       // x is cut off inside its lease; an operator deletes the key (no lock-delay for an absent key).
       x.link.cut = true;
-      consul.deleteKey();
+      world.consul.deleteKey();
       const holderOf = (): LeaderElection | undefined =>
         [y.election, z.election].find((e) => e.stepDownDeadline !== null);
       await until(() => holderOf() !== undefined);
@@ -71,12 +55,12 @@ describe('takeover under faults (virtual clock)', () => {
     const leader = (): LeaderElection | undefined => all.find((e) => e.isLeader());
     for (let round = 0; round < 3; round += 1) {
       await until(() => leader() !== undefined);
-      consul.deleteKey();
+      world.consul.deleteKey();
       await until(() => leader() === undefined);
     }
     await until(() => leader() !== undefined);
-    consul.putValue('written by an operator');
-    await clock.advance(50);
+    world.consul.putValue('written by an operator');
+    await world.clock.advance(50);
     await leader()!.resign({ pause: 0 });
     await until(() => leader() !== undefined);
     expect(tokens.length).toBeGreaterThanOrEqual(5);
@@ -92,56 +76,50 @@ describe('takeover under faults (virtual clock)', () => {
     solo.election.start();
     let led = false;
     for (let t = 0; t < 8_000 && !led; t += 300) {
-      consul.writeOtherKey();
-      await clock.advance(300);
+      world.consul.writeOtherKey();
+      await world.clock.advance(300);
       led = solo.election.isLeader();
     }
     expect(led).toBe(true);
   });
 
   it('adopts a hold whose acquire answer was lost instead of handing it back, with no storm of acquires', async () => {
-    consul.loseAnswersOf.add('acquire');
+    world.consul.loseAnswersOf.add('acquire');
     const all = ['a', 'b', 'c'].map((id) => candidate(id));
     for (const { election } of all) election.start();
     const ledAt = await until(() => all.some(({ election }) => election.isLeader()), 10_000);
     expect(ledAt).toBeLessThan(4 * D);
-    const writes = consul.calls.filter((call) => call === 'acquire' || call === 'release');
+    const writes = world.consul.calls.filter((call) => call === 'acquire' || call === 'release');
     expect(writes.length).toBeLessThan(10);
-    await clock.advance(5 * D);
+    await world.clock.advance(5 * D);
     expect(all.filter(({ election }) => election.isLeader())).toHaveLength(1);
   });
 
   it('releases again at stop when an operator rewrote the value under the leader’s session, so the successor leads within milliseconds', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await clock.advance(50);
-    consul.relockValue(consul.entry!.value!.replace('"metadata":{}', '"metadata":{"edited":1}'));
-    await clock.advance(10);
+    const a = await leading('a');
+    const b = await following('b');
+    world.consul.relockValue(
+      world.consul.entry!.value!.replace('"metadata":{}', '"metadata":{"edited":1}'),
+    );
+    await world.clock.advance(10);
     const stopped = a.election.stop();
-    await clock.advance(5);
+    await world.clock.advance(5);
     await stopped;
-    const handedAt = clock.now();
+    const handedAt = world.clock.now();
     const ledAt = await until(() => b.election.isLeader(), 5_000);
     // A release (no lock-delay) and a marker: milliseconds, not lock-delay + D.
     expect(ledAt - handedAt).toBeLessThan(100);
   });
 
   it('hands over within milliseconds after an operator’s plain PUT too: the marker names the hold the follower saw, though LockIndex is 0', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await clock.advance(50);
-    consul.putValue(consul.entry!.value!);
-    await clock.advance(10);
+    const a = await leading('a');
+    const b = await following('b');
+    world.consul.putValue(world.consul.entry!.value!);
+    await world.clock.advance(10);
     const stopped = a.election.stop();
-    await clock.advance(5);
+    await world.clock.advance(5);
     await stopped;
-    const handedAt = clock.now();
+    const handedAt = world.clock.now();
     // Released (not destroyed with the session: no lock-delay from Consul), and at once taken.
     expect(a.link.calls.map((call) => call.method)).toContain('release');
     const ledAt = await until(() => b.election.isLeader(), 5_000);
@@ -159,24 +137,20 @@ describe('takeover under faults (virtual clock)', () => {
     await until(() => a.election.isLeader());
     // The operator's value names no token; b, started after it, learns the term's token only from
     // the value the leader writes back, and the leader's release marker names that token.
-    consul.putValue('written by an operator');
-    await clock.advance(50);
+    world.consul.putValue('written by an operator');
+    await world.clock.advance(50);
     const b = candidate('b', timings);
     b.election.start();
-    await clock.advance(50);
-    const resignedAt = clock.now();
+    await world.clock.advance(50);
+    const resignedAt = world.clock.now();
     await a.election.resign({ pause: '1h' });
     const ledAt = await until(() => b.election.isLeader(), 5_000);
     expect(ledAt - resignedAt).toBeLessThan(100);
   });
 
   it('does not hold the campaign back with a release whose answers never come: after an unknown outcome it looks at the key before trying again', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     // Slow commits for a: its confirmations and releases are carried out, their answers come too
     // late. Its lease runs out; its release frees the key, and b takes it.
     a.link.loseAnswer.add('confirmHolding');
@@ -184,9 +158,9 @@ describe('takeover under faults (virtual clock)', () => {
     await until(() => !a.election.isLeader());
     a.link.loseAnswer.delete('confirmHolding');
     await until(() => b.election.isLeader(), 5_000);
-    await clock.advance(50);
+    await world.clock.advance(50);
     // Every retry of a's release is refused (the key is b's), and that answer is lost as well.
-    const resignedAt = clock.now();
+    const resignedAt = world.clock.now();
     await b.election.resign({ pause: '1h' });
     const ledAt = await until(() => a.election.isLeader(), 5_000);
     expect(ledAt - resignedAt).toBeLessThan(100);
@@ -207,16 +181,16 @@ describe('takeover under faults (virtual clock)', () => {
     await until(() => a.election.isLeader());
     a.link.refuse.set('release', error);
     const resigned = a.election.resign();
-    await clock.advance(10_000);
+    await world.clock.advance(10_000);
     const releases = a.link.calls.filter((call) => call.method === 'release').length;
     // Capped, jittered backoff (100 ms up to retry.maxDelay 2 s): a few per second at most, not
     // one per round trip.
     expect(releases).toBeGreaterThan(0);
     expect(releases).toBeLessThanOrEqual(30);
     a.link.refuse.delete('release');
-    await clock.advance(3_000);
+    await world.clock.advance(3_000);
     await resigned;
-    expect(consul.entry?.session).toBeNull();
+    expect(world.consul.entry?.session).toBeNull();
   });
 
   it.each(['resign', 'stop'] as const)(
@@ -225,9 +199,7 @@ describe('takeover under faults (virtual clock)', () => {
       const a = candidate('a', { drainTimeout: 100 });
       a.election.start();
       await until(() => a.election.isLeader());
-      const b = candidate('b');
-      b.election.start();
-      await clock.advance(50);
+      const b = await following('b');
       const neverEnds = (): Promise<void> => new Promise(() => undefined);
       const leaving =
         how === 'resign'
@@ -251,44 +223,36 @@ describe('takeover under faults (virtual clock)', () => {
   );
 
   it('a resign() whose leader work drains in time releases with the marker: the next leads at once', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     let finish = (): void => undefined;
     const work = new Promise<void>((resolve) => (finish = resolve));
     const resigned = a.election.resign({ pause: '1h', drain: () => work });
-    await clock.advance(20);
+    await world.clock.advance(20);
     // Still held while the work runs: nobody else may act yet.
-    expect(consul.entry?.session).toBeTruthy();
+    expect(world.consul.entry?.session).toBeTruthy();
     expect(b.election.isLeader()).toBe(false);
     finish();
-    const releasedAt = await until(() => !consul.entry?.session || b.election.isLeader());
+    const releasedAt = await until(() => !world.consul.entry?.session || b.election.isLeader());
     const ledAt = await until(() => b.election.isLeader());
     expect(ledAt - releasedAt).toBeLessThan(50);
     await resigned;
   });
 
   it('binds a marker on LockIndex 0 to the right term when the same session holds the key again after a plain PUT', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     // b stays out of the way for a while, so that a takes the key again after its first resign.
     await b.election.resign({ pause: 3_000 });
-    consul.putValue(consul.entry!.value!);
-    await clock.advance(10);
+    world.consul.putValue(world.consul.entry!.value!);
+    await world.clock.advance(10);
     await a.election.resign({ pause: 0 });
     await until(() => a.election.state.term?.number === 2);
-    await clock.advance(3_100);
+    await world.clock.advance(3_100);
     // Term 2 of the same session, plain-PUT as well: LockIndex is 0 again when a releases.
-    consul.putValue(consul.entry!.value!);
-    await clock.advance(10);
-    const resignedAt = clock.now();
+    world.consul.putValue(world.consul.entry!.value!);
+    await world.clock.advance(10);
+    const resignedAt = world.clock.now();
     await a.election.resign({ pause: '1h' });
     const ledAt = await until(() => b.election.isLeader(), 5_000);
     expect(ledAt - resignedAt).toBeLessThan(100);
@@ -302,11 +266,9 @@ describe('takeover under faults (virtual clock)', () => {
     b.election.start();
     await until(() => b.link.calls.some((call) => call.method === 'acquire'));
     b.link.answer.delete('acquire');
-    const c = candidate('c');
-    c.election.start();
-    await until(() => c.election.isLeader());
-    await clock.advance(50);
-    const resignedAt = clock.now();
+    const c = await leading('c');
+    await world.clock.advance(50);
+    const resignedAt = world.clock.now();
     await c.election.resign({ pause: '1h' });
     const ledAt = await until(() => b.election.isLeader(), 5_000);
     // A release with the marker: milliseconds, not the rest of b's lock-delay wait.
@@ -314,30 +276,28 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('never begins a term before its act time, although its timers fire early', async () => {
-    clock.timersFireEarlyBy = 3;
+    world.clock.timersFireEarlyBy = 3;
     const a = candidate('a');
     a.election.start();
     let acquiredAt = 0;
     for (let t = 0; t < 5_000 && !acquiredAt; t += 1) {
-      await clock.advance(1);
-      if (consul.entry?.session) acquiredAt = clock.now();
+      await world.clock.advance(1);
+      if (world.consul.entry?.session) acquiredAt = world.clock.now();
     }
-    for (let t = clock.now(); t < acquiredAt + SUCCESSOR_WAIT - 1; t = clock.now()) {
+    for (let t = world.clock.now(); t < acquiredAt + SUCCESSOR_WAIT - 1; t = world.clock.now()) {
       expect(a.election.isLeader()).toBe(false);
-      await clock.advance(1);
+      await world.clock.advance(1);
     }
-    await clock.advance(10);
+    await world.clock.advance(10);
     expect(a.election.isLeader()).toBe(true);
   });
 
   it('stops leading at once when the machine was suspended for longer than its lease', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
+    const a = await leading('a');
     const signal = a.election.state.term!.signal;
-    clock.suspend(5 * D);
+    world.clock.suspend(5 * D);
     expect(a.election.isLeader()).toBe(false);
-    await clock.advance(0);
+    await world.clock.advance(0);
     expect(signal.aborted).toBe(true);
     expect(a.election.state.role).toBe('follower');
   });
@@ -346,11 +306,9 @@ describe('takeover under faults (virtual clock)', () => {
     const old = candidate('old', { leaseDuration: 3 * D, lockDelay: 3 * D });
     old.election.start();
     await until(() => old.election.isLeader());
-    const next = candidate('next');
-    next.election.start();
-    await clock.advance(50);
+    const next = await following('next');
     old.link.cut = true;
-    consul.deleteKey();
+    world.consul.deleteKey();
     expect(await firstOverlap([old.election, next.election], 5 * D)).toBeNull();
     expect(next.election.isLeader()).toBe(true);
   });
@@ -358,13 +316,13 @@ describe('takeover under faults (virtual clock)', () => {
   it('destroys a session it gives up on when the agent says its check is unknown, so it cannot live on', async () => {
     const a = candidate('a');
     a.election.start();
-    await until(() => consul.sessions.size === 1);
-    const [first] = consul.sessions.keys();
+    await until(() => world.consul.sessions.size === 1);
+    const [first] = world.consul.sessions.keys();
     a.link.answer.set('passCheck', 'not-found');
-    await clock.advance(6_000);
+    await world.clock.advance(6_000);
     a.link.answer.delete('passCheck');
-    await clock.advance(1_000);
-    expect(consul.sessions.has(first)).toBe(false);
+    await world.clock.advance(1_000);
+    expect(world.consul.sessions.has(first)).toBe(false);
   });
 });
 

@@ -6,7 +6,8 @@ import { BehaviorSubject, NEVER } from 'rxjs';
 import type { LeaderElection, LeadershipState } from '../../../lib';
 import { ConsulLeaderService, createConsulLeaderServiceStub } from '../../../lib';
 import { RUN_AS_LEADER } from '../../../lib/consul-leader.constants';
-import { captureLogs, waitFor } from './helpers';
+import { pollUntil } from '../../../harness';
+import { captureLogs } from './helpers';
 
 // The stub's first state is a follower's, exactly as the core starts.
 const follower: LeadershipState = createConsulLeaderServiceStub({ instanceId: 'me' }).state;
@@ -82,7 +83,7 @@ describe('ConsulLeaderService', () => {
     const bootstrap = makeService(fake, true)
       .onApplicationBootstrap()
       .then(() => (bootstrapped = true));
-    await waitFor('the election to start', () => fake.events.includes('start'));
+    await pollUntil('the election to start', () => fake.events.includes('start'), 5_000);
     fake.subject.next({ ...follower }); // the key read free: no outcome yet
     fake.subject.next({ ...follower, leader: leaderState(7).leader }); // our own acquire, not acting yet
     await new Promise((resolve) => setImmediate(resolve));
@@ -136,7 +137,7 @@ describe('ConsulLeaderService', () => {
     expect(job).toBeInstanceOf(Promise);
 
     const shutdown = service.beforeApplicationShutdown();
-    await waitFor('the local step-down', () => fake.events.includes('stepped down'));
+    await pollUntil('the local step-down', () => fake.events.includes('stepped down'), 5_000);
     expect(service[RUN_AS_LEADER]('Jobs.run', () => 'ran')).toBeUndefined(); // no new work once stepped down
     expect(fake.events).not.toContain('released');
     finishJob();
@@ -154,7 +155,7 @@ describe('ConsulLeaderService', () => {
       () => new Promise<void>((resolve) => (finishJob = resolve)),
     );
     const resigned = service.resign();
-    await waitFor('the local step-down', () => fake.events.includes('resigned'));
+    await pollUntil('the local step-down', () => fake.events.includes('resigned'), 5_000);
     await new Promise((resolve) => setImmediate(resolve));
     expect(fake.events).toEqual(['resigned']);
     finishJob();

@@ -5,29 +5,14 @@ import 'reflect-metadata';
 import { Injectable } from '@nestjs/common';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Test } from '@nestjs/testing';
 import { Observable, Subject, firstValueFrom, toArray } from 'rxjs';
 import {
-  ConsulLeaderModule,
   ConsulLeaderService,
   LeaderOnly,
   LeadershipLostError,
   createConsulLeaderServiceStub,
-  type ConsulLeaderServiceStub,
 } from '../../../lib';
-import { captureLogs } from './helpers';
-
-/** A query builder in the style of knex or Drizzle: it runs its query each time `then` is called. */
-class LazyQuery implements PromiseLike<string> {
-  executions = 0;
-  then<A = string, B = never>(
-    onFulfilled?: ((value: string) => A | PromiseLike<A>) | null,
-    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
-  ): PromiseLike<A | B> {
-    this.executions += 1;
-    return Promise.resolve(`rows #${this.executions}`).then(onFulfilled, onRejected);
-  }
-}
+import { LazyQuery, useLeaderOnlyJobs } from './leader-only-fixture';
 
 /** A query in the style of Mongoose: a second execution throws. */
 class OneShotQuery implements PromiseLike<string> {
@@ -84,38 +69,19 @@ class Jobs {
 }
 
 describe('a @LeaderOnly call', () => {
-  let logs: ReturnType<typeof captureLogs>;
-  let stub: ConsulLeaderServiceStub;
-  let jobs: Jobs;
-  let close: () => Promise<void>;
-
-  beforeEach(async () => {
-    logs = captureLogs();
-    stub = createConsulLeaderServiceStub({ leader: true });
-    const moduleRef = await Test.createTestingModule({
-      imports: [ConsulLeaderModule.forRoot({ key: 'test/unit/call', consul: { port: 1 } })],
-      providers: [Jobs],
-    })
-      .overrideProvider(ConsulLeaderService)
-      .useValue(stub)
-      .compile();
-    await moduleRef.init();
-    jobs = moduleRef.get(Jobs);
-    close = () => moduleRef.close();
-  });
-  afterEach(() => logs.restore());
+  const nest = useLeaderOnlyJobs(Jobs, 'test/unit/call');
 
   it('returns a lazy query builder that executes once when awaited', async () => {
-    const result = await jobs.purge();
+    const result = await nest.jobs.purge();
     expect(result).toBe('rows #1');
-    expect(jobs.queries[0].executions).toBe(1);
-    await close();
+    expect(nest.jobs.queries[0].executions).toBe(1);
+    await nest.close();
   });
 
   it('returns a one-shot query that the caller can still execute', async () => {
-    const document = await jobs.findOne();
+    const document = await nest.jobs.findOne();
     expect(document).toBe('document');
-    await close();
+    await nest.close();
   });
 
   it('lets a rejection of a fire-and-forget call reach unhandledRejection', () => {
@@ -132,31 +98,31 @@ describe('a @LeaderOnly call', () => {
   });
 
   it('rejects to an awaiting caller with the error the method threw', async () => {
-    await expect(jobs.fail()).rejects.toThrow('the job failed');
-    await close();
+    await expect(nest.jobs.fail()).rejects.toThrow('the job failed');
+    await nest.close();
   });
 
   it('keeps the signal and fencing token of the term it started in after that term ends', async () => {
-    const running = jobs.longJob();
-    stub.becomeFollower();
-    stub.becomeLeader(); // a new term with a new token: the running call must not see it
-    jobs.release();
+    const running = nest.jobs.longJob();
+    nest.stub.becomeFollower();
+    nest.stub.becomeLeader(); // a new term with a new token: the running call must not see it
+    nest.jobs.release();
     await running;
-    expect(jobs.seen).toEqual([
+    expect(nest.jobs.seen).toEqual([
       { aborted: true, reason: expect.any(LeadershipLostError), fencingToken: 1 },
     ]);
-    await close();
+    await nest.close();
   });
 
   it('counts an Observable in flight from subscription until it completes', async () => {
-    const replies = jobs.replies()!;
+    const replies = nest.jobs.replies()!;
     const collected = firstValueFrom(replies.pipe(toArray()));
-    expect(stub.inFlightCalls).toBe(1);
-    jobs.stream.next(1);
-    jobs.stream.complete();
+    expect(nest.stub.inFlightCalls).toBe(1);
+    nest.jobs.stream.next(1);
+    nest.jobs.stream.complete();
     expect(await collected).toEqual([1]);
-    expect(stub.inFlightCalls).toBe(0);
-    await close();
+    expect(nest.stub.inFlightCalls).toBe(0);
+    await nest.close();
   });
 });
 

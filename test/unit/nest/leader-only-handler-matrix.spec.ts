@@ -36,14 +36,15 @@ import {
   LeaderOnly,
   type ConsulLeaderServiceStub,
 } from '../../../lib';
-import { captureLogs, freePort, waitFor } from './helpers';
+import { findFreePorts, pollUntil } from '../../../harness';
+import { captureLogs } from './helpers';
 
 type Order = 'above' | 'below';
 
 interface Harness {
   readonly app: INestApplicationContext;
   /** Makes the machinery call the handler once, or resolves when it has called it on its own. */
-  trigger(): Promise<void>;
+  trigger(): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -105,7 +106,7 @@ async function startContext(job: JobClass, stub: ConsulLeaderServiceStub, import
 }
 
 async function startMicroservice(job: JobClass, stub: ConsulLeaderServiceStub) {
-  const port = await freePort();
+  const [port] = await findFreePorts(['127.0.0.1'], 1);
   const moduleRef = await Test.createTestingModule({
     controllers: [job],
     providers: [{ provide: ConsulLeaderService, useValue: stub }],
@@ -151,7 +152,7 @@ const cases: HandlerCase[] = [
       const before = runs();
       return {
         app,
-        trigger: () => waitFor('the interval to fire', () => runs() > before),
+        trigger: () => pollUntil('the interval to fire', () => runs() > before, 5_000),
         close: () => app.close(),
       };
     },
@@ -164,7 +165,7 @@ const cases: HandlerCase[] = [
       const app = await startContext(job, stub, [ScheduleModule.forRoot()]);
       return {
         app,
-        trigger: () => waitFor('the timeout to fire', () => runs() > 0),
+        trigger: () => pollUntil('the timeout to fire', () => runs() > 0, 5_000),
         close: () => app.close(),
       };
     },
@@ -205,7 +206,7 @@ const cases: HandlerCase[] = [
       const trigger = async () => {
         const before = runs();
         await firstValueFrom(client.emit('job.happened', {}));
-        await waitFor('the event handler to run', () => runs() > before);
+        await pollUntil('the event handler to run', () => runs() > before, 5_000);
       };
       return { app, trigger, close };
     },
@@ -284,10 +285,10 @@ describe('@LeaderOnly with handler decorators', () => {
         'control',
         setInterval(() => (controlTicks += 1), 15),
       );
-      await waitFor('four ticks', () => controlTicks >= 4);
+      await pollUntil('four ticks', () => controlTicks >= 4, 5_000);
       expect(instance.runs).toBe(0);
       stub.becomeLeader();
-      await waitFor('a tick on the leader', () => instance.runs > 0);
+      await pollUntil('a tick on the leader', () => instance.runs > 0, 5_000);
     } finally {
       await app.close();
     }

@@ -2,34 +2,15 @@
 // the code it was written against (d5e986b); see the review report for the interleaving and the fix.
 import 'reflect-metadata';
 import { Injectable } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { defer, lastValueFrom, of, type Observable } from 'rxjs';
-import {
-  ConsulLeaderModule,
-  ConsulLeaderService,
-  LeaderOnly,
-  createConsulLeaderServiceStub,
-  type ConsulLeaderServiceStub,
-} from '../../../lib';
-import { captureLogs } from './helpers';
-
-/** A query builder in the style of knex or Drizzle: its query runs when `then` is called. */
-class LazyQuery implements PromiseLike<string> {
-  executions = 0;
-  then<A = string, B = never>(
-    onFulfilled?: ((value: string) => A | PromiseLike<A>) | null,
-    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
-  ): PromiseLike<A | B> {
-    this.executions += 1;
-    return Promise.resolve('deleted').then(onFulfilled, onRejected);
-  }
-}
+import { ConsulLeaderService, LeaderOnly } from '../../../lib';
+import { LazyQuery, useLeaderOnlyJobs } from './leader-only-fixture';
 
 @Injectable()
 class Jobs {
   release: () => void = () => undefined;
   readonly seen: Array<{ aborted: boolean; fencingToken: number | null }> = [];
-  readonly query = new LazyQuery();
+  readonly query = new LazyQuery(() => 'deleted');
   observableRuns = 0;
 
   constructor(readonly leadership: ConsulLeaderService) {}
@@ -63,51 +44,32 @@ class Jobs {
 }
 
 describe('review 2: leader-only work in the Nest layer', () => {
-  let logs: ReturnType<typeof captureLogs>;
-  let stub: ConsulLeaderServiceStub;
-  let jobs: Jobs;
-  let close: () => Promise<void>;
-
-  beforeEach(async () => {
-    logs = captureLogs();
-    stub = createConsulLeaderServiceStub({ leader: true });
-    const moduleRef = await Test.createTestingModule({
-      imports: [ConsulLeaderModule.forRoot({ key: 'test/unit/review2', consul: { port: 1 } })],
-      providers: [Jobs],
-    })
-      .overrideProvider(ConsulLeaderService)
-      .useValue(stub)
-      .compile();
-    await moduleRef.init();
-    jobs = moduleRef.get(Jobs);
-    close = () => moduleRef.close();
-  });
-  afterEach(() => logs.restore());
+  const nest = useLeaderOnlyJobs(Jobs, 'test/unit/review2');
 
   it('a call of a method that is not a native async function keeps its own term’s signal and token after an await', async () => {
-    const running = jobs.downleveledAsync();
-    stub.becomeFollower();
-    stub.becomeLeader(); // term 2, token 2: the call of term 1 must not fence with it
-    jobs.release();
+    const running = nest.jobs.downleveledAsync();
+    nest.stub.becomeFollower();
+    nest.stub.becomeLeader(); // term 2, token 2: the call of term 1 must not fence with it
+    nest.jobs.release();
     await running;
-    expect(jobs.seen).toEqual([{ aborted: true, fencingToken: 1 }]);
-    await close();
+    expect(nest.jobs.seen).toEqual([{ aborted: true, fencingToken: 1 }]);
+    await nest.close();
   });
 
   it('a lazy query returned in a term but executed after that term ended and drained does not run', async () => {
-    const query = jobs.purge()!;
-    await stub.resign(); // the term ends; nothing is in flight, so the drain is over at once
+    const query = nest.jobs.purge()!;
+    await nest.stub.resign(); // the term ends; nothing is in flight, so the drain is over at once
     // The successor may act now (a drained resign writes the marker); the query must not run.
     await Promise.resolve(query).catch(() => undefined);
-    expect(jobs.query.executions).toBe(0);
-    await close();
+    expect(nest.jobs.query.executions).toBe(0);
+    await nest.close();
   });
 
   it('a cold Observable returned in a term but subscribed after that term ended and drained does not run', async () => {
-    const sweep = jobs.sweep()!;
-    await stub.resign();
+    const sweep = nest.jobs.sweep()!;
+    await nest.stub.resign();
     await lastValueFrom(sweep).catch(() => undefined);
-    expect(jobs.observableRuns).toBe(0);
-    await close();
+    expect(nest.jobs.observableRuns).toBe(0);
+    await nest.close();
   });
 });

@@ -5,7 +5,7 @@
 import type { LeaderElection } from '../../../../lib/election';
 import { startTcpProxy } from '../../../../harness';
 import { deleteKey, readKeyEntry } from '../../../support/consul-operator';
-import { ElectionRequests } from '../../../support/election-requests';
+import { ElectionRequests } from '../../../../harness/election-requests';
 import {
   pollUntil,
   uniqueKey,

@@ -1,7 +1,7 @@
 // Issue 9, defect 7 and its acceptance: "No loop in lib/election/ sends more than a few requests per
 // second to Consul for any error answer." A leader whose every request is then refused: each kind of
 // request it keeps sending must slow down to a few a second.
-import { ElectionRequests } from '../../../support/election-requests';
+import { ElectionRequests } from '../../../../harness/election-requests';
 import { pollUntil, uniqueKey, waitForState } from '../../../support/election-kit';
 import { useRealConsul } from '../../../support/election-fixture';
 import { startHttpFaultProxy, type SeenRequest } from '../../../../harness/http-fault-proxy';

@@ -4,7 +4,7 @@
 // waits out lock-delay and the lease instead of taking over within milliseconds.
 import type { LeaderElection } from '../../../../lib/election';
 import { putWithHolderSession, readKeyEntry } from '../../../support/consul-operator';
-import { ElectionRequests } from '../../../support/election-requests';
+import { ElectionRequests } from '../../../../harness/election-requests';
 import {
   pollUntil,
   uniqueKey,

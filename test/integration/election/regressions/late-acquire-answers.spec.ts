@@ -1,7 +1,7 @@
 // Issue 9, defect 6: when Consul applies an acquire but its answer arrives after requestTimeout, the
 // acquirer found its own session on the key and handed the key back with a marker; the next in line
 // acquired at once and the cycle repeated: no leader, and two Raft writes per cycle on a slow cluster.
-import { ElectionRequests } from '../../../support/election-requests';
+import { ElectionRequests } from '../../../../harness/election-requests';
 import { pollUntil, uniqueKey } from '../../../support/election-kit';
 import { useRealConsul } from '../../../support/election-fixture';
 import { startHttpFaultProxy } from '../../../../harness/http-fault-proxy';

@@ -2,7 +2,7 @@
 // retry loop, which then found the session still on the key and released again, one request per
 // round trip, for ever. Every loop that talks to Consul needs backoff; 429 and 503 are transient.
 import type { LeaderElection } from '../../../../lib/election';
-import { ElectionRequests } from '../../../support/election-requests';
+import { ElectionRequests } from '../../../../harness/election-requests';
 import { pollUntil, uniqueKey, waitForState } from '../../../support/election-kit';
 import { useRealConsul } from '../../../support/election-fixture';
 import { startHttpFaultProxy, type HttpFaultProxy } from '../../../../harness/http-fault-proxy';

@@ -1,4 +1,4 @@
-import type { RequestPattern } from '../../harness/http-fault-proxy';
+import type { RequestPattern } from './http-fault-proxy';
 
 /*
  * The election's requests as they look on the wire (lib/election/node-consul.port.ts), for the HTTP
