@@ -23,6 +23,28 @@ export interface WatchContext {
   sleep(ms: number): Promise<void>;
 }
 
+/**
+ * Lets its owner make a blocking-query loop read afresh, without an index: {@link request} cuts
+ * the read in flight short, and the next read starts over.
+ */
+export class ReadAfresh {
+  private requested = false;
+  private current = new AbortController();
+
+  request(): void {
+    this.requested = true;
+    this.current.abort();
+  }
+
+  /** For each read: whether to drop the index, and a signal that cuts this read short. */
+  next(): { readonly fromScratch: boolean; readonly signal: AbortSignal } {
+    const fromScratch = this.requested;
+    this.requested = false;
+    this.current = new AbortController();
+    return { fromScratch, signal: this.current.signal };
+  }
+}
+
 /** A blocking-query loop with Consul's index rules and capped, jittered backoff on errors. */
 export async function blockingWatch<T extends { readonly index: number }>(
   election: WatchContext,
@@ -41,6 +63,8 @@ export async function blockingWatch<T extends { readonly index: number }>(
     paceAfter?: (result: T) => boolean;
     /** After a failed read: what the last read showed may describe a store that is gone. */
     onFailure?: () => void;
+    /** Its owner's way to make the loop read afresh (see ReadAfresh). */
+    afresh?: ReadAfresh;
   } = {},
 ): Promise<void> {
   const backoff = new Backoff(
@@ -54,6 +78,8 @@ export async function blockingWatch<T extends { readonly index: number }>(
   let index = 0;
   while (election.running() && !signal.aborted) {
     const startedAt = election.clock.now();
+    const turn = options.afresh?.next();
+    if (turn?.fromScratch) index = 0;
     try {
       const result = await read({
         index,
@@ -62,7 +88,7 @@ export async function blockingWatch<T extends { readonly index: number }>(
         // The first read (index 0) answers at once: a lost one must not blind us for the whole wait.
         timeoutMs:
           index > 0 ? watchWaitMs + watchWaitMs / 16 + requestTimeoutMs + 5_000 : requestTimeoutMs,
-        signal,
+        signal: turn ? AbortSignal.any([signal, turn.signal]) : signal,
       });
       if (!election.running() || signal.aborted) return;
       election.problems.reportSuccess(source);
@@ -87,6 +113,8 @@ export async function blockingWatch<T extends { readonly index: number }>(
         if (source === 'candidates') election.problems.reportSuccess('candidates');
         return;
       }
+      // Cut short by its owner (ReadAfresh): read afresh at once.
+      if (turn?.signal.aborted) continue;
       election.problems.reportProblem(
         source,
         classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),

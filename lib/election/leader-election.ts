@@ -913,6 +913,8 @@ export class LeaderElection {
 
   private onSessionLost(session: CandidateSession): void {
     if (this.session !== session) return;
+    // Perhaps an agent that forgot its state: the key watch's index may be ahead of its store.
+    this.keyWatch.readAfresh();
     this.logger.warn(ElectionMessages.sessionLost(this.options.key, session.id));
     if (this.holding?.session === session) this.endTerm('session-lost');
     // Its renewals and check updates have nothing left to keep alive (the check stays, for the next).
