@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { CandidateSession } from './candidate-session';
 import type { ConsulPort } from './consul-port';
-import { ConsulRequestError, classify } from './consul-request.error';
+import { classify } from './consul-request.error';
 import { parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
 import type { ElectionEvent } from './election-event';
@@ -24,7 +23,7 @@ import { ElectionTimers, type TimerSlot } from './election-timers';
 import type { WatchContext } from './blocking-watch';
 import { KeyWatch, type Observation } from './key-watch';
 import { heldKeyOf, KeyRelease, type HeldKey } from './release';
-import { SerialQueue } from './serial-queue';
+import { Candidacy } from './candidacy';
 import { LeadershipLostError, type Holding, type StepDownReason, type Takeover } from './hold';
 import { inheritSuccessors, SuccessorNaming } from './successors';
 import { resolveElectionOptions } from './resolve-election-options';
@@ -48,11 +47,6 @@ const LOCK_DELAY_MARGIN_MS = 25;
 export class LeaderElection {
   readonly options: ResolvedElectionOptions;
   readonly instanceId: string;
-  /**
-   * This candidacy's service in the agent's catalog: the instance id plus a per-process suffix, so
-   * two processes given one instanceId never share (and keep passing) one check.
-   */
-  private readonly serviceId: string | null;
   /** Replays the current state; emits on every transition and renewal; completes after {@link stop}. */
   readonly state$: Observable<LeadershipState>;
   /**
@@ -72,23 +66,15 @@ export class LeaderElection {
 
   private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private readonly keyWatch: KeyWatch;
-  private session: CandidateSession | null = null;
-  private openingSession = false;
-  private readonly sessionBackoff: Backoff;
   /**
    * The last hold this instance released, by session: a read showing it is from before the release,
    * not a lost answer. Per session, since indexes start over on an agent that forgot its state.
    */
-  /** The session's serial queue: its opening and the releases made with it. */
-  private readonly sessionWork = new SerialQueue();
+  private readonly candidacy: Candidacy;
   private readonly release: KeyRelease;
   private readonly successors: SuccessorNaming;
   private holding: Holding | null = null;
   private campaigning = false;
-  /** Set once the agent that answers proves not to be the check's: sessions then carry no check. */
-  private noLocalAgent = false;
-  /** How often a check update found the check unknown while its session lived (see onNoLocalAgent). */
-  private checkUnknownCount = 0;
   private campaignInFlight: Promise<void> = Promise.resolve();
   private acquiredWhileStopping: HeldKey | null = null;
   private readonly timers: ElectionTimers;
@@ -112,7 +98,6 @@ export class LeaderElection {
   private lastRefusalWasLockDelay = false;
   /** The observation on which an adoption found the key not ours after all: not tried again. */
   private triedAdoption: Observation | null = null;
-  /** The lease the last holder we saw wrote into the key: an absent key's successor waits it out too. */
   private termCount = 0;
   private readonly campaignBackoff: Backoff;
   private readonly problems: ElectionProblems;
@@ -121,19 +106,12 @@ export class LeaderElection {
   constructor(options: ElectionOptions) {
     this.options = resolveElectionOptions(options);
     this.instanceId = this.options.instanceId;
-    this.serviceId = this.options.healthCheck
-      ? `${this.options.healthCheck.serviceName}-${this.instanceId}-${randomBytes(3).toString('hex')}`
-      : null;
     this.clock = options.clock ?? systemClock;
     // The framework-agnostic default; the Nest module passes its Logger.
     this.logger = options.logger ?? console;
     this.ownsPort = !options.consulPort;
     this.port = options.consulPort ?? new NodeConsulPort(this.options.consul);
     this.campaignBackoff = new Backoff(
-      this.options.retry.initialDelayMs,
-      this.options.retry.maxDelayMs,
-    );
-    this.sessionBackoff = new Backoff(
       this.options.retry.initialDelayMs,
       this.options.retry.maxDelayMs,
     );
@@ -152,6 +130,20 @@ export class LeaderElection {
       sleep: (ms) => this.sleep(ms),
       problems: this.problems,
     };
+    this.candidacy = new Candidacy({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      clock: this.clock,
+      logger: this.logger,
+      problems: this.problems,
+      timers: this.timers,
+      running: () => this.phase === 'running',
+      onSessionReady: () => this.considerCampaign(),
+      onSessionGone: (session) => {
+        if (this.holding?.session === session) this.endTerm('session-lost');
+      },
+    });
     this.release = new KeyRelease({
       options: this.options,
       instanceId: this.instanceId,
@@ -160,9 +152,10 @@ export class LeaderElection {
       logger: this.logger,
       problems: this.problems,
       timers: this.timers,
-      queue: this.sessionWork,
-      isCurrent: (session) => this.session === session,
-      mayGoOn: (session) => this.session === session && !this.holding && this.phase === 'running',
+      queue: this.candidacy.queue,
+      isCurrent: (session) => this.candidacy.session === session,
+      mayGoOn: (session) =>
+        this.candidacy.session === session && !this.holding && this.phase === 'running',
       sleep: (ms) => this.sleep(ms),
       lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
       onReleaseSettled: () => this.considerCampaign(),
@@ -216,7 +209,7 @@ export class LeaderElection {
     this.phase = 'running';
     void this.keyWatch.watch();
     // The session is opened up front, so that taking a free key costs a single request.
-    this.keepCandidacy();
+    this.candidacy.keep();
   }
 
   /** Resolves at the first outcome: leader, a follower that has read the key, or a problem with Consul. */
@@ -281,13 +274,12 @@ export class LeaderElection {
     this.lifetime.abort();
     this.timers.dispose();
     await this.campaignInFlight;
-    await this.sessionWork.idle();
+    await this.candidacy.queue.idle();
     const held = holding
       ? heldKeyOf(holding, mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }))
       : (this.release.releasing ?? this.acquiredWhileStopping);
     if (wasRunning) {
-      const session = this.session;
-      this.session = null;
+      const session = this.candidacy.take();
       if (session) await this.release.leave(session, held);
     }
     this.phase = 'stopped';
@@ -346,14 +338,14 @@ export class LeaderElection {
         this.port
           .destroySession(holding.session.id, this.options.requestTimeoutMs)
           .catch(() => undefined);
-        this.onSessionLost(holding.session);
+        this.candidacy.lost(holding.session);
       } else {
         this.logger.warn(ElectionMessages.keyLost(this.options.key));
         this.stepDown('lost');
       }
     }
     // Settled once the outcome is known: someone else leads (our own lead settles in beginTerm).
-    if (entry?.session && entry.session !== this.session?.id) this.out.markSettled();
+    if (entry?.session && entry.session !== this.candidacy.session?.id) this.out.markSettled();
     this.considerCampaign();
   }
 
@@ -367,14 +359,14 @@ export class LeaderElection {
       this.phase !== 'running' ||
       this.holding ||
       this.campaigning ||
-      !this.session ||
+      !this.candidacy.session ||
       this.release.inFlight > 0
     )
       return;
     const observation = this.keyWatch.observation;
     if (!observation) return;
     const holder = observation.entry?.session;
-    if (holder && holder !== this.session.id) return this.cancelCampaign();
+    if (holder && holder !== this.candidacy.session.id) return this.cancelCampaign();
     const now = this.clock.now();
     if (now < this.campaignRetryAt) {
       this.cancelCampaign();
@@ -383,7 +375,7 @@ export class LeaderElection {
     }
     if (holder) {
       this.cancelCampaign();
-      return this.onOwnHoldFound(this.session, observation);
+      return this.onOwnHoldFound(this.candidacy.session, observation);
     }
     let notBefore = this.campaignPausedUntil;
     // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
@@ -493,7 +485,7 @@ export class LeaderElection {
 
   /** One acquire of the free key; returns when to try again (null: when the watch brings news). */
   private async attemptAcquire(observation: Observation): Promise<number | null> {
-    const session = this.session;
+    const session = this.candidacy.session;
     if (!session || this.phase !== 'running' || this.keyWatch.observation !== observation)
       return null;
     const value = this.valueToWrite(observation);
@@ -557,7 +549,7 @@ export class LeaderElection {
       this.lastRefusalWasLockDelay = true;
       return this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
     }
-    if (result.reason === 'session-invalid') this.onSessionLost(session);
+    if (result.reason === 'session-invalid') this.candidacy.lost(session);
     // 'changed' and 'held': the watch brings the new state and decides.
     return null;
   }
@@ -585,7 +577,7 @@ export class LeaderElection {
       this.triedAdoption = observation;
       return null;
     }
-    if (this.session !== session || this.holding) return null;
+    if (this.candidacy.session !== session || this.holding) return null;
     const successorWaitMs = Math.max(
       this.options.leaseDurationMs,
       this.keyWatch.lastHolderLeaseMs ?? 0,
@@ -637,7 +629,8 @@ export class LeaderElection {
     this.holding = holding;
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
-    if (this.options.healthCheck && !this.noLocalAgent) void this.successors.watch(holding);
+    if (this.options.healthCheck && !this.candidacy.noLocalAgent)
+      void this.successors.watch(holding);
     this.out.publish({
       leader: toLeaderInfo(takeover.value, fencingToken),
       stepDownDeadline: holding.lease.deadline,
@@ -819,106 +812,6 @@ export class LeaderElection {
     } finally {
       if (timer) this.clock.clearTimer(timer);
     }
-  }
-
-  // ---------------------------------------------------------------- the session
-
-  /** The candidacy's session, opened once and reused across terms until Consul loses it or we stop. */
-  private ensureSession(): Promise<CandidateSession> {
-    return this.sessionWork.run(async () => {
-      if (this.session) return this.session;
-      if (this.phase !== 'running') throw new Error(ElectionMessages.notRunning(this.options.key));
-      const session = await CandidateSession.open(
-        this.port,
-        this.options,
-        this.clock,
-        {
-          onLost: (lost) => this.onSessionLost(lost),
-          onNoLocalAgent: (closed) => this.onNoLocalAgent(closed),
-          onSuccess: (path) => this.problems.reportSuccess(path === 'agent' ? 'check' : 'renew'),
-          onProblem: (path, error) =>
-            this.problems.reportProblem(path === 'agent' ? 'check' : 'renew', error),
-        },
-        this.noLocalAgent ? null : this.serviceId,
-      );
-      if (this.phase !== 'running') {
-        await session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
-        throw new Error(ElectionMessages.stoppedWhileOpening(this.options.key));
-      }
-      this.session = session;
-      this.logger.debug?.(ElectionMessages.sessionOpened(this.options.key, session.id));
-      return session;
-    });
-  }
-
-  /** Opens the session now, and again after Consul loses it, retrying with backoff. */
-  private keepCandidacy(): void {
-    if (this.phase !== 'running' || this.session || this.openingSession) return;
-    this.openingSession = true;
-    this.ensureSession().then(
-      () => {
-        this.openingSession = false;
-        this.sessionBackoff.reset();
-        this.problems.reportSuccess('session');
-        this.considerCampaign();
-      },
-      (error: unknown) => {
-        this.openingSession = false;
-        if (this.phase !== 'running') return;
-        if (error instanceof ConsulRequestError && error.kind === 'no-local-agent') {
-          this.fallBackToSessionTtl();
-          this.timers.later(() => this.keepCandidacy(), 0);
-          return;
-        }
-        this.problems.reportProblem('session', classify(error, 'session create'));
-        this.timers.later(() => this.keepCandidacy(), this.sessionBackoff.nextAfter(error));
-      },
-    );
-  }
-
-  /**
-   * A check update found the check unknown while its session lives: the session would be
-   * invalidated once the check's TTL runs out, so it is replaced now (a leader steps down and
-   * destroys it: the key is then free after lock-delay, as after a crash). The first time, it is
-   * replaced by one bound to a check registered anew: a client agent that restarted without its
-   * state forgets the check before Consul invalidates the session. The second time, the requests
-   * evidently reach other agents than the check's, and the new session goes without a check
-   * (see {@link fallBackToSessionTtl}).
-   */
-  private onNoLocalAgent(session: CandidateSession): void {
-    if (this.session !== session) return;
-    this.checkUnknownCount += 1;
-    if (this.checkUnknownCount >= 2) this.fallBackToSessionTtl();
-    else this.logger.warn(ElectionMessages.checkUnknown(this.options.key, session.id));
-    if (this.holding?.session === session) this.endTerm('session-lost');
-    this.session = null;
-    void session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
-    this.keepCandidacy();
-  }
-
-  /**
-   * Without a local agent (Consul Dataplane, or servers behind a load balancer) a check registered
-   * through one agent is unknown to the next, so the session cannot be bound to it: from now on
-   * sessions carry no check, crash detection falls back to the session TTL, and the succession
-   * order (read from the check's service) is not kept. Said once in the log and kept in the state.
-   */
-  private fallBackToSessionTtl(): void {
-    if (this.noLocalAgent) return;
-    this.noLocalAgent = true;
-    this.problems.reportProblem(
-      'check',
-      new ConsulRequestError('no-local-agent', 'check update', ElectionMessages.noLocalAgentShort),
-    );
-  }
-
-  private onSessionLost(session: CandidateSession): void {
-    if (this.session !== session) return;
-    this.logger.warn(ElectionMessages.sessionLost(this.options.key, session.id));
-    if (this.holding?.session === session) this.endTerm('session-lost');
-    // Its renewals and check updates have nothing left to keep alive (the check stays, for the next).
-    session.close();
-    this.session = null;
-    this.keepCandidacy();
   }
 
   // ---------------------------------------------------------------- state, problems, helpers
