@@ -6,7 +6,7 @@ import {
   startConsulCluster,
   type ConsulAgent,
   type ConsulCluster,
-} from '../../harness/consul-harness';
+} from '../../harness';
 
 export type WorldKind = 'cluster' | 'acl-agent';
 

@@ -9,7 +9,7 @@ const SUCCESSOR_WAIT = D * 1.01;
 
 describe('takeover under faults (virtual clock)', () => {
   const world = useVirtualElections();
-  const { candidate, until, firstOverlap } = world;
+  const { candidate, leading, following, until, firstOverlap } = world;
 
   it.each([
     ['resigns', (holder: LeaderElection) => holder.resign({ pause: '1h' })],
@@ -17,9 +17,7 @@ describe('takeover under faults (virtual clock)', () => {
   ])(
     'a holder that took over a deleted key and %s before it acts does not let the next act while the cut-off leader may',
     async (_how, letGo) => {
-      const x = candidate('x');
-      x.election.start();
-      await until(() => x.election.isLeader());
+      const x = await leading('x');
       const y = candidate('y');
       const z = candidate('z');
       y.election.start();
@@ -94,12 +92,8 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('releases again at stop when an operator rewrote the value under the leader’s session, so the successor leads within milliseconds', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     world.consul.relockValue(
       world.consul.entry!.value!.replace('"metadata":{}', '"metadata":{"edited":1}'),
     );
@@ -114,12 +108,8 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('hands over within milliseconds after an operator’s plain PUT too: the marker names the hold the follower saw, though LockIndex is 0', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     world.consul.putValue(world.consul.entry!.value!);
     await world.clock.advance(10);
     const stopped = a.election.stop();
@@ -155,12 +145,8 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('does not hold the campaign back with a release whose answers never come: after an unknown outcome it looks at the key before trying again', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     // Slow commits for a: its confirmations and releases are carried out, their answers come too
     // late. Its lease runs out; its release frees the key, and b takes it.
     a.link.loseAnswer.add('confirmHolding');
@@ -209,9 +195,7 @@ describe('takeover under faults (virtual clock)', () => {
       const a = candidate('a', { drainTimeout: 100 });
       a.election.start();
       await until(() => a.election.isLeader());
-      const b = candidate('b');
-      b.election.start();
-      await world.clock.advance(50);
+      const b = await following('b');
       const neverEnds = (): Promise<void> => new Promise(() => undefined);
       const leaving =
         how === 'resign'
@@ -235,12 +219,8 @@ describe('takeover under faults (virtual clock)', () => {
   );
 
   it('a resign() whose leader work drains in time releases with the marker: the next leads at once', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     let finish = (): void => undefined;
     const work = new Promise<void>((resolve) => (finish = resolve));
     const resigned = a.election.resign({ pause: '1h', drain: () => work });
@@ -256,12 +236,8 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('binds a marker on LockIndex 0 to the right term when the same session holds the key again after a plain PUT', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     // b stays out of the way for a while, so that a takes the key again after its first resign.
     await b.election.resign({ pause: 3_000 });
     world.consul.putValue(world.consul.entry!.value!);
@@ -286,9 +262,7 @@ describe('takeover under faults (virtual clock)', () => {
     b.election.start();
     await until(() => b.link.calls.some((call) => call.method === 'acquire'));
     b.link.answer.delete('acquire');
-    const c = candidate('c');
-    c.election.start();
-    await until(() => c.election.isLeader());
+    const c = await leading('c');
     await world.clock.advance(50);
     const resignedAt = world.clock.now();
     await c.election.resign({ pause: '1h' });
@@ -315,9 +289,7 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('stops leading at once when the machine was suspended for longer than its lease', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
+    const a = await leading('a');
     const signal = a.election.state.term!.signal;
     world.clock.suspend(5 * D);
     expect(a.election.isLeader()).toBe(false);
@@ -330,9 +302,7 @@ describe('takeover under faults (virtual clock)', () => {
     const old = candidate('old', { leaseDuration: 3 * D, lockDelay: 3 * D });
     old.election.start();
     await until(() => old.election.isLeader());
-    const next = candidate('next');
-    next.election.start();
-    await world.clock.advance(50);
+    const next = await following('next');
     old.link.cut = true;
     world.consul.deleteKey();
     expect(await firstOverlap([old.election, next.election], 5 * D)).toBeNull();
