@@ -24,24 +24,26 @@ export interface WatchContext {
 }
 
 /**
- * Lets its owner make a blocking-query loop read afresh, without an index: {@link request} cuts
- * the read in flight short, and the next read starts over.
+ * Lets the owner of a watch cut its pending read short and start over without an index, when it
+ * learns by other means that the index may be ahead of the store (a wiped agent): an answer from
+ * before the restart can still arrive after it, so no failed read tells the loop.
  */
-export class ReadAfresh {
-  private requested = false;
-  private current = new AbortController();
+export class WatchRestart {
+  private controller = new AbortController();
+  private fromScratch = false;
 
-  request(): void {
-    this.requested = true;
-    this.current.abort();
+  /** Cuts the pending read short; the next read starts without an index. */
+  restart(): void {
+    this.fromScratch = true;
+    this.controller.abort();
   }
 
-  /** For each read: whether to drop the index, and a signal that cuts this read short. */
-  next(): { readonly fromScratch: boolean; readonly signal: AbortSignal } {
-    const fromScratch = this.requested;
-    this.requested = false;
-    this.current = new AbortController();
-    return { fromScratch, signal: this.current.signal };
+  /** For the next read: the signal that cuts it short, and whether it must start without an index. */
+  next(): { readonly signal: AbortSignal; readonly fromScratch: boolean } {
+    this.controller = new AbortController();
+    const fromScratch = this.fromScratch;
+    this.fromScratch = false;
+    return { signal: this.controller.signal, fromScratch };
   }
 }
 
@@ -63,8 +65,7 @@ export async function blockingWatch<T extends { readonly index: number }>(
     paceAfter?: (result: T) => boolean;
     /** After a failed read: what the last read showed may describe a store that is gone. */
     onFailure?: () => void;
-    /** Its owner's way to make the loop read afresh (see ReadAfresh). */
-    afresh?: ReadAfresh;
+    restarts?: WatchRestart;
   } = {},
 ): Promise<void> {
   const backoff = new Backoff(
@@ -78,7 +79,7 @@ export async function blockingWatch<T extends { readonly index: number }>(
   let index = 0;
   while (election.running() && !signal.aborted) {
     const startedAt = election.clock.now();
-    const turn = options.afresh?.next();
+    const turn = options.restarts?.next();
     if (turn?.fromScratch) index = 0;
     try {
       const result = await read({
@@ -113,7 +114,7 @@ export async function blockingWatch<T extends { readonly index: number }>(
         if (source === 'candidates') election.problems.reportSuccess('candidates');
         return;
       }
-      // Cut short by its owner (ReadAfresh): read afresh at once.
+      // Cut short by WatchRestart.restart(): read afresh at once.
       if (turn?.signal.aborted) continue;
       election.problems.reportProblem(
         source,
