@@ -1,39 +1,28 @@
-import { randomBytes } from 'node:crypto';
 import type { Observable } from 'rxjs';
-import { Backoff } from './backoff';
 import { systemClock, type Clock, type TimerHandle } from './clock';
-import { CandidateSession } from './candidate-session';
 import type { ConsulPort } from './consul-port';
-import { ConsulRequestError, classify } from './consul-request.error';
+import { classify } from './consul-request.error';
 import { parseDuration, type Duration } from './duration';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
 import type { ElectionEvent } from './election-event';
 import { ElectionOptionsError } from './election-options.error';
 import { ElectionMessages } from './election.messages';
 import { Lease, type Instant } from './lease';
-import {
-  decodeLeaderValue,
-  encodeLeaderValue,
-  toLeaderInfo,
-  type LeaderValue,
-} from './leader-value';
+import { toLeaderInfo, type LeaderValue } from './leader-value';
 import type { LeadershipState } from './leadership-state';
 import { NodeConsulPort } from './node-consul.port';
 import { ElectionProblems } from './election-problems';
 import { ElectionTimers, type TimerSlot } from './election-timers';
 import type { WatchContext } from './blocking-watch';
 import { KeyWatch, type Observation } from './key-watch';
-import { heldKeyOf, KeyRelease, type HeldKey } from './release';
-import { SerialQueue } from './serial-queue';
+import { heldKeyOf, KeyRelease } from './release';
+import { Campaign } from './campaign';
+import { Candidacy } from './candidacy';
 import { LeadershipLostError, type Holding, type StepDownReason, type Takeover } from './hold';
-import { inheritSuccessors, SuccessorNaming } from './successors';
+import { SuccessorNaming } from './successors';
 import { resolveElectionOptions } from './resolve-election-options';
 import { StatePublisher } from './state-publisher';
-import { successionRank } from './succession';
-import { actTime, leaseWaitMs, mayClaimReleased, vacancyOf } from './takeover';
-
-/** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
-const LOCK_DELAY_MARGIN_MS = 25;
+import { mayClaimReleased, vacancyOf } from './takeover';
 
 /**
  * One candidate in a leader election on one Consul key: the Consul recipe (session, `acquire`, blocking
@@ -48,11 +37,6 @@ const LOCK_DELAY_MARGIN_MS = 25;
 export class LeaderElection {
   readonly options: ResolvedElectionOptions;
   readonly instanceId: string;
-  /**
-   * This candidacy's service in the agent's catalog: the instance id plus a per-process suffix, so
-   * two processes given one instanceId never share (and keep passing) one check.
-   */
-  private readonly serviceId: string | null;
   /** Replays the current state; emits on every transition and renewal; completes after {@link stop}. */
   readonly state$: Observable<LeadershipState>;
   /**
@@ -72,73 +56,32 @@ export class LeaderElection {
 
   private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private readonly keyWatch: KeyWatch;
-  private session: CandidateSession | null = null;
-  private openingSession = false;
-  private readonly sessionBackoff: Backoff;
   /**
    * The last hold this instance released, by session: a read showing it is from before the release,
    * not a lost answer. Per session, since indexes start over on an agent that forgot its state.
    */
-  /** The session's serial queue: its opening and the releases made with it. */
-  private readonly sessionWork = new SerialQueue();
+  private readonly candidacy: Candidacy;
   private readonly release: KeyRelease;
   private readonly successors: SuccessorNaming;
   private holding: Holding | null = null;
-  private campaigning = false;
-  /** Set once the agent that answers proves not to be the check's: sessions then carry no check. */
-  private noLocalAgent = false;
-  /** How often a check update found the check unknown while its session lived (see onNoLocalAgent). */
-  private checkUnknownCount = 0;
-  private campaignInFlight: Promise<void> = Promise.resolve();
-  private acquiredWhileStopping: HeldKey | null = null;
+  private readonly campaign: Campaign;
   private readonly timers: ElectionTimers;
-  private readonly campaignTimer: TimerSlot;
   private readonly confirmTimer: TimerSlot;
   private readonly deadlineTimer: TimerSlot;
   private readonly actTimer: TimerSlot;
-  private campaignPausedUntil = 0;
-  /**
-   * No campaign step before this time: the backoff after a failed acquire or adoption, or the end of
-   * Consul's lock-delay. Kept across wakes of the watch (writes to other keys wake an absent key's
-   * read), which would otherwise turn the backoff into one acquire per wake.
-   */
-  private campaignRetryAt = 0;
-  /**
-   * The wait is Consul's lock-delay, not a backoff: it ends for sure once someone has taken the key
-   * (Consul let them), so a later vacancy — a release, with no lock-delay of its own — is not held up.
-   */
-  private campaignWaitIsLockDelay = false;
-  /** Set by an acquire refused for lock-delay, for the campaign step that ran it. */
-  private lastRefusalWasLockDelay = false;
-  /** The observation on which an adoption found the key not ours after all: not tried again. */
-  private triedAdoption: Observation | null = null;
-  /** The lease the last holder we saw wrote into the key: an absent key's successor waits it out too. */
   private termCount = 0;
-  private readonly campaignBackoff: Backoff;
   private readonly problems: ElectionProblems;
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
   constructor(options: ElectionOptions) {
     this.options = resolveElectionOptions(options);
     this.instanceId = this.options.instanceId;
-    this.serviceId = this.options.healthCheck
-      ? `${this.options.healthCheck.serviceName}-${this.instanceId}-${randomBytes(3).toString('hex')}`
-      : null;
     this.clock = options.clock ?? systemClock;
     // The framework-agnostic default; the Nest module passes its Logger.
     this.logger = options.logger ?? console;
     this.ownsPort = !options.consulPort;
     this.port = options.consulPort ?? new NodeConsulPort(this.options.consul);
-    this.campaignBackoff = new Backoff(
-      this.options.retry.initialDelayMs,
-      this.options.retry.maxDelayMs,
-    );
-    this.sessionBackoff = new Backoff(
-      this.options.retry.initialDelayMs,
-      this.options.retry.maxDelayMs,
-    );
     this.timers = new ElectionTimers(this.clock);
-    this.campaignTimer = this.timers.slot();
     this.confirmTimer = this.timers.slot();
     this.deadlineTimer = this.timers.slot();
     this.actTimer = this.timers.slot();
@@ -152,6 +95,20 @@ export class LeaderElection {
       sleep: (ms) => this.sleep(ms),
       problems: this.problems,
     };
+    this.candidacy = new Candidacy({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      clock: this.clock,
+      logger: this.logger,
+      problems: this.problems,
+      timers: this.timers,
+      running: () => this.phase === 'running',
+      onSessionReady: () => this.campaign.consider(),
+      onSessionGone: (session) => {
+        if (this.holding?.session === session) this.endTerm('session-lost');
+      },
+    });
     this.release = new KeyRelease({
       options: this.options,
       instanceId: this.instanceId,
@@ -160,12 +117,32 @@ export class LeaderElection {
       logger: this.logger,
       problems: this.problems,
       timers: this.timers,
-      queue: this.sessionWork,
-      isCurrent: (session) => this.session === session,
-      mayGoOn: (session) => this.session === session && !this.holding && this.phase === 'running',
+      queue: this.candidacy.queue,
+      isCurrent: (session) => this.candidacy.session === session,
+      mayGoOn: (session) =>
+        this.candidacy.session === session && !this.holding && this.phase === 'running',
       sleep: (ms) => this.sleep(ms),
       lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
-      onReleaseSettled: () => this.considerCampaign(),
+      onReleaseSettled: () => this.campaign.consider(),
+    });
+    this.campaign = new Campaign({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      clock: this.clock,
+      logger: this.logger,
+      problems: this.problems,
+      timers: this.timers,
+      running: () => this.phase === 'running',
+      holding: () => this.holding !== null,
+      session: () => this.candidacy.session,
+      releasing: () => this.release.inFlight > 0,
+      observation: () => this.keyWatch.observation,
+      lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
+      released: (session, modifyIndex) => this.release.released(session, modifyIndex),
+      release: (session, hold, claim) => void this.release.release(session, hold, claim),
+      onSessionLost: (session) => this.candidacy.lost(session),
+      onAcquired: (takeover) => this.onAcquired(takeover),
     });
     this.successors = new SuccessorNaming({
       options: this.options,
@@ -178,7 +155,7 @@ export class LeaderElection {
     this.keyWatch = new KeyWatch(this.watchContext, this.port, this.instanceId, {
       onRead: (observation, holderValue) => this.onKeyRead(observation, holderValue),
       // Campaigns wait for a fresh read.
-      onForget: () => this.cancelCampaign(),
+      onForget: () => this.campaign.cancel(),
     });
     this.state$ = this.out.state$;
     this.events$ = this.out.events$;
@@ -216,7 +193,7 @@ export class LeaderElection {
     this.phase = 'running';
     void this.keyWatch.watch();
     // The session is opened up front, so that taking a free key costs a single request.
-    this.keepCandidacy();
+    this.candidacy.keep();
   }
 
   /** Resolves at the first outcome: leader, a follower that has read the key, or a problem with Consul. */
@@ -240,9 +217,9 @@ export class LeaderElection {
       );
     }
     if (this.phase !== 'running') return;
-    this.campaignPausedUntil = this.clock.now() + pauseMs;
-    this.cancelCampaign();
-    this.timers.later(() => this.considerCampaign(), pauseMs + 1);
+    this.campaign.pauseUntil(this.clock.now() + pauseMs);
+    this.campaign.cancel();
+    this.timers.later(() => this.campaign.consider(), pauseMs + 1);
     const holding = this.holding;
     if (!holding) return;
     const acted = holding.term !== null;
@@ -273,21 +250,20 @@ export class LeaderElection {
     if (this.phase === 'stopped' || this.phase === 'stopping') return this.whenStopped();
     const wasRunning = this.phase === 'running';
     this.phase = 'stopping';
-    this.cancelCampaign();
+    this.campaign.cancel();
     const holding = this.holding;
     const acted = holding?.term != null;
     if (holding) this.endTerm('stop');
     const workDrained = options.drain ? await this.drain(options.drain) : true;
     this.lifetime.abort();
     this.timers.dispose();
-    await this.campaignInFlight;
-    await this.sessionWork.idle();
+    await this.campaign.settled();
+    await this.candidacy.queue.idle();
     const held = holding
       ? heldKeyOf(holding, mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }))
-      : (this.release.releasing ?? this.acquiredWhileStopping);
+      : (this.release.releasing ?? this.campaign.acquiredWhileStopping);
     if (wasRunning) {
-      const session = this.session;
-      this.session = null;
+      const session = this.candidacy.take();
       if (session) await this.release.leave(session, held);
     }
     this.phase = 'stopped';
@@ -306,10 +282,7 @@ export class LeaderElection {
   /** What the election does with each read of the key: the hold's view of it, then a campaign. */
   private onKeyRead(observation: Observation, holderValue: LeaderValue | null): void {
     const { entry } = observation;
-    if (entry?.session && this.campaignWaitIsLockDelay) {
-      this.campaignRetryAt = 0;
-      this.campaignWaitIsLockDelay = false;
-    }
+    if (entry?.session) this.campaign.onKeyHeld();
     const holding = this.holding;
     // A read older than our acquire knows nothing of it: it neither names the leader nor unseats us.
     const current = !holding || observation.index >= holding.acquiredIndex;
@@ -346,277 +319,15 @@ export class LeaderElection {
         this.port
           .destroySession(holding.session.id, this.options.requestTimeoutMs)
           .catch(() => undefined);
-        this.onSessionLost(holding.session);
+        this.candidacy.lost(holding.session);
       } else {
         this.logger.warn(ElectionMessages.keyLost(this.options.key));
         this.stepDown('lost');
       }
     }
     // Settled once the outcome is known: someone else leads (our own lead settles in beginTerm).
-    if (entry?.session && entry.session !== this.session?.id) this.out.markSettled();
-    this.considerCampaign();
-  }
-
-  // ---------------------------------------------------------------- campaigning
-
-  /** Tries to take the key when the last observation shows it free, at the earliest safe moment. */
-  private considerCampaign(): void {
-    // Without a session there is nothing to campaign with; keepCandidacy() calls back once it has one.
-    // While a release is in flight the key may still be ours: wait for it (it calls back when done).
-    if (
-      this.phase !== 'running' ||
-      this.holding ||
-      this.campaigning ||
-      !this.session ||
-      this.release.inFlight > 0
-    )
-      return;
-    const observation = this.keyWatch.observation;
-    if (!observation) return;
-    const holder = observation.entry?.session;
-    if (holder && holder !== this.session.id) return this.cancelCampaign();
-    const now = this.clock.now();
-    if (now < this.campaignRetryAt) {
-      this.cancelCampaign();
-      this.campaignTimer.arm(() => this.considerCampaign(), this.campaignRetryAt - now);
-      return;
-    }
-    if (holder) {
-      this.cancelCampaign();
-      return this.onOwnHoldFound(this.session, observation);
-    }
-    let notBefore = this.campaignPausedUntil;
-    // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
-    if (vacancyOf(observation.entry, observation.heldBefore) === 'invalidated') {
-      notBefore = Math.max(
-        notBefore,
-        observation.observedAt + this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS,
-      );
-    }
-    const previous = decodeLeaderValue(observation.entry?.value ?? null);
-    const rank = successionRank(previous?.successors, this.instanceId, previous?.instanceId);
-    notBefore = Math.max(notBefore, observation.freeSeenAt) + rank * this.options.successionStepMs;
-    this.cancelCampaign();
-    if (notBefore > now) {
-      this.campaignTimer.arm(() => this.considerCampaign(), notBefore - now);
-      return;
-    }
-    void this.campaign(() => this.attemptAcquire(observation));
-  }
-
-  /**
-   * A read shows our session on the key although we do not hold it: an acquire whose answer was
-   * lost or came after its timeout went through. Adopt the hold (handing it back would let the next
-   * candidate do the same, with no leader and two writes per round), unless resign() paused us.
-   * A read from before our own release shows the same and is ignored.
-   */
-  private onOwnHoldFound(session: CandidateSession, observation: Observation): void {
-    const entry = observation.entry!;
-    if (this.release.released(session, entry.modifyIndex)) return;
-    if (this.triedAdoption === observation) return;
-    const value = decodeLeaderValue(entry.value) ?? this.valueToWrite(observation);
-    if (this.clock.now() < this.campaignPausedUntil) {
-      void this.release.release(
-        session,
-        {
-          value,
-          acquiredIndex: entry.modifyIndex,
-          // We do not know which vacancy the lost acquire took: the longest lease we know of.
-          successorWaitMs: Math.max(
-            this.options.leaseDurationMs,
-            this.keyWatch.lastHolderLeaseMs ?? 0,
-          ),
-        },
-        Promise.resolve(false),
-      );
-      return;
-    }
-    void this.campaign(() => this.adopt(session, observation, value));
-  }
-
-  /** Runs one campaign step (an acquire or an adoption), with the backoff and retry rules of both. */
-  private campaign(step: () => Promise<number | null>): Promise<void> {
-    const attempt = (async () => {
-      this.campaigning = true;
-      let retryInMs: number | null = null;
-      const observation = this.keyWatch.observation;
-      this.lastRefusalWasLockDelay = false;
-      try {
-        retryInMs = await step();
-      } catch (error) {
-        // We cannot tell whether Consul applied it: a later read showing our session settles it,
-        // and stop() looks at the key before it leaves.
-        if (this.phase !== 'running') return;
-        this.problems.reportProblem('campaign', classify(error, 'acquire'));
-        retryInMs = this.campaignBackoff.nextAfter(error);
-      } finally {
-        this.campaigning = false;
-      }
-      if (this.phase !== 'running' || this.holding) return;
-      const lockDelayRefused = this.lastRefusalWasLockDelay;
-      if (retryInMs === null) {
-        this.campaignRetryAt = 0;
-        if (this.keyWatch.observation !== observation) this.considerCampaign();
-        return;
-      }
-      this.campaignRetryAt = this.clock.now() + retryInMs;
-      this.campaignWaitIsLockDelay = lockDelayRefused;
-      this.cancelCampaign();
-      this.campaignTimer.arm(() => this.considerCampaign(), retryInMs);
-    })();
-    this.campaignInFlight = attempt;
-    return attempt;
-  }
-
-  /** What we write into the key when we take it. */
-  private valueToWrite(observation: Observation): LeaderValue {
-    return {
-      instanceId: this.instanceId,
-      metadata: { ...this.options.metadata },
-      since: new Date(this.clock.wallNow()).toISOString(),
-      // Until our own watch of the candidates names them, keep the order the last holder knew.
-      successors: inheritSuccessors(observation, this.instanceId),
-      leaseMs: this.options.leaseDurationMs,
-    };
-  }
-
-  /** The lease a successor must wait out after our hold, if we release it without the marker. */
-  private ownLeaseAfter(observation: Observation): number {
-    const vacancy = vacancyOf(observation.entry, observation.heldBefore);
-    if (vacancy === 'released') return this.options.leaseDurationMs;
-    const previous =
-      vacancy === 'absent'
-        ? this.keyWatch.lastHolderLeaseMs
-        : decodeLeaderValue(observation.entry?.value ?? null)?.leaseMs;
-    return Math.max(this.options.leaseDurationMs, previous ?? 0);
-  }
-
-  /** One acquire of the free key; returns when to try again (null: when the watch brings news). */
-  private async attemptAcquire(observation: Observation): Promise<number | null> {
-    const session = this.session;
-    if (!session || this.phase !== 'running' || this.keyWatch.observation !== observation)
-      return null;
-    const value = this.valueToWrite(observation);
-    const sent = this.instant();
-    const result = await this.port.acquire(
-      {
-        key: this.options.key,
-        sessionId: session.id,
-        value: encodeLeaderValue(value),
-        expectedModifyIndex: observation.entry?.modifyIndex ?? 0,
-      },
-      this.options.requestTimeoutMs,
-    );
-    const answeredAt = this.clock.now();
-    this.problems.reportSuccess('campaign');
-    if (result.acquired) {
-      const vacancy = vacancyOf(observation.entry, observation.heldBefore);
-      const successorWaitMs = this.ownLeaseAfter(observation);
-      const takeover: Takeover = {
-        session,
-        value: { ...value, token: result.modifyIndex },
-        fencingToken: result.modifyIndex,
-        modifyIndex: result.modifyIndex,
-        leaseFrom: sent,
-        vacancy,
-        actAt: actTime({
-          vacancy,
-          sentAt: sent.mono,
-          answeredAt,
-          freeSeenAt: observation.observedAt,
-          waitMs: leaseWaitMs(successorWaitMs, undefined),
-        }),
-        successorWaitMs,
-        previousHolder: decodeLeaderValue(observation.entry?.value ?? null)?.instanceId,
-      };
-      // stop() began, or resign() was called, while the acquire was in flight: never act.
-      const neverActed = mayClaimReleased({ acted: false, workDrained: true, vacancy });
-      if (this.phase !== 'running') {
-        this.acquiredWhileStopping = heldKeyOf(
-          { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
-          neverActed,
-        );
-        return null;
-      }
-      if (answeredAt < this.campaignPausedUntil) {
-        void this.release.release(
-          session,
-          { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
-          Promise.resolve(neverActed),
-        );
-        return null;
-      }
-      this.campaignBackoff.reset();
-      this.onAcquired(takeover);
-      return null;
-    }
-    this.logger.debug?.(
-      ElectionMessages.acquireRefused(this.options.key, result.reason, result.detail),
-    );
-    if (result.reason === 'lock-delay') {
-      this.lastRefusalWasLockDelay = true;
-      return this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
-    }
-    if (result.reason === 'session-invalid') this.onSessionLost(session);
-    // 'changed' and 'held': the watch brings the new state and decides.
-    return null;
-  }
-
-  /**
-   * Adopts a hold Consul gave us without our knowing: confirms it first (the lease counts from that
-   * confirmation), and acts only D after the read that found it, the first moment we know the
-   * previous holder's hold had ended — however the key was free, which we no longer know.
-   */
-  private async adopt(
-    session: CandidateSession,
-    observation: Observation,
-    value: LeaderValue,
-  ): Promise<number | null> {
-    const entry = observation.entry!;
-    const sent = this.instant();
-    const confirmed = await this.port.confirmHolding(
-      this.options.key,
-      session.id,
-      this.options.requestTimeoutMs,
-    );
-    this.problems.reportSuccess('campaign');
-    if (!confirmed) {
-      // Not ours after all (a read from before a release of ours): not again for this observation.
-      this.triedAdoption = observation;
-      return null;
-    }
-    if (this.session !== session || this.holding) return null;
-    const successorWaitMs = Math.max(
-      this.options.leaseDurationMs,
-      this.keyWatch.lastHolderLeaseMs ?? 0,
-    );
-    // The token is Consul's index of the entry, never one read from the value: an operator's
-    // import may have put an old one there.
-    const token = entry.modifyIndex;
-    const held = { value: { ...value, token }, acquiredIndex: token, successorWaitMs };
-    // stop() or resign() came while the confirmation was in flight: never act, give it back.
-    if (this.phase !== 'running') {
-      this.acquiredWhileStopping = heldKeyOf(held, false);
-      return null;
-    }
-    if (this.clock.now() < this.campaignPausedUntil) {
-      void this.release.release(session, held, Promise.resolve(false));
-      return null;
-    }
-    this.logger.log(ElectionMessages.adopted(this.options.key, entry.modifyIndex));
-    this.campaignBackoff.reset();
-    this.onAcquired({
-      session,
-      value: held.value,
-      fencingToken: token,
-      modifyIndex: entry.modifyIndex,
-      leaseFrom: sent,
-      vacancy: 'invalidated',
-      actAt: Math.max(sent.mono, observation.observedAt + leaseWaitMs(successorWaitMs, undefined)),
-      successorWaitMs,
-      previousHolder: undefined,
-    });
-    return null;
+    if (entry?.session && entry.session !== this.candidacy.session?.id) this.out.markSettled();
+    this.campaign.consider();
   }
 
   private onAcquired(takeover: Takeover): void {
@@ -637,7 +348,8 @@ export class LeaderElection {
     this.holding = holding;
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
-    if (this.options.healthCheck && !this.noLocalAgent) void this.successors.watch(holding);
+    if (this.options.healthCheck && !this.candidacy.noLocalAgent)
+      void this.successors.watch(holding);
     this.out.publish({
       leader: toLeaderInfo(takeover.value, fencingToken),
       stepDownDeadline: holding.lease.deadline,
@@ -679,10 +391,6 @@ export class LeaderElection {
     this.logger.log(
       ElectionMessages.becameLeader(this.options.key, holding.fencingToken, this.termCount),
     );
-  }
-
-  private cancelCampaign(): void {
-    this.campaignTimer.clear();
   }
 
   // ---------------------------------------------------------------- holding: confirm, deadline, step down
@@ -768,7 +476,7 @@ export class LeaderElection {
     }
     // 'lost', 'session-lost': the key is someone else's (or gone); nothing to release.
     holding.session.setMode('standby');
-    this.considerCampaign();
+    this.campaign.consider();
   }
 
   private endTerm(reason: StepDownReason): void {
@@ -819,106 +527,6 @@ export class LeaderElection {
     } finally {
       if (timer) this.clock.clearTimer(timer);
     }
-  }
-
-  // ---------------------------------------------------------------- the session
-
-  /** The candidacy's session, opened once and reused across terms until Consul loses it or we stop. */
-  private ensureSession(): Promise<CandidateSession> {
-    return this.sessionWork.run(async () => {
-      if (this.session) return this.session;
-      if (this.phase !== 'running') throw new Error(ElectionMessages.notRunning(this.options.key));
-      const session = await CandidateSession.open(
-        this.port,
-        this.options,
-        this.clock,
-        {
-          onLost: (lost) => this.onSessionLost(lost),
-          onNoLocalAgent: (closed) => this.onNoLocalAgent(closed),
-          onSuccess: (path) => this.problems.reportSuccess(path === 'agent' ? 'check' : 'renew'),
-          onProblem: (path, error) =>
-            this.problems.reportProblem(path === 'agent' ? 'check' : 'renew', error),
-        },
-        this.noLocalAgent ? null : this.serviceId,
-      );
-      if (this.phase !== 'running') {
-        await session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
-        throw new Error(ElectionMessages.stoppedWhileOpening(this.options.key));
-      }
-      this.session = session;
-      this.logger.debug?.(ElectionMessages.sessionOpened(this.options.key, session.id));
-      return session;
-    });
-  }
-
-  /** Opens the session now, and again after Consul loses it, retrying with backoff. */
-  private keepCandidacy(): void {
-    if (this.phase !== 'running' || this.session || this.openingSession) return;
-    this.openingSession = true;
-    this.ensureSession().then(
-      () => {
-        this.openingSession = false;
-        this.sessionBackoff.reset();
-        this.problems.reportSuccess('session');
-        this.considerCampaign();
-      },
-      (error: unknown) => {
-        this.openingSession = false;
-        if (this.phase !== 'running') return;
-        if (error instanceof ConsulRequestError && error.kind === 'no-local-agent') {
-          this.fallBackToSessionTtl();
-          this.timers.later(() => this.keepCandidacy(), 0);
-          return;
-        }
-        this.problems.reportProblem('session', classify(error, 'session create'));
-        this.timers.later(() => this.keepCandidacy(), this.sessionBackoff.nextAfter(error));
-      },
-    );
-  }
-
-  /**
-   * A check update found the check unknown while its session lives: the session would be
-   * invalidated once the check's TTL runs out, so it is replaced now (a leader steps down and
-   * destroys it: the key is then free after lock-delay, as after a crash). The first time, it is
-   * replaced by one bound to a check registered anew: a client agent that restarted without its
-   * state forgets the check before Consul invalidates the session. The second time, the requests
-   * evidently reach other agents than the check's, and the new session goes without a check
-   * (see {@link fallBackToSessionTtl}).
-   */
-  private onNoLocalAgent(session: CandidateSession): void {
-    if (this.session !== session) return;
-    this.checkUnknownCount += 1;
-    if (this.checkUnknownCount >= 2) this.fallBackToSessionTtl();
-    else this.logger.warn(ElectionMessages.checkUnknown(this.options.key, session.id));
-    if (this.holding?.session === session) this.endTerm('session-lost');
-    this.session = null;
-    void session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
-    this.keepCandidacy();
-  }
-
-  /**
-   * Without a local agent (Consul Dataplane, or servers behind a load balancer) a check registered
-   * through one agent is unknown to the next, so the session cannot be bound to it: from now on
-   * sessions carry no check, crash detection falls back to the session TTL, and the succession
-   * order (read from the check's service) is not kept. Said once in the log and kept in the state.
-   */
-  private fallBackToSessionTtl(): void {
-    if (this.noLocalAgent) return;
-    this.noLocalAgent = true;
-    this.problems.reportProblem(
-      'check',
-      new ConsulRequestError('no-local-agent', 'check update', ElectionMessages.noLocalAgentShort),
-    );
-  }
-
-  private onSessionLost(session: CandidateSession): void {
-    if (this.session !== session) return;
-    this.logger.warn(ElectionMessages.sessionLost(this.options.key, session.id));
-    if (this.holding?.session === session) this.endTerm('session-lost');
-    // Its renewals and check updates have nothing left to keep alive (the check stays, for the next).
-    session.close();
-    this.session = null;
-    this.keepCandidacy();
   }
 
   // ---------------------------------------------------------------- state, problems, helpers
