@@ -1,28 +1,27 @@
 import type { Observable } from 'rxjs';
-import { systemClock, type Clock, type TimerHandle } from './clock';
-import type { ConsulPort } from './consul-port';
-import { classify } from './consul-request.error';
-import { parseDuration, type Duration } from './duration';
-import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
-import type { ElectionEvent } from './election-event';
-import { ElectionOptionsError } from './election-options.error';
-import { ElectionMessages } from './election.messages';
-import { Lease, type Instant } from './lease';
-import { toLeaderInfo, type LeaderValue } from './leader-value';
-import type { LeadershipState } from './leadership-state';
-import { NodeConsulPort } from './node-consul.port';
-import { ElectionProblems } from './election-problems';
-import { ElectionTimers, type TimerSlot } from './election-timers';
 import type { WatchContext } from './blocking-watch';
-import { KeyWatch, type Observation } from './key-watch';
-import { heldKeyOf, KeyRelease } from './release';
 import { Campaign } from './campaign';
 import { Candidacy } from './candidacy';
-import { LeadershipLostError, type Holding, type StepDownReason, type Takeover } from './hold';
-import { SuccessorNaming } from './successors';
+import { systemClock, type Clock } from './clock';
+import type { ConsulPort } from './consul-port';
+import { drainWithin } from './drain';
+import { parseDuration, type Duration } from './duration';
+import type { ElectionEvent } from './election-event';
+import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
+import { ElectionOptionsError } from './election-options.error';
+import { ElectionProblems } from './election-problems';
+import { ElectionTimers } from './election-timers';
+import { ElectionMessages } from './election.messages';
+import { Hold } from './hold';
+import { KeyWatch, type Observation } from './key-watch';
+import type { LeaderValue } from './leader-value';
+import type { LeadershipState } from './leadership-state';
+import { NodeConsulPort } from './node-consul.port';
+import { heldKeyOf, KeyRelease } from './release';
 import { resolveElectionOptions } from './resolve-election-options';
 import { StatePublisher } from './state-publisher';
-import { mayClaimReleased, vacancyOf } from './takeover';
+import { SuccessorNaming } from './successors';
+import { mayClaimReleased } from './takeover';
 
 /**
  * One candidate in a leader election on one Consul key: the Consul recipe (session, `acquire`, blocking
@@ -63,13 +62,9 @@ export class LeaderElection {
   private readonly candidacy: Candidacy;
   private readonly release: KeyRelease;
   private readonly successors: SuccessorNaming;
-  private holding: Holding | null = null;
   private readonly campaign: Campaign;
   private readonly timers: ElectionTimers;
-  private readonly confirmTimer: TimerSlot;
-  private readonly deadlineTimer: TimerSlot;
-  private readonly actTimer: TimerSlot;
-  private termCount = 0;
+  private readonly hold: Hold;
   private readonly problems: ElectionProblems;
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
@@ -82,9 +77,6 @@ export class LeaderElection {
     this.ownsPort = !options.consulPort;
     this.port = options.consulPort ?? new NodeConsulPort(this.options.consul);
     this.timers = new ElectionTimers(this.clock);
-    this.confirmTimer = this.timers.slot();
-    this.deadlineTimer = this.timers.slot();
-    this.actTimer = this.timers.slot();
     this.out = new StatePublisher(this.instanceId);
     this.problems = new ElectionProblems(this.options, this.clock, this.logger, this.out);
     this.watchContext = {
@@ -108,7 +100,7 @@ export class LeaderElection {
       onSessionGone: (session) => {
         // Consul no longer knows our session: the key watch may be ahead of a wiped store.
         this.keyWatch.restart();
-        if (this.holding?.session === session) this.endTerm('session-lost');
+        if (this.hold.current?.session === session) this.hold.endTerm('session-lost');
       },
     });
     this.release = new KeyRelease({
@@ -122,7 +114,7 @@ export class LeaderElection {
       queue: this.candidacy.queue,
       isCurrent: (session) => this.candidacy.session === session,
       mayGoOn: (session) =>
-        this.candidacy.session === session && !this.holding && this.phase === 'running',
+        this.candidacy.session === session && !this.hold.current && this.phase === 'running',
       sleep: (ms) => this.sleep(ms),
       lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
       onReleaseSettled: () => this.campaign.consider(),
@@ -136,7 +128,7 @@ export class LeaderElection {
       problems: this.problems,
       timers: this.timers,
       running: () => this.phase === 'running',
-      holding: () => this.holding !== null,
+      holding: () => this.hold.current !== null,
       session: () => this.candidacy.session,
       releasing: () => this.release.inFlight > 0,
       observation: () => this.keyWatch.observation,
@@ -144,7 +136,7 @@ export class LeaderElection {
       released: (session, modifyIndex) => this.release.released(session, modifyIndex),
       release: (session, hold, claim) => void this.release.release(session, hold, claim),
       onSessionLost: (session) => this.candidacy.lost(session),
-      onAcquired: (takeover) => this.onAcquired(takeover),
+      onAcquired: (takeover) => this.hold.onAcquired(takeover),
     });
     this.successors = new SuccessorNaming({
       options: this.options,
@@ -152,7 +144,23 @@ export class LeaderElection {
       port: this.port,
       logger: this.logger,
       watchContext: this.watchContext,
-      holds: (holding) => this.holding === holding,
+      holds: (holding) => this.hold.current === holding,
+    });
+    this.hold = new Hold({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      clock: this.clock,
+      logger: this.logger,
+      out: this.out,
+      problems: this.problems,
+      timers: this.timers,
+      running: () => this.phase === 'running' || this.phase === 'stopping',
+      noLocalAgent: () => this.candidacy.noLocalAgent,
+      successors: this.successors,
+      release: (session, hold, claim) => void this.release.release(session, hold, claim),
+      onSessionLost: (session) => this.candidacy.lost(session),
+      onStepDown: () => this.campaign.consider(),
     });
     this.keyWatch = new KeyWatch(this.watchContext, this.port, this.instanceId, {
       onRead: (observation, holderValue) => this.onKeyRead(observation, holderValue),
@@ -169,24 +177,12 @@ export class LeaderElection {
 
   /** True only while this instance leads and its lease has not run out — checked against the clocks now. */
   isLeader(): boolean {
-    const holding = this.holding;
-    if (holding?.term == null) return false;
-    if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow())) return true;
-    // The lease ran out by a clock the deadline timer does not follow (the wall clock, after a
-    // suspend): end the term now rather than when the monotonic timer catches up.
-    queueMicrotask(() => {
-      if (
-        this.holding === holding &&
-        !holding.lease.isValidAt(this.clock.now(), this.clock.wallNow())
-      )
-        this.stepDown('deadline');
-    });
-    return false;
+    return this.hold.isLeader();
   }
 
   /** The monotonic deadline of the current lease, or null when not holding the key. */
   get stepDownDeadline(): number | null {
-    return this.holding?.lease.deadline ?? null;
+    return this.hold.current?.lease.deadline ?? null;
   }
 
   /** Joins the election. Returns at once; watch {@link state$} or await {@link whenSettled}. */
@@ -222,11 +218,13 @@ export class LeaderElection {
     this.campaign.pauseUntil(this.clock.now() + pauseMs);
     this.campaign.cancel();
     this.timers.later(() => this.campaign.consider(), pauseMs + 1);
-    const holding = this.holding;
+    const holding = this.hold.current;
     if (!holding) return;
     const acted = holding.term !== null;
-    this.endTerm('resign');
-    const drained = options.drain ? this.drain(options.drain) : Promise.resolve(true);
+    this.hold.endTerm('resign');
+    const drained = options.drain
+      ? drainWithin(this.options, this.clock, this.logger, options.drain)
+      : Promise.resolve(true);
     let attempted = (): void => undefined;
     const firstAttempt = new Promise<void>((resolve) => (attempted = resolve));
     const released = this.release.release(
@@ -253,10 +251,12 @@ export class LeaderElection {
     const wasRunning = this.phase === 'running';
     this.phase = 'stopping';
     this.campaign.cancel();
-    const holding = this.holding;
+    const holding = this.hold.current;
     const acted = holding?.term != null;
-    if (holding) this.endTerm('stop');
-    const workDrained = options.drain ? await this.drain(options.drain) : true;
+    if (holding) this.hold.endTerm('stop');
+    const workDrained = options.drain
+      ? await drainWithin(this.options, this.clock, this.logger, options.drain)
+      : true;
     this.lifetime.abort();
     this.timers.dispose();
     await this.campaign.settled();
@@ -285,250 +285,10 @@ export class LeaderElection {
   private onKeyRead(observation: Observation, holderValue: LeaderValue | null): void {
     const { entry } = observation;
     if (entry?.session) this.campaign.onKeyHeld();
-    const holding = this.holding;
-    // A read older than our acquire knows nothing of it: it neither names the leader nor unseats us.
-    const current = !holding || observation.index >= holding.acquiredIndex;
-    const ours = !!holding && entry?.session === holding.session.id;
-    if (current) {
-      const leader = !entry?.session
-        ? null
-        : ours
-          ? toLeaderInfo(holding.value, holding.fencingToken)
-          : toLeaderInfo(holderValue, holderValue?.token ?? entry.modifyIndex);
-      this.out.publish({ leader });
-    }
-    if (holding && current && ours && entry.modifyIndex > holding.acquiredIndex) {
-      // Written under our session by someone else (an operator's PUT), or our own rewrite whose
-      // answer was lost: the release must be conditioned on what is there now.
-      holding.acquiredIndex = entry.modifyIndex;
-      // Someone else's value under our session: write ours back. A follower that first sees the
-      // hold after it learns the term's token only from our value, and on LockIndex 0 it trusts
-      // our release's marker only when it names that token (SAFETY.md, rule 3); it also shows
-      // followers who leads again.
-      if (holderValue?.instanceId !== this.instanceId || holderValue.token !== holding.fencingToken)
-        void this.successors.rewriteValue(holding, holding.value, "write the leader's value back");
-    }
-    if (holding && current && !ours) {
-      if (
-        entry &&
-        !entry.session &&
-        holderValue?.instanceId === this.instanceId &&
-        vacancyOf(entry, observation.heldBefore) === 'invalidated'
-      ) {
-        // Consul freed the key itself and kept our value: it invalidated our session (destroyed,
-        // or its check or TTL ran out). Say so, and open a new one now rather than at the next
-        // renewal; destroying it is a no-op for a session that is gone.
-        this.port
-          .destroySession(holding.session.id, this.options.requestTimeoutMs)
-          .catch(() => undefined);
-        this.candidacy.lost(holding.session);
-      } else {
-        this.logger.warn(ElectionMessages.keyLost(this.options.key));
-        this.stepDown('lost');
-      }
-    }
+    this.hold.onKeyRead(observation, holderValue);
     // Settled once the outcome is known: someone else leads (our own lead settles in beginTerm).
     if (entry?.session && entry.session !== this.candidacy.session?.id) this.out.markSettled();
     this.campaign.consider();
-  }
-
-  private onAcquired(takeover: Takeover): void {
-    const { session, fencingToken, actAt } = takeover;
-    const holding: Holding = {
-      session,
-      fencingToken,
-      acquiredIndex: takeover.modifyIndex,
-      value: takeover.value,
-      ended: new AbortController(),
-      previousHolder: takeover.previousHolder,
-      lease: new Lease(this.options.leaseDurationMs, takeover.leaseFrom),
-      vacancy: takeover.vacancy,
-      actAt,
-      successorWaitMs: takeover.successorWaitMs,
-      term: null,
-    };
-    this.holding = holding;
-    // Leading: Consul should notice a crash within the short check TTL from now on.
-    session.setMode('leading');
-    if (this.options.healthCheck && !this.candidacy.noLocalAgent)
-      void this.successors.watch(holding);
-    this.out.publish({
-      leader: toLeaderInfo(takeover.value, fencingToken),
-      stepDownDeadline: holding.lease.deadline,
-    });
-    this.armDeadline();
-    this.scheduleConfirm(this.options.renewIntervalMs);
-    const waitMs = actAt - this.clock.now();
-    if (waitMs > 0) {
-      this.logger.log(ElectionMessages.acquiredWaiting(this.options.key, fencingToken, waitMs));
-      this.armActTimer(holding);
-    } else {
-      this.beginTerm(holding);
-    }
-  }
-
-  private armActTimer(holding: Holding): void {
-    this.actTimer.arm(() => this.beginTerm(holding), holding.actAt - this.clock.now());
-  }
-
-  private beginTerm(holding: Holding): void {
-    if (this.holding !== holding || holding.term) return;
-    const now = this.instant();
-    if (!holding.lease.isValidAt(now.mono, now.wall)) return;
-    // Timers may fire a little early against performance.now(): never act before actAt.
-    if (now.mono < holding.actAt) return this.armActTimer(holding);
-    const controller = new AbortController();
-    this.termCount += 1;
-    holding.term = {
-      fencingToken: holding.fencingToken,
-      number: this.termCount,
-      startedAt: new Date(this.clock.wallNow()),
-      signal: controller.signal,
-      controller,
-    };
-    const { controller: _controller, ...term } = holding.term;
-    this.out.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
-    this.out.markSettled();
-    this.out.emit({ type: 'transition', reason: 'acquired' });
-    this.logger.log(
-      ElectionMessages.becameLeader(this.options.key, holding.fencingToken, this.termCount),
-    );
-  }
-
-  // ---------------------------------------------------------------- holding: confirm, deadline, step down
-
-  private scheduleConfirm(delayMs: number): void {
-    this.confirmTimer.arm(() => void this.confirmHold(), delayMs);
-  }
-
-  private async confirmHold(): Promise<void> {
-    const holding = this.holding;
-    if (!holding) return;
-    const sent = this.instant();
-    // A lease never comes back to life: one that ran out while no timer could fire (a suspend) ends
-    // the term now, even if Consul would still confirm the hold — a successor may have acted since.
-    if (!holding.lease.isValidAt(sent.mono, sent.wall)) {
-      this.logger.warn(
-        ElectionMessages.leaseRanOut(this.options.key, this.options.leaseDurationMs),
-      );
-      this.stepDown('deadline');
-      return;
-    }
-    let confirmed: boolean;
-    try {
-      confirmed = await this.port.confirmHolding(
-        this.options.key,
-        holding.session.id,
-        this.options.requestTimeoutMs,
-      );
-    } catch (error) {
-      if (this.holding !== holding) return;
-      this.out.emit({
-        type: 'confirmation',
-        durationMs: this.clock.now() - sent.mono,
-        confirmed: false,
-      });
-      this.problems.reportProblem('confirm', classify(error, 'hold confirmation'));
-      // Retry soon: the lease leaves room for one more try before the deadline.
-      this.scheduleConfirm(
-        Math.min(this.options.retry.initialDelayMs, this.options.renewIntervalMs),
-      );
-      return;
-    }
-    this.out.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
-    if (this.holding !== holding) return;
-    this.problems.reportSuccess('confirm');
-    if (!confirmed) {
-      this.logger.warn(ElectionMessages.holdNotConfirmed(this.options.key));
-      this.stepDown('lost');
-      return;
-    }
-    holding.lease.confirm(sent);
-    this.armDeadline();
-    this.out.publish({ stepDownDeadline: holding.lease.deadline });
-    this.scheduleConfirm(this.options.renewIntervalMs);
-  }
-
-  /** A timer at the lease deadline; {@link isLeader} checks the clock too, so a late timer is harmless. */
-  private armDeadline(): void {
-    const holding = this.holding;
-    if (!holding) return;
-    this.deadlineTimer.arm(() => {
-      if (this.holding !== holding) return;
-      if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow()))
-        return this.armDeadline();
-      this.logger.warn(
-        ElectionMessages.leaseRanOut(this.options.key, this.options.leaseDurationMs),
-      );
-      this.stepDown('deadline');
-    }, holding.lease.remainingAt(this.instant()));
-  }
-
-  /** Ends the term locally at once, then lets go of the key in the background where it may still be ours. */
-  private stepDown(reason: StepDownReason): void {
-    const holding = this.holding;
-    if (!holding) return;
-    this.endTerm(reason);
-    if (reason === 'deadline') {
-      // Consul may still hold the key for our session: release it, so the next holder need not wait
-      // for the session's invalidation and lock-delay — without the marker, since leader work of the
-      // term may still run (we cannot tell) and the next holder must wait out our lease.
-      void this.release.release(holding.session, holding, Promise.resolve(false));
-      return;
-    }
-    // 'lost', 'session-lost': the key is someone else's (or gone); nothing to release.
-    holding.session.setMode('standby');
-    this.campaign.consider();
-  }
-
-  private endTerm(reason: StepDownReason): void {
-    const holding = this.holding;
-    if (!holding) return;
-    this.holding = null;
-    holding.ended.abort();
-    this.confirmTimer.clear();
-    this.deadlineTimer.clear();
-    this.actTimer.clear();
-    const hadTerm = holding.term !== null;
-    holding.term?.controller.abort(new LeadershipLostError(reason));
-    holding.term = null;
-    const leaderStillUs =
-      this.state.leader?.fencingToken === holding.fencingToken &&
-      this.state.leader?.instanceId === this.instanceId;
-    this.out.publish({
-      role: this.phase === 'running' || this.phase === 'stopping' ? 'follower' : this.state.role,
-      term: null,
-      stepDownDeadline: null,
-      ...(leaderStillUs && reason !== 'deadline' ? { leader: null } : {}),
-    });
-    if (hadTerm) {
-      this.logger.log(ElectionMessages.steppedDown(this.options.key, reason));
-      this.out.emit({ type: 'transition', reason });
-    }
-  }
-
-  /** Waits for in-flight leader work up to `drainTimeout`; true when it finished in time. */
-  private async drain(drain: () => Promise<unknown>): Promise<boolean> {
-    let timer: TimerHandle | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = this.clock.setTimer(() => resolve('timeout'), this.options.drainTimeoutMs);
-    });
-    try {
-      const outcome = await Promise.race([drain().then(() => 'drained' as const), timeout]);
-      if (outcome === 'timeout') {
-        this.logger.warn(
-          ElectionMessages.drainTimedOut(this.options.key, this.options.drainTimeoutMs),
-        );
-        return false;
-      }
-      return true;
-    } catch (error) {
-      // The work is over, if badly: nothing of it still runs.
-      this.logger.warn(ElectionMessages.drainFailed(this.options.key, (error as Error).message));
-      return true;
-    } finally {
-      if (timer) this.clock.clearTimer(timer);
-    }
   }
 
   // ---------------------------------------------------------------- state, problems, helpers
@@ -537,10 +297,5 @@ export class LeaderElection {
   private sleep(ms: number): Promise<void> {
     if (this.phase !== 'running') return Promise.resolve();
     return this.timers.sleep(ms);
-  }
-
-  /** Now, on both clocks (see Lease). */
-  private instant(): Instant {
-    return { mono: this.clock.now(), wall: this.clock.wallNow() };
   }
 }
