@@ -63,19 +63,23 @@ export class CandidateSession {
     const checkId = healthCheck && serviceId ? `${serviceId}:alive` : null;
     try {
       if (healthCheck && serviceId && checkId) {
+        // The check comes in the same request as the service: one that arrives after its deregister
+        // (a request that timed out during a partition and was applied later) turns critical and is
+        // reaped, where a service registered alone would stay in the catalog with no check.
+        const { serviceId: _serviceId, ...check } = checkDefinition(
+          options,
+          serviceId,
+          checkId,
+          'standby',
+        );
         await port.registerService(
           {
             id: serviceId,
             name: healthCheck.serviceName,
             meta: { 'leader-key': key, 'instance-id': instanceId },
+            check,
           },
           requestTimeoutMs,
-        );
-        await unlessUnknownToAgent('check register', () =>
-          port.registerTtlCheck(
-            checkDefinition(options, serviceId, checkId, 'standby'),
-            requestTimeoutMs,
-          ),
         );
         // A re-registered TTL check gets back the state the agent persisted for it (critical after a
         // partition) whatever status the registration asks for; only an update makes it pass, and a

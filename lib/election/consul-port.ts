@@ -104,6 +104,12 @@ export interface CandidateService {
   readonly id: string;
   readonly name: string;
   readonly meta: Readonly<Record<string, string>>;
+  /**
+   * Its TTL check, registered in the same request: a registration that arrives late (its request
+   * timed out, the service was deregistered since) then brings its check along, turns critical and
+   * is reaped after `deregisterCriticalServiceAfter`, instead of standing in the catalog for ever.
+   */
+  readonly check?: Omit<TtlCheck, 'serviceId'>;
 }
 
 export interface TtlCheck {

@@ -220,6 +220,17 @@ export class NodeConsulPort implements ConsulPort {
         id: service.id,
         name: service.name,
         meta: service.meta,
+        ...(service.check && {
+          check: {
+            checkid: service.check.id,
+            name: service.check.name,
+            ttl: toConsulDuration(service.check.ttlMs),
+            status: 'passing',
+            deregistercriticalserviceafter: toConsulDuration(
+              service.check.deregisterCriticalServiceAfterMs,
+            ),
+          },
+        }),
         ...options,
       } as never),
     );

@@ -458,11 +458,37 @@ export class ConsulModel {
   // ------------------------------------------------------------------ agent and catalog endpoints
 
   serviceRegister(
-    body: { ID: string; Name: string; Meta?: Record<string, string> },
+    body: {
+      ID: string;
+      Name: string;
+      Meta?: Record<string, string>;
+      /** A check registered with the service, in the same request. */
+      Check?: {
+        CheckID: string;
+        TTL: string;
+        Status?: string;
+        DeregisterCriticalServiceAfter?: string;
+      };
+    },
     token = '',
   ): ModelAnswer {
     this.ensureUp();
     if (this.isDenied(token, 'service:write')) return forbidden();
+    const answer = this.registerServiceOnly(body);
+    if (body.Check) {
+      // The agent syncs a service and its check to the catalog as one change: one index for both.
+      const { CheckID, ...check } = body.Check;
+      const atIndex = this.services.get(body.ID)?.modifyIndex;
+      return this.checkRegister({ ...check, ID: CheckID, ServiceID: body.ID }, token, atIndex);
+    }
+    return answer;
+  }
+
+  private registerServiceOnly(body: {
+    ID: string;
+    Name: string;
+    Meta?: Record<string, string>;
+  }): ModelAnswer {
     const existing = this.services.get(body.ID);
     const meta = { ...(body.Meta ?? {}) };
     if (existing && existing.name === body.Name && sameMeta(existing.meta, meta)) {
@@ -495,6 +521,8 @@ export class ConsulModel {
       DeregisterCriticalServiceAfter?: string;
     },
     token = '',
+    /** Registered with its service, in the same request: no index of its own. */
+    atIndex?: number,
   ): ModelAnswer {
     this.ensureUp();
     if (this.isDenied(token, 'service:write')) return forbidden();
@@ -520,7 +548,7 @@ export class ConsulModel {
       timer: null,
     };
     this.checks.set(check.id, check);
-    this.catalogChanged(service.name, this.nextIndex(`check register ${check.id}`));
+    this.catalogChanged(service.name, atIndex ?? this.nextIndex(`check register ${check.id}`));
     if (check.status === 'passing') this.armCheck(check);
     return { status: 200, body: '' };
   }

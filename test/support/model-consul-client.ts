@@ -149,11 +149,28 @@ export function modelClient(model: ConsulModel, transport: ModelTransport, token
     agent: {
       service: {
         register: (
-          options: Options & { id: string; name: string; meta?: Record<string, string> },
+          options: Options & {
+            id: string;
+            name: string;
+            meta?: Record<string, string>;
+            check?: Record<string, string>;
+          },
         ) =>
           call('agent.service.register', true, options, () =>
             model.serviceRegister(
-              { ID: options.id, Name: options.name, Meta: options.meta },
+              {
+                ID: options.id,
+                Name: options.name,
+                Meta: options.meta,
+                ...(options.check && {
+                  Check: {
+                    CheckID: options.check.checkid,
+                    TTL: options.check.ttl,
+                    Status: options.check.status,
+                    DeregisterCriticalServiceAfter: options.check.deregistercriticalserviceafter,
+                  },
+                }),
+              },
               token,
             ),
           ),

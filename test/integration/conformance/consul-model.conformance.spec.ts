@@ -11,6 +11,7 @@ import {
   ConsulRequestError,
   NodeConsulPort,
   systemClock,
+  type CandidatesRead,
   type ConsulPort,
 } from '../../../lib/election';
 import { startConsulAgent, type ConsulAgent } from '../../../harness';
@@ -217,7 +218,7 @@ class IndexMatcher {
   }
 }
 
-const INDEX_FIELDS = new Set(['index', 'modifyIndex']);
+const INDEX_FIELDS = new Set(['index', 'modifyIndex', 'createIndex']);
 
 /** Compares two answers field by field, indexes by order, session ids by creation order. */
 function compare(
@@ -612,6 +613,62 @@ describe('the Consul model against a real agent', () => {
       model.dispose();
     }
     process.stdout.write(`conformance (checks): ${scenario.compared} answers compared\n`);
+  }, 30_000);
+
+  it('registers a service with its TTL check in one request: passing at once, so a session binds to it, and critical once nobody updates it, as Consul does', async () => {
+    const scenario = new Scenario('service with its check');
+    const { model, port: inModel } = modelSide(104);
+    const port = { consul: consulPort, model: inModel };
+    const service = {
+      id: `conformance-embedded-${process.pid}`,
+      name: `conformance-embedded-${process.pid}`,
+      meta: { 'leader-key': 'conformance/embedded', 'instance-id': 'embedded' },
+      check: {
+        id: `conformance-embedded-check-${process.pid}`,
+        name: 'conformance',
+        ttlMs: 1_000,
+        deregisterCriticalServiceAfterMs: 60_000,
+      },
+    };
+    const both = (
+      what: string,
+      step: (side: ConsulPort) => Promise<unknown>,
+    ): Promise<[unknown, unknown]> =>
+      scenario.step(
+        what,
+        () => step(consulPort),
+        () => step(inModel),
+      );
+    const candidates = (side: ConsulPort) =>
+      side.readCandidates(service.name, { index: 0, waitMs: 0, timeoutMs: 5_000 });
+    try {
+      await both('register the service with its check', (side) =>
+        side.registerService(service, 5_000),
+      );
+      await sessionStep(scenario, port, 'create a session bound to the check at once', {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+        checks: [service.check.id],
+      });
+      const [passing] = await both('read the passing candidates', candidates);
+      expect((passing as CandidatesRead).candidates).toHaveLength(1);
+      const noneOn = async (side: ConsulPort) => (await candidates(side)).candidates.length === 0;
+      expect(
+        await eventually(
+          async () => (await noneOn(consulPort)) && (await noneOn(inModel)),
+          service.check.ttlMs + 3_000,
+        ),
+      ).toBe(true);
+      await both('read the candidates once the check ran out', candidates);
+    } finally {
+      for (const id of scenario.sessions.consul)
+        await consulPort.destroySession(id, 5_000).catch(() => undefined);
+      await consulPort.deregisterService(service.id, 5_000).catch(() => undefined);
+      model.dispose();
+    }
+    process.stdout.write(
+      `conformance (service with its check): ${scenario.compared} answers compared\n`,
+    );
   }, 30_000);
 
   // Last: it wipes the agent every other test here uses.
