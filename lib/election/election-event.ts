@@ -1,4 +1,4 @@
-import type { StepDownReason } from './leader-election';
+import type { StepDownReason } from './hold';
 import type { ElectionProblemKind } from './leadership-state';
 
 /** Why this instance's role changed: a term began (`acquired`) or ended for a {@link StepDownReason}. */

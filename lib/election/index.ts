@@ -1,4 +1,5 @@
-export { LeaderElection, LeadershipLostError, type StepDownReason } from './leader-election';
+export { LeaderElection } from './leader-election';
+export { LeadershipLostError, type StepDownReason } from './hold';
 export type { ElectionEvent, TransitionReason } from './election-event';
 export type {
   ElectionOptions,

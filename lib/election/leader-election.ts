@@ -1,121 +1,27 @@
-import { randomBytes } from 'node:crypto';
 import type { Observable } from 'rxjs';
-import { Backoff } from './backoff';
-import { systemClock, type Clock, type TimerHandle } from './clock';
-import { CandidateSession } from './candidate-session';
-import type { Candidate, ConsulPort, KeyEntry, ReleaseRequest } from './consul-port';
-import { ConsulRequestError, classify } from './consul-request.error';
+import type { WatchContext } from './blocking-watch';
+import { Campaign } from './campaign';
+import { Candidacy } from './candidacy';
+import { systemClock, type Clock } from './clock';
+import type { ConsulPort } from './consul-port';
+import { drainWithin } from './drain';
 import { parseDuration, type Duration } from './duration';
-import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
 import type { ElectionEvent } from './election-event';
+import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
 import { ElectionOptionsError } from './election-options.error';
-import { ElectionMessages } from './election.messages';
-import { Lease, type Instant } from './lease';
-import {
-  decodeLeaderValue,
-  encodeLeaderValue,
-  toLeaderInfo,
-  type LeaderValue,
-} from './leader-value';
-import type { LeadershipState, LeadershipTerm } from './leadership-state';
-import { NodeConsulPort } from './node-consul.port';
 import { ElectionProblems } from './election-problems';
-import { ElectionTimers, type TimerSlot } from './election-timers';
-import { blockingWatch, type WatchContext } from './blocking-watch';
+import { ElectionTimers } from './election-timers';
+import { ElectionMessages } from './election.messages';
+import { Hold } from './hold';
+import { KeyWatch, type Observation } from './key-watch';
+import type { LeaderValue } from './leader-value';
+import type { LeadershipState } from './leadership-state';
+import { NodeConsulPort } from './node-consul.port';
+import { heldKeyOf, KeyRelease } from './release';
 import { resolveElectionOptions } from './resolve-election-options';
 import { StatePublisher } from './state-publisher';
-import { SUCCESSION_LIST_LENGTH, sameSuccessors, successionRank, successorsOf } from './succession';
-import {
-  actTime,
-  leaseWaitMs,
-  mayClaimReleased,
-  vacancyOf,
-  type SeenHolder,
-  type Vacancy,
-} from './takeover';
-
-/** Why a term ended; carried as the `reason` of the term's aborted signal. */
-export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | 'stop';
-
-/** The error a term's `AbortSignal` is aborted with. */
-export class LeadershipLostError extends Error {
-  override readonly name = 'LeadershipLostError';
-  constructor(readonly reason: StepDownReason) {
-    super(ElectionMessages.leadershipEnded(reason));
-  }
-}
-
-interface Observation {
-  readonly entry: KeyEntry | null;
-  /** `X-Consul-Index` of the read that produced it. */
-  readonly index: number;
-  /** Monotonic time at which this instance received it (the first sighting, for the same free entry). */
-  readonly observedAt: number;
-  /**
-   * Monotonic time at which this instance first saw the key free in this vacancy, kept across
-   * answers that show it still free: the succession ranks count from it. For an absent key it
-   * survives index moves (writes to other keys wake the read), which `observedAt` does not.
-   */
-  readonly freeSeenAt: number;
-  /** The hold this instance had seen on the key before this read (vacancyOf binds a marker to it). */
-  readonly heldBefore: SeenHolder | null;
-}
-
-interface Holding {
-  readonly session: CandidateSession;
-  readonly fencingToken: number;
-  /**
-   * ModifyIndex of the key as we last wrote it (the acquire, or a rewrite of the successors): reads
-   * older than this cannot tell us we lost it, and a release is conditioned on it.
-   */
-  acquiredIndex: number;
-  /** What the key holds while we lead; the successors in it follow the candidates. */
-  value: LeaderValue;
-  /** Stops the leader's watch of the candidates. */
-  readonly ended: AbortController;
-  /** The holder we took over from, if any: it ranks last and is not named. */
-  readonly previousHolder: string | undefined;
-  readonly lease: Lease;
-  /** How the key was free when we took it (decides whether a release before acting may claim the marker). */
-  readonly vacancy: Vacancy;
-  /** Monotonic time from which this instance may act (later than the acquire when the old lease may still run). */
-  readonly actAt: number;
-  /** The lease a successor must wait out if we release without the marker: our D, or the longer one we waited out. */
-  readonly successorWaitMs: number;
-  term: (LeadershipTerm & { readonly controller: AbortController }) | null;
-}
-
-/** A hold we won: by an acquire, or by adopting one whose answer we never got. */
-interface Takeover {
-  readonly session: CandidateSession;
-  readonly value: LeaderValue;
-  readonly fencingToken: number;
-  readonly modifyIndex: number;
-  /** When the request that proved the hold was sent: the lease counts from it. */
-  readonly leaseFrom: Instant;
-  readonly vacancy: Vacancy;
-  readonly actAt: number;
-  readonly successorWaitMs: number;
-  readonly previousHolder: string | undefined;
-}
-
-/** What a release needs of a hold. */
-type ReleasableHold = Pick<Holding, 'value' | 'acquiredIndex' | 'successorWaitMs'>;
-
-/** A hold this instance may still have in Consul: what to write on release and the key's index while held. */
-interface HeldKey {
-  readonly value: LeaderValue;
-  readonly modifyIndex: number;
-  /** Whether the release may carry the "released" marker (takeover.ts, mayClaimReleased). */
-  readonly claim: boolean;
-  readonly successorWaitMs: number;
-}
-
-/** Tries at stop to look at, and release, the key before the session is destroyed. */
-const STOP_ATTEMPTS = 3;
-
-/** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
-const LOCK_DELAY_MARGIN_MS = 25;
+import { SuccessorNaming } from './successors';
+import { mayClaimReleased } from './takeover';
 
 /**
  * One candidate in a leader election on one Consul key: the Consul recipe (session, `acquire`, blocking
@@ -130,11 +36,6 @@ const LOCK_DELAY_MARGIN_MS = 25;
 export class LeaderElection {
   readonly options: ResolvedElectionOptions;
   readonly instanceId: string;
-  /**
-   * This candidacy's service in the agent's catalog: the instance id plus a per-process suffix, so
-   * two processes given one instanceId never share (and keep passing) one check.
-   */
-  private readonly serviceId: string | null;
   /** Replays the current state; emits on every transition and renewal; completes after {@link stop}. */
   readonly state$: Observable<LeadershipState>;
   /**
@@ -153,81 +54,29 @@ export class LeaderElection {
   private readonly watchContext: WatchContext;
 
   private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
-  private observation: Observation | null = null;
-  private session: CandidateSession | null = null;
-  private openingSession = false;
-  private readonly sessionBackoff: Backoff;
+  private readonly keyWatch: KeyWatch;
   /**
    * The last hold this instance released, by session: a read showing it is from before the release,
    * not a lost answer. Per session, since indexes start over on an agent that forgot its state.
    */
-  private lastReleased: { readonly sessionId: string; readonly modifyIndex: number } | null = null;
-  private sessionWork: Promise<unknown> = Promise.resolve();
-  private holding: Holding | null = null;
-  private campaigning = false;
-  /** Set once the agent that answers proves not to be the check's: sessions then carry no check. */
-  private noLocalAgent = false;
-  /** How often a check update found the check unknown while its session lived (see onNoLocalAgent). */
-  private checkUnknownCount = 0;
-  private campaignInFlight: Promise<void> = Promise.resolve();
-  private acquiredWhileStopping: HeldKey | null = null;
-  private releasesInFlight = 0;
+  private readonly candidacy: Candidacy;
+  private readonly release: KeyRelease;
+  private readonly successors: SuccessorNaming;
+  private readonly campaign: Campaign;
   private readonly timers: ElectionTimers;
-  private readonly campaignTimer: TimerSlot;
-  private readonly confirmTimer: TimerSlot;
-  private readonly deadlineTimer: TimerSlot;
-  private readonly actTimer: TimerSlot;
-  private campaignPausedUntil = 0;
-  /**
-   * No campaign step before this time: the backoff after a failed acquire or adoption, or the end of
-   * Consul's lock-delay. Kept across wakes of the watch (writes to other keys wake an absent key's
-   * read), which would otherwise turn the backoff into one acquire per wake.
-   */
-  private campaignRetryAt = 0;
-  /**
-   * The wait is Consul's lock-delay, not a backoff: it ends for sure once someone has taken the key
-   * (Consul let them), so a later vacancy — a release, with no lock-delay of its own — is not held up.
-   */
-  private campaignWaitIsLockDelay = false;
-  /** Set by an acquire refused for lock-delay, for the campaign step that ran it. */
-  private lastRefusalWasLockDelay = false;
-  /** The observation on which an adoption found the key not ours after all: not tried again. */
-  private triedAdoption: Observation | null = null;
-  /** The hold a release loop is giving back, until Consul confirms it: stop() finishes it. */
-  private releasing: HeldKey | null = null;
-  /** The lease the last holder we saw wrote into the key: an absent key's successor waits it out too. */
-  private lastHolderLeaseMs: number | undefined;
-  /** The hold we last saw on the key (session and token), to which a marker must be bound (vacancyOf). */
-  private lastHolder: SeenHolder | null = null;
-  private termCount = 0;
-  private readonly campaignBackoff: Backoff;
+  private readonly hold: Hold;
   private readonly problems: ElectionProblems;
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
   constructor(options: ElectionOptions) {
     this.options = resolveElectionOptions(options);
     this.instanceId = this.options.instanceId;
-    this.serviceId = this.options.healthCheck
-      ? `${this.options.healthCheck.serviceName}-${this.instanceId}-${randomBytes(3).toString('hex')}`
-      : null;
     this.clock = options.clock ?? systemClock;
     // The framework-agnostic default; the Nest module passes its Logger.
     this.logger = options.logger ?? console;
     this.ownsPort = !options.consulPort;
     this.port = options.consulPort ?? new NodeConsulPort(this.options.consul);
-    this.campaignBackoff = new Backoff(
-      this.options.retry.initialDelayMs,
-      this.options.retry.maxDelayMs,
-    );
-    this.sessionBackoff = new Backoff(
-      this.options.retry.initialDelayMs,
-      this.options.retry.maxDelayMs,
-    );
     this.timers = new ElectionTimers(this.clock);
-    this.campaignTimer = this.timers.slot();
-    this.confirmTimer = this.timers.slot();
-    this.deadlineTimer = this.timers.slot();
-    this.actTimer = this.timers.slot();
     this.out = new StatePublisher(this.instanceId);
     this.problems = new ElectionProblems(this.options, this.clock, this.logger, this.out);
     this.watchContext = {
@@ -238,6 +87,86 @@ export class LeaderElection {
       sleep: (ms) => this.sleep(ms),
       problems: this.problems,
     };
+    this.candidacy = new Candidacy({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      clock: this.clock,
+      logger: this.logger,
+      problems: this.problems,
+      timers: this.timers,
+      running: () => this.phase === 'running',
+      onSessionReady: () => this.campaign.consider(),
+      onSessionGone: (session) => {
+        // Consul no longer knows our session: the key watch may be ahead of a wiped store.
+        this.keyWatch.restart();
+        if (this.hold.current?.session === session) this.hold.endTerm('session-lost');
+      },
+    });
+    this.release = new KeyRelease({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      clock: this.clock,
+      logger: this.logger,
+      problems: this.problems,
+      timers: this.timers,
+      queue: this.candidacy.queue,
+      isCurrent: (session) => this.candidacy.session === session,
+      mayGoOn: (session) =>
+        this.candidacy.session === session && !this.hold.current && this.phase === 'running',
+      sleep: (ms) => this.sleep(ms),
+      lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
+      onReleaseSettled: () => this.campaign.consider(),
+    });
+    this.campaign = new Campaign({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      clock: this.clock,
+      logger: this.logger,
+      problems: this.problems,
+      timers: this.timers,
+      running: () => this.phase === 'running',
+      holding: () => this.hold.current !== null,
+      session: () => this.candidacy.session,
+      releasing: () => this.release.inFlight > 0,
+      observation: () => this.keyWatch.observation,
+      lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
+      released: (session, modifyIndex) => this.release.released(session, modifyIndex),
+      release: (session, hold, claim) => void this.release.release(session, hold, claim),
+      onSessionLost: (session) => this.candidacy.lost(session),
+      onAcquired: (takeover) => this.hold.onAcquired(takeover),
+    });
+    this.successors = new SuccessorNaming({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      logger: this.logger,
+      watchContext: this.watchContext,
+      holds: (holding) => this.hold.current === holding,
+    });
+    this.hold = new Hold({
+      options: this.options,
+      instanceId: this.instanceId,
+      port: this.port,
+      clock: this.clock,
+      logger: this.logger,
+      out: this.out,
+      problems: this.problems,
+      timers: this.timers,
+      running: () => this.phase === 'running' || this.phase === 'stopping',
+      noLocalAgent: () => this.candidacy.noLocalAgent,
+      successors: this.successors,
+      release: (session, hold, claim) => void this.release.release(session, hold, claim),
+      onSessionLost: (session) => this.candidacy.lost(session),
+      onStepDown: () => this.campaign.consider(),
+    });
+    this.keyWatch = new KeyWatch(this.watchContext, this.port, this.instanceId, {
+      onRead: (observation, holderValue) => this.onKeyRead(observation, holderValue),
+      // Campaigns wait for a fresh read.
+      onForget: () => this.campaign.cancel(),
+    });
     this.state$ = this.out.state$;
     this.events$ = this.out.events$;
   }
@@ -248,33 +177,21 @@ export class LeaderElection {
 
   /** True only while this instance leads and its lease has not run out — checked against the clocks now. */
   isLeader(): boolean {
-    const holding = this.holding;
-    if (holding?.term == null) return false;
-    if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow())) return true;
-    // The lease ran out by a clock the deadline timer does not follow (the wall clock, after a
-    // suspend): end the term now rather than when the monotonic timer catches up.
-    queueMicrotask(() => {
-      if (
-        this.holding === holding &&
-        !holding.lease.isValidAt(this.clock.now(), this.clock.wallNow())
-      )
-        this.stepDown('deadline');
-    });
-    return false;
+    return this.hold.isLeader();
   }
 
   /** The monotonic deadline of the current lease, or null when not holding the key. */
   get stepDownDeadline(): number | null {
-    return this.holding?.lease.deadline ?? null;
+    return this.hold.current?.lease.deadline ?? null;
   }
 
   /** Joins the election. Returns at once; watch {@link state$} or await {@link whenSettled}. */
   start(): void {
     if (this.phase !== 'idle') return;
     this.phase = 'running';
-    void this.watchKey();
+    void this.keyWatch.watch();
     // The session is opened up front, so that taking a free key costs a single request.
-    this.keepCandidacy();
+    this.candidacy.keep();
   }
 
   /** Resolves at the first outcome: leader, a follower that has read the key, or a problem with Consul. */
@@ -298,17 +215,19 @@ export class LeaderElection {
       );
     }
     if (this.phase !== 'running') return;
-    this.campaignPausedUntil = this.clock.now() + pauseMs;
-    this.cancelCampaign();
-    this.timers.later(() => this.considerCampaign(), pauseMs + 1);
-    const holding = this.holding;
+    this.campaign.pauseUntil(this.clock.now() + pauseMs);
+    this.campaign.cancel();
+    this.timers.later(() => this.campaign.consider(), pauseMs + 1);
+    const holding = this.hold.current;
     if (!holding) return;
     const acted = holding.term !== null;
-    this.endTerm('resign');
-    const drained = options.drain ? this.drain(options.drain) : Promise.resolve(true);
+    this.hold.endTerm('resign');
+    const drained = options.drain
+      ? drainWithin(this.options, this.clock, this.logger, options.drain)
+      : Promise.resolve(true);
     let attempted = (): void => undefined;
     const firstAttempt = new Promise<void>((resolve) => (attempted = resolve));
-    const released = this.releaseKey(
+    const released = this.release.release(
       holding.session,
       holding,
       drained.then((workDrained) =>
@@ -331,19 +250,24 @@ export class LeaderElection {
     if (this.phase === 'stopped' || this.phase === 'stopping') return this.whenStopped();
     const wasRunning = this.phase === 'running';
     this.phase = 'stopping';
-    this.cancelCampaign();
-    const holding = this.holding;
+    this.campaign.cancel();
+    const holding = this.hold.current;
     const acted = holding?.term != null;
-    if (holding) this.endTerm('stop');
-    const workDrained = options.drain ? await this.drain(options.drain) : true;
+    if (holding) this.hold.endTerm('stop');
+    const workDrained = options.drain
+      ? await drainWithin(this.options, this.clock, this.logger, options.drain)
+      : true;
     this.lifetime.abort();
     this.timers.dispose();
-    await this.campaignInFlight;
-    await this.sessionWork;
+    await this.campaign.settled();
+    await this.candidacy.queue.idle();
     const held = holding
       ? heldKeyOf(holding, mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }))
-      : (this.releasing ?? this.acquiredWhileStopping);
-    if (wasRunning) await this.leaveConsul(held);
+      : (this.release.releasing ?? this.campaign.acquiredWhileStopping);
+    if (wasRunning) {
+      const session = this.candidacy.take();
+      if (session) await this.release.leave(session, held);
+    }
     this.phase = 'stopped';
     this.out.publish({ role: 'stopped', term: null, stepDownDeadline: null });
     this.out.complete();
@@ -357,930 +281,14 @@ export class LeaderElection {
 
   // ---------------------------------------------------------------- watching the key
 
-  /** One blocking query on the key after another, for as long as the election runs, leader or not. */
-  private watchKey(): Promise<void> {
-    return blockingWatch(
-      this.watchContext,
-      'watch',
-      (request) => this.port.readKey(this.options.key, request),
-      (read, at, continuous) =>
-        this.observe(
-          {
-            entry: read.entry,
-            index: read.index,
-            observedAt: at,
-            freeSeenAt: at,
-            heldBefore: null,
-          },
-          continuous,
-        ),
-      { paceAfter: (read) => read.entry === null, onFailure: () => this.forgetObservation() },
-    );
-  }
-
-  /**
-   * While this instance holds the key, keeps the succession order in it current: the live
-   * candidates from the catalog, read by the leader alone (see succession.ts).
-   */
-  private watchCandidates(holding: Holding): Promise<void> {
-    const serviceName = this.options.healthCheck!.serviceName;
-    return blockingWatch(
-      this.watchContext,
-      'candidates',
-      (request) => this.port.readCandidates(serviceName, request),
-      // By key, not by service name alone: a user may give two keys one `serviceName`.
-      (read) =>
-        this.nameSuccessors(
-          holding,
-          read.candidates.filter((candidate) => candidate.leaderKey === this.options.key),
-        ),
-      { until: holding.ended.signal },
-    );
-  }
-
-  private namingSuccessors = false;
-  private pendingSuccessors: { holding: Holding; candidates: readonly Candidate[] } | null = null;
-
-  /** Rewrites the key's value (same session, same fencing token) when the succession order changed. */
-  private async nameSuccessors(holding: Holding, candidates: readonly Candidate[]): Promise<void> {
-    const successors = successorsOf(candidates, this.instanceId, holding.previousHolder);
-    if (this.holding !== holding || sameSuccessors(holding.value.successors, successors)) return;
-    if (this.namingSuccessors) {
-      this.pendingSuccessors = { holding, candidates };
-      return;
-    }
-    this.namingSuccessors = true;
-    try {
-      await this.rewriteValue(holding, { ...holding.value, successors }, 'update the successors');
-    } finally {
-      this.namingSuccessors = false;
-      const pending = this.pendingSuccessors;
-      this.pendingSuccessors = null;
-      if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
-    }
-  }
-
-  /** Rewrites the key's value under our session, conditioned on the index we last saw it at. */
-  private async rewriteValue(holding: Holding, value: LeaderValue, what: string): Promise<void> {
-    try {
-      const modifyIndex = await this.port.rewriteHeld(
-        {
-          key: this.options.key,
-          sessionId: holding.session.id,
-          value: encodeLeaderValue(value),
-          expectedModifyIndex: holding.acquiredIndex,
-        },
-        this.options.requestTimeoutMs,
-      );
-      if (modifyIndex !== null && this.holding === holding) {
-        holding.acquiredIndex = Math.max(holding.acquiredIndex, modifyIndex);
-        holding.value = value;
-      }
-    } catch (error) {
-      this.logger.debug?.(
-        ElectionMessages.valueNotRewritten(this.options.key, what, String(error)),
-      );
-    }
-  }
-
-  /**
-   * After a failed read the last observation may describe a store that is gone (an agent that
-   * restarted, a restore): its ModifyIndex may name another entry by now, and an acquire conditioned
-   * on it could succeed on a later vacancy. Campaigns wait for a fresh read.
-   */
-  private forgetObservation(): void {
-    this.observation = null;
-    this.cancelCampaign();
-  }
-
-  private observe(fresh: Observation, continuous: boolean): void {
-    // After a failed read or an index that went back (an agent that restarted, a restore), the same
-    // ModifyIndex may name another entry: nothing of the earlier sighting carries over.
-    // The hold seen before this read, which a marker in it must name: kept with the observation,
-    // since by the time our acquire is answered the watch may have shown our own hold.
-    const seen = { ...fresh, heldBefore: this.lastHolder };
-    this.observation = continuous ? continueVacancy(this.observation, seen) : seen;
-    const { entry } = this.observation;
-    const holderValue = entry ? decodeLeaderValue(entry.value) : null;
-    // Remember the lease the last other holder wrote: if its key is then deleted, its successor
-    // must still wait it out (takeover.ts, leaseWaitMs).
-    if (holderValue?.leaseMs && holderValue.instanceId !== this.instanceId)
-      this.lastHolderLeaseMs = holderValue.leaseMs;
-    if (entry?.session && this.campaignWaitIsLockDelay) {
-      this.campaignRetryAt = 0;
-      this.campaignWaitIsLockDelay = false;
-    }
-    if (entry?.session) {
-      // The term's token as first seen, kept across writes of the same hold that carry none (an
-      // operator's plain PUT replaces the value): the holder's release will name that token.
-      // A new term of the same session (a re-acquire) has a larger LockIndex and a token of its
-      // own; a plain PUT (LockIndex 0) or a re-lock (same LockIndex) is the same term.
-      const last = this.lastHolder;
-      const sameTerm =
-        !!last &&
-        !last.ended &&
-        last.session === entry.session &&
-        (entry.lockIndex === 0 || entry.lockIndex === last.lockIndex);
-      this.lastHolder = {
-        session: entry.session,
-        token: holderValue?.token ?? (sameTerm ? last.token : entry.modifyIndex),
-        lockIndex: sameTerm && entry.lockIndex === 0 ? last.lockIndex : entry.lockIndex,
-      };
-    } else if (this.lastHolder && !this.lastHolder.ended) {
-      // Free now: whoever holds it next, the same session included, holds it in a new term.
-      this.lastHolder = { ...this.lastHolder, ended: true };
-    }
-    const holding = this.holding;
-    // A read older than our acquire knows nothing of it: it neither names the leader nor unseats us.
-    const current = !holding || this.observation.index >= holding.acquiredIndex;
-    const ours = !!holding && entry?.session === holding.session.id;
-    if (current) {
-      const leader = !entry?.session
-        ? null
-        : ours
-          ? toLeaderInfo(holding.value, holding.fencingToken)
-          : toLeaderInfo(holderValue, holderValue?.token ?? entry.modifyIndex);
-      this.out.publish({ leader });
-    }
-    if (holding && current && ours && entry.modifyIndex > holding.acquiredIndex) {
-      // Written under our session by someone else (an operator's PUT), or our own rewrite whose
-      // answer was lost: the release must be conditioned on what is there now.
-      holding.acquiredIndex = entry.modifyIndex;
-      // Someone else's value under our session: write ours back. A follower that first sees the
-      // hold after it learns the term's token only from our value, and on LockIndex 0 it trusts
-      // our release's marker only when it names that token (SAFETY.md, rule 3); it also shows
-      // followers who leads again.
-      if (holderValue?.instanceId !== this.instanceId || holderValue.token !== holding.fencingToken)
-        void this.rewriteValue(holding, holding.value, "write the leader's value back");
-    }
-    if (holding && current && !ours) {
-      if (
-        entry &&
-        !entry.session &&
-        holderValue?.instanceId === this.instanceId &&
-        vacancyOf(entry, this.observation.heldBefore) === 'invalidated'
-      ) {
-        // Consul freed the key itself and kept our value: it invalidated our session (destroyed,
-        // or its check or TTL ran out). Say so, and open a new one now rather than at the next
-        // renewal; destroying it is a no-op for a session that is gone.
-        this.port
-          .destroySession(holding.session.id, this.options.requestTimeoutMs)
-          .catch(() => undefined);
-        this.onSessionLost(holding.session);
-      } else {
-        this.logger.warn(ElectionMessages.keyLost(this.options.key));
-        this.stepDown('lost');
-      }
-    }
+  /** What the election does with each read of the key: the hold's view of it, then a campaign. */
+  private onKeyRead(observation: Observation, holderValue: LeaderValue | null): void {
+    const { entry } = observation;
+    if (entry?.session) this.campaign.onKeyHeld();
+    this.hold.onKeyRead(observation, holderValue);
     // Settled once the outcome is known: someone else leads (our own lead settles in beginTerm).
-    if (entry?.session && entry.session !== this.session?.id) this.out.markSettled();
-    this.considerCampaign();
-  }
-
-  // ---------------------------------------------------------------- campaigning
-
-  /** Tries to take the key when the last observation shows it free, at the earliest safe moment. */
-  private considerCampaign(): void {
-    // Without a session there is nothing to campaign with; keepCandidacy() calls back once it has one.
-    // While a release is in flight the key may still be ours: wait for it (it calls back when done).
-    if (
-      this.phase !== 'running' ||
-      this.holding ||
-      this.campaigning ||
-      !this.session ||
-      this.releasesInFlight > 0
-    )
-      return;
-    const observation = this.observation;
-    if (!observation) return;
-    const holder = observation.entry?.session;
-    if (holder && holder !== this.session.id) return this.cancelCampaign();
-    const now = this.clock.now();
-    if (now < this.campaignRetryAt) {
-      this.cancelCampaign();
-      this.campaignTimer.arm(() => this.considerCampaign(), this.campaignRetryAt - now);
-      return;
-    }
-    if (holder) {
-      this.cancelCampaign();
-      return this.onOwnHoldFound(this.session, observation);
-    }
-    let notBefore = this.campaignPausedUntil;
-    // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
-    if (vacancyOf(observation.entry, observation.heldBefore) === 'invalidated') {
-      notBefore = Math.max(
-        notBefore,
-        observation.observedAt + this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS,
-      );
-    }
-    const previous = decodeLeaderValue(observation.entry?.value ?? null);
-    const rank = successionRank(previous?.successors, this.instanceId, previous?.instanceId);
-    notBefore = Math.max(notBefore, observation.freeSeenAt) + rank * this.options.successionStepMs;
-    this.cancelCampaign();
-    if (notBefore > now) {
-      this.campaignTimer.arm(() => this.considerCampaign(), notBefore - now);
-      return;
-    }
-    void this.campaign(() => this.attemptAcquire(observation));
-  }
-
-  /**
-   * A read shows our session on the key although we do not hold it: an acquire whose answer was
-   * lost or came after its timeout went through. Adopt the hold (handing it back would let the next
-   * candidate do the same, with no leader and two writes per round), unless resign() paused us.
-   * A read from before our own release shows the same and is ignored.
-   */
-  private onOwnHoldFound(session: CandidateSession, observation: Observation): void {
-    const entry = observation.entry!;
-    const released = this.lastReleased;
-    if (released?.sessionId === session.id && entry.modifyIndex <= released.modifyIndex) return;
-    if (this.triedAdoption === observation) return;
-    const value = decodeLeaderValue(entry.value) ?? this.valueToWrite(observation);
-    if (this.clock.now() < this.campaignPausedUntil) {
-      void this.releaseKey(
-        session,
-        {
-          value,
-          acquiredIndex: entry.modifyIndex,
-          // We do not know which vacancy the lost acquire took: the longest lease we know of.
-          successorWaitMs: Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0),
-        },
-        Promise.resolve(false),
-      );
-      return;
-    }
-    void this.campaign(() => this.adopt(session, observation, value));
-  }
-
-  /** Runs one campaign step (an acquire or an adoption), with the backoff and retry rules of both. */
-  private campaign(step: () => Promise<number | null>): Promise<void> {
-    const attempt = (async () => {
-      this.campaigning = true;
-      let retryInMs: number | null = null;
-      const observation = this.observation;
-      this.lastRefusalWasLockDelay = false;
-      try {
-        retryInMs = await step();
-      } catch (error) {
-        // We cannot tell whether Consul applied it: a later read showing our session settles it,
-        // and stop() looks at the key before it leaves.
-        if (this.phase !== 'running') return;
-        this.problems.reportProblem('campaign', classify(error, 'acquire'));
-        retryInMs = this.campaignBackoff.nextAfter(error);
-      } finally {
-        this.campaigning = false;
-      }
-      if (this.phase !== 'running' || this.holding) return;
-      const lockDelayRefused = this.lastRefusalWasLockDelay;
-      if (retryInMs === null) {
-        this.campaignRetryAt = 0;
-        if (this.observation !== observation) this.considerCampaign();
-        return;
-      }
-      this.campaignRetryAt = this.clock.now() + retryInMs;
-      this.campaignWaitIsLockDelay = lockDelayRefused;
-      this.cancelCampaign();
-      this.campaignTimer.arm(() => this.considerCampaign(), retryInMs);
-    })();
-    this.campaignInFlight = attempt;
-    return attempt;
-  }
-
-  /** What we write into the key when we take it. */
-  private valueToWrite(observation: Observation): LeaderValue {
-    return {
-      instanceId: this.instanceId,
-      metadata: { ...this.options.metadata },
-      since: new Date(this.clock.wallNow()).toISOString(),
-      // Until our own watch of the candidates names them, keep the order the last holder knew.
-      successors: inheritSuccessors(observation, this.instanceId),
-      leaseMs: this.options.leaseDurationMs,
-    };
-  }
-
-  /** The lease a successor must wait out after our hold, if we release it without the marker. */
-  private ownLeaseAfter(observation: Observation): number {
-    const vacancy = vacancyOf(observation.entry, observation.heldBefore);
-    if (vacancy === 'released') return this.options.leaseDurationMs;
-    const previous =
-      vacancy === 'absent'
-        ? this.lastHolderLeaseMs
-        : decodeLeaderValue(observation.entry?.value ?? null)?.leaseMs;
-    return Math.max(this.options.leaseDurationMs, previous ?? 0);
-  }
-
-  /** One acquire of the free key; returns when to try again (null: when the watch brings news). */
-  private async attemptAcquire(observation: Observation): Promise<number | null> {
-    const session = this.session;
-    if (!session || this.phase !== 'running' || this.observation !== observation) return null;
-    const value = this.valueToWrite(observation);
-    const sent = this.instant();
-    const result = await this.port.acquire(
-      {
-        key: this.options.key,
-        sessionId: session.id,
-        value: encodeLeaderValue(value),
-        expectedModifyIndex: observation.entry?.modifyIndex ?? 0,
-      },
-      this.options.requestTimeoutMs,
-    );
-    const answeredAt = this.clock.now();
-    this.problems.reportSuccess('campaign');
-    if (result.acquired) {
-      const vacancy = vacancyOf(observation.entry, observation.heldBefore);
-      const successorWaitMs = this.ownLeaseAfter(observation);
-      const takeover: Takeover = {
-        session,
-        value: { ...value, token: result.modifyIndex },
-        fencingToken: result.modifyIndex,
-        modifyIndex: result.modifyIndex,
-        leaseFrom: sent,
-        vacancy,
-        actAt: actTime({
-          vacancy,
-          sentAt: sent.mono,
-          answeredAt,
-          freeSeenAt: observation.observedAt,
-          waitMs: leaseWaitMs(successorWaitMs, undefined),
-        }),
-        successorWaitMs,
-        previousHolder: decodeLeaderValue(observation.entry?.value ?? null)?.instanceId,
-      };
-      // stop() began, or resign() was called, while the acquire was in flight: never act.
-      const neverActed = mayClaimReleased({ acted: false, workDrained: true, vacancy });
-      if (this.phase !== 'running') {
-        this.acquiredWhileStopping = heldKeyOf(
-          { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
-          neverActed,
-        );
-        return null;
-      }
-      if (answeredAt < this.campaignPausedUntil) {
-        void this.releaseKey(
-          session,
-          { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
-          Promise.resolve(neverActed),
-        );
-        return null;
-      }
-      this.campaignBackoff.reset();
-      this.onAcquired(takeover);
-      return null;
-    }
-    this.logger.debug?.(
-      ElectionMessages.acquireRefused(this.options.key, result.reason, result.detail),
-    );
-    if (result.reason === 'lock-delay') {
-      this.lastRefusalWasLockDelay = true;
-      return this.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
-    }
-    if (result.reason === 'session-invalid') this.onSessionLost(session);
-    // 'changed' and 'held': the watch brings the new state and decides.
-    return null;
-  }
-
-  /**
-   * Adopts a hold Consul gave us without our knowing: confirms it first (the lease counts from that
-   * confirmation), and acts only D after the read that found it, the first moment we know the
-   * previous holder's hold had ended — however the key was free, which we no longer know.
-   */
-  private async adopt(
-    session: CandidateSession,
-    observation: Observation,
-    value: LeaderValue,
-  ): Promise<number | null> {
-    const entry = observation.entry!;
-    const sent = this.instant();
-    const confirmed = await this.port.confirmHolding(
-      this.options.key,
-      session.id,
-      this.options.requestTimeoutMs,
-    );
-    this.problems.reportSuccess('campaign');
-    if (!confirmed) {
-      // Not ours after all (a read from before a release of ours): not again for this observation.
-      this.triedAdoption = observation;
-      return null;
-    }
-    if (this.session !== session || this.holding) return null;
-    const successorWaitMs = Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0);
-    // The token is Consul's index of the entry, never one read from the value: an operator's
-    // import may have put an old one there.
-    const token = entry.modifyIndex;
-    const held = { value: { ...value, token }, acquiredIndex: token, successorWaitMs };
-    // stop() or resign() came while the confirmation was in flight: never act, give it back.
-    if (this.phase !== 'running') {
-      this.acquiredWhileStopping = heldKeyOf(held, false);
-      return null;
-    }
-    if (this.clock.now() < this.campaignPausedUntil) {
-      void this.releaseKey(session, held, Promise.resolve(false));
-      return null;
-    }
-    this.logger.log(ElectionMessages.adopted(this.options.key, entry.modifyIndex));
-    this.campaignBackoff.reset();
-    this.onAcquired({
-      session,
-      value: held.value,
-      fencingToken: token,
-      modifyIndex: entry.modifyIndex,
-      leaseFrom: sent,
-      vacancy: 'invalidated',
-      actAt: Math.max(sent.mono, observation.observedAt + leaseWaitMs(successorWaitMs, undefined)),
-      successorWaitMs,
-      previousHolder: undefined,
-    });
-    return null;
-  }
-
-  private onAcquired(takeover: Takeover): void {
-    const { session, fencingToken, actAt } = takeover;
-    const holding: Holding = {
-      session,
-      fencingToken,
-      acquiredIndex: takeover.modifyIndex,
-      value: takeover.value,
-      ended: new AbortController(),
-      previousHolder: takeover.previousHolder,
-      lease: new Lease(this.options.leaseDurationMs, takeover.leaseFrom),
-      vacancy: takeover.vacancy,
-      actAt,
-      successorWaitMs: takeover.successorWaitMs,
-      term: null,
-    };
-    this.holding = holding;
-    // Leading: Consul should notice a crash within the short check TTL from now on.
-    session.setMode('leading');
-    if (this.options.healthCheck && !this.noLocalAgent) void this.watchCandidates(holding);
-    this.out.publish({
-      leader: toLeaderInfo(takeover.value, fencingToken),
-      stepDownDeadline: holding.lease.deadline,
-    });
-    this.armDeadline();
-    this.scheduleConfirm(this.options.renewIntervalMs);
-    const waitMs = actAt - this.clock.now();
-    if (waitMs > 0) {
-      this.logger.log(ElectionMessages.acquiredWaiting(this.options.key, fencingToken, waitMs));
-      this.armActTimer(holding);
-    } else {
-      this.beginTerm(holding);
-    }
-  }
-
-  private armActTimer(holding: Holding): void {
-    this.actTimer.arm(() => this.beginTerm(holding), holding.actAt - this.clock.now());
-  }
-
-  private beginTerm(holding: Holding): void {
-    if (this.holding !== holding || holding.term) return;
-    const now = this.instant();
-    if (!holding.lease.isValidAt(now.mono, now.wall)) return;
-    // Timers may fire a little early against performance.now(): never act before actAt.
-    if (now.mono < holding.actAt) return this.armActTimer(holding);
-    const controller = new AbortController();
-    this.termCount += 1;
-    holding.term = {
-      fencingToken: holding.fencingToken,
-      number: this.termCount,
-      startedAt: new Date(this.clock.wallNow()),
-      signal: controller.signal,
-      controller,
-    };
-    const { controller: _controller, ...term } = holding.term;
-    this.out.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
-    this.out.markSettled();
-    this.out.emit({ type: 'transition', reason: 'acquired' });
-    this.logger.log(
-      ElectionMessages.becameLeader(this.options.key, holding.fencingToken, this.termCount),
-    );
-  }
-
-  private cancelCampaign(): void {
-    this.campaignTimer.clear();
-  }
-
-  // ---------------------------------------------------------------- holding: confirm, deadline, step down
-
-  private scheduleConfirm(delayMs: number): void {
-    this.confirmTimer.arm(() => void this.confirmHold(), delayMs);
-  }
-
-  private async confirmHold(): Promise<void> {
-    const holding = this.holding;
-    if (!holding) return;
-    const sent = this.instant();
-    // A lease never comes back to life: one that ran out while no timer could fire (a suspend) ends
-    // the term now, even if Consul would still confirm the hold — a successor may have acted since.
-    if (!holding.lease.isValidAt(sent.mono, sent.wall)) {
-      this.logger.warn(
-        ElectionMessages.leaseRanOut(this.options.key, this.options.leaseDurationMs),
-      );
-      this.stepDown('deadline');
-      return;
-    }
-    let confirmed: boolean;
-    try {
-      confirmed = await this.port.confirmHolding(
-        this.options.key,
-        holding.session.id,
-        this.options.requestTimeoutMs,
-      );
-    } catch (error) {
-      if (this.holding !== holding) return;
-      this.out.emit({
-        type: 'confirmation',
-        durationMs: this.clock.now() - sent.mono,
-        confirmed: false,
-      });
-      this.problems.reportProblem('confirm', classify(error, 'hold confirmation'));
-      // Retry soon: the lease leaves room for one more try before the deadline.
-      this.scheduleConfirm(
-        Math.min(this.options.retry.initialDelayMs, this.options.renewIntervalMs),
-      );
-      return;
-    }
-    this.out.emit({ type: 'confirmation', durationMs: this.clock.now() - sent.mono, confirmed });
-    if (this.holding !== holding) return;
-    this.problems.reportSuccess('confirm');
-    if (!confirmed) {
-      this.logger.warn(ElectionMessages.holdNotConfirmed(this.options.key));
-      this.stepDown('lost');
-      return;
-    }
-    holding.lease.confirm(sent);
-    this.armDeadline();
-    this.out.publish({ stepDownDeadline: holding.lease.deadline });
-    this.scheduleConfirm(this.options.renewIntervalMs);
-  }
-
-  /** A timer at the lease deadline; {@link isLeader} checks the clock too, so a late timer is harmless. */
-  private armDeadline(): void {
-    const holding = this.holding;
-    if (!holding) return;
-    this.deadlineTimer.arm(() => {
-      if (this.holding !== holding) return;
-      if (holding.lease.isValidAt(this.clock.now(), this.clock.wallNow()))
-        return this.armDeadline();
-      this.logger.warn(
-        ElectionMessages.leaseRanOut(this.options.key, this.options.leaseDurationMs),
-      );
-      this.stepDown('deadline');
-    }, holding.lease.remainingAt(this.instant()));
-  }
-
-  /** Ends the term locally at once, then lets go of the key in the background where it may still be ours. */
-  private stepDown(reason: StepDownReason): void {
-    const holding = this.holding;
-    if (!holding) return;
-    this.endTerm(reason);
-    if (reason === 'deadline') {
-      // Consul may still hold the key for our session: release it, so the next holder need not wait
-      // for the session's invalidation and lock-delay — without the marker, since leader work of the
-      // term may still run (we cannot tell) and the next holder must wait out our lease.
-      void this.releaseKey(holding.session, holding, Promise.resolve(false));
-      return;
-    }
-    // 'lost', 'session-lost': the key is someone else's (or gone); nothing to release.
-    holding.session.setMode('standby');
-    this.considerCampaign();
-  }
-
-  private endTerm(reason: StepDownReason): void {
-    const holding = this.holding;
-    if (!holding) return;
-    this.holding = null;
-    holding.ended.abort();
-    this.confirmTimer.clear();
-    this.deadlineTimer.clear();
-    this.actTimer.clear();
-    const hadTerm = holding.term !== null;
-    holding.term?.controller.abort(new LeadershipLostError(reason));
-    holding.term = null;
-    const leaderStillUs =
-      this.state.leader?.fencingToken === holding.fencingToken &&
-      this.state.leader?.instanceId === this.instanceId;
-    this.out.publish({
-      role: this.phase === 'running' || this.phase === 'stopping' ? 'follower' : this.state.role,
-      term: null,
-      stepDownDeadline: null,
-      ...(leaderStillUs && reason !== 'deadline' ? { leader: null } : {}),
-    });
-    if (hadTerm) {
-      this.logger.log(ElectionMessages.steppedDown(this.options.key, reason));
-      this.out.emit({ type: 'transition', reason });
-    }
-  }
-
-  /** Waits for in-flight leader work up to `drainTimeout`; true when it finished in time. */
-  private async drain(drain: () => Promise<unknown>): Promise<boolean> {
-    let timer: TimerHandle | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = this.clock.setTimer(() => resolve('timeout'), this.options.drainTimeoutMs);
-    });
-    try {
-      const outcome = await Promise.race([drain().then(() => 'drained' as const), timeout]);
-      if (outcome === 'timeout') {
-        this.logger.warn(
-          ElectionMessages.drainTimedOut(this.options.key, this.options.drainTimeoutMs),
-        );
-        return false;
-      }
-      return true;
-    } catch (error) {
-      // The work is over, if badly: nothing of it still runs.
-      this.logger.warn(ElectionMessages.drainFailed(this.options.key, (error as Error).message));
-      return true;
-    } finally {
-      if (timer) this.clock.clearTimer(timer);
-    }
-  }
-
-  // ---------------------------------------------------------------- the session
-
-  /** The candidacy's session, opened once and reused across terms until Consul loses it or we stop. */
-  private ensureSession(): Promise<CandidateSession> {
-    const next = this.sessionWork.then(async () => {
-      if (this.session) return this.session;
-      if (this.phase !== 'running') throw new Error(ElectionMessages.notRunning(this.options.key));
-      const session = await CandidateSession.open(
-        this.port,
-        this.options,
-        this.clock,
-        {
-          onLost: (lost) => this.onSessionLost(lost),
-          onNoLocalAgent: (closed) => this.onNoLocalAgent(closed),
-          onSuccess: (path) => this.problems.reportSuccess(path === 'agent' ? 'check' : 'renew'),
-          onProblem: (path, error) =>
-            this.problems.reportProblem(path === 'agent' ? 'check' : 'renew', error),
-        },
-        this.noLocalAgent ? null : this.serviceId,
-      );
-      if (this.phase !== 'running') {
-        await session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
-        throw new Error(ElectionMessages.stoppedWhileOpening(this.options.key));
-      }
-      this.session = session;
-      this.logger.debug?.(ElectionMessages.sessionOpened(this.options.key, session.id));
-      return session;
-    });
-    this.sessionWork = next.catch(() => undefined);
-    return next;
-  }
-
-  /** Opens the session now, and again after Consul loses it, retrying with backoff. */
-  private keepCandidacy(): void {
-    if (this.phase !== 'running' || this.session || this.openingSession) return;
-    this.openingSession = true;
-    this.ensureSession().then(
-      () => {
-        this.openingSession = false;
-        this.sessionBackoff.reset();
-        this.problems.reportSuccess('session');
-        this.considerCampaign();
-      },
-      (error: unknown) => {
-        this.openingSession = false;
-        if (this.phase !== 'running') return;
-        if (error instanceof ConsulRequestError && error.kind === 'no-local-agent') {
-          this.fallBackToSessionTtl();
-          this.timers.later(() => this.keepCandidacy(), 0);
-          return;
-        }
-        this.problems.reportProblem('session', classify(error, 'session create'));
-        this.timers.later(() => this.keepCandidacy(), this.sessionBackoff.nextAfter(error));
-      },
-    );
-  }
-
-  /**
-   * A check update found the check unknown while its session lives: the session would be
-   * invalidated once the check's TTL runs out, so it is replaced now (a leader steps down and
-   * destroys it: the key is then free after lock-delay, as after a crash). The first time, it is
-   * replaced by one bound to a check registered anew: a client agent that restarted without its
-   * state forgets the check before Consul invalidates the session. The second time, the requests
-   * evidently reach other agents than the check's, and the new session goes without a check
-   * (see {@link fallBackToSessionTtl}).
-   */
-  private onNoLocalAgent(session: CandidateSession): void {
-    if (this.session !== session) return;
-    this.checkUnknownCount += 1;
-    if (this.checkUnknownCount >= 2) this.fallBackToSessionTtl();
-    else this.logger.warn(ElectionMessages.checkUnknown(this.options.key, session.id));
-    if (this.holding?.session === session) this.endTerm('session-lost');
-    this.session = null;
-    void session.destroy(this.options.requestTimeoutMs).catch(() => undefined);
-    this.keepCandidacy();
-  }
-
-  /**
-   * Without a local agent (Consul Dataplane, or servers behind a load balancer) a check registered
-   * through one agent is unknown to the next, so the session cannot be bound to it: from now on
-   * sessions carry no check, crash detection falls back to the session TTL, and the succession
-   * order (read from the check's service) is not kept. Said once in the log and kept in the state.
-   */
-  private fallBackToSessionTtl(): void {
-    if (this.noLocalAgent) return;
-    this.noLocalAgent = true;
-    this.problems.reportProblem(
-      'check',
-      new ConsulRequestError('no-local-agent', 'check update', ElectionMessages.noLocalAgentShort),
-    );
-  }
-
-  private onSessionLost(session: CandidateSession): void {
-    if (this.session !== session) return;
-    this.logger.warn(ElectionMessages.sessionLost(this.options.key, session.id));
-    if (this.holding?.session === session) this.endTerm('session-lost');
-    // Its renewals and check updates have nothing left to keep alive (the check stays, for the next).
-    session.close();
-    this.session = null;
-    this.keepCandidacy();
-  }
-
-  /**
-   * Releases the key after this instance stepped down — with the "released" marker when `claim`
-   * resolves true (SAFETY.md) — so that the next candidate need not wait for our session's
-   * invalidation. Retries every failure with capped backoff (the longest delay after a 403) while
-   * the election runs and our session lives: a leader cut off from Consul hands over as soon as it
-   * is back, and no error answer turns into a loop. New campaigns wait until it is done.
-   */
-  private releaseKey(
-    session: CandidateSession,
-    hold: ReleasableHold,
-    claim: Promise<boolean>,
-    /** Called once the first attempt has been answered (or could not be made). */
-    attempted: () => void = () => undefined,
-  ): Promise<void> {
-    this.releasesInFlight += 1;
-    const work = this.sessionWork.then(async () => {
-      let held = heldKeyOf(hold, await claim);
-      this.releasing = held;
-      const backoff = new Backoff(this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
-      let conflicts = 0;
-      let unknownOutcome = false;
-      while (this.session === session && !this.holding && this.phase === 'running') {
-        let retryInMs: number;
-        try {
-          const outcome = await this.releaseAttempt(session, held, unknownOutcome);
-          unknownOutcome = false;
-          if (outcome === 'done') {
-            this.releasing = null;
-            this.problems.reportSuccess('release');
-            session.setMode('standby');
-            return;
-          }
-          // The key changed under our session: release what is there now, at once the first time.
-          held = { ...held, modifyIndex: outcome };
-          this.releasing = held;
-          retryInMs = conflicts++ === 0 ? 0 : backoff.next();
-        } catch (error) {
-          const failure = classify(error, 'key release');
-          this.problems.reportProblem('release', failure);
-          retryInMs = backoff.nextAfter(failure);
-          unknownOutcome = true;
-        }
-        attempted();
-        if (retryInMs > 0) await this.sleep(retryInMs);
-      }
-      // Our session is gone (its keys went with it) or stop() finishes the release (this.releasing).
-      if (this.session !== session) this.releasing = null;
-    });
-    const settled = work.finally(() => {
-      attempted();
-      this.releasesInFlight -= 1;
-      this.considerCampaign();
-    });
-    this.sessionWork = settled.catch(() => undefined);
-    return settled;
-  }
-
-  /**
-   * One release, conditioned on the hold's last known index: a retry after a release whose answer
-   * was lost finds the key changed and does nothing, and can never free a newer hold. When Consul
-   * refuses it, reads the key: if our session still holds it (an operator's PUT, our own successor
-   * rewrite whose answer was lost), returns the index to release it at; else it is done.
-   * `lookFirst` after a try whose outcome is unknown: it may have gone through, or been refused
-   * with an answer as late as its own (slow commits), so retrying it blind could go on for ever
-   * while the key is free or someone else's; the read settles it first.
-   */
-  private async releaseAttempt(
-    session: CandidateSession,
-    held: HeldKey,
-    lookFirst = false,
-  ): Promise<'done' | number> {
-    const { key, requestTimeoutMs } = this.options;
-    if (lookFirst) {
-      const seen = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
-      if (seen.entry?.session !== session.id) return 'done';
-      if (seen.entry.modifyIndex !== held.modifyIndex) return seen.entry.modifyIndex;
-    }
-    // Noted before it is sent: a release whose answer never comes may have gone through too.
-    const previous = this.lastReleased;
-    this.lastReleased = {
-      sessionId: session.id,
-      modifyIndex:
-        previous?.sessionId === session.id
-          ? Math.max(previous.modifyIndex, held.modifyIndex)
-          : held.modifyIndex,
-    };
-    const released = await this.port.release(this.releaseOf(session, held), requestTimeoutMs);
-    if (released) return 'done';
-    const read = await this.port.readKey(key, { timeoutMs: requestTimeoutMs });
-    return read.entry?.session === session.id ? read.entry.modifyIndex : 'done';
-  }
-
-  /** The release of a hold: marked as released when it may claim it, handed back otherwise. */
-  private releaseOf(session: CandidateSession, held: HeldKey): ReleaseRequest {
-    const {
-      releasedAt: _released,
-      releasedBy: _by,
-      handedBackAt: _handedBack,
-      ...value
-    } = held.value;
-    const now = new Date(this.clock.wallNow()).toISOString();
-    const released: LeaderValue = held.claim
-      ? { ...value, releasedAt: now, releasedBy: session.id }
-      : { ...value, handedBackAt: now, leaseMs: held.successorWaitMs };
-    return {
-      key: this.options.key,
-      sessionId: session.id,
-      value: encodeLeaderValue(released),
-      expectedModifyIndex: held.modifyIndex,
-    };
-  }
-
-  /** At stop: a few tries to release what we hold, then destroy the session and remove our service. */
-  private async leaveConsul(held: HeldKey | null): Promise<void> {
-    const session = this.session;
-    this.session = null;
-    if (!session) return;
-    session.close();
-    const { requestTimeoutMs, retry } = this.options;
-    // A few tries, whatever the failure: a release at stop saves the successor lock-delay and D,
-    // and a stop must not give up on the first 500 or timeout. Knowing of no hold is not knowing
-    // there is none: an acquire or adoption whose answer never came may have gone through, so a
-    // stop that knows of none reads the key first.
-    let hold = held;
-    let looked = held !== null;
-    let unknownOutcome = false;
-    for (let attempt = 1; attempt <= STOP_ATTEMPTS; attempt += 1) {
-      try {
-        if (!looked) {
-          hold = await this.ownHoldAtStop(session);
-          looked = true;
-        }
-        if (!hold) break;
-        const outcome = await this.releaseAttempt(session, hold, unknownOutcome);
-        unknownOutcome = false;
-        // A refusal: the key changed under our session; release what is there now, at once.
-        hold = outcome === 'done' ? null : { ...hold, modifyIndex: outcome };
-      } catch (error) {
-        unknownOutcome = looked;
-        this.logger.warn(
-          ElectionMessages.stopStepFailed(
-            this.options.key,
-            classify(error, 'stop').message,
-            attempt,
-            STOP_ATTEMPTS,
-          ),
-        );
-        if (attempt < STOP_ATTEMPTS) await this.timers.pause(retry.initialDelayMs);
-      }
-      if (looked && !hold) break;
-    }
-    // Destroyed in any case: a hold we could not release is then Consul's to free (lock-delay).
-    try {
-      await session.destroy(requestTimeoutMs);
-    } catch (error) {
-      this.logger.warn(
-        ElectionMessages.stopCleanupFailed(
-          this.options.key,
-          session.id,
-          classify(error, 'stop').message,
-        ),
-      );
-    }
-  }
-
-  private async ownHoldAtStop(session: CandidateSession): Promise<HeldKey | null> {
-    const read = await this.port.readKey(this.options.key, {
-      timeoutMs: this.options.requestTimeoutMs,
-    });
-    const entry = read.entry;
-    if (entry?.session !== session.id) return null;
-    const value = decodeLeaderValue(entry.value) ?? {
-      instanceId: this.instanceId,
-      metadata: {},
-      since: new Date(0).toISOString(),
-    };
-    return heldKeyOf(
-      {
-        value,
-        acquiredIndex: entry.modifyIndex,
-        successorWaitMs: Math.max(this.options.leaseDurationMs, this.lastHolderLeaseMs ?? 0),
-      },
-      false,
-    );
+    if (entry?.session && entry.session !== this.candidacy.session?.id) this.out.markSettled();
+    this.campaign.consider();
   }
 
   // ---------------------------------------------------------------- state, problems, helpers
@@ -1290,59 +298,4 @@ export class LeaderElection {
     if (this.phase !== 'running') return Promise.resolve();
     return this.timers.sleep(ms);
   }
-
-  /** Now, on both clocks (see Lease). */
-  private instant(): Instant {
-    return { mono: this.clock.now(), wall: this.clock.wallNow() };
-  }
-}
-
-/**
- * The last holder's successors without us, and the last holder itself at the end if it left alive
- * (released): what our own watch of the candidates will find too unless the candidates changed, so
- * the key is usually not rewritten after a failover.
- */
-function inheritSuccessors(observation: Observation, instanceId: string): string[] {
-  const previous = decodeLeaderValue(observation.entry?.value ?? null);
-  const others = (previous?.successors ?? []).filter(
-    (id) => id !== instanceId && id !== previous?.instanceId,
-  );
-  if (!previous?.releasedAt || previous.instanceId === instanceId) {
-    return others.slice(0, SUCCESSION_LIST_LENGTH);
-  }
-  return [...others.slice(0, SUCCESSION_LIST_LENGTH - 1), previous.instanceId];
-}
-
-/**
- * The observation to keep after a fresh read. The same free entry seen again (a blocking query that
- * timed out, an early wake) keeps the time it was first seen: that sighting already came after the
- * vacancy, the acquire is conditioned on the entry being unchanged, and restarting the clock on each
- * answer would postpone the lock-delay wait for ever when watchWait < lockDelay. An absent key seen
- * absent again keeps only `freeSeenAt`: its index moves with every write to other keys, and the
- * succession ranks must not restart with each, but a key created and deleted in between leaves no
- * trace, so nothing else carries over (takeover.ts, actTime).
- */
-function continueVacancy(previous: Observation | null, fresh: Observation): Observation {
-  if (!previous || previous.entry?.session || fresh.entry?.session) return fresh;
-  if (previous.entry && fresh.entry) {
-    return previous.entry.modifyIndex === fresh.entry.modifyIndex
-      ? {
-          ...fresh,
-          observedAt: previous.observedAt,
-          freeSeenAt: previous.freeSeenAt,
-          heldBefore: previous.heldBefore,
-        }
-      : fresh;
-  }
-  if (!previous.entry && !fresh.entry) return { ...fresh, freeSeenAt: previous.freeSeenAt };
-  return fresh;
-}
-
-function heldKeyOf(hold: ReleasableHold, claim: boolean): HeldKey {
-  return {
-    value: hold.value,
-    modifyIndex: hold.acquiredIndex,
-    claim,
-    successorWaitMs: hold.successorWaitMs,
-  };
 }

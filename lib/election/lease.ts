@@ -6,6 +6,11 @@ export interface Instant {
   readonly wall: number;
 }
 
+/** Now, on both clocks of `clock`. */
+export function instantOf(clock: { now(): number; wallNow(): number }): Instant {
+  return { mono: clock.now(), wall: clock.wallNow() };
+}
+
 /**
  * The leader's own deadline. It may act only while `now < sentAt + duration`, where `sentAt` is the
  * moment at which it *sent* the last request that Consul answered with proof of its hold.

@@ -27,6 +27,12 @@ export interface Link {
   readonly calls: Array<{ method: string; at: number; args: unknown[] }>;
 }
 
+/** One election and its link. */
+export interface Candidate {
+  readonly election: LeaderElection;
+  readonly link: Link;
+}
+
 export const VIRTUAL_D = 1_000;
 export const VIRTUAL_LOCK_DELAY = 1_500;
 
@@ -99,7 +105,7 @@ export class VirtualElections {
     instanceId: string,
     overrides: Partial<ElectionOptions> = {},
     via: Link = this.link(),
-  ): { election: LeaderElection; link: Link } {
+  ): Candidate {
     const election = new LeaderElection({
       key: 'spec/leader',
       instanceId,
@@ -111,6 +117,22 @@ export class VirtualElections {
     });
     this.elections.push(election);
     return { election, link: via };
+  }
+
+  /** A candidate started and run until it leads. */
+  async leading(...args: Parameters<VirtualElections['candidate']>): Promise<Candidate> {
+    const candidate = this.candidate(...args);
+    candidate.election.start();
+    await this.until(() => candidate.election.isLeader());
+    return candidate;
+  }
+
+  /** A candidate started, with 50 ms of virtual time to see who holds the key and join the line. */
+  async following(...args: Parameters<VirtualElections['candidate']>): Promise<Candidate> {
+    const candidate = this.candidate(...args);
+    candidate.election.start();
+    await this.clock.advance(50);
+    return candidate;
   }
 
   /** Advances virtual time in 5 ms steps until `probe` holds; returns that time. */
@@ -151,6 +173,8 @@ export interface VirtualWorld {
   readonly consul: InMemoryConsul;
   readonly link: VirtualElections['link'];
   readonly candidate: VirtualElections['candidate'];
+  readonly leading: VirtualElections['leading'];
+  readonly following: VirtualElections['following'];
   readonly until: VirtualElections['until'];
   readonly firstOverlap: VirtualElections['firstOverlap'];
 }
@@ -182,6 +206,8 @@ export function useVirtualElections(): VirtualWorld {
     },
     link: () => current().link(),
     candidate: (...args) => current().candidate(...args),
+    leading: (...args) => current().leading(...args),
+    following: (...args) => current().following(...args),
     until: (probe, limitMs) => current().until(probe, limitMs),
     firstOverlap: (all, ms) => current().firstOverlap(all, ms),
   };

@@ -4,6 +4,9 @@
 // compared. Indexes are compared by order, not value (a real agent takes Raft indexes for its own
 // bookkeeping too): the n-th distinct index seen on one side must sit where the other side's does.
 // Session ids are compared the same way, by creation order. Where the two disagree, the model is wrong.
+// Scripted scenarios then cover what a random sequence cannot reach: time passing (a session's TTL,
+// a check bound to a session turning critical, lock-delay after both), a dev agent restarting empty,
+// and ACL tokens (an agent with ACLs on, default deny).
 import {
   ConsulRequestError,
   NodeConsulPort,
@@ -260,6 +263,64 @@ function compare(
     : `${path || 'answer'}: consul ${JSON.stringify(consul)} vs model ${JSON.stringify(model)}`;
 }
 
+/**
+ * A scripted scenario, step by step on both sides: what the random sequences cannot reach
+ * (time passing: TTLs, checks turning critical; an agent restart; ACL tokens). Every step's answers
+ * are compared like the sequences' answers; a step may also wait, on both sides, for a state the
+ * model claims is reached within a bound (polled on the agent, then compared).
+ */
+class Scenario {
+  readonly sessions = { consul: [] as string[], model: [] as string[] };
+  compared = 0;
+  private matcher = new IndexMatcher();
+  private readonly history: string[] = [];
+
+  constructor(readonly name: string) {}
+
+  /** Runs one step on both sides and compares the answers; returns them. */
+  async step(
+    what: string,
+    onConsul: () => Promise<unknown>,
+    onModel: () => Promise<unknown>,
+  ): Promise<[unknown, unknown]> {
+    const fromConsul = await answerOf(onConsul);
+    const fromModel = await answerOf(onModel);
+    this.history.push(
+      `${what} → consul ${JSON.stringify(fromConsul)}, model ${JSON.stringify(fromModel)}`,
+    );
+    const difference = compare(fromConsul, fromModel, this.matcher, this.sessions);
+    if (difference) {
+      throw new Error(`${this.name}, ${what}: ${difference}\n${this.history.join('\n')}`);
+    }
+    this.compared += 1;
+    return [fromConsul, fromModel];
+  }
+
+  /** Indexes start over (an agent that forgot its state): later ones are compared among themselves. */
+  indexesStartOver(): void {
+    this.matcher = new IndexMatcher();
+  }
+}
+
+async function answerOf(step: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof ConsulRequestError) return { error: error.kind, status: error.status };
+    throw error;
+  }
+}
+
+/** Polls `probe` until it holds or `withinMs` passes; returns whether it held. */
+async function eventually(probe: () => Promise<boolean>, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('the Consul model against a real agent', () => {
   let agent: ConsulAgent;
   let consulPort: NodeConsulPort;
@@ -344,4 +405,399 @@ describe('the Consul model against a real agent', () => {
     process.stdout.write(`conformance: ${compared} operations compared, all equal\n`);
     expect(compared).toBe(SEQUENCES * OPERATIONS_PER_SEQUENCE);
   }, 300_000);
+
+  /** A model on the system clock (its TTLs and checks run in real time, beside the agent's). */
+  const modelSide = (seed: number): { model: ConsulModel; port: ConsulPort } => {
+    const random = new Prng(seed);
+    const model = new ConsulModel(systemClock, () => random.next());
+    return { model, port: modelPort(model) };
+  };
+  const sessionStep = (
+    scenario: Scenario,
+    port: { consul: ConsulPort; model: ConsulPort },
+    what: string,
+    session: { ttlMs: number; lockDelayMs: number; checks?: string[] },
+  ): Promise<[unknown, unknown]> => {
+    const create = async (side: 'consul' | 'model'): Promise<unknown> => {
+      const id = await port[side].createSession(
+        { name: 'conformance', checks: [], ...session },
+        5_000,
+      );
+      scenario.sessions[side].push(id);
+      return { created: true };
+    };
+    return scenario.step(
+      what,
+      () => create('consul'),
+      () => create('model'),
+    );
+  };
+  const keyFreeOnBoth = (
+    key: string,
+    port: { consul: ConsulPort; model: ConsulPort },
+  ): (() => Promise<boolean>) => {
+    const free = async (side: ConsulPort): Promise<boolean> =>
+      !(await side.readKey(key, { timeoutMs: 5_000 })).entry?.session;
+    return async () => (await free(port.consul)) && (await free(port.model));
+  };
+  const modifyIndexOf = async (port: ConsulPort, key: string): Promise<number> =>
+    (await port.readKey(key, { timeoutMs: 5_000 })).entry?.modifyIndex ?? 0;
+
+  it('expires a session within 2 × TTL of its last renew, as Consul does: its key released, with lock-delay', async () => {
+    const scenario = new Scenario('session TTL');
+    const { model, port: inModel } = modelSide(101);
+    const port = { consul: consulPort, model: inModel };
+    const key = `conformance/${process.pid}/ttl/leader`;
+    const ttlMs = 1_000;
+    const session = (side: 'consul' | 'model', i: number): string => scenario.sessions[side][i];
+    try {
+      await sessionStep(scenario, port, 'create a session (TTL 1 s, lock-delay 30 s)', {
+        ttlMs,
+        lockDelayMs: 30_000,
+      });
+      const acquire = (side: 'consul' | 'model', i: number, expectedModifyIndex: number) => () =>
+        port[side].acquire(
+          { key, sessionId: session(side, i), value: `held-by-${i}`, expectedModifyIndex },
+          5_000,
+        );
+      await scenario.step('acquire the key', acquire('consul', 0, 0), acquire('model', 0, 0));
+      await scenario.step(
+        'renew the session',
+        () => consulPort.renewSession(session('consul', 0), 5_000),
+        () => inModel.renewSession(session('model', 0), 5_000),
+      );
+      const renewedAt = Date.now();
+      // Consul may keep it up to 2 × TTL after that renew, and no longer: poll both until both
+      // freed the key (the model at exactly 2 × TTL), then compare what each says.
+      expect(await eventually(keyFreeOnBoth(key, port), 2 * ttlMs + 1_500)).toBe(true);
+      expect(Date.now() - renewedAt).toBeGreaterThanOrEqual(ttlMs);
+      await scenario.step(
+        'renew the expired session',
+        () => consulPort.renewSession(session('consul', 0), 5_000),
+        () => inModel.renewSession(session('model', 0), 5_000),
+      );
+      await scenario.step(
+        'read the key it held',
+        () => consulPort.readKey(key, { timeoutMs: 5_000 }),
+        () => inModel.readKey(key, { timeoutMs: 5_000 }),
+      );
+      await sessionStep(scenario, port, 'create another session', {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+      });
+      const [consulIndex, modelIndex] = [
+        await modifyIndexOf(consulPort, key),
+        await modifyIndexOf(inModel, key),
+      ];
+      await scenario.step(
+        'acquire the freed key inside the expired session’s lock-delay',
+        acquire('consul', 1, consulIndex),
+        acquire('model', 1, modelIndex),
+      );
+    } finally {
+      for (const id of scenario.sessions.consul)
+        await consulPort.destroySession(id, 5_000).catch(() => undefined);
+      model.dispose();
+    }
+    process.stdout.write(`conformance (session TTL): ${scenario.compared} answers compared\n`);
+  }, 30_000);
+
+  it('invalidates a session bound to a check when the check turns critical (failed, or its TTL ran out), as Consul does', async () => {
+    const scenario = new Scenario('checks bound to sessions');
+    const { model, port: inModel } = modelSide(102);
+    const port = { consul: consulPort, model: inModel };
+    const key = `conformance/${process.pid}/check/leader`;
+    const service = { id: `conformance-${process.pid}`, name: 'conformance', meta: {} };
+    const check = {
+      id: `conformance-check-${process.pid}`,
+      name: 'conformance',
+      serviceId: service.id,
+      ttlMs: 30_000,
+      deregisterCriticalServiceAfterMs: 60_000,
+    };
+    const both = (
+      what: string,
+      step: (side: ConsulPort, which: 'consul' | 'model') => Promise<unknown>,
+    ): Promise<[unknown, unknown]> =>
+      scenario.step(
+        what,
+        () => step(consulPort, 'consul'),
+        () => step(inModel, 'model'),
+      );
+    const session = (side: 'consul' | 'model', i: number): string => scenario.sessions[side][i];
+    try {
+      await both('register a service', (side) => side.registerService(service, 5_000));
+      await both('register its TTL check', (side) => side.registerTtlCheck(check, 5_000));
+      await both('pass the check', (side) => side.passCheck(check.id, 5_000));
+      await sessionStep(scenario, port, 'create a session bound to the check', {
+        ttlMs: 60_000,
+        lockDelayMs: 30_000,
+        checks: [check.id],
+      });
+      await both('acquire the key', (side, which) =>
+        side.acquire(
+          { key, sessionId: session(which, 0), value: 'held', expectedModifyIndex: 0 },
+          5_000,
+        ),
+      );
+      await both('fail the check', async (side, which) => {
+        if (which === 'model') return void model.failCheck(check.id);
+        const response = await fetch(`${agent.address}/v1/agent/check/fail/${check.id}`, {
+          method: 'PUT',
+          signal: AbortSignal.timeout(5_000),
+        });
+        expect(response.status).toBe(200);
+      });
+      // At once in the model; on the agent as soon as the check's new state reaches the catalog.
+      expect(await eventually(keyFreeOnBoth(key, port), 3_000)).toBe(true);
+      await both('renew the invalidated session', (side, which) =>
+        side.renewSession(session(which, 0), 5_000),
+      );
+      await both('read the key it held', (side) => side.readKey(key, { timeoutMs: 5_000 }));
+      await sessionStep(scenario, port, 'create a session bound to the critical check', {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+        checks: [check.id],
+      });
+      await sessionStep(scenario, port, 'create a session bound to no check', {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+      });
+      await both('acquire the freed key inside the lock-delay', async (side, which) =>
+        side.acquire(
+          {
+            key,
+            sessionId: session(which, 1),
+            value: 'next',
+            expectedModifyIndex: await modifyIndexOf(side, key),
+          },
+          5_000,
+        ),
+      );
+      await both('pass the check again', (side) => side.passCheck(check.id, 5_000));
+      await sessionStep(scenario, port, 'create a session bound to the passing check', {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+        checks: [check.id],
+      });
+      // A check nobody updates turns critical when its TTL runs out, and takes its sessions along.
+      const shortCheck = { ...check, id: `${check.id}-short`, ttlMs: 1_000 };
+      const shortKey = `${key}-short`;
+      await both('register a check with a TTL of 1 s', (side) =>
+        side.registerTtlCheck(shortCheck, 5_000),
+      );
+      await both('pass it', (side) => side.passCheck(shortCheck.id, 5_000));
+      await sessionStep(scenario, port, 'create a session bound to it', {
+        ttlMs: 60_000,
+        lockDelayMs: 30_000,
+        checks: [shortCheck.id],
+      });
+      await both('acquire another key with it', (side, which) =>
+        side.acquire(
+          { key: shortKey, sessionId: session(which, 3), value: 'held', expectedModifyIndex: 0 },
+          5_000,
+        ),
+      );
+      const passedAt = Date.now();
+      expect(await eventually(keyFreeOnBoth(shortKey, port), shortCheck.ttlMs + 3_000)).toBe(true);
+      expect(Date.now() - passedAt).toBeGreaterThanOrEqual(shortCheck.ttlMs - 50);
+      await both('renew the session of the check that ran out', (side, which) =>
+        side.renewSession(session(which, 3), 5_000),
+      );
+      await both('read the key it held', (side) => side.readKey(shortKey, { timeoutMs: 5_000 }));
+    } finally {
+      for (const id of scenario.sessions.consul)
+        await consulPort.destroySession(id, 5_000).catch(() => undefined);
+      await consulPort.deregisterService(service.id, 5_000).catch(() => undefined);
+      model.dispose();
+    }
+    process.stdout.write(`conformance (checks): ${scenario.compared} answers compared\n`);
+  }, 30_000);
+
+  // Last: it wipes the agent every other test here uses.
+  it('forgets every session and key when a dev agent restarts, and its indexes start over, as Consul does', async () => {
+    const scenario = new Scenario('agent restart');
+    const { model, port: inModel } = modelSide(103);
+    const key = `conformance/${process.pid}/restart/leader`;
+    let restarted: NodeConsulPort | undefined;
+    const port = { consul: consulPort as ConsulPort, model: inModel };
+    const session = (side: 'consul' | 'model', i: number): string => scenario.sessions[side][i];
+    try {
+      await sessionStep(scenario, port, 'create a session', { ttlMs: 60_000, lockDelayMs: 15_000 });
+      const acquire = (side: 'consul' | 'model', i: number) => () =>
+        port[side].acquire(
+          { key, sessionId: session(side, i), value: 'held', expectedModifyIndex: 0 },
+          5_000,
+        );
+      await scenario.step('acquire the key', acquire('consul', 0), acquire('model', 0));
+      const [before] = await scenario.step(
+        'read the key',
+        () => port.consul.readKey(key, { timeoutMs: 5_000 }),
+        () => port.model.readKey(key, { timeoutMs: 5_000 }),
+      );
+      const modelBefore = (await inModel.readKey(key, { timeoutMs: 5_000 })).index;
+      await agent.restart();
+      model.restart(true);
+      // Fresh sockets: the old keep-alive ones went with the agent.
+      restarted = new NodeConsulPort({ host: agent.host, port: agent.port, secure: false });
+      port.consul = restarted;
+      scenario.indexesStartOver();
+      await scenario.step(
+        'renew the session from before the restart',
+        () => port.consul.renewSession(session('consul', 0), 5_000),
+        () => port.model.renewSession(session('model', 0), 5_000),
+      );
+      const [after] = await scenario.step(
+        'read the key',
+        () => port.consul.readKey(key, { timeoutMs: 5_000 }),
+        () => port.model.readKey(key, { timeoutMs: 5_000 }),
+      );
+      await scenario.step(
+        'the read index went back',
+        async () => (after as { index: number }).index < (before as { index: number }).index,
+        async () => (await inModel.readKey(key, { timeoutMs: 5_000 })).index < modelBefore,
+      );
+      await sessionStep(scenario, port, 'create a session', { ttlMs: 60_000, lockDelayMs: 15_000 });
+      await scenario.step(
+        'acquire the key again (no lock-delay: the restart forgot it)',
+        acquire('consul', 1),
+        acquire('model', 1),
+      );
+      await scenario.step(
+        'read the key',
+        () => port.consul.readKey(key, { timeoutMs: 5_000 }),
+        () => port.model.readKey(key, { timeoutMs: 5_000 }),
+      );
+    } finally {
+      for (const id of scenario.sessions.consul)
+        await port.consul.destroySession(id, 5_000).catch(() => undefined);
+      restarted?.close();
+      model.dispose();
+    }
+    process.stdout.write(`conformance (agent restart): ${scenario.compared} answers compared\n`);
+  }, 60_000);
+});
+
+describe('the Consul model against a real agent with ACLs', () => {
+  const managementToken = 'b1f3c2d4-0000-4000-8000-00000000c0de';
+  let agent: ConsulAgent;
+  let readOnlyToken: string;
+  beforeAll(async () => {
+    agent = await startConsulAgent({ acl: { defaultPolicy: 'deny', managementToken } });
+    const call = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+      const response = await fetch(`${agent.address}${path}`, {
+        method: 'PUT',
+        headers: { 'X-Consul-Token': managementToken },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5_000),
+      });
+      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as Record<string, unknown>;
+    };
+    await call('/v1/acl/policy', {
+      Name: 'conformance-read',
+      Rules: 'key_prefix "" { policy = "read" }',
+    });
+    const token = await call('/v1/acl/token', { Policies: [{ Name: 'conformance-read' }] });
+    readOnlyToken = token.SecretID as string;
+  }, 60_000);
+  afterAll(async () => {
+    await agent?.stop();
+  });
+
+  it('denies what a token may not do, and only that, as Consul does', async () => {
+    const scenario = new Scenario('ACL');
+    const random = new Prng(104);
+    const model = new ConsulModel(systemClock, () => random.next());
+    // The model's tokens: the management token may do everything, the read-only one reads keys,
+    // the anonymous token (default policy deny) nothing.
+    model.deny(readOnlyToken, ['key:write', 'session:write', 'service:write']);
+    model.deny('', ['key:read', 'key:write', 'session:write', 'service:write']);
+    const ports = (token: string): { consul: NodeConsulPort; model: ConsulPort } => ({
+      consul: new NodeConsulPort({ host: agent.host, port: agent.port, secure: false, token }),
+      model: modelPort(model, undefined, token),
+    });
+    const admin = ports(managementToken);
+    const reader = ports(readOnlyToken);
+    const anonymous = ports('');
+    const key = `conformance/${process.pid}/acl/leader`;
+    const service = { id: `conformance-acl-${process.pid}`, name: 'conformance', meta: {} };
+    type Ports = ReturnType<typeof ports>;
+    const both = (
+      what: string,
+      via: Ports,
+      step: (side: ConsulPort, which: 'consul' | 'model') => Promise<unknown>,
+    ): Promise<[unknown, unknown]> =>
+      scenario.step(
+        what,
+        () => step(via.consul, 'consul'),
+        () => step(via.model, 'model'),
+      );
+    const session = (which: 'consul' | 'model', i: number): string => scenario.sessions[which][i];
+    const createSession = async (side: ConsulPort, which: 'consul' | 'model') => {
+      const id = await side.createSession(
+        { name: 'conformance', ttlMs: 60_000, lockDelayMs: 0, checks: [] },
+        5_000,
+      );
+      scenario.sessions[which].push(id);
+      return { created: true };
+    };
+    const acquire = (i: number) => (side: ConsulPort, which: 'consul' | 'model') =>
+      side.acquire(
+        { key, sessionId: session(which, i), value: 'held', expectedModifyIndex: 0 },
+        5_000,
+      );
+    try {
+      await both('management token: create a session', admin, createSession);
+      await both('read-only token: create a session', reader, createSession);
+      await both('anonymous: create a session', anonymous, createSession);
+      await both('read-only token: read the key', reader, (side) =>
+        side.readKey(key, { timeoutMs: 5_000 }),
+      );
+      await both('anonymous: read the key', anonymous, (side) =>
+        side.readKey(key, { timeoutMs: 5_000 }),
+      );
+      await both('read-only token: acquire with a session', reader, acquire(0));
+      await both('read-only token: confirm a hold', reader, (side, which) =>
+        side.confirmHolding(key, session(which, 0), 5_000),
+      );
+      await both('management token: acquire', admin, acquire(0));
+      await both('read-only token: confirm the hold', reader, (side, which) =>
+        side.confirmHolding(key, session(which, 0), 5_000),
+      );
+      await both('read-only token: renew the session', reader, (side, which) =>
+        side.renewSession(session(which, 0), 5_000),
+      );
+      await both('read-only token: release', reader, async (side, which) =>
+        side.release(
+          {
+            key,
+            sessionId: session(which, 0),
+            value: 'released',
+            expectedModifyIndex: (await side.readKey(key, { timeoutMs: 5_000 })).entry!.modifyIndex,
+          },
+          5_000,
+        ),
+      );
+      await both('read-only token: register a service', reader, (side) =>
+        side.registerService(service, 5_000),
+      );
+      await both('management token: register a service', admin, (side) =>
+        side.registerService(service, 5_000),
+      );
+      await both('read-only token: deregister it', reader, (side) =>
+        side.deregisterService(service.id, 5_000),
+      );
+      await both('read-only token: destroy the session', reader, (side, which) =>
+        side.destroySession(session(which, 0), 5_000),
+      );
+    } finally {
+      for (const id of scenario.sessions.consul)
+        await admin.consul.destroySession(id, 5_000).catch(() => undefined);
+      await admin.consul.deregisterService(service.id, 5_000).catch(() => undefined);
+      for (const via of [admin, reader, anonymous]) via.consul.close();
+      model.dispose();
+    }
+    process.stdout.write(`conformance (ACL): ${scenario.compared} answers compared\n`);
+  }, 30_000);
 });

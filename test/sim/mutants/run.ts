@@ -60,7 +60,7 @@ function runMutant(patch: string, seeds: number): Outcome {
   const scratch = mkdtempSync(join(tmpdir(), `sim-mutant-${mutant}-`));
   const started = performance.now();
   try {
-    for (const entry of ['lib', 'test', 'tsconfig.json', 'package.json']) {
+    for (const entry of ['lib', 'test', 'harness', 'tsconfig.json', 'package.json']) {
       cpSync(join(repo, entry), join(scratch, entry), { recursive: true });
     }
     symlinkSync(join(repo, 'node_modules'), join(scratch, 'node_modules'));

@@ -10,6 +10,7 @@ import { ConsulRequestError } from '../../../lib/election';
 import {
   VIRTUAL_D as D,
   VIRTUAL_LOCK_DELAY as LOCK_DELAY,
+  type Candidate,
   useVirtualElections,
 } from '../../support/virtual-elections';
 
@@ -22,10 +23,26 @@ interface ConsulInternals {
 
 describe('review findings on the election core (virtual clock)', () => {
   const world = useVirtualElections();
-  const { candidate, until, firstOverlap } = world;
+  const { candidate, leading, following, until, firstOverlap } = world;
 
   const lastValue = (): Record<string, unknown> =>
     JSON.parse(world.consul.entry?.value ?? '{}') as Record<string, unknown>;
+
+  /**
+   * Stops `a` (100 ms for the stop to finish), checks that the hold was handed back (a release: no
+   * lock-delay) rather than destroyed with the session, and returns how long after the stop 'b2'
+   * led: in succession slot 0 it tries at once, so only lock-delay could hold it back.
+   */
+  async function stopAndTimeTheSuccessor(a: Candidate): Promise<number> {
+    const stopped = a.election.stop();
+    await world.clock.advance(100);
+    await stopped;
+    const stoppedAt = world.clock.now();
+    expect(lastValue().handedBackAt).toEqual(expect.any(String));
+    const b = candidate('b2');
+    b.election.start();
+    return (await until(() => b.election.isLeader())) - stoppedAt;
+  }
 
   it('a stop() during an acquire whose answer is lost releases the hold Consul applied, instead of leaving it to lock-delay', async () => {
     const a = candidate('a');
@@ -34,17 +51,7 @@ describe('review findings on the election core (virtual clock)', () => {
     a.election.start();
     await until(() => a.link.calls.some((call) => call.method === 'acquire'));
     // stop() while the acquire is on its way; Consul applies it, its answer is lost.
-    const stopped = a.election.stop();
-    await world.clock.advance(100);
-    await stopped;
-    const stoppedAt = world.clock.now();
-    // The hold was handed back (a release: no lock-delay), not destroyed with the session.
-    expect(lastValue().handedBackAt).toEqual(expect.any(String));
-    // 'b2' is in succession slot 0: it tries at once, so only lock-delay could hold it back.
-    const b = candidate('b2');
-    b.election.start();
-    const ledAt = await until(() => b.election.isLeader());
-    expect(ledAt - stoppedAt).toBeLessThan(LOCK_DELAY);
+    expect(await stopAndTimeTheSuccessor(a)).toBeLessThan(LOCK_DELAY);
   });
 
   it('a stop() during the adoption of a hold whose acquire answer was lost releases the adopted hold, instead of leaving it to lock-delay', async () => {
@@ -54,16 +61,7 @@ describe('review findings on the election core (virtual clock)', () => {
     a.link.delay.set('confirmHolding', 50);
     a.election.start();
     await until(() => a.link.calls.some((call) => call.method === 'confirmHolding'));
-    const stopped = a.election.stop();
-    await world.clock.advance(100);
-    await stopped;
-    const stoppedAt = world.clock.now();
-    expect(lastValue().handedBackAt).toEqual(expect.any(String));
-    // 'b2' is in succession slot 0: it tries at once, so only lock-delay could hold it back.
-    const b = candidate('b2');
-    b.election.start();
-    const ledAt = await until(() => b.election.isLeader());
-    expect(ledAt - stoppedAt).toBeLessThan(LOCK_DELAY);
+    expect(await stopAndTimeTheSuccessor(a)).toBeLessThan(LOCK_DELAY);
   });
 
   it('ConsulLeaderService.resign() while a @LeaderOnly call still runs does not let the next candidate act at once', async () => {
@@ -71,9 +69,7 @@ describe('review findings on the election core (virtual clock)', () => {
     const service = new ConsulLeaderService(a.election, {} as ConsulLeaderModuleOptions, null);
     a.election.start();
     await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const b = await following('b');
     // A @LeaderOnly job that started in a's term and is still writing downstream.
     const job = service[RUN_AS_LEADER]('Jobs.sync', () => new Promise<void>(() => undefined));
     expect(job).toBeInstanceOf(Promise);
@@ -213,9 +209,7 @@ describe('review findings on the election core (virtual clock)', () => {
   });
 
   it('waits out lock-delay on a deleted key once, not with an acquire per write of another key', async () => {
-    const x = candidate('x');
-    x.election.start();
-    await until(() => x.election.isLeader());
+    const x = await leading('x');
     // b's slot on an absent key comes early (10 ms steps), well inside lock-delay.
     const b = candidate('b', { successionStep: 10 });
     b.election.start();
@@ -276,13 +270,9 @@ describe('review findings on the election core (virtual clock)', () => {
   });
 
   it('an adopted hold takes its fencing token from Consul’s index, never from a token an operator wrote into the value', async () => {
-    const b = candidate('b');
-    b.election.start();
-    await until(() => b.election.isLeader());
+    const b = await leading('b');
     const bToken = b.election.state.term!.fencingToken;
-    const a = candidate('a');
-    a.election.start();
-    await world.clock.advance(50);
+    const a = await following('a');
     // a's acquire is applied but its answer lost; before a's watch sees the hold, an operator
     // imports an old export of the key (a plain PUT keeps a's session), an old holder's token in it.
     a.link.delay.set('readKey', 20);

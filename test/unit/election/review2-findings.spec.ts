@@ -7,7 +7,7 @@ import { VIRTUAL_D as D, useVirtualElections, type Link } from '../../support/vi
 
 describe('review 2 findings on the election core (virtual clock)', () => {
   const world = useVirtualElections();
-  const { candidate, until } = world;
+  const { candidate, leading, following, until } = world;
 
   /** Refuses the next call of `method` once with `error`, then lets calls through again. */
   function refuseOnce(via: Link, method: string, error: () => Error): void {
@@ -18,12 +18,8 @@ describe('review 2 findings on the election core (virtual clock)', () => {
   }
 
   it('a stop() whose release is answered 500 once retries it, rather than leaving the key to the session’s expiry and lock-delay', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     refuseOnce(
       a.link,
       'release',
@@ -49,9 +45,7 @@ describe('review 2 findings on the election core (virtual clock)', () => {
   });
 
   it('a term whose lease ran out during a suspend ends at the next timer, rather than being extended by the next confirmation', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
+    const a = await leading('a');
     const signal = a.election.state.term!.signal;
     // The machine sleeps for 5 × D; nothing calls isLeader() afterwards (a job that only watches
     // its signal, as the docs ask). The next confirmation is due within renewInterval.

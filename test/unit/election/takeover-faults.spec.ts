@@ -2,14 +2,18 @@
 // virtual clock (early timers, a suspend, leases of different lengths) and the in-memory Consul,
 // each candidate behind its own view of it so that one can be cut off or refused alone. The same
 // faults are exercised against a real agent in test/integration/election/regressions.
-import { ConsulRequestError, type LeaderElection } from '../../../lib/election';
+import { ConsulRequestError, LeaderElection } from '../../../lib/election';
+import { ConsulModel } from '../../support/consul-model';
+import { memoryLogger } from '../../support/election-kit';
+import { cancellable, modelPort, type ModelTransport } from '../../support/model-consul-client';
+import { VirtualClock } from '../../support/virtual-clock';
 import { VIRTUAL_D as D, useVirtualElections } from '../../support/virtual-elections';
 
 const SUCCESSOR_WAIT = D * 1.01;
 
 describe('takeover under faults (virtual clock)', () => {
   const world = useVirtualElections();
-  const { candidate, until, firstOverlap } = world;
+  const { candidate, leading, following, until, firstOverlap } = world;
 
   it.each([
     ['resigns', (holder: LeaderElection) => holder.resign({ pause: '1h' })],
@@ -17,9 +21,7 @@ describe('takeover under faults (virtual clock)', () => {
   ])(
     'a holder that took over a deleted key and %s before it acts does not let the next act while the cut-off leader may',
     async (_how, letGo) => {
-      const x = candidate('x');
-      x.election.start();
-      await until(() => x.election.isLeader());
+      const x = await leading('x');
       const y = candidate('y');
       const z = candidate('z');
       y.election.start();
@@ -94,12 +96,8 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('releases again at stop when an operator rewrote the value under the leader’s session, so the successor leads within milliseconds', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     world.consul.relockValue(
       world.consul.entry!.value!.replace('"metadata":{}', '"metadata":{"edited":1}'),
     );
@@ -114,12 +112,8 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('hands over within milliseconds after an operator’s plain PUT too: the marker names the hold the follower saw, though LockIndex is 0', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     world.consul.putValue(world.consul.entry!.value!);
     await world.clock.advance(10);
     const stopped = a.election.stop();
@@ -155,12 +149,8 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('does not hold the campaign back with a release whose answers never come: after an unknown outcome it looks at the key before trying again', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     // Slow commits for a: its confirmations and releases are carried out, their answers come too
     // late. Its lease runs out; its release frees the key, and b takes it.
     a.link.loseAnswer.add('confirmHolding');
@@ -209,9 +199,7 @@ describe('takeover under faults (virtual clock)', () => {
       const a = candidate('a', { drainTimeout: 100 });
       a.election.start();
       await until(() => a.election.isLeader());
-      const b = candidate('b');
-      b.election.start();
-      await world.clock.advance(50);
+      const b = await following('b');
       const neverEnds = (): Promise<void> => new Promise(() => undefined);
       const leaving =
         how === 'resign'
@@ -235,12 +223,8 @@ describe('takeover under faults (virtual clock)', () => {
   );
 
   it('a resign() whose leader work drains in time releases with the marker: the next leads at once', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     let finish = (): void => undefined;
     const work = new Promise<void>((resolve) => (finish = resolve));
     const resigned = a.election.resign({ pause: '1h', drain: () => work });
@@ -256,12 +240,8 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('binds a marker on LockIndex 0 to the right term when the same session holds the key again after a plain PUT', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
-    const b = candidate('b');
-    b.election.start();
-    await world.clock.advance(50);
+    const a = await leading('a');
+    const b = await following('b');
     // b stays out of the way for a while, so that a takes the key again after its first resign.
     await b.election.resign({ pause: 3_000 });
     world.consul.putValue(world.consul.entry!.value!);
@@ -286,9 +266,7 @@ describe('takeover under faults (virtual clock)', () => {
     b.election.start();
     await until(() => b.link.calls.some((call) => call.method === 'acquire'));
     b.link.answer.delete('acquire');
-    const c = candidate('c');
-    c.election.start();
-    await until(() => c.election.isLeader());
+    const c = await leading('c');
     await world.clock.advance(50);
     const resignedAt = world.clock.now();
     await c.election.resign({ pause: '1h' });
@@ -315,9 +293,7 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('stops leading at once when the machine was suspended for longer than its lease', async () => {
-    const a = candidate('a');
-    a.election.start();
-    await until(() => a.election.isLeader());
+    const a = await leading('a');
     const signal = a.election.state.term!.signal;
     world.clock.suspend(5 * D);
     expect(a.election.isLeader()).toBe(false);
@@ -330,9 +306,7 @@ describe('takeover under faults (virtual clock)', () => {
     const old = candidate('old', { leaseDuration: 3 * D, lockDelay: 3 * D });
     old.election.start();
     await until(() => old.election.isLeader());
-    const next = candidate('next');
-    next.election.start();
-    await world.clock.advance(50);
+    const next = await following('next');
     old.link.cut = true;
     world.consul.deleteKey();
     expect(await firstOverlap([old.election, next.election], 5 * D)).toBeNull();
@@ -349,5 +323,79 @@ describe('takeover under faults (virtual clock)', () => {
     a.link.answer.delete('passCheck');
     await world.clock.advance(1_000);
     expect(world.consul.sessions.has(first)).toBe(false);
+  });
+});
+
+// On the Consul model (test/support/consul-model.ts, checked against a real agent): a blocking read
+// whose index is ahead of the store is held for its whole wait there, as in Consul.
+describe('takeover across a wiped agent restart (virtual clock, Consul model)', () => {
+  it('reads the key afresh once Consul no longer knows its session: an answer from before the wipe had left its watch ahead of the new store', async () => {
+    const clock = new VirtualClock();
+    const model = new ConsulModel(clock);
+    const key = 'spec/leader';
+    const elect = (instanceId: string, transport?: ModelTransport): LeaderElection =>
+      new LeaderElection({
+        key,
+        instanceId,
+        clock,
+        consulPort: modelPort(model, transport),
+        logger: memoryLogger(instanceId),
+        leaseDuration: D,
+        lockDelay: 1_500,
+        requestTimeout: 200,
+        sessionTtl: '2s',
+        healthCheck: false,
+        successionStep: 10,
+        retry: { initialDelay: 100, maxDelay: 2_000 },
+      });
+    const until = async (probe: () => boolean, limitMs: number): Promise<number> => {
+      for (let waited = 0; !probe(); waited += 5) {
+        if (waited > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
+        await clock.advance(5);
+      }
+      return clock.now();
+    };
+    // b's answers can be held on their way back, like a reply still in the network.
+    const held: Array<() => void> = [];
+    let holdAnswers = false;
+    const lateLink: ModelTransport = {
+      send(request) {
+        return cancellable(request, async () => {
+          const answer = await request.handle();
+          if (holdAnswers) await new Promise<void>((resolve) => held.push(resolve));
+          return answer;
+        });
+      },
+    };
+    // Indexes well above what the restarted agent will reach soon (a real cluster: thousands).
+    for (let i = 0; i < 300; i += 1) model.kvPut('spec/other', String(i));
+    const a = elect('a');
+    const b = elect('b', lateLink);
+    try {
+      a.start();
+      await until(() => a.isLeader(), 5_000);
+      b.start();
+      await clock.advance(100);
+      // The key changes (an operator's plain PUT): b's blocking read is answered by the old store,
+      // and the answer is still on its way when the dev agent restarts empty.
+      holdAnswers = true;
+      model.kvPut(key, 'operator');
+      await clock.advance(10);
+      model.restart(true);
+      holdAnswers = false;
+      for (const deliver of held.splice(0)) deliver();
+      // a steps down, takes the key in the new store and leads; b learns that its session is gone.
+      await until(() => !a.isLeader(), 5_000);
+      await until(() => a.isLeader(), 10_000);
+      await clock.advance(3_000);
+      const resignedAt = clock.now();
+      await a.resign({ pause: '1h' });
+      const ledAt = await until(() => b.isLeader(), 10_000);
+      // A release with the marker: within milliseconds, not when b's blind read ends (60 s).
+      expect(ledAt - resignedAt).toBeLessThan(500);
+    } finally {
+      await Promise.race([Promise.all([a.stop(), b.stop()]), clock.advance(10_000)]);
+      model.dispose();
+    }
   });
 });

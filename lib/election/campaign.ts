@@ -1,0 +1,364 @@
+import { Backoff } from './backoff';
+import type { CandidateSession } from './candidate-session';
+import type { Clock } from './clock';
+import type { ConsulPort } from './consul-port';
+import { classify } from './consul-request.error';
+import type { ElectionLogger, ResolvedElectionOptions } from './election-options';
+import type { ElectionProblems } from './election-problems';
+import type { ElectionTimers, TimerSlot } from './election-timers';
+import { ElectionMessages } from './election.messages';
+import type { Takeover } from './hold';
+import type { Observation } from './key-watch';
+import { instantOf } from './lease';
+import { decodeLeaderValue, encodeLeaderValue, type LeaderValue } from './leader-value';
+import { heldKeyOf, type HeldKey, type ReleasableHold } from './release';
+import { successionRank } from './succession';
+import { inheritSuccessors } from './successors';
+import { actTime, leaseWaitMs, mayClaimReleased, vacancyOf } from './takeover';
+
+/** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
+const LOCK_DELAY_MARGIN_MS = 25;
+
+/** What the campaign needs of the election. */
+export interface CampaignHost {
+  readonly options: ResolvedElectionOptions;
+  readonly instanceId: string;
+  readonly port: ConsulPort;
+  readonly clock: Clock;
+  readonly logger: ElectionLogger;
+  readonly problems: ElectionProblems;
+  readonly timers: ElectionTimers;
+  running(): boolean;
+  /** Whether this instance holds the key now. */
+  holding(): boolean;
+  session(): CandidateSession | null;
+  /** Whether a release is in flight: the key may still be ours. */
+  releasing(): boolean;
+  observation(): Observation | null;
+  lastHolderLeaseMs(): number | undefined;
+  /** Whether `modifyIndex` of `session`'s hold is one we released (see KeyRelease). */
+  released(session: CandidateSession, modifyIndex: number): boolean;
+  release(session: CandidateSession, hold: ReleasableHold, claim: Promise<boolean>): void;
+  onSessionLost(session: CandidateSession): void;
+  /** The key is ours: the hold begins. */
+  onAcquired(takeover: Takeover): void;
+}
+
+/**
+ * The campaign: when the last observation shows the key free, tries to take it at the earliest
+ * moment the rules allow (lock-delay end, succession rank, resign pause, backoff), by an acquire
+ * conditioned on what was seen, or by adopting our own hold whose acquire answer was lost. Rule 2's
+ * act time is computed here (takeover.ts) and handed to the hold with the takeover.
+ */
+export class Campaign {
+  /** A hold an acquire or adoption won after stop() began: stop() releases it. */
+  acquiredWhileStopping: HeldKey | null = null;
+  private stepping = false;
+  private inFlight: Promise<void> = Promise.resolve();
+  private readonly timer: TimerSlot;
+  private readonly backoff: Backoff;
+  private pausedUntil = 0;
+  /**
+   * No campaign step before this time: the backoff after a failed acquire or adoption, or the end of
+   * Consul's lock-delay. Kept across wakes of the watch (writes to other keys wake an absent key's
+   * read), which would otherwise turn the backoff into one acquire per wake.
+   */
+  private retryAt = 0;
+  /**
+   * The wait is Consul's lock-delay, not a backoff: it ends for sure once someone has taken the key
+   * (Consul let them), so a later vacancy — a release, with no lock-delay of its own — is not held up.
+   */
+  private waitIsLockDelay = false;
+  /** Set by an acquire refused for lock-delay, for the campaign step that ran it. */
+  private lastRefusalWasLockDelay = false;
+  /** The observation on which an adoption found the key not ours after all: not tried again. */
+  private triedAdoption: Observation | null = null;
+
+  constructor(private readonly host: CampaignHost) {
+    this.timer = host.timers.slot();
+    this.backoff = new Backoff(host.options.retry.initialDelayMs, host.options.retry.maxDelayMs);
+  }
+
+  /** No campaign before `until` (resign's pause). */
+  pauseUntil(until: number): void {
+    this.pausedUntil = until;
+  }
+
+  /** Resolves once the campaign step in flight, if any, has settled. */
+  settled(): Promise<void> {
+    return this.inFlight;
+  }
+
+  /** Someone holds the key: a wait for Consul's lock-delay is over (Consul let them take it). */
+  onKeyHeld(): void {
+    if (this.waitIsLockDelay) {
+      this.retryAt = 0;
+      this.waitIsLockDelay = false;
+    }
+  }
+
+  /** Tries to take the key when the last observation shows it free, at the earliest safe moment. */
+  consider(): void {
+    // Without a session there is nothing to campaign with; the candidacy calls back once it has one.
+    // While a release is in flight the key may still be ours: wait for it (it calls back when done).
+    const session = this.host.session();
+    if (
+      !this.host.running() ||
+      this.host.holding() ||
+      this.stepping ||
+      !session ||
+      this.host.releasing()
+    )
+      return;
+    const observation = this.host.observation();
+    if (!observation) return;
+    const holder = observation.entry?.session;
+    if (holder && holder !== session.id) return this.cancel();
+    const now = this.host.clock.now();
+    if (now < this.retryAt) {
+      this.cancel();
+      this.timer.arm(() => this.consider(), this.retryAt - now);
+      return;
+    }
+    if (holder) {
+      this.cancel();
+      return this.onOwnHoldFound(session, observation);
+    }
+    let notBefore = this.pausedUntil;
+    // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
+    if (vacancyOf(observation.entry, observation.heldBefore) === 'invalidated') {
+      notBefore = Math.max(
+        notBefore,
+        observation.observedAt + this.host.options.lockDelayMs + LOCK_DELAY_MARGIN_MS,
+      );
+    }
+    const previous = decodeLeaderValue(observation.entry?.value ?? null);
+    const rank = successionRank(previous?.successors, this.host.instanceId, previous?.instanceId);
+    notBefore =
+      Math.max(notBefore, observation.freeSeenAt) + rank * this.host.options.successionStepMs;
+    this.cancel();
+    if (notBefore > now) {
+      this.timer.arm(() => this.consider(), notBefore - now);
+      return;
+    }
+    void this.step(() => this.attemptAcquire(observation));
+  }
+
+  /**
+   * A read shows our session on the key although we do not hold it: an acquire whose answer was
+   * lost or came after its timeout went through. Adopt the hold (handing it back would let the next
+   * candidate do the same, with no leader and two writes per round), unless resign() paused us.
+   * A read from before our own release shows the same and is ignored.
+   */
+  private onOwnHoldFound(session: CandidateSession, observation: Observation): void {
+    const entry = observation.entry!;
+    if (this.host.released(session, entry.modifyIndex)) return;
+    if (this.triedAdoption === observation) return;
+    const value = decodeLeaderValue(entry.value) ?? this.valueToWrite(observation);
+    if (this.host.clock.now() < this.pausedUntil) {
+      this.host.release(
+        session,
+        {
+          value,
+          acquiredIndex: entry.modifyIndex,
+          // We do not know which vacancy the lost acquire took: the longest lease we know of.
+          successorWaitMs: Math.max(
+            this.host.options.leaseDurationMs,
+            this.host.lastHolderLeaseMs() ?? 0,
+          ),
+        },
+        Promise.resolve(false),
+      );
+      return;
+    }
+    void this.step(() => this.adopt(session, observation, value));
+  }
+
+  /** Runs one campaign step (an acquire or an adoption), with the backoff and retry rules of both. */
+  private step(step: () => Promise<number | null>): Promise<void> {
+    const attempt = (async () => {
+      this.stepping = true;
+      let retryInMs: number | null = null;
+      const observation = this.host.observation();
+      this.lastRefusalWasLockDelay = false;
+      try {
+        retryInMs = await step();
+      } catch (error) {
+        // We cannot tell whether Consul applied it: a later read showing our session settles it,
+        // and stop() looks at the key before it leaves.
+        if (!this.host.running()) return;
+        this.host.problems.reportProblem('campaign', classify(error, 'acquire'));
+        retryInMs = this.backoff.nextAfter(error);
+      } finally {
+        this.stepping = false;
+      }
+      if (!this.host.running() || this.host.holding()) return;
+      const lockDelayRefused = this.lastRefusalWasLockDelay;
+      if (retryInMs === null) {
+        this.retryAt = 0;
+        if (this.host.observation() !== observation) this.consider();
+        return;
+      }
+      this.retryAt = this.host.clock.now() + retryInMs;
+      this.waitIsLockDelay = lockDelayRefused;
+      this.cancel();
+      this.timer.arm(() => this.consider(), retryInMs);
+    })();
+    this.inFlight = attempt;
+    return attempt;
+  }
+
+  /** What we write into the key when we take it. */
+  private valueToWrite(observation: Observation): LeaderValue {
+    return {
+      instanceId: this.host.instanceId,
+      metadata: { ...this.host.options.metadata },
+      since: new Date(this.host.clock.wallNow()).toISOString(),
+      // Until our own watch of the candidates names them, keep the order the last holder knew.
+      successors: inheritSuccessors(observation, this.host.instanceId),
+      leaseMs: this.host.options.leaseDurationMs,
+    };
+  }
+
+  /** The lease a successor must wait out after our hold, if we release it without the marker. */
+  private ownLeaseAfter(observation: Observation): number {
+    const vacancy = vacancyOf(observation.entry, observation.heldBefore);
+    if (vacancy === 'released') return this.host.options.leaseDurationMs;
+    const previous =
+      vacancy === 'absent'
+        ? this.host.lastHolderLeaseMs()
+        : decodeLeaderValue(observation.entry?.value ?? null)?.leaseMs;
+    return Math.max(this.host.options.leaseDurationMs, previous ?? 0);
+  }
+
+  /** One acquire of the free key; returns when to try again (null: when the watch brings news). */
+  private async attemptAcquire(observation: Observation): Promise<number | null> {
+    const session = this.host.session();
+    if (!session || !this.host.running() || this.host.observation() !== observation) return null;
+    const value = this.valueToWrite(observation);
+    const sent = instantOf(this.host.clock);
+    const result = await this.host.port.acquire(
+      {
+        key: this.host.options.key,
+        sessionId: session.id,
+        value: encodeLeaderValue(value),
+        expectedModifyIndex: observation.entry?.modifyIndex ?? 0,
+      },
+      this.host.options.requestTimeoutMs,
+    );
+    const answeredAt = this.host.clock.now();
+    this.host.problems.reportSuccess('campaign');
+    if (result.acquired) {
+      const vacancy = vacancyOf(observation.entry, observation.heldBefore);
+      const successorWaitMs = this.ownLeaseAfter(observation);
+      const takeover: Takeover = {
+        session,
+        value: { ...value, token: result.modifyIndex },
+        fencingToken: result.modifyIndex,
+        modifyIndex: result.modifyIndex,
+        leaseFrom: sent,
+        vacancy,
+        actAt: actTime({
+          vacancy,
+          sentAt: sent.mono,
+          answeredAt,
+          freeSeenAt: observation.observedAt,
+          waitMs: leaseWaitMs(successorWaitMs, undefined),
+        }),
+        successorWaitMs,
+        previousHolder: decodeLeaderValue(observation.entry?.value ?? null)?.instanceId,
+      };
+      // stop() began, or resign() was called, while the acquire was in flight: never act.
+      const neverActed = mayClaimReleased({ acted: false, workDrained: true, vacancy });
+      if (!this.host.running()) {
+        this.acquiredWhileStopping = heldKeyOf(
+          { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
+          neverActed,
+        );
+        return null;
+      }
+      if (answeredAt < this.pausedUntil) {
+        this.host.release(
+          session,
+          { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
+          Promise.resolve(neverActed),
+        );
+        return null;
+      }
+      this.backoff.reset();
+      this.host.onAcquired(takeover);
+      return null;
+    }
+    this.host.logger.debug?.(
+      ElectionMessages.acquireRefused(this.host.options.key, result.reason, result.detail),
+    );
+    if (result.reason === 'lock-delay') {
+      this.lastRefusalWasLockDelay = true;
+      return this.host.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
+    }
+    if (result.reason === 'session-invalid') this.host.onSessionLost(session);
+    // 'changed' and 'held': the watch brings the new state and decides.
+    return null;
+  }
+
+  /**
+   * Adopts a hold Consul gave us without our knowing: confirms it first (the lease counts from that
+   * confirmation), and acts only D after the read that found it, the first moment we know the
+   * previous holder's hold had ended — however the key was free, which we no longer know.
+   */
+  private async adopt(
+    session: CandidateSession,
+    observation: Observation,
+    value: LeaderValue,
+  ): Promise<number | null> {
+    const entry = observation.entry!;
+    const sent = instantOf(this.host.clock);
+    const confirmed = await this.host.port.confirmHolding(
+      this.host.options.key,
+      session.id,
+      this.host.options.requestTimeoutMs,
+    );
+    this.host.problems.reportSuccess('campaign');
+    if (!confirmed) {
+      // Not ours after all (a read from before a release of ours): not again for this observation.
+      this.triedAdoption = observation;
+      return null;
+    }
+    if (this.host.session() !== session || this.host.holding()) return null;
+    const successorWaitMs = Math.max(
+      this.host.options.leaseDurationMs,
+      this.host.lastHolderLeaseMs() ?? 0,
+    );
+    // The token is Consul's index of the entry, never one read from the value: an operator's
+    // import may have put an old one there.
+    const token = entry.modifyIndex;
+    const held = { value: { ...value, token }, acquiredIndex: token, successorWaitMs };
+    // stop() or resign() came while the confirmation was in flight: never act, give it back.
+    if (!this.host.running()) {
+      this.acquiredWhileStopping = heldKeyOf(held, false);
+      return null;
+    }
+    if (this.host.clock.now() < this.pausedUntil) {
+      this.host.release(session, held, Promise.resolve(false));
+      return null;
+    }
+    this.host.logger.log(ElectionMessages.adopted(this.host.options.key, entry.modifyIndex));
+    this.backoff.reset();
+    this.host.onAcquired({
+      session,
+      value: held.value,
+      fencingToken: token,
+      modifyIndex: entry.modifyIndex,
+      leaseFrom: sent,
+      vacancy: 'invalidated',
+      actAt: Math.max(sent.mono, observation.observedAt + leaseWaitMs(successorWaitMs, undefined)),
+      successorWaitMs,
+      previousHolder: undefined,
+    });
+    return null;
+  }
+
+  cancel(): void {
+    this.timer.clear();
+  }
+}

@@ -1,0 +1,361 @@
+import type { CandidateSession } from './candidate-session';
+import type { Clock } from './clock';
+import type { ConsulPort } from './consul-port';
+import { classify } from './consul-request.error';
+import type { ElectionLogger, ResolvedElectionOptions } from './election-options';
+import type { ElectionProblems } from './election-problems';
+import type { ElectionTimers, TimerSlot } from './election-timers';
+import { ElectionMessages } from './election.messages';
+import type { Observation } from './key-watch';
+import { Lease, instantOf, type Instant } from './lease';
+import { toLeaderInfo, type LeaderValue } from './leader-value';
+import type { LeadershipTerm } from './leadership-state';
+import type { ReleasableHold } from './release';
+import type { StatePublisher } from './state-publisher';
+import type { SuccessorNaming } from './successors';
+import { vacancyOf, type Vacancy } from './takeover';
+
+/** Why a term ended; carried as the `reason` of the term's aborted signal. */
+export type StepDownReason = 'deadline' | 'lost' | 'session-lost' | 'resign' | 'stop';
+
+/** The error a term's `AbortSignal` is aborted with. */
+export class LeadershipLostError extends Error {
+  override readonly name = 'LeadershipLostError';
+  constructor(readonly reason: StepDownReason) {
+    super(ElectionMessages.leadershipEnded(reason));
+  }
+}
+
+/** The key as this instance holds it, from the acquire until the step-down. */
+export interface Holding {
+  readonly session: CandidateSession;
+  readonly fencingToken: number;
+  /**
+   * ModifyIndex of the key as we last wrote it (the acquire, or a rewrite of the successors): reads
+   * older than this cannot tell us we lost it, and a release is conditioned on it.
+   */
+  acquiredIndex: number;
+  /** What the key holds while we lead; the successors in it follow the candidates. */
+  value: LeaderValue;
+  /** Stops the leader's watch of the candidates. */
+  readonly ended: AbortController;
+  /** The holder we took over from, if any: it ranks last and is not named. */
+  readonly previousHolder: string | undefined;
+  readonly lease: Lease;
+  /** How the key was free when we took it (decides whether a release before acting may claim the marker). */
+  readonly vacancy: Vacancy;
+  /** Monotonic time from which this instance may act (later than the acquire when the old lease may still run). */
+  readonly actAt: number;
+  /** The lease a successor must wait out if we release without the marker: our D, or the longer one we waited out. */
+  readonly successorWaitMs: number;
+  term: (LeadershipTerm & { readonly controller: AbortController }) | null;
+}
+
+/** A hold we won: by an acquire, or by adopting one whose answer we never got. */
+export interface Takeover {
+  readonly session: CandidateSession;
+  readonly value: LeaderValue;
+  readonly fencingToken: number;
+  readonly modifyIndex: number;
+  /** When the request that proved the hold was sent: the lease counts from it. */
+  readonly leaseFrom: Instant;
+  readonly vacancy: Vacancy;
+  readonly actAt: number;
+  readonly successorWaitMs: number;
+  readonly previousHolder: string | undefined;
+}
+
+/** What the hold needs of the election. */
+export interface HoldHost {
+  readonly options: ResolvedElectionOptions;
+  readonly instanceId: string;
+  readonly port: ConsulPort;
+  readonly clock: Clock;
+  readonly logger: ElectionLogger;
+  readonly out: StatePublisher;
+  readonly problems: ElectionProblems;
+  readonly timers: ElectionTimers;
+  readonly successors: SuccessorNaming;
+  /** Running or stopping: a step-down leaves a follower (after stop, the role stays "stopped"). */
+  running(): boolean;
+  noLocalAgent(): boolean;
+  release(session: CandidateSession, hold: ReleasableHold, claim: Promise<boolean>): void;
+  onSessionLost(session: CandidateSession): void;
+  /** The term ended without a release: a campaign may start. */
+  onStepDown(): void;
+}
+
+/**
+ * The key while this instance holds it (SAFETY.md rules 1 and 2): the act time (a term begins only
+ * at `actAt`), the confirm loop that extends the lease from each confirmation's send time, the
+ * deadline that ends the term, and the step-down. One hold at a time, in {@link current}.
+ */
+export class Hold {
+  /** The hold, from the acquire until the step-down; null while not holding the key. */
+  current: Holding | null = null;
+  private termCount = 0;
+  private readonly confirmTimer: TimerSlot;
+  private readonly deadlineTimer: TimerSlot;
+  private readonly actTimer: TimerSlot;
+
+  constructor(private readonly host: HoldHost) {
+    this.confirmTimer = host.timers.slot();
+    this.deadlineTimer = host.timers.slot();
+    this.actTimer = host.timers.slot();
+  }
+
+  /** True only while this instance leads and its lease has not run out — checked against the clocks now. */
+  isLeader(): boolean {
+    const holding = this.current;
+    if (holding?.term == null) return false;
+    if (holding.lease.isValidAt(this.host.clock.now(), this.host.clock.wallNow())) return true;
+    // The lease ran out by a clock the deadline timer does not follow (the wall clock, after a
+    // suspend): end the term now rather than when the monotonic timer catches up.
+    queueMicrotask(() => {
+      if (
+        this.current === holding &&
+        !holding.lease.isValidAt(this.host.clock.now(), this.host.clock.wallNow())
+      )
+        this.stepDown('deadline');
+    });
+    return false;
+  }
+
+  /** The hold's view of a read of the key: who leads, the index to release at, whether we lost it. */
+  onKeyRead(observation: Observation, holderValue: LeaderValue | null): void {
+    const { entry } = observation;
+    const holding = this.current;
+    // A read older than our acquire knows nothing of it: it neither names the leader nor unseats us.
+    const current = !holding || observation.index >= holding.acquiredIndex;
+    const ours = !!holding && entry?.session === holding.session.id;
+    if (current) {
+      const leader = !entry?.session
+        ? null
+        : ours
+          ? toLeaderInfo(holding.value, holding.fencingToken)
+          : toLeaderInfo(holderValue, holderValue?.token ?? entry.modifyIndex);
+      this.host.out.publish({ leader });
+    }
+    if (holding && current && ours && entry.modifyIndex > holding.acquiredIndex) {
+      // Written under our session by someone else (an operator's PUT), or our own rewrite whose
+      // answer was lost: the release must be conditioned on what is there now.
+      holding.acquiredIndex = entry.modifyIndex;
+      // Someone else's value under our session: write ours back. A follower that first sees the
+      // hold after it learns the term's token only from our value, and on LockIndex 0 it trusts
+      // our release's marker only when it names that token (SAFETY.md, rule 3); it also shows
+      // followers who leads again.
+      if (
+        holderValue?.instanceId !== this.host.instanceId ||
+        holderValue.token !== holding.fencingToken
+      )
+        void this.host.successors.rewriteValue(
+          holding,
+          holding.value,
+          "write the leader's value back",
+        );
+    }
+    if (holding && current && !ours) {
+      if (
+        entry &&
+        !entry.session &&
+        holderValue?.instanceId === this.host.instanceId &&
+        vacancyOf(entry, observation.heldBefore) === 'invalidated'
+      ) {
+        // Consul freed the key itself and kept our value: it invalidated our session (destroyed,
+        // or its check or TTL ran out). Say so, and open a new one now rather than at the next
+        // renewal; destroying it is a no-op for a session that is gone.
+        this.host.port
+          .destroySession(holding.session.id, this.host.options.requestTimeoutMs)
+          .catch(() => undefined);
+        this.host.onSessionLost(holding.session);
+      } else {
+        this.host.logger.warn(ElectionMessages.keyLost(this.host.options.key));
+        this.stepDown('lost');
+      }
+    }
+  }
+
+  onAcquired(takeover: Takeover): void {
+    const { session, fencingToken, actAt } = takeover;
+    const holding: Holding = {
+      session,
+      fencingToken,
+      acquiredIndex: takeover.modifyIndex,
+      value: takeover.value,
+      ended: new AbortController(),
+      previousHolder: takeover.previousHolder,
+      lease: new Lease(this.host.options.leaseDurationMs, takeover.leaseFrom),
+      vacancy: takeover.vacancy,
+      actAt,
+      successorWaitMs: takeover.successorWaitMs,
+      term: null,
+    };
+    this.current = holding;
+    // Leading: Consul should notice a crash within the short check TTL from now on.
+    session.setMode('leading');
+    if (this.host.options.healthCheck && !this.host.noLocalAgent())
+      void this.host.successors.watch(holding);
+    this.host.out.publish({
+      leader: toLeaderInfo(takeover.value, fencingToken),
+      stepDownDeadline: holding.lease.deadline,
+    });
+    this.armDeadline();
+    this.scheduleConfirm(this.host.options.renewIntervalMs);
+    const waitMs = actAt - this.host.clock.now();
+    if (waitMs > 0) {
+      this.host.logger.log(
+        ElectionMessages.acquiredWaiting(this.host.options.key, fencingToken, waitMs),
+      );
+      this.armActTimer(holding);
+    } else {
+      this.beginTerm(holding);
+    }
+  }
+
+  private armActTimer(holding: Holding): void {
+    this.actTimer.arm(() => this.beginTerm(holding), holding.actAt - this.host.clock.now());
+  }
+
+  private beginTerm(holding: Holding): void {
+    if (this.current !== holding || holding.term) return;
+    const now = instantOf(this.host.clock);
+    if (!holding.lease.isValidAt(now.mono, now.wall)) return;
+    // Timers may fire a little early against performance.now(): never act before actAt.
+    if (now.mono < holding.actAt) return this.armActTimer(holding);
+    const controller = new AbortController();
+    this.termCount += 1;
+    holding.term = {
+      fencingToken: holding.fencingToken,
+      number: this.termCount,
+      startedAt: new Date(this.host.clock.wallNow()),
+      signal: controller.signal,
+      controller,
+    };
+    const { controller: _controller, ...term } = holding.term;
+    this.host.out.publish({ role: 'leader', term, stepDownDeadline: holding.lease.deadline });
+    this.host.out.markSettled();
+    this.host.out.emit({ type: 'transition', reason: 'acquired' });
+    this.host.logger.log(
+      ElectionMessages.becameLeader(this.host.options.key, holding.fencingToken, this.termCount),
+    );
+  }
+
+  // ---------------------------------------------------------------- holding: confirm, deadline, step down
+
+  private scheduleConfirm(delayMs: number): void {
+    this.confirmTimer.arm(() => void this.confirmHold(), delayMs);
+  }
+
+  private async confirmHold(): Promise<void> {
+    const holding = this.current;
+    if (!holding) return;
+    const sent = instantOf(this.host.clock);
+    // A lease never comes back to life: one that ran out while no timer could fire (a suspend) ends
+    // the term now, even if Consul would still confirm the hold — a successor may have acted since.
+    if (!holding.lease.isValidAt(sent.mono, sent.wall)) {
+      this.host.logger.warn(
+        ElectionMessages.leaseRanOut(this.host.options.key, this.host.options.leaseDurationMs),
+      );
+      this.stepDown('deadline');
+      return;
+    }
+    let confirmed: boolean;
+    try {
+      confirmed = await this.host.port.confirmHolding(
+        this.host.options.key,
+        holding.session.id,
+        this.host.options.requestTimeoutMs,
+      );
+    } catch (error) {
+      if (this.current !== holding) return;
+      this.host.out.emit({
+        type: 'confirmation',
+        durationMs: this.host.clock.now() - sent.mono,
+        confirmed: false,
+      });
+      this.host.problems.reportProblem('confirm', classify(error, 'hold confirmation'));
+      // Retry soon: the lease leaves room for one more try before the deadline.
+      this.scheduleConfirm(
+        Math.min(this.host.options.retry.initialDelayMs, this.host.options.renewIntervalMs),
+      );
+      return;
+    }
+    this.host.out.emit({
+      type: 'confirmation',
+      durationMs: this.host.clock.now() - sent.mono,
+      confirmed,
+    });
+    if (this.current !== holding) return;
+    this.host.problems.reportSuccess('confirm');
+    if (!confirmed) {
+      this.host.logger.warn(ElectionMessages.holdNotConfirmed(this.host.options.key));
+      this.stepDown('lost');
+      return;
+    }
+    holding.lease.confirm(sent);
+    this.armDeadline();
+    this.host.out.publish({ stepDownDeadline: holding.lease.deadline });
+    this.scheduleConfirm(this.host.options.renewIntervalMs);
+  }
+
+  /** A timer at the lease deadline; {@link isLeader} checks the clock too, so a late timer is harmless. */
+  private armDeadline(): void {
+    const holding = this.current;
+    if (!holding) return;
+    this.deadlineTimer.arm(
+      () => {
+        if (this.current !== holding) return;
+        if (holding.lease.isValidAt(this.host.clock.now(), this.host.clock.wallNow()))
+          return this.armDeadline();
+        this.host.logger.warn(
+          ElectionMessages.leaseRanOut(this.host.options.key, this.host.options.leaseDurationMs),
+        );
+        this.stepDown('deadline');
+      },
+      holding.lease.remainingAt(instantOf(this.host.clock)),
+    );
+  }
+
+  /** Ends the term locally at once, then lets go of the key in the background where it may still be ours. */
+  stepDown(reason: StepDownReason): void {
+    const holding = this.current;
+    if (!holding) return;
+    this.endTerm(reason);
+    if (reason === 'deadline') {
+      // Consul may still hold the key for our session: release it, so the next holder need not wait
+      // for the session's invalidation and lock-delay — without the marker, since leader work of the
+      // term may still run (we cannot tell) and the next holder must wait out our lease.
+      this.host.release(holding.session, holding, Promise.resolve(false));
+      return;
+    }
+    // 'lost', 'session-lost': the key is someone else's (or gone); nothing to release.
+    holding.session.setMode('standby');
+    this.host.onStepDown();
+  }
+
+  endTerm(reason: StepDownReason): void {
+    const holding = this.current;
+    if (!holding) return;
+    this.current = null;
+    holding.ended.abort();
+    this.confirmTimer.clear();
+    this.deadlineTimer.clear();
+    this.actTimer.clear();
+    const hadTerm = holding.term !== null;
+    holding.term?.controller.abort(new LeadershipLostError(reason));
+    holding.term = null;
+    const leaderStillUs =
+      this.host.out.state.leader?.fencingToken === holding.fencingToken &&
+      this.host.out.state.leader?.instanceId === this.host.instanceId;
+    this.host.out.publish({
+      role: this.host.running() ? 'follower' : this.host.out.state.role,
+      term: null,
+      stepDownDeadline: null,
+      ...(leaderStillUs && reason !== 'deadline' ? { leader: null } : {}),
+    });
+    if (hadTerm) {
+      this.host.logger.log(ElectionMessages.steppedDown(this.host.options.key, reason));
+      this.host.out.emit({ type: 'transition', reason });
+    }
+  }
+}
