@@ -270,9 +270,11 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
       victim: CandidateProcess,
       wasLeader: boolean,
     ): Promise<void> => {
-      if (!wasLeader || !prng.chance(0.6) || faults.length >= options.faults) return;
+      if (!wasLeader || !prng.chance(0.6)) return;
       await sleep(prng.between(50, 400));
       const kind = prng.pick(['key-delete', 'key-delete', 'session-destroy'] as const);
+      // The group's loop may have reached the count meanwhile.
+      if (faults.length >= options.faults) return;
       const record: FaultRecord = {
         kind,
         target: 'operator',
