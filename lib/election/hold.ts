@@ -1,10 +1,7 @@
 import type { CandidateSession } from './candidate-session';
-import type { Clock } from './clock';
-import type { ConsulPort } from './consul-port';
 import { classify } from './consul-request.error';
-import type { ElectionLogger, ResolvedElectionOptions } from './election-options';
-import type { ElectionProblems } from './election-problems';
-import type { ElectionTimers, TimerSlot } from './election-timers';
+import type { TimerSlot } from './election-timers';
+import type { ElectionContext } from './election-context';
 import { ElectionMessages } from './election.messages';
 import type { Observation } from './key-watch';
 import { Lease, instantOf, type Instant } from './lease';
@@ -66,15 +63,8 @@ export interface Takeover {
 }
 
 /** What the hold needs of the election. */
-export interface HoldHost {
-  readonly options: ResolvedElectionOptions;
-  readonly instanceId: string;
-  readonly port: ConsulPort;
-  readonly clock: Clock;
-  readonly logger: ElectionLogger;
+export interface HoldHost extends ElectionContext {
   readonly out: StatePublisher;
-  readonly problems: ElectionProblems;
-  readonly timers: ElectionTimers;
   readonly successors: SuccessorNaming;
   /** Running or stopping: a step-down leaves a follower (after stop, the role stays "stopped"). */
   running(): boolean;
