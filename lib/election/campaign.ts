@@ -4,7 +4,7 @@ import { classify } from './consul-request.error';
 import type { TimerSlot } from './election-timers';
 import type { ElectionContext } from './election-context';
 import { ElectionMessages } from './election.messages';
-import type { Takeover } from './hold';
+import type { Takeover } from './holding';
 import type { Observation } from './key-watch';
 import { instantOf } from './lease';
 import { decodeLeaderValue, encodeLeaderValue, type LeaderValue } from './leader-value';

@@ -2,7 +2,7 @@ import { blockingWatch, type WatchContext } from './blocking-watch';
 import type { Candidate } from './consul-port';
 import type { ElectionContext } from './election-context';
 import { ElectionMessages } from './election.messages';
-import type { Holding } from './hold';
+import type { Holding } from './holding';
 import type { Observation } from './key-watch';
 import { decodeLeaderValue, encodeLeaderValue, type LeaderValue } from './leader-value';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successorsOf } from './succession';
