@@ -23,6 +23,30 @@ export interface WatchContext {
   sleep(ms: number): Promise<void>;
 }
 
+/**
+ * Lets the owner of a watch cut its pending read short and start over without an index, when it
+ * learns by other means that the index may be ahead of the store (a wiped agent): an answer from
+ * before the restart can still arrive after it, so no failed read tells the loop.
+ */
+export class WatchRestart {
+  private controller = new AbortController();
+  private fromScratch = false;
+
+  /** Cuts the pending read short; the next read starts without an index. */
+  restart(): void {
+    this.fromScratch = true;
+    this.controller.abort();
+  }
+
+  /** For the next read: the signal that cuts it short, and whether it must start without an index. */
+  next(): { readonly signal: AbortSignal; readonly fromScratch: boolean } {
+    this.controller = new AbortController();
+    const fromScratch = this.fromScratch;
+    this.fromScratch = false;
+    return { signal: this.controller.signal, fromScratch };
+  }
+}
+
 /** A blocking-query loop with Consul's index rules and capped, jittered backoff on errors. */
 export async function blockingWatch<T extends { readonly index: number }>(
   election: WatchContext,
@@ -41,6 +65,7 @@ export async function blockingWatch<T extends { readonly index: number }>(
     paceAfter?: (result: T) => boolean;
     /** After a failed read: what the last read showed may describe a store that is gone. */
     onFailure?: () => void;
+    restarts?: WatchRestart;
   } = {},
 ): Promise<void> {
   const backoff = new Backoff(
@@ -54,6 +79,8 @@ export async function blockingWatch<T extends { readonly index: number }>(
   let index = 0;
   while (election.running() && !signal.aborted) {
     const startedAt = election.clock.now();
+    const turn = options.restarts?.next();
+    if (turn?.fromScratch) index = 0;
     try {
       const result = await read({
         index,
@@ -62,7 +89,7 @@ export async function blockingWatch<T extends { readonly index: number }>(
         // The first read (index 0) answers at once: a lost one must not blind us for the whole wait.
         timeoutMs:
           index > 0 ? watchWaitMs + watchWaitMs / 16 + requestTimeoutMs + 5_000 : requestTimeoutMs,
-        signal,
+        signal: turn ? AbortSignal.any([signal, turn.signal]) : signal,
       });
       if (!election.running() || signal.aborted) return;
       election.problems.reportSuccess(source);
@@ -87,6 +114,8 @@ export async function blockingWatch<T extends { readonly index: number }>(
         if (source === 'candidates') election.problems.reportSuccess('candidates');
         return;
       }
+      // Cut short by WatchRestart.restart(): read afresh at once.
+      if (turn?.signal.aborted) continue;
       election.problems.reportProblem(
         source,
         classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),

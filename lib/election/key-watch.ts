@@ -1,4 +1,4 @@
-import { blockingWatch, type WatchContext } from './blocking-watch';
+import { blockingWatch, WatchRestart, type WatchContext } from './blocking-watch';
 import type { ConsulPort, KeyEntry } from './consul-port';
 import { decodeLeaderValue, type LeaderValue } from './leader-value';
 import type { SeenHolder } from './takeover';
@@ -31,6 +31,7 @@ export class KeyWatch {
   lastHolderLeaseMs: number | undefined;
   /** The hold we last saw on the key (session and token), to which a marker must be bound (vacancyOf). */
   private lastHolder: SeenHolder | null = null;
+  private readonly restarts = new WatchRestart();
 
   constructor(
     private readonly election: WatchContext,
@@ -64,8 +65,24 @@ export class KeyWatch {
           },
           continuous,
         ),
-      { paceAfter: (read) => read.entry === null, onFailure: () => this.forget() },
+      {
+        paceAfter: (read) => read.entry === null,
+        onFailure: () => this.forget(),
+        restarts: this.restarts,
+      },
     );
+  }
+
+  /**
+   * The agent may have forgotten its state (it no longer knows our session: a dev agent restarted
+   * empty): the watch's index may be ahead of the new store, where a blocking read is held for the
+   * whole wait, and an answer from before the restart can arrive after it (a paused process, a late
+   * delivery), so no failed read told the watch. It forgets what it saw and reads afresh, without
+   * an index.
+   */
+  restart(): void {
+    this.forget();
+    this.restarts.restart();
   }
 
   /**

@@ -100,6 +100,8 @@ export class LeaderElection {
       running: () => this.phase === 'running',
       onSessionReady: () => this.campaign.consider(),
       onSessionGone: (session) => {
+        // Consul no longer knows our session: the key watch may be ahead of a wiped store.
+        this.keyWatch.restart();
         if (this.hold.current?.session === session) this.hold.endTerm('session-lost');
       },
     });

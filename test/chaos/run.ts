@@ -226,7 +226,7 @@ async function main(): Promise<void> {
     for (const line of segment.violations.slice(0, 10)) log(`  VIOLATION ${line}`);
   }
   log(
-    `report: ${join(args.out, 'report.json')}; timelines: ${args.worlds.map((w) => join(args.out, w, 'timeline.svg')).join(', ')}`,
+    `report: ${join(args.out, 'report.json')}; leader-back chart: ${join(args.out, 'leader-back.svg')}; timelines: ${args.worlds.map((w) => join(args.out, w, 'timeline.svg')).join(', ')}`,
   );
   if (args.mutant) {
     const caught = violations > 0;

@@ -270,7 +270,7 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
       victim: CandidateProcess,
       wasLeader: boolean,
     ): Promise<void> => {
-      if (!wasLeader || !prng.chance(0.6)) return;
+      if (!wasLeader || !prng.chance(0.6) || faults.length >= options.faults) return;
       await sleep(prng.between(50, 400));
       const kind = prng.pick(['key-delete', 'key-delete', 'session-destroy'] as const);
       const record: FaultRecord = {

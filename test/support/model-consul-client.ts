@@ -34,10 +34,26 @@ export interface ModelTransport {
 
 /** Delivers every request at once (the conformance spec, state-machine specs). */
 export const directTransport: ModelTransport = {
-  async send(request) {
-    return request.handle();
+  send(request) {
+    return cancellable(request, async () => request.handle());
   },
 };
+
+/**
+ * Runs `deliver` for `request`, rejecting at once when the client cancels it (its `ctx` emits
+ * `cancel`, as when the caller's AbortSignal fires), like the real client's aborted socket.
+ */
+export function cancellable(
+  request: ModelRequest,
+  deliver: () => Promise<ModelAnswer>,
+): Promise<ModelAnswer> {
+  return new Promise<ModelAnswer>((resolve, reject) => {
+    request.ctx?.once('cancel', () =>
+      reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })),
+    );
+    deliver().then(resolve, reject);
+  });
+}
 
 /** What the client rejects with when the socket fails (classified `unreachable` by the port). */
 export function socketError(code: string): Error {

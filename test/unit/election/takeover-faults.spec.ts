@@ -2,7 +2,11 @@
 // virtual clock (early timers, a suspend, leases of different lengths) and the in-memory Consul,
 // each candidate behind its own view of it so that one can be cut off or refused alone. The same
 // faults are exercised against a real agent in test/integration/election/regressions.
-import { ConsulRequestError, type LeaderElection } from '../../../lib/election';
+import { ConsulRequestError, LeaderElection } from '../../../lib/election';
+import { ConsulModel } from '../../support/consul-model';
+import { memoryLogger } from '../../support/election-kit';
+import { cancellable, modelPort, type ModelTransport } from '../../support/model-consul-client';
+import { VirtualClock } from '../../support/virtual-clock';
 import { VIRTUAL_D as D, useVirtualElections } from '../../support/virtual-elections';
 
 const SUCCESSOR_WAIT = D * 1.01;
@@ -319,5 +323,79 @@ describe('takeover under faults (virtual clock)', () => {
     a.link.answer.delete('passCheck');
     await world.clock.advance(1_000);
     expect(world.consul.sessions.has(first)).toBe(false);
+  });
+});
+
+// On the Consul model (test/support/consul-model.ts, checked against a real agent): a blocking read
+// whose index is ahead of the store is held for its whole wait there, as in Consul.
+describe('takeover across a wiped agent restart (virtual clock, Consul model)', () => {
+  it('reads the key afresh once Consul no longer knows its session: an answer from before the wipe had left its watch ahead of the new store', async () => {
+    const clock = new VirtualClock();
+    const model = new ConsulModel(clock);
+    const key = 'spec/leader';
+    const elect = (instanceId: string, transport?: ModelTransport): LeaderElection =>
+      new LeaderElection({
+        key,
+        instanceId,
+        clock,
+        consulPort: modelPort(model, transport),
+        logger: memoryLogger(instanceId),
+        leaseDuration: D,
+        lockDelay: 1_500,
+        requestTimeout: 200,
+        sessionTtl: '2s',
+        healthCheck: false,
+        successionStep: 10,
+        retry: { initialDelay: 100, maxDelay: 2_000 },
+      });
+    const until = async (probe: () => boolean, limitMs: number): Promise<number> => {
+      for (let waited = 0; !probe(); waited += 5) {
+        if (waited > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
+        await clock.advance(5);
+      }
+      return clock.now();
+    };
+    // b's answers can be held on their way back, like a reply still in the network.
+    const held: Array<() => void> = [];
+    let holdAnswers = false;
+    const lateLink: ModelTransport = {
+      send(request) {
+        return cancellable(request, async () => {
+          const answer = await request.handle();
+          if (holdAnswers) await new Promise<void>((resolve) => held.push(resolve));
+          return answer;
+        });
+      },
+    };
+    // Indexes well above what the restarted agent will reach soon (a real cluster: thousands).
+    for (let i = 0; i < 300; i += 1) model.kvPut('spec/other', String(i));
+    const a = elect('a');
+    const b = elect('b', lateLink);
+    try {
+      a.start();
+      await until(() => a.isLeader(), 5_000);
+      b.start();
+      await clock.advance(100);
+      // The key changes (an operator's plain PUT): b's blocking read is answered by the old store,
+      // and the answer is still on its way when the dev agent restarts empty.
+      holdAnswers = true;
+      model.kvPut(key, 'operator');
+      await clock.advance(10);
+      model.restart(true);
+      holdAnswers = false;
+      for (const deliver of held.splice(0)) deliver();
+      // a steps down, takes the key in the new store and leads; b learns that its session is gone.
+      await until(() => !a.isLeader(), 5_000);
+      await until(() => a.isLeader(), 10_000);
+      await clock.advance(3_000);
+      const resignedAt = clock.now();
+      await a.resign({ pause: '1h' });
+      const ledAt = await until(() => b.isLeader(), 10_000);
+      // A release with the marker: within milliseconds, not when b's blind read ends (60 s).
+      expect(ledAt - resignedAt).toBeLessThan(500);
+    } finally {
+      await Promise.race([Promise.all([a.stop(), b.stop()]), clock.advance(10_000)]);
+      model.dispose();
+    }
   });
 });
