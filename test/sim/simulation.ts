@@ -867,6 +867,15 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     inCalm = true;
     log('HEAL: every fault ends');
     for (const heal of healers.splice(0)) heal();
+    // A pause that began late in the fault phase (a pause right after a send) ends at the heal too:
+    // a process still paused then would owe the calm and the probes a leader it cannot be.
+    for (const candidate of candidates.values()) {
+      const process = candidate.process;
+      if (process?.paused && !process.crashed) {
+        log(`${processName(candidate)} resumed at the heal`);
+        process.resume();
+      }
+    }
     if (!model.up) model.restart(false);
     // Sometimes the calm is only partial: Raft commits stay slow (KV writes answered after
     // requestTimeout, though applied) while reads are fast; a leader is owed all the same.
@@ -949,7 +958,11 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       afterEach,
       maxEvents,
     );
-    const handoffWithinMs = 2 * resolved.successionStepMs + 4 * resolved.requestTimeoutMs + 300;
+    // The leader names its successors only when it watches the candidates' health checks; without
+    // them every follower queues in one of the succession slots of its id's hash (succession.ts).
+    const handoffSteps = hc ? 2 : SUCCESSION_SLOTS;
+    const handoffWithinMs =
+      handoffSteps * resolved.successionStepMs + 4 * resolved.requestTimeoutMs + 300;
     for (let probe = 0; probe < 2; probe += 1) {
       const leader = [...candidates.values()].find(
         (c) => c.state === 'running' && c.election?.isLeader(),
