@@ -1,13 +1,10 @@
 import { Backoff } from './backoff';
 import type { CandidateSession } from './candidate-session';
-import type { Clock } from './clock';
-import type { ConsulPort } from './consul-port';
 import { classify } from './consul-request.error';
-import type { ElectionLogger, ResolvedElectionOptions } from './election-options';
-import type { ElectionProblems } from './election-problems';
-import type { ElectionTimers, TimerSlot } from './election-timers';
+import type { TimerSlot } from './election-timers';
+import type { ElectionContext } from './election-context';
 import { ElectionMessages } from './election.messages';
-import type { Takeover } from './hold';
+import type { Takeover } from './holding';
 import type { Observation } from './key-watch';
 import { instantOf } from './lease';
 import { decodeLeaderValue, encodeLeaderValue, type LeaderValue } from './leader-value';
@@ -20,14 +17,7 @@ import { actTime, leaseWaitMs, mayClaimReleased, vacancyOf } from './takeover';
 const LOCK_DELAY_MARGIN_MS = 25;
 
 /** What the campaign needs of the election. */
-export interface CampaignHost {
-  readonly options: ResolvedElectionOptions;
-  readonly instanceId: string;
-  readonly port: ConsulPort;
-  readonly clock: Clock;
-  readonly logger: ElectionLogger;
-  readonly problems: ElectionProblems;
-  readonly timers: ElectionTimers;
+export interface CampaignHost extends ElectionContext {
   running(): boolean;
   /** Whether this instance holds the key now. */
   holding(): boolean;

@@ -1,24 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Backoff } from './backoff';
 import { CandidateSession } from './candidate-session';
-import type { Clock } from './clock';
-import type { ConsulPort } from './consul-port';
 import { ConsulRequestError, classify } from './consul-request.error';
-import type { ElectionLogger, ResolvedElectionOptions } from './election-options';
-import type { ElectionProblems } from './election-problems';
-import type { ElectionTimers } from './election-timers';
+import type { ElectionContext } from './election-context';
 import { ElectionMessages } from './election.messages';
 import { SerialQueue } from './serial-queue';
 
 /** What the candidacy needs of the election. */
-export interface CandidacyHost {
-  readonly options: ResolvedElectionOptions;
-  readonly instanceId: string;
-  readonly port: ConsulPort;
-  readonly clock: Clock;
-  readonly logger: ElectionLogger;
-  readonly problems: ElectionProblems;
-  readonly timers: ElectionTimers;
+export interface CandidacyHost extends ElectionContext {
   running(): boolean;
   /** A session is open: a campaign may start. */
   onSessionReady(): void;

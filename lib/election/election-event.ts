@@ -1,4 +1,4 @@
-import type { StepDownReason } from './hold';
+import type { StepDownReason } from './holding';
 import type { ElectionProblemKind } from './leadership-state';
 
 /** Why this instance's role changed: a term began (`acquired`) or ended for a {@link StepDownReason}. */

@@ -1,5 +1,5 @@
 export { LeaderElection } from './leader-election';
-export { LeadershipLostError, type StepDownReason } from './hold';
+export { LeadershipLostError, type StepDownReason } from './holding';
 export type { ElectionEvent, TransitionReason } from './election-event';
 export type {
   ElectionOptions,

@@ -5,6 +5,7 @@ import { Candidacy } from './candidacy';
 import { systemClock, type Clock } from './clock';
 import type { ConsulPort } from './consul-port';
 import { drainWithin } from './drain';
+import type { ElectionContext } from './election-context';
 import { parseDuration, type Duration } from './duration';
 import type { ElectionEvent } from './election-event';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
@@ -79,15 +80,7 @@ export class LeaderElection {
     this.timers = new ElectionTimers(this.clock);
     this.out = new StatePublisher(this.instanceId);
     this.problems = new ElectionProblems(this.options, this.clock, this.logger, this.out);
-    this.watchContext = {
-      options: this.options,
-      clock: this.clock,
-      lifetime: this.lifetime.signal,
-      running: () => this.phase === 'running',
-      sleep: (ms) => this.sleep(ms),
-      problems: this.problems,
-    };
-    this.candidacy = new Candidacy({
+    const context: ElectionContext = {
       options: this.options,
       instanceId: this.instanceId,
       port: this.port,
@@ -95,6 +88,15 @@ export class LeaderElection {
       logger: this.logger,
       problems: this.problems,
       timers: this.timers,
+    };
+    this.watchContext = {
+      ...context,
+      lifetime: this.lifetime.signal,
+      running: () => this.phase === 'running',
+      sleep: (ms) => this.sleep(ms),
+    };
+    this.candidacy = new Candidacy({
+      ...context,
       running: () => this.phase === 'running',
       onSessionReady: () => this.campaign.consider(),
       onSessionGone: (session) => {
@@ -104,13 +106,7 @@ export class LeaderElection {
       },
     });
     this.release = new KeyRelease({
-      options: this.options,
-      instanceId: this.instanceId,
-      port: this.port,
-      clock: this.clock,
-      logger: this.logger,
-      problems: this.problems,
-      timers: this.timers,
+      ...context,
       queue: this.candidacy.queue,
       isCurrent: (session) => this.candidacy.session === session,
       mayGoOn: (session) =>
@@ -120,13 +116,7 @@ export class LeaderElection {
       onReleaseSettled: () => this.campaign.consider(),
     });
     this.campaign = new Campaign({
-      options: this.options,
-      instanceId: this.instanceId,
-      port: this.port,
-      clock: this.clock,
-      logger: this.logger,
-      problems: this.problems,
-      timers: this.timers,
+      ...context,
       running: () => this.phase === 'running',
       holding: () => this.hold.current !== null,
       session: () => this.candidacy.session,
@@ -139,22 +129,13 @@ export class LeaderElection {
       onAcquired: (takeover) => this.hold.onAcquired(takeover),
     });
     this.successors = new SuccessorNaming({
-      options: this.options,
-      instanceId: this.instanceId,
-      port: this.port,
-      logger: this.logger,
+      ...context,
       watchContext: this.watchContext,
       holds: (holding) => this.hold.current === holding,
     });
     this.hold = new Hold({
-      options: this.options,
-      instanceId: this.instanceId,
-      port: this.port,
-      clock: this.clock,
-      logger: this.logger,
+      ...context,
       out: this.out,
-      problems: this.problems,
-      timers: this.timers,
       running: () => this.phase === 'running' || this.phase === 'stopping',
       noLocalAgent: () => this.candidacy.noLocalAgent,
       successors: this.successors,

@@ -1,11 +1,8 @@
 import { Backoff } from './backoff';
 import type { CandidateSession } from './candidate-session';
-import type { Clock } from './clock';
-import type { ConsulPort, ReleaseRequest } from './consul-port';
+import type { ReleaseRequest } from './consul-port';
 import { classify } from './consul-request.error';
-import type { ElectionLogger, ResolvedElectionOptions } from './election-options';
-import type { ElectionProblems } from './election-problems';
-import type { ElectionTimers } from './election-timers';
+import type { ElectionContext } from './election-context';
 import { ElectionMessages } from './election.messages';
 import { decodeLeaderValue, encodeLeaderValue, type LeaderValue } from './leader-value';
 import type { SerialQueue } from './serial-queue';
@@ -31,14 +28,7 @@ export interface HeldKey {
 const STOP_ATTEMPTS = 3;
 
 /** What the releases need of the election. */
-export interface ReleaseHost {
-  readonly options: ResolvedElectionOptions;
-  readonly instanceId: string;
-  readonly port: ConsulPort;
-  readonly clock: Clock;
-  readonly logger: ElectionLogger;
-  readonly problems: ElectionProblems;
-  readonly timers: ElectionTimers;
+export interface ReleaseHost extends ElectionContext {
   /** The session's serial queue: a release runs after the session's opening, never beside it. */
   readonly queue: SerialQueue;
   /** Whether `session` is still the candidacy's. */

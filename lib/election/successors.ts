@@ -1,18 +1,14 @@
 import { blockingWatch, type WatchContext } from './blocking-watch';
-import type { Candidate, ConsulPort } from './consul-port';
-import type { ElectionLogger, ResolvedElectionOptions } from './election-options';
+import type { Candidate } from './consul-port';
+import type { ElectionContext } from './election-context';
 import { ElectionMessages } from './election.messages';
-import type { Holding } from './hold';
+import type { Holding } from './holding';
 import type { Observation } from './key-watch';
 import { decodeLeaderValue, encodeLeaderValue, type LeaderValue } from './leader-value';
 import { SUCCESSION_LIST_LENGTH, sameSuccessors, successorsOf } from './succession';
 
 /** What the successor naming needs of the election. */
-export interface SuccessorHost {
-  readonly options: ResolvedElectionOptions;
-  readonly instanceId: string;
-  readonly port: ConsulPort;
-  readonly logger: ElectionLogger;
+export interface SuccessorHost extends ElectionContext {
   readonly watchContext: WatchContext;
   /** Whether `holding` is still this instance's hold. */
   holds(holding: Holding): boolean;
