@@ -5,13 +5,13 @@ import type { TimerSlot } from './election-timers';
 import type { ElectionContext } from './election-context';
 import { holdingOf, isRunning, type ElectionStage } from './election-stage';
 import { ElectionMessages } from './election.messages';
+import { viewOfRead } from './hold-read';
 import type { Observation } from './key-watch';
 import { Lease, instantOf } from './lease';
 import { toLeaderInfo, type LeaderValue } from './leader-value';
 import type { ReleasableHold } from './release';
 import type { StatePublisher } from './state-publisher';
 import type { SuccessorNaming } from './successors';
-import { vacancyOf } from './takeover';
 
 /** What the hold needs of the election. */
 export interface HoldHost extends ElectionContext {
@@ -68,56 +68,9 @@ export class Hold {
 
   /** The hold's view of a read of the key: who leads, the index to release at, whether we lost it. */
   onKeyRead(observation: Observation, holderValue: LeaderValue | null): void {
-    const { entry } = observation;
-    const holding = this.current;
-    // A read older than our acquire knows nothing of it: it neither names the leader nor unseats us.
-    const current = !holding || observation.index >= holding.acquiredIndex;
-    const ours = !!holding && entry?.session === holding.session.id;
-    if (current) {
-      const leader = !entry?.session
-        ? null
-        : ours
-          ? toLeaderInfo(holding.value, holding.fencingToken)
-          : toLeaderInfo(holderValue, holderValue?.token ?? entry.modifyIndex);
-      this.host.out.publish({ leader });
-    }
-    if (holding && current && ours && entry.modifyIndex > holding.acquiredIndex) {
-      // Written under our session by someone else (an operator's PUT), or our own rewrite whose
-      // answer was lost: the release must be conditioned on what is there now.
-      holding.acquiredIndex = entry.modifyIndex;
-      // Someone else's value under our session: write ours back. A follower that first sees the
-      // hold after it learns the term's token only from our value, and on LockIndex 0 it trusts
-      // our release's marker only when it names that token (SAFETY.md, rule 3); it also shows
-      // followers who leads again.
-      if (
-        holderValue?.instanceId !== this.host.instanceId ||
-        holderValue.token !== holding.fencingToken
-      )
-        void this.host.successors.rewriteValue(
-          holding,
-          holding.value,
-          "write the leader's value back",
-        );
-    }
-    if (holding && current && !ours) {
-      if (
-        entry &&
-        !entry.session &&
-        holderValue?.instanceId === this.host.instanceId &&
-        vacancyOf(entry, observation.heldBefore) === 'invalidated'
-      ) {
-        // Consul freed the key itself and kept our value: it invalidated our session (destroyed,
-        // or its check or TTL ran out). Say so, and open a new one now rather than at the next
-        // renewal; destroying it is a no-op for a session that is gone.
-        this.host.port
-          .destroySession(holding.session.id, this.host.options.requestTimeoutMs)
-          .catch(() => undefined);
-        this.host.onSessionLost(holding.session);
-      } else {
-        this.host.logger.warn(ElectionMessages.keyLost(this.host.options.key));
-        this.stepDown('lost');
-      }
-    }
+    viewOfRead(this.host, this.current, observation, holderValue, (reason) =>
+      this.stepDown(reason),
+    );
   }
 
   onAcquired(takeover: Takeover): void {
