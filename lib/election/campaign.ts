@@ -1,3 +1,4 @@
+import { Adoption, type AdoptionCampaign } from './adoption';
 import { Backoff } from './backoff';
 import type { CandidateSession } from './candidate-session';
 import { classify } from './consul-request.error';
@@ -40,7 +41,7 @@ export interface CampaignHost extends ElectionContext {
  * conditioned on what was seen, or by adopting our own hold whose acquire answer was lost. Rule 2's
  * act time is computed here (takeover.ts) and handed to the hold with the takeover.
  */
-export class Campaign {
+export class Campaign implements AdoptionCampaign {
   /** A hold an acquire or adoption won after stop() began: stop() releases it. */
   acquiredWhileStopping: HeldKey | null = null;
   private stepping = false;
@@ -61,17 +62,27 @@ export class Campaign {
   private waitIsLockDelay = false;
   /** Set by an acquire refused for lock-delay, for the campaign step that ran it. */
   private lastRefusalWasLockDelay = false;
-  /** The observation on which an adoption found the key not ours after all: not tried again. */
-  private triedAdoption: Observation | null = null;
+  private readonly adoption: Adoption;
 
   constructor(private readonly host: CampaignHost) {
     this.timer = host.timers.slot();
     this.backoff = new Backoff(host.options.retry.initialDelayMs, host.options.retry.maxDelayMs);
+    this.adoption = new Adoption(host, this);
   }
 
   /** No campaign before `until` (resign's pause). */
   pauseUntil(until: number): void {
     this.pausedUntil = until;
+  }
+
+  /** Whether resign()'s pause is still on at `now`. */
+  isPausedAt(now: number): boolean {
+    return now < this.pausedUntil;
+  }
+
+  /** A hold was won: the next failure backs off from the start. */
+  won(): void {
+    this.backoff.reset();
   }
 
   /** Resolves once the campaign step in flight, if any, has settled. */
@@ -112,7 +123,7 @@ export class Campaign {
     }
     if (holder) {
       this.cancel();
-      return this.onOwnHoldFound(session, observation);
+      return this.adoption.found(session, observation);
     }
     let notBefore = this.pausedUntil;
     // After an invalidation Consul refuses the key for lock-delay; try when it ends, not in a loop.
@@ -134,38 +145,8 @@ export class Campaign {
     void this.step(() => this.attemptAcquire(observation));
   }
 
-  /**
-   * A read shows our session on the key although we do not hold it: an acquire whose answer was
-   * lost or came after its timeout went through. Adopt the hold (handing it back would let the next
-   * candidate do the same, with no leader and two writes per round), unless resign() paused us.
-   * A read from before our own release shows the same and is ignored.
-   */
-  private onOwnHoldFound(session: CandidateSession, observation: Observation): void {
-    const entry = observation.entry!;
-    if (this.host.released(session, entry.modifyIndex)) return;
-    if (this.triedAdoption === observation) return;
-    const value = decodeLeaderValue(entry.value) ?? this.valueToWrite(observation);
-    if (this.host.clock.now() < this.pausedUntil) {
-      this.host.release(
-        session,
-        {
-          value,
-          acquiredIndex: entry.modifyIndex,
-          // We do not know which vacancy the lost acquire took: the longest lease we know of.
-          successorWaitMs: Math.max(
-            this.host.options.leaseDurationMs,
-            this.host.lastHolderLeaseMs() ?? 0,
-          ),
-        },
-        Promise.resolve(false),
-      );
-      return;
-    }
-    void this.step(() => this.adopt(session, observation, value));
-  }
-
   /** Runs one campaign step (an acquire or an adoption), with the backoff and retry rules of both. */
-  private step(step: () => Promise<number | null>): Promise<void> {
+  step(step: () => Promise<number | null>): Promise<void> {
     const attempt = (async () => {
       this.stepping = true;
       let retryInMs: number | null = null;
@@ -199,7 +180,7 @@ export class Campaign {
   }
 
   /** What we write into the key when we take it. */
-  private valueToWrite(observation: Observation): LeaderValue {
+  valueToWrite(observation: Observation): LeaderValue {
     return {
       instanceId: this.host.instanceId,
       metadata: { ...this.host.options.metadata },
@@ -288,63 +269,6 @@ export class Campaign {
     }
     if (result.reason === 'session-invalid') this.host.onSessionLost(session);
     // 'changed' and 'held': the watch brings the new state and decides.
-    return null;
-  }
-
-  /**
-   * Adopts a hold Consul gave us without our knowing: confirms it first (the lease counts from that
-   * confirmation), and acts only D after the read that found it, the first moment we know the
-   * previous holder's hold had ended — however the key was free, which we no longer know.
-   */
-  private async adopt(
-    session: CandidateSession,
-    observation: Observation,
-    value: LeaderValue,
-  ): Promise<number | null> {
-    const entry = observation.entry!;
-    const sent = instantOf(this.host.clock);
-    const confirmed = await this.host.port.confirmHolding(
-      this.host.options.key,
-      session.id,
-      this.host.options.requestTimeoutMs,
-    );
-    this.host.problems.reportSuccess('campaign');
-    if (!confirmed) {
-      // Not ours after all (a read from before a release of ours): not again for this observation.
-      this.triedAdoption = observation;
-      return null;
-    }
-    if (this.host.session() !== session || this.host.holding()) return null;
-    const successorWaitMs = Math.max(
-      this.host.options.leaseDurationMs,
-      this.host.lastHolderLeaseMs() ?? 0,
-    );
-    // The token is Consul's index of the entry, never one read from the value: an operator's
-    // import may have put an old one there.
-    const token = entry.modifyIndex;
-    const held = { value: { ...value, token }, acquiredIndex: token, successorWaitMs };
-    // stop() or resign() came while the confirmation was in flight: never act, give it back.
-    if (!this.host.running()) {
-      this.acquiredWhileStopping = heldKeyOf(held, false);
-      return null;
-    }
-    if (this.host.clock.now() < this.pausedUntil) {
-      this.host.release(session, held, Promise.resolve(false));
-      return null;
-    }
-    this.host.logger.log(ElectionMessages.adopted(this.host.options.key, entry.modifyIndex));
-    this.backoff.reset();
-    this.host.onAcquired({
-      session,
-      value: held.value,
-      fencingToken: token,
-      modifyIndex: entry.modifyIndex,
-      leaseFrom: sent,
-      vacancy: 'invalidated',
-      actAt: Math.max(sent.mono, observation.observedAt + leaseWaitMs(successorWaitMs, undefined)),
-      successorWaitMs,
-      previousHolder: undefined,
-    });
     return null;
   }
 
