@@ -5,13 +5,15 @@
  *
  * Every method takes a timeout: the leader's renewal path must never wait longer than its lease.
  */
-export interface ConsulPort {
+export interface ConsulPort extends ConsulKeyPort, ConsulSessionPort, ConsulAgentPort {
+  /** Frees sockets; pending requests fail. */
+  close(): void;
+}
+
+/** The key: reads and blocking reads, and the writes conditioned on the state the caller saw. */
+export interface ConsulKeyPort {
   /** Reads the key; with `index`, a blocking query that returns when the key's index moves past it or `waitMs` ends. */
   readKey(key: string, request: ReadKeyRequest): Promise<KeyRead>;
-  createSession(session: NewSession, timeoutMs: number): Promise<string>;
-  /** `'not-found'` means Consul no longer knows the session: whatever it held is gone. */
-  renewSession(sessionId: string, timeoutMs: number): Promise<'renewed' | 'not-found'>;
-  destroySession(sessionId: string, timeoutMs: number): Promise<void>;
   /**
    * Acquires the key for the session in one transaction, only if the key is still in the state the
    * caller observed (`expectedModifyIndex`, or absent when 0), and returns its indexes after (the
@@ -31,6 +33,18 @@ export interface ConsulPort {
   rewriteHeld(request: ReleaseRequest, timeoutMs: number): Promise<number | null>;
   /** True when the session is alive and still holds the key (a `check-session` transaction). */
   confirmHolding(key: string, sessionId: string, timeoutMs: number): Promise<boolean>;
+}
+
+/** The session that holds the key. */
+export interface ConsulSessionPort {
+  createSession(session: NewSession, timeoutMs: number): Promise<string>;
+  /** `'not-found'` means Consul no longer knows the session: whatever it held is gone. */
+  renewSession(sessionId: string, timeoutMs: number): Promise<'renewed' | 'not-found'>;
+  destroySession(sessionId: string, timeoutMs: number): Promise<void>;
+}
+
+/** This instance's service and TTL check in the agent, and the passing candidates of a service. */
+export interface ConsulAgentPort {
   /** Registers (or re-registers) this instance as a service in the agent's catalog. */
   registerService(service: CandidateService, timeoutMs: number): Promise<void>;
   /**
@@ -42,8 +56,6 @@ export interface ConsulPort {
   readCandidates(serviceName: string, request: ReadKeyRequest): Promise<CandidatesRead>;
   passCheck(checkId: string, timeoutMs: number): Promise<'passed' | 'not-found'>;
   deregisterService(serviceId: string, timeoutMs: number): Promise<void>;
-  /** Frees sockets; pending requests fail. */
-  close(): void;
 }
 
 export interface ReadKeyRequest {

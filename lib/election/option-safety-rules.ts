@@ -11,15 +11,7 @@ export function checkSafetyRules({
   lockDelayMs,
   sessionTtlMs,
   healthCheck,
-}: Pick<
-  ResolvedElectionOptions,
-  | 'leaseDurationMs'
-  | 'renewIntervalMs'
-  | 'requestTimeoutMs'
-  | 'lockDelayMs'
-  | 'sessionTtlMs'
-  | 'healthCheck'
->): void {
+}: ResolvedElectionOptions): void {
   if (requestTimeoutMs >= leaseDurationMs) {
     throw new ElectionOptionsError(
       'requestTimeout',

@@ -84,16 +84,7 @@ export function resolveElectionOptions(
 
   const healthCheck = resolveHealthCheck(options.healthCheck, key);
 
-  checkSafetyRules({
-    leaseDurationMs,
-    renewIntervalMs,
-    requestTimeoutMs,
-    lockDelayMs,
-    sessionTtlMs,
-    healthCheck,
-  });
-
-  return {
+  const resolved: ResolvedElectionOptions = {
     key,
     consul,
     instanceId,
@@ -110,4 +101,6 @@ export function resolveElectionOptions(
     drainTimeoutMs,
     retry: { initialDelayMs, maxDelayMs },
   };
+  checkSafetyRules(resolved);
+  return resolved;
 }
