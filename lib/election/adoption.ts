@@ -4,13 +4,11 @@ import { ElectionMessages } from './election.messages';
 import type { Observation } from './key-watch';
 import { instantOf } from './lease';
 import { decodeLeaderValue, type LeaderValue } from './leader-value';
-import { heldKeyOf, type HeldKey } from './release';
+import { heldKeyOf } from './release';
 import { leaseWaitMs } from './takeover';
 
 /** What an adoption needs of the campaign that found the hold. */
 export interface AdoptionCampaign {
-  /** A hold an acquire or adoption won after stop() began: stop() releases it. */
-  acquiredWhileStopping: HeldKey | null;
   /** Whether resign()'s pause is still on at `now`. */
   isPausedAt(now: number): boolean;
   /** Runs one campaign step, with the backoff and retry rules every step shares. */
@@ -99,7 +97,7 @@ export class Adoption {
     const held = { value: { ...value, token }, acquiredIndex: token, successorWaitMs };
     // stop() or resign() came while the confirmation was in flight: never act, give it back.
     if (!this.host.running()) {
-      this.campaign.acquiredWhileStopping = heldKeyOf(held, false);
+      this.host.onAcquiredWhileStopping(heldKeyOf(held, false));
       return null;
     }
     if (this.campaign.isPausedAt(this.host.clock.now())) {

@@ -33,6 +33,8 @@ export interface CampaignHost extends ElectionContext {
   onSessionLost(session: CandidateSession): void;
   /** The key is ours: the hold begins. */
   onAcquired(takeover: Takeover): void;
+  /** An acquire or adoption won the key after stop() began: stop() releases it. */
+  onAcquiredWhileStopping(held: HeldKey): void;
 }
 
 /**
@@ -42,8 +44,6 @@ export interface CampaignHost extends ElectionContext {
  * act time is computed here (takeover.ts) and handed to the hold with the takeover.
  */
 export class Campaign implements AdoptionCampaign {
-  /** A hold an acquire or adoption won after stop() began: stop() releases it. */
-  acquiredWhileStopping: HeldKey | null = null;
   private stepping = false;
   private inFlight: Promise<void> = Promise.resolve();
   private readonly timer: TimerSlot;
@@ -242,9 +242,11 @@ export class Campaign implements AdoptionCampaign {
       // stop() began, or resign() was called, while the acquire was in flight: never act.
       const neverActed = mayClaimReleased({ acted: false, workDrained: true, vacancy });
       if (!this.host.running()) {
-        this.acquiredWhileStopping = heldKeyOf(
-          { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
-          neverActed,
+        this.host.onAcquiredWhileStopping(
+          heldKeyOf(
+            { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
+            neverActed,
+          ),
         );
         return null;
       }

@@ -3,6 +3,7 @@ import { LeadershipLostError, type Holding, type StepDownReason, type Takeover }
 import { classify } from './consul-request.error';
 import type { TimerSlot } from './election-timers';
 import type { ElectionContext } from './election-context';
+import { holdingOf, isRunning, type ElectionStage } from './election-stage';
 import { ElectionMessages } from './election.messages';
 import type { Observation } from './key-watch';
 import { Lease, instantOf } from './lease';
@@ -16,8 +17,9 @@ import { vacancyOf } from './takeover';
 export interface HoldHost extends ElectionContext {
   readonly out: StatePublisher;
   readonly successors: SuccessorNaming;
-  /** Running or stopping: a step-down leaves a follower (after stop, the role stays "stopped"). */
-  running(): boolean;
+  /** The election's stage: the hold lives in it (`holding`), nowhere else. */
+  stage(): ElectionStage;
+  enter(stage: ElectionStage): void;
   noLocalAgent(): boolean;
   release(session: CandidateSession, hold: ReleasableHold, claim: Promise<boolean>): void;
   onSessionLost(session: CandidateSession): void;
@@ -31,8 +33,6 @@ export interface HoldHost extends ElectionContext {
  * deadline that ends the term, and the step-down. One hold at a time, in {@link current}.
  */
 export class Hold {
-  /** The hold, from the acquire until the step-down; null while not holding the key. */
-  current: Holding | null = null;
   private termCount = 0;
   private readonly confirmTimer: TimerSlot;
   private readonly deadlineTimer: TimerSlot;
@@ -42,6 +42,11 @@ export class Hold {
     this.confirmTimer = host.timers.slot();
     this.deadlineTimer = host.timers.slot();
     this.actTimer = host.timers.slot();
+  }
+
+  /** The hold, from the acquire until the step-down; null while not holding the key. */
+  get current(): Holding | null {
+    return holdingOf(this.host.stage());
   }
 
   /** True only while this instance leads and its lease has not run out — checked against the clocks now. */
@@ -130,7 +135,7 @@ export class Hold {
       successorWaitMs: takeover.successorWaitMs,
       term: null,
     };
-    this.current = holding;
+    this.host.enter({ kind: 'holding', holding });
     // Leading: Consul should notice a crash within the short check TTL from now on.
     session.setMode('leading');
     if (this.host.options.healthCheck && !this.host.noLocalAgent())
@@ -273,10 +278,16 @@ export class Hold {
     this.host.onStepDown();
   }
 
+  /** Ends the term of the hold there is, if any: the election follows. */
   endTerm(reason: StepDownReason): void {
     const holding = this.current;
     if (!holding) return;
-    this.current = null;
+    this.host.enter({ kind: 'following' });
+    this.finishTerm(holding, reason);
+  }
+
+  /** Ends the term of `holding`, which the stage no longer holds (stop() left it already). */
+  finishTerm(holding: Holding, reason: StepDownReason): void {
     holding.ended.abort();
     this.confirmTimer.clear();
     this.deadlineTimer.clear();
@@ -288,7 +299,11 @@ export class Hold {
       this.host.out.state.leader?.fencingToken === holding.fencingToken &&
       this.host.out.state.leader?.instanceId === this.host.instanceId;
     this.host.out.publish({
-      role: this.host.running() ? 'follower' : this.host.out.state.role,
+      // Running or stopping: a step-down leaves a follower (after stop, the role stays "stopped").
+      role:
+        isRunning(this.host.stage()) || this.host.stage().kind === 'stopping'
+          ? 'follower'
+          : this.host.out.state.role,
       term: null,
       stepDownDeadline: null,
       ...(leaderStillUs && reason !== 'deadline' ? { leader: null } : {}),

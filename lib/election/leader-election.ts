@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './clock';
 import type { ConsulPort } from './consul-port';
 import { drainWithin } from './drain';
 import type { ElectionContext } from './election-context';
+import { holdingOf, isRunning, type ElectionStage } from './election-stage';
 import { parseDuration, type Duration } from './duration';
 import type { ElectionEvent } from './election-event';
 import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
@@ -18,7 +19,7 @@ import { KeyWatch, type Observation } from './key-watch';
 import type { LeaderValue } from './leader-value';
 import type { LeadershipState } from './leadership-state';
 import { NodeConsulPort } from './node-consul.port';
-import { heldKeyOf, KeyRelease } from './release';
+import { heldKeyOf, KeyRelease, type HeldKey } from './release';
 import { resolveElectionOptions } from './resolve-election-options';
 import { StatePublisher } from './state-publisher';
 import { SuccessorNaming } from './successors';
@@ -54,7 +55,8 @@ export class LeaderElection {
   /** What the blocking-query loops (key, candidates) need of the election. */
   private readonly watchContext: WatchContext;
 
-  private phase: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+  /** Where the election stands, the hold included: the one field every part's guards read. */
+  private stage: ElectionStage = { kind: 'idle' };
   private readonly keyWatch: KeyWatch;
   /**
    * The last hold this instance released, by session: a read showing it is from before the release,
@@ -92,33 +94,32 @@ export class LeaderElection {
     this.watchContext = {
       ...context,
       lifetime: this.lifetime.signal,
-      running: () => this.phase === 'running',
+      running: () => isRunning(this.stage),
       sleep: (ms) => this.sleep(ms),
     };
     this.candidacy = new Candidacy({
       ...context,
-      running: () => this.phase === 'running',
+      running: () => isRunning(this.stage),
       onSessionReady: () => this.campaign.consider(),
       onSessionGone: (session) => {
         // Consul no longer knows our session: the key watch may be ahead of a wiped store.
         this.keyWatch.restart();
-        if (this.hold.current?.session === session) this.hold.endTerm('session-lost');
+        if (holdingOf(this.stage)?.session === session) this.hold.endTerm('session-lost');
       },
     });
     this.release = new KeyRelease({
       ...context,
       queue: this.candidacy.queue,
       isCurrent: (session) => this.candidacy.session === session,
-      mayGoOn: (session) =>
-        this.candidacy.session === session && !this.hold.current && this.phase === 'running',
+      mayGoOn: (session) => this.candidacy.session === session && this.stage.kind === 'following',
       sleep: (ms) => this.sleep(ms),
       lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
       onReleaseSettled: () => this.campaign.consider(),
     });
     this.campaign = new Campaign({
       ...context,
-      running: () => this.phase === 'running',
-      holding: () => this.hold.current !== null,
+      running: () => isRunning(this.stage),
+      holding: () => this.stage.kind === 'holding',
       session: () => this.candidacy.session,
       releasing: () => this.release.inFlight > 0,
       observation: () => this.keyWatch.observation,
@@ -127,16 +128,20 @@ export class LeaderElection {
       release: (session, hold, claim) => void this.release.release(session, hold, claim),
       onSessionLost: (session) => this.candidacy.lost(session),
       onAcquired: (takeover) => this.hold.onAcquired(takeover),
+      onAcquiredWhileStopping: (acquired) => {
+        if (this.stage.kind === 'stopping') this.stage = { kind: 'stopping', acquired };
+      },
     });
     this.successors = new SuccessorNaming({
       ...context,
       watchContext: this.watchContext,
-      holds: (holding) => this.hold.current === holding,
+      holds: (holding) => holdingOf(this.stage) === holding,
     });
     this.hold = new Hold({
       ...context,
       out: this.out,
-      running: () => this.phase === 'running' || this.phase === 'stopping',
+      stage: () => this.stage,
+      enter: (stage) => (this.stage = stage),
       noLocalAgent: () => this.candidacy.noLocalAgent,
       successors: this.successors,
       release: (session, hold, claim) => void this.release.release(session, hold, claim),
@@ -163,13 +168,13 @@ export class LeaderElection {
 
   /** The monotonic deadline of the current lease, or null when not holding the key. */
   get stepDownDeadline(): number | null {
-    return this.hold.current?.lease.deadline ?? null;
+    return holdingOf(this.stage)?.lease.deadline ?? null;
   }
 
   /** Joins the election. Returns at once; watch {@link state$} or await {@link whenSettled}. */
   start(): void {
-    if (this.phase !== 'idle') return;
-    this.phase = 'running';
+    if (this.stage.kind !== 'idle') return;
+    this.stage = { kind: 'following' };
     void this.keyWatch.watch();
     // The session is opened up front, so that taking a free key costs a single request.
     this.candidacy.keep();
@@ -195,11 +200,11 @@ export class LeaderElection {
         ElectionMessages.optionOutOfRange('pause', options.pause, 'a duration'),
       );
     }
-    if (this.phase !== 'running') return;
+    if (!isRunning(this.stage)) return;
     this.campaign.pauseUntil(this.clock.now() + pauseMs);
     this.campaign.cancel();
     this.timers.later(() => this.campaign.consider(), pauseMs + 1);
-    const holding = this.hold.current;
+    const holding = holdingOf(this.stage);
     if (!holding) return;
     const acted = holding.term !== null;
     this.hold.endTerm('resign');
@@ -228,13 +233,13 @@ export class LeaderElection {
    * destroys the session. Never throws for Consul errors: they are logged.
    */
   async stop(options: { drain?: () => Promise<unknown> } = {}): Promise<void> {
-    if (this.phase === 'stopped' || this.phase === 'stopping') return this.whenStopped();
-    const wasRunning = this.phase === 'running';
-    this.phase = 'stopping';
+    if (this.stage.kind === 'stopped' || this.stage.kind === 'stopping') return this.whenStopped();
+    const wasRunning = isRunning(this.stage);
+    const holding = holdingOf(this.stage);
+    this.stage = { kind: 'stopping', acquired: null };
     this.campaign.cancel();
-    const holding = this.hold.current;
     const acted = holding?.term != null;
-    if (holding) this.hold.endTerm('stop');
+    if (holding) this.hold.finishTerm(holding, 'stop');
     const workDrained = options.drain
       ? await drainWithin(this.options, this.clock, this.logger, options.drain)
       : true;
@@ -244,16 +249,21 @@ export class LeaderElection {
     await this.candidacy.queue.idle();
     const held = holding
       ? heldKeyOf(holding, mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }))
-      : (this.release.releasing ?? this.campaign.acquiredWhileStopping);
+      : (this.release.releasing ?? this.acquiredWhileStopping());
     if (wasRunning) {
       const session = this.candidacy.take();
       if (session) await this.release.leave(session, held);
     }
-    this.phase = 'stopped';
+    this.stage = { kind: 'stopped' };
     this.out.publish({ role: 'stopped', term: null, stepDownDeadline: null });
     this.out.complete();
     if (this.ownsPort) this.port.close();
     if (wasRunning) this.logger.log(ElectionMessages.left(this.options.key));
+  }
+
+  /** A hold an acquire or adoption in flight won after stop() began: stop() releases it. */
+  private acquiredWhileStopping(): HeldKey | null {
+    return this.stage.kind === 'stopping' ? this.stage.acquired : null;
   }
 
   private whenStopped(): Promise<void> {
@@ -276,7 +286,7 @@ export class LeaderElection {
 
   /** Resolves after `ms`, or at once when the election stops. */
   private sleep(ms: number): Promise<void> {
-    if (this.phase !== 'running') return Promise.resolve();
+    if (!isRunning(this.stage)) return Promise.resolve();
     return this.timers.sleep(ms);
   }
 }
