@@ -144,15 +144,18 @@ export class CandidateSession {
     }
   }
 
-  private scheduleRenew(): void {
+  private scheduleRenew(delayMs = this.options.sessionTtlMs / 2): void {
     this.renewTimer = this.clock.setTimer(async () => {
       this.renewTimer = null;
       const outcome = await this.attempt('server', () =>
         this.port.renewSession(this.id, this.options.requestTimeoutMs),
       );
       if (outcome === 'not-found') return this.lose();
-      if (!this.closed) this.scheduleRenew();
-    }, this.options.sessionTtlMs / 2);
+      // Consul keeps a session only sessionTtl past its last renewal: a failed renewal waiting a
+      // whole half-TTL again leaves the next one at (or past, with a late timer) the expiry.
+      if (!this.closed)
+        this.scheduleRenew(outcome === 'failed' ? this.options.retry.initialDelayMs : undefined);
+    }, delayMs);
   }
 
   private scheduleCheck(delayMs?: number): void {
