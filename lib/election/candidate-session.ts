@@ -1,3 +1,4 @@
+import { Backoff } from './backoff';
 import type { Clock, TimerHandle } from './clock';
 import type { ConsulPort } from './consul-port';
 import { ConsulRequestError, classify, isUnknownToAgent } from './consul-request.error';
@@ -48,7 +49,9 @@ export class CandidateSession {
     private readonly options: ResolvedElectionOptions,
     private readonly clock: Clock,
     private readonly events: CandidateSessionEvents,
-  ) {}
+  ) {
+    this.renewBackoff = new Backoff(options.retry.initialDelayMs, options.retry.maxDelayMs);
+  }
 
   /** Registers the service and its check (passing, so a session can bind to it), then creates the session. */
   static async open(
@@ -144,6 +147,10 @@ export class CandidateSession {
     }
   }
 
+  private readonly renewBackoff: Backoff;
+  /** The last upkeep request's failure, for the renewal's backoff (a 403 waits the longest). */
+  private lastFailure: unknown = null;
+
   private scheduleRenew(delayMs = this.options.sessionTtlMs / 2): void {
     this.renewTimer = this.clock.setTimer(async () => {
       this.renewTimer = null;
@@ -153,8 +160,14 @@ export class CandidateSession {
       if (outcome === 'not-found') return this.lose();
       // Consul keeps a session only sessionTtl past its last renewal: a failed renewal waiting a
       // whole half-TTL again leaves the next one at (or past, with a late timer) the expiry.
+      // Retried with the capped backoff (a 403 waits the longest), never later than the usual half-TTL.
+      if (outcome !== 'failed') this.renewBackoff.reset();
       if (!this.closed)
-        this.scheduleRenew(outcome === 'failed' ? this.options.retry.initialDelayMs : undefined);
+        this.scheduleRenew(
+          outcome === 'failed'
+            ? Math.min(this.options.sessionTtlMs / 2, this.renewBackoff.nextAfter(this.lastFailure))
+            : undefined,
+        );
     }, delayMs);
   }
 
@@ -207,6 +220,8 @@ export class CandidateSession {
       if (!this.closed) this.events.onSuccess(path);
       return outcome;
     } catch (error) {
+      this.lastFailure =
+        error instanceof ConsulRequestError ? error : classify(error, 'session upkeep');
       if (!this.closed)
         this.events.onProblem(
           path,
