@@ -148,8 +148,6 @@ export class CandidateSession {
   }
 
   private readonly renewBackoff: Backoff;
-  /** The last upkeep request's failure, for the renewal's backoff (a 403 waits the longest). */
-  private lastFailure: unknown = null;
 
   private scheduleRenew(delayMs = this.options.sessionTtlMs / 2): void {
     this.renewTimer = this.clock.setTimer(async () => {
@@ -161,11 +159,12 @@ export class CandidateSession {
       // Consul keeps a session only sessionTtl past its last renewal: a failed renewal waiting a
       // whole half-TTL again leaves the next one at (or past, with a late timer) the expiry.
       // Retried with the capped backoff (a 403 waits the longest), never later than the usual half-TTL.
-      if (outcome !== 'failed') this.renewBackoff.reset();
+      const failed = outcome instanceof ConsulRequestError;
+      if (!failed) this.renewBackoff.reset();
       if (!this.closed)
         this.scheduleRenew(
-          outcome === 'failed'
-            ? Math.min(this.options.sessionTtlMs / 2, this.renewBackoff.nextAfter(this.lastFailure))
+          failed
+            ? Math.min(this.options.sessionTtlMs / 2, this.renewBackoff.nextAfter(outcome))
             : undefined,
         );
     }, delayMs);
@@ -205,29 +204,26 @@ export class CandidateSession {
         // A failed update is retried at a quarter of the TTL, twice the regular cadence: the TTL
         // leaves room for three tries, and an agent answering errors is asked at most 4 times a
         // second (the smallest TTL is 1 s), never in a loop paced by retry.initialDelay.
-        this.scheduleCheck(outcome === 'failed' ? ttlMs / 4 : undefined);
+        this.scheduleCheck(outcome instanceof ConsulRequestError ? ttlMs / 4 : undefined);
       },
       delayMs ?? (this.mode !== this.registeredMode ? 0 : ttlMs / 2),
     );
   }
 
+  /** One upkeep request, its outcome reported; a failure comes back as its error (for the backoff). */
   private async attempt<T extends string>(
     path: UpkeepPath,
     request: () => Promise<T>,
-  ): Promise<T | 'failed'> {
+  ): Promise<T | ConsulRequestError> {
     try {
       const outcome = await request();
       if (!this.closed) this.events.onSuccess(path);
       return outcome;
     } catch (error) {
-      this.lastFailure =
+      const failure =
         error instanceof ConsulRequestError ? error : classify(error, 'session upkeep');
-      if (!this.closed)
-        this.events.onProblem(
-          path,
-          error instanceof ConsulRequestError ? error : classify(error, 'session upkeep'),
-        );
-      return 'failed';
+      if (!this.closed) this.events.onProblem(path, failure);
+      return failure;
     }
   }
 
@@ -242,7 +238,8 @@ export class CandidateSession {
     );
     if (this.closed) return;
     if (session === 'not-found') return this.lose();
-    if (session === 'failed') return this.scheduleCheck(this.options.retry.initialDelayMs);
+    if (session instanceof ConsulRequestError)
+      return this.scheduleCheck(this.options.retry.initialDelayMs);
     this.close();
     this.events.onNoLocalAgent(this);
   }
