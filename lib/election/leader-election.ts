@@ -58,10 +58,6 @@ export class LeaderElection {
   /** Where the election stands, the hold included: the one field every part's guards read. */
   private stage: ElectionStage = { kind: 'idle' };
   private readonly keyWatch: KeyWatch;
-  /**
-   * The last hold this instance released, by session: a read showing it is from before the release,
-   * not a lost answer. Per session, since indexes start over on an agent that forgot its state.
-   */
   private readonly candidacy: Candidacy;
   private readonly release: KeyRelease;
   private readonly successors: SuccessorNaming;

@@ -297,6 +297,19 @@ class Scenario {
     return [fromConsul, fromModel];
   }
 
+  /** One step made the same way through the agent's port and the model's. */
+  both(
+    what: string,
+    via: { readonly consul: ConsulPort; readonly model: ConsulPort },
+    step: (side: ConsulPort, which: 'consul' | 'model') => Promise<unknown>,
+  ): Promise<[unknown, unknown]> {
+    return this.step(
+      what,
+      () => step(via.consul, 'consul'),
+      () => step(via.model, 'model'),
+    );
+  }
+
   /** Indexes start over (an agent that forgot its state): later ones are compared among themselves. */
   indexesStartOver(): void {
     this.matcher = new IndexMatcher();
@@ -516,32 +529,27 @@ describe('the Consul model against a real agent', () => {
       ttlMs: 30_000,
       deregisterCriticalServiceAfterMs: 60_000,
     };
-    const both = (
-      what: string,
-      step: (side: ConsulPort, which: 'consul' | 'model') => Promise<unknown>,
-    ): Promise<[unknown, unknown]> =>
-      scenario.step(
-        what,
-        () => step(consulPort, 'consul'),
-        () => step(inModel, 'model'),
-      );
     const session = (side: 'consul' | 'model', i: number): string => scenario.sessions[side][i];
     try {
-      await both('register a service', (side) => side.registerService(service, 5_000));
-      await both('register its TTL check', (side) => side.registerTtlCheck(check, 5_000));
-      await both('pass the check', (side) => side.passCheck(check.id, 5_000));
+      await scenario.both('register a service', port, (side) =>
+        side.registerService(service, 5_000),
+      );
+      await scenario.both('register its TTL check', port, (side) =>
+        side.registerTtlCheck(check, 5_000),
+      );
+      await scenario.both('pass the check', port, (side) => side.passCheck(check.id, 5_000));
       await sessionStep(scenario, port, 'create a session bound to the check', {
         ttlMs: 60_000,
         lockDelayMs: 30_000,
         checks: [check.id],
       });
-      await both('acquire the key', (side, which) =>
+      await scenario.both('acquire the key', port, (side, which) =>
         side.acquire(
           { key, sessionId: session(which, 0), value: 'held', expectedModifyIndex: 0 },
           5_000,
         ),
       );
-      await both('fail the check', async (side, which) => {
+      await scenario.both('fail the check', port, async (side, which) => {
         if (which === 'model') return void model.failCheck(check.id);
         const response = await fetch(`${agent.address}/v1/agent/check/fail/${check.id}`, {
           method: 'PUT',
@@ -551,10 +559,12 @@ describe('the Consul model against a real agent', () => {
       });
       // At once in the model; on the agent as soon as the check's new state reaches the catalog.
       expect(await eventually(keyFreeOnBoth(key, port), 3_000)).toBe(true);
-      await both('renew the invalidated session', (side, which) =>
+      await scenario.both('renew the invalidated session', port, (side, which) =>
         side.renewSession(session(which, 0), 5_000),
       );
-      await both('read the key it held', (side) => side.readKey(key, { timeoutMs: 5_000 }));
+      await scenario.both('read the key it held', port, (side) =>
+        side.readKey(key, { timeoutMs: 5_000 }),
+      );
       await sessionStep(scenario, port, 'create a session bound to the critical check', {
         ttlMs: 60_000,
         lockDelayMs: 0,
@@ -564,18 +574,21 @@ describe('the Consul model against a real agent', () => {
         ttlMs: 60_000,
         lockDelayMs: 0,
       });
-      await both('acquire the freed key inside the lock-delay', async (side, which) =>
-        side.acquire(
-          {
-            key,
-            sessionId: session(which, 1),
-            value: 'next',
-            expectedModifyIndex: await modifyIndexOf(side, key),
-          },
-          5_000,
-        ),
+      await scenario.both(
+        'acquire the freed key inside the lock-delay',
+        port,
+        async (side, which) =>
+          side.acquire(
+            {
+              key,
+              sessionId: session(which, 1),
+              value: 'next',
+              expectedModifyIndex: await modifyIndexOf(side, key),
+            },
+            5_000,
+          ),
       );
-      await both('pass the check again', (side) => side.passCheck(check.id, 5_000));
+      await scenario.both('pass the check again', port, (side) => side.passCheck(check.id, 5_000));
       await sessionStep(scenario, port, 'create a session bound to the passing check', {
         ttlMs: 60_000,
         lockDelayMs: 0,
@@ -584,16 +597,16 @@ describe('the Consul model against a real agent', () => {
       // A check nobody updates turns critical when its TTL runs out, and takes its sessions along.
       const shortCheck = { ...check, id: `${check.id}-short`, ttlMs: 1_000 };
       const shortKey = `${key}-short`;
-      await both('register a check with a TTL of 1 s', (side) =>
+      await scenario.both('register a check with a TTL of 1 s', port, (side) =>
         side.registerTtlCheck(shortCheck, 5_000),
       );
-      await both('pass it', (side) => side.passCheck(shortCheck.id, 5_000));
+      await scenario.both('pass it', port, (side) => side.passCheck(shortCheck.id, 5_000));
       await sessionStep(scenario, port, 'create a session bound to it', {
         ttlMs: 60_000,
         lockDelayMs: 30_000,
         checks: [shortCheck.id],
       });
-      await both('acquire another key with it', (side, which) =>
+      await scenario.both('acquire another key with it', port, (side, which) =>
         side.acquire(
           { key: shortKey, sessionId: session(which, 3), value: 'held', expectedModifyIndex: 0 },
           5_000,
@@ -602,10 +615,12 @@ describe('the Consul model against a real agent', () => {
       const passedAt = Date.now();
       expect(await eventually(keyFreeOnBoth(shortKey, port), shortCheck.ttlMs + 3_000)).toBe(true);
       expect(Date.now() - passedAt).toBeGreaterThanOrEqual(shortCheck.ttlMs - 50);
-      await both('renew the session of the check that ran out', (side, which) =>
+      await scenario.both('renew the session of the check that ran out', port, (side, which) =>
         side.renewSession(session(which, 3), 5_000),
       );
-      await both('read the key it held', (side) => side.readKey(shortKey, { timeoutMs: 5_000 }));
+      await scenario.both('read the key it held', port, (side) =>
+        side.readKey(shortKey, { timeoutMs: 5_000 }),
+      );
     } finally {
       for (const id of scenario.sessions.consul)
         await consulPort.destroySession(id, 5_000).catch(() => undefined);
@@ -630,19 +645,10 @@ describe('the Consul model against a real agent', () => {
         deregisterCriticalServiceAfterMs: 60_000,
       },
     };
-    const both = (
-      what: string,
-      step: (side: ConsulPort) => Promise<unknown>,
-    ): Promise<[unknown, unknown]> =>
-      scenario.step(
-        what,
-        () => step(consulPort),
-        () => step(inModel),
-      );
     const candidates = (side: ConsulPort) =>
       side.readCandidates(service.name, { index: 0, waitMs: 0, timeoutMs: 5_000 });
     try {
-      await both('register the service with its check', (side) =>
+      await scenario.both('register the service with its check', port, (side) =>
         side.registerService(service, 5_000),
       );
       await sessionStep(scenario, port, 'create a session bound to the check at once', {
@@ -650,7 +656,7 @@ describe('the Consul model against a real agent', () => {
         lockDelayMs: 0,
         checks: [service.check.id],
       });
-      const [passing] = await both('read the passing candidates', candidates);
+      const [passing] = await scenario.both('read the passing candidates', port, candidates);
       expect((passing as CandidatesRead).candidates).toHaveLength(1);
       const noneOn = async (side: ConsulPort) => (await candidates(side)).candidates.length === 0;
       expect(
@@ -659,7 +665,7 @@ describe('the Consul model against a real agent', () => {
           service.check.ttlMs + 3_000,
         ),
       ).toBe(true);
-      await both('read the candidates once the check ran out', candidates);
+      await scenario.both('read the candidates once the check ran out', port, candidates);
     } finally {
       for (const id of scenario.sessions.consul)
         await consulPort.destroySession(id, 5_000).catch(() => undefined);
@@ -779,17 +785,6 @@ describe('the Consul model against a real agent with ACLs', () => {
     const anonymous = ports('');
     const key = `conformance/${process.pid}/acl/leader`;
     const service = { id: `conformance-acl-${process.pid}`, name: 'conformance', meta: {} };
-    type Ports = ReturnType<typeof ports>;
-    const both = (
-      what: string,
-      via: Ports,
-      step: (side: ConsulPort, which: 'consul' | 'model') => Promise<unknown>,
-    ): Promise<[unknown, unknown]> =>
-      scenario.step(
-        what,
-        () => step(via.consul, 'consul'),
-        () => step(via.model, 'model'),
-      );
     const session = (which: 'consul' | 'model', i: number): string => scenario.sessions[which][i];
     const createSession = async (side: ConsulPort, which: 'consul' | 'model') => {
       const id = await side.createSession(
@@ -805,27 +800,27 @@ describe('the Consul model against a real agent with ACLs', () => {
         5_000,
       );
     try {
-      await both('management token: create a session', admin, createSession);
-      await both('read-only token: create a session', reader, createSession);
-      await both('anonymous: create a session', anonymous, createSession);
-      await both('read-only token: read the key', reader, (side) =>
+      await scenario.both('management token: create a session', admin, createSession);
+      await scenario.both('read-only token: create a session', reader, createSession);
+      await scenario.both('anonymous: create a session', anonymous, createSession);
+      await scenario.both('read-only token: read the key', reader, (side) =>
         side.readKey(key, { timeoutMs: 5_000 }),
       );
-      await both('anonymous: read the key', anonymous, (side) =>
+      await scenario.both('anonymous: read the key', anonymous, (side) =>
         side.readKey(key, { timeoutMs: 5_000 }),
       );
-      await both('read-only token: acquire with a session', reader, acquire(0));
-      await both('read-only token: confirm a hold', reader, (side, which) =>
+      await scenario.both('read-only token: acquire with a session', reader, acquire(0));
+      await scenario.both('read-only token: confirm a hold', reader, (side, which) =>
         side.confirmHolding(key, session(which, 0), 5_000),
       );
-      await both('management token: acquire', admin, acquire(0));
-      await both('read-only token: confirm the hold', reader, (side, which) =>
+      await scenario.both('management token: acquire', admin, acquire(0));
+      await scenario.both('read-only token: confirm the hold', reader, (side, which) =>
         side.confirmHolding(key, session(which, 0), 5_000),
       );
-      await both('read-only token: renew the session', reader, (side, which) =>
+      await scenario.both('read-only token: renew the session', reader, (side, which) =>
         side.renewSession(session(which, 0), 5_000),
       );
-      await both('read-only token: release', reader, async (side, which) =>
+      await scenario.both('read-only token: release', reader, async (side, which) =>
         side.release(
           {
             key,
@@ -836,16 +831,16 @@ describe('the Consul model against a real agent with ACLs', () => {
           5_000,
         ),
       );
-      await both('read-only token: register a service', reader, (side) =>
+      await scenario.both('read-only token: register a service', reader, (side) =>
         side.registerService(service, 5_000),
       );
-      await both('management token: register a service', admin, (side) =>
+      await scenario.both('management token: register a service', admin, (side) =>
         side.registerService(service, 5_000),
       );
-      await both('read-only token: deregister it', reader, (side) =>
+      await scenario.both('read-only token: deregister it', reader, (side) =>
         side.deregisterService(service.id, 5_000),
       );
-      await both('read-only token: destroy the session', reader, (side, which) =>
+      await scenario.both('read-only token: destroy the session', reader, (side, which) =>
         side.destroySession(session(which, 0), 5_000),
       );
     } finally {
