@@ -32,12 +32,11 @@ export function viewOfRead(
     // Written under our session by someone else (an operator's PUT), or our own rewrite whose
     // answer was lost: the release must be conditioned on what is there now.
     holding.acquiredIndex = entry.modifyIndex;
-    // Someone else's value under our session: write ours back. A follower that first sees the
-    // hold after it learns the term's token only from our value, and on LockIndex 0 it trusts
-    // our release's marker only when it names that token (SAFETY.md, rule 3); it also shows
-    // followers who leads again.
-    if (holderValue?.instanceId !== host.instanceId || holderValue.token !== holding.fencingToken)
-      void host.successors.rewriteValue(holding, holding.value, "write the leader's value back");
+    // Our own rewrite whose answer was lost: the hold takes it as its value. Someone else's value
+    // under our session: ours is written back. A follower that first sees the hold after it learns
+    // the term's token only from our value, and on LockIndex 0 it trusts our release's marker only
+    // when it names that token (SAFETY.md, rule 3); it also shows followers who leads again.
+    host.successors.found(holding, holderValue, entry.modifyIndex);
   }
   if (holding && current && !ours) {
     if (

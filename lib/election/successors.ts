@@ -1,6 +1,8 @@
+import { Backoff } from './backoff';
 import { blockingWatch, type WatchContext } from './blocking-watch';
 import type { Candidate } from './consul-port';
 import type { ElectionContext } from './election-context';
+import type { TimerSlot } from './election-timers';
 import { ElectionMessages } from './election.messages';
 import type { Holding } from './holding';
 import type { Observation } from './key-watch';
@@ -18,12 +20,26 @@ export interface SuccessorHost extends ElectionContext {
  * The leader's part of the succession order (succession.ts): it watches the live candidates and
  * rewrites the key's value (same session, same token) when the order changes; and it writes its own
  * value back when someone else's is found under its session.
+ *
+ * A rewrite whose outcome is unknown (no answer within requestTimeout) is not left at that: its
+ * request may never have reached Consul, and then nothing wakes a watch to try again. So every
+ * failed rewrite is retried with the capped backoff until the key shows what the hold wants in it;
+ * one that did go through is learned from the hold's read of the key (see {@link found}), and the
+ * retry, conditioned on the old index, is refused.
  */
 export class SuccessorNaming {
-  private namingSuccessors = false;
-  private pendingSuccessors: { holding: Holding; candidates: readonly Candidate[] } | null = null;
+  private rewriting = false;
+  /** The last candidates the catalog named while `holding` held the key. */
+  private latest: { holding: Holding; candidates: readonly Candidate[] } | null = null;
+  /** The key showed someone else's value under `holding`'s session at `index`: ours must be written back. */
+  private overwritten: { holding: Holding; index: number } | null = null;
+  private readonly retry: TimerSlot;
+  private readonly backoff: Backoff;
 
-  constructor(private readonly host: SuccessorHost) {}
+  constructor(private readonly host: SuccessorHost) {
+    this.retry = host.timers.slot();
+    this.backoff = new Backoff(host.options.retry.initialDelayMs, host.options.retry.maxDelayMs);
+  }
 
   /**
    * While this instance holds the key, keeps the succession order in it current: the live
@@ -31,41 +47,94 @@ export class SuccessorNaming {
    */
   watch(holding: Holding): Promise<void> {
     const serviceName = this.host.options.healthCheck!.serviceName;
+    this.backoff.reset();
     return blockingWatch(
       this.host.watchContext,
       'candidates',
       (request) => this.host.port.readCandidates(serviceName, request),
       // By key, not by service name alone: a user may give two keys one `serviceName`.
-      (read) =>
-        this.nameSuccessors(
+      (read) => {
+        this.latest = {
           holding,
-          read.candidates.filter((candidate) => candidate.leaderKey === this.host.options.key),
-        ),
+          candidates: read.candidates.filter(
+            (candidate) => candidate.leaderKey === this.host.options.key,
+          ),
+        };
+        void this.sync();
+      },
       { until: holding.ended.signal },
     );
   }
 
-  /** Rewrites the key's value (same session, same fencing token) when the succession order changed. */
-  private async nameSuccessors(holding: Holding, candidates: readonly Candidate[]): Promise<void> {
-    const successors = successorsOf(candidates, this.host.instanceId, holding.previousHolder);
-    if (!this.host.holds(holding) || sameSuccessors(holding.value.successors, successors)) return;
-    if (this.namingSuccessors) {
-      this.pendingSuccessors = { holding, candidates };
-      return;
+  /**
+   * The hold's read of the key found a newer entry under our session. Our own value (same instance,
+   * same token) is a rewrite of ours whose answer was lost: it is what the key holds now, and the
+   * hold takes it as its value (a release writes the hold's value: with the old successors it would
+   * send the named successor to the back of the queue). Someone else's value is written back.
+   */
+  found(holding: Holding, value: LeaderValue | null, index: number): void {
+    if (value?.instanceId === this.host.instanceId && value.token === holding.fencingToken) {
+      holding.value = value;
+    } else {
+      this.overwritten = { holding, index };
     }
-    this.namingSuccessors = true;
-    try {
-      await this.rewriteValue(holding, { ...holding.value, successors }, 'update the successors');
-    } finally {
-      this.namingSuccessors = false;
-      const pending = this.pendingSuccessors;
-      this.pendingSuccessors = null;
-      if (pending) void this.nameSuccessors(pending.holding, pending.candidates);
-    }
+    void this.sync();
   }
 
-  /** Rewrites the key's value under our session, conditioned on the index we last saw it at. */
-  async rewriteValue(holding: Holding, value: LeaderValue, what: string): Promise<void> {
+  /** What the key should hold for `holding`, or null when it already does. */
+  private wanted(holding: Holding): LeaderValue | null {
+    if (this.latest?.holding === holding) {
+      const successors = successorsOf(
+        this.latest.candidates,
+        this.host.instanceId,
+        holding.previousHolder,
+      );
+      if (!sameSuccessors(holding.value.successors, successors))
+        return { ...holding.value, successors };
+    }
+    return this.overwritten?.holding === holding ? holding.value : null;
+  }
+
+  /** One rewrite at a time; a failed one is tried again with the backoff, a done one looks again. */
+  private async sync(): Promise<void> {
+    const holding = [this.overwritten?.holding, this.latest?.holding].find(
+      (held): held is Holding => !!held && this.host.holds(held),
+    );
+    if (this.rewriting || !holding) return;
+    const value = this.wanted(holding);
+    if (!value) return;
+    this.retry.clear();
+    this.rewriting = true;
+    const writeBack = this.overwritten?.holding === holding;
+    let outcome: number | unknown;
+    try {
+      outcome = await this.rewriteValue(
+        holding,
+        value,
+        writeBack ? "write the leader's value back" : 'update the successors',
+      );
+    } finally {
+      this.rewriting = false;
+    }
+    if (!this.host.holds(holding)) return;
+    if (typeof outcome === 'number') {
+      // Our whole value is in the key again, unless someone wrote over it after our write.
+      if (this.overwritten && this.overwritten.index < outcome) this.overwritten = null;
+      this.backoff.reset();
+      return void this.sync();
+    }
+    this.retry.arm(() => void this.sync(), this.backoff.nextAfter(outcome));
+  }
+
+  /**
+   * Rewrites the key's value under our session, conditioned on the index we last saw it at: the
+   * entry's new index once Consul applied it, else why not (an error, or null: the key changed since).
+   */
+  private async rewriteValue(
+    holding: Holding,
+    value: LeaderValue,
+    what: string,
+  ): Promise<number | unknown> {
     try {
       const modifyIndex = await this.host.port.rewriteHeld(
         {
@@ -76,14 +145,17 @@ export class SuccessorNaming {
         },
         this.host.options.requestTimeoutMs,
       );
-      if (modifyIndex !== null && this.host.holds(holding)) {
+      if (modifyIndex === null) return null;
+      if (this.host.holds(holding)) {
         holding.acquiredIndex = Math.max(holding.acquiredIndex, modifyIndex);
         holding.value = value;
       }
+      return modifyIndex;
     } catch (error) {
       this.host.logger.debug?.(
         ElectionMessages.valueNotRewritten(this.host.options.key, what, String(error)),
       );
+      return error;
     }
   }
 }
