@@ -1,6 +1,7 @@
 import { Adoption, type AdoptionCampaign } from './adoption';
 import { Backoff } from './backoff';
 import type { CandidateSession } from './candidate-session';
+import type { AcquireResult } from './consul-port';
 import { classify } from './consul-request.error';
 import type { TimerSlot } from './election-timers';
 import type { ElectionContext } from './election-context';
@@ -63,6 +64,14 @@ export class Campaign implements AdoptionCampaign {
   /** Set by an acquire refused for lock-delay, for the campaign step that ran it. */
   private lastRefusalWasLockDelay = false;
   private readonly adoption: Adoption;
+  /**
+   * A session whose last acquire went unanswered (timeout, connection lost, 5xx). Consul may have
+   * refused it for an invalid session, and that refusal is all that would have told us the session
+   * is gone (an operator destroyed it, its check failed) before the next renewal, sessionTtl/2 away:
+   * with commits slower than requestTimeout no acquire is ever answered. The next acquire with it
+   * asks Consul about the session first (see CandidateSession.verify).
+   */
+  private unanswered: CandidateSession | null = null;
 
   constructor(private readonly host: CampaignHost) {
     this.timer = host.timers.slot();
@@ -83,6 +92,7 @@ export class Campaign implements AdoptionCampaign {
   /** A hold was won: the next failure backs off from the start. */
   won(): void {
     this.backoff.reset();
+    this.unanswered = null;
   }
 
   /** Resolves once the campaign step in flight, if any, has settled. */
@@ -206,17 +216,29 @@ export class Campaign implements AdoptionCampaign {
   private async attemptAcquire(observation: Observation): Promise<number | null> {
     const session = this.host.session();
     if (!session || !this.host.running() || this.host.observation() !== observation) return null;
+    if (this.unanswered === session) {
+      if ((await session.verify()) === 'lost') return null;
+      this.unanswered = null;
+      if (this.host.session() !== session || !this.host.running()) return null;
+      if (this.host.observation() !== observation) return null;
+    }
     const value = this.valueToWrite(observation);
     const sent = instantOf(this.host.clock);
-    const result = await this.host.port.acquire(
-      {
-        key: this.host.options.key,
-        sessionId: session.id,
-        value: encodeLeaderValue(value),
-        expectedModifyIndex: observation.entry?.modifyIndex ?? 0,
-      },
-      this.host.options.requestTimeoutMs,
-    );
+    let result: AcquireResult;
+    try {
+      result = await this.host.port.acquire(
+        {
+          key: this.host.options.key,
+          sessionId: session.id,
+          value: encodeLeaderValue(value),
+          expectedModifyIndex: observation.entry?.modifyIndex ?? 0,
+        },
+        this.host.options.requestTimeoutMs,
+      );
+    } catch (error) {
+      if (outcomeUnknown(error)) this.unanswered = session;
+      throw error;
+    }
     const answeredAt = this.host.clock.now();
     this.host.problems.reportSuccess('campaign');
     if (result.acquired) {
@@ -277,4 +299,10 @@ export class Campaign implements AdoptionCampaign {
   cancel(): void {
     this.timer.clear();
   }
+}
+
+/** Whether a failed request may have been carried out, or refused, without our hearing of it. */
+function outcomeUnknown(error: unknown): boolean {
+  const { kind } = classify(error, 'acquire');
+  return kind === 'timeout' || kind === 'unreachable' || kind === 'server-error';
 }

@@ -149,6 +149,29 @@ export class CandidateSession {
 
   private readonly renewBackoff: Backoff;
 
+  /**
+   * Asks Consul now whether it still knows the session: a renewal, which the servers answer without
+   * a Raft commit, so it is answered in time when slow commits make every write time out. 'lost'
+   * once Consul said no (the candidacy is told, as at a scheduled renewal); a failure is thrown.
+   */
+  async verify(): Promise<'live' | 'lost'> {
+    const outcome = await this.attempt('server', () =>
+      this.port.renewSession(this.id, this.options.requestTimeoutMs),
+    );
+    if (outcome === 'not-found') {
+      this.lose();
+      return 'lost';
+    }
+    if (outcome instanceof ConsulRequestError) throw outcome;
+    // Renewed: the TTL counts from now, and so does the next scheduled renewal.
+    if (!this.closed) {
+      if (this.renewTimer) this.clock.clearTimer(this.renewTimer);
+      this.renewBackoff.reset();
+      this.scheduleRenew();
+    }
+    return 'live';
+  }
+
   private scheduleRenew(delayMs = this.options.sessionTtlMs / 2): void {
     this.renewTimer = this.clock.setTimer(async () => {
       this.renewTimer = null;

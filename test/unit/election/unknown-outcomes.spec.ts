@@ -120,4 +120,27 @@ describe('writes whose outcome is unknown (virtual clock, Consul model)', () => 
       expect(ledAt - resignedAt).toBeLessThan(STEP / 2);
     },
   );
+
+  it('learns that its session is gone from a renewal when an acquire never answers in time, not at the next scheduled renewal', async () => {
+    const a = elect('a', new FaultyLink(clock));
+    a.start();
+    await until(() => a.isLeader(), 10_000);
+    const bLink = new FaultyLink(clock);
+    const b = elect('b', bLink);
+    b.start();
+    await clock.advance(2_000);
+    // An operator destroys b's session while b follows; b's renewal is 30 s away.
+    const bSession = model.sessionIds().find((id) => model.sessionInfo(id)?.name === `${KEY}#b`);
+    model.sessionDestroy(bSession!);
+    // Raft commits slower than requestTimeout: every acquire of b is carried out (or refused) by
+    // Consul, its answer comes too late. Only a read can tell b what happened.
+    bLink.fate = (request) => (writingTxn(request) ? 'answer-lost' : null);
+    await clock.advance(100);
+    const stoppedAt = clock.now();
+    await a.stop();
+    const ledAt = await until(() => b.isLeader(), 40_000);
+    // Learned from a renewal after the first acquire without an answer (a read, answered without a
+    // commit), then a new session, an acquire whose answer is lost, adoption and D.
+    expect(ledAt - stoppedAt).toBeLessThan(10_000);
+  });
 });
