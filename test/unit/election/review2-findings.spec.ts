@@ -1,6 +1,6 @@
 // Findings of the second adversarial review of the election core (after the fixes of the first):
 // each spec failed on the code it was written against (d5e986b); see the review report for the
-// interleaving and the proposed fix. Virtual clock and the in-memory Consul, each candidate behind
+// interleaving and the proposed fix. Virtual clock and the Consul model, each candidate behind
 // its own link (test/support/virtual-elections.ts).
 import { ConsulRequestError } from '../../../lib/election';
 import { VIRTUAL_D as D, useVirtualElections, type Link } from '../../support/virtual-elections';
