@@ -10,7 +10,7 @@ import {
 } from '../../lib/election';
 import { ConsulModel } from './consul-model';
 import { memoryLogger } from './election-kit';
-import { modelPort } from './model-consul-client';
+import { directTransport, modelPort, type ModelTransport } from './model-consul-client';
 import { ModelOperator } from './model-operator';
 import { Prng } from './prng';
 import { VirtualClock } from './virtual-clock';
@@ -53,6 +53,65 @@ const TIMINGS = {
   retry: { initialDelay: 100, maxDelay: 2_000 },
 } satisfies Partial<ElectionOptions>;
 
+/**
+ * A link to `model` by ConsulPort method name, in front of a NodeConsulPort of its own on the model
+ * (through `transport`, for faults at the level of HTTP requests); `onCall` hears every call.
+ */
+export function modelLink(
+  model: ConsulModel,
+  clock: VirtualClock,
+  transport: ModelTransport = directTransport,
+  onCall?: (method: string) => void,
+): Link {
+  const state: Link = {
+    port: undefined as unknown as ConsulPort,
+    cut: false,
+    hang: new Set(),
+    refuse: new Map(),
+    answer: new Map(),
+    delay: new Map(),
+    loseAnswer: new Set(),
+    calls: [],
+  };
+  const never = (): Promise<never> => new Promise<never>(() => undefined);
+  const port = new Proxy(modelPort(model, transport), {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      const method = String(property);
+      return async (...args: unknown[]) => {
+        state.calls.push({ method, at: clock.now(), args });
+        if (method === 'close') return undefined;
+        onCall?.(method);
+        if (state.cut || state.hang.has(method)) return never();
+        const refusal = state.refuse.get(method);
+        if (refusal) {
+          return new Promise((_resolve, reject) => clock.setTimer(() => reject(refusal()), 1));
+        }
+        if (state.answer.has(method)) return state.answer.get(method);
+        const delayMs = state.delay.get(method);
+        if (delayMs) await new Promise<void>((resolve) => clock.setTimer(resolve, delayMs));
+        let answer: unknown;
+        try {
+          answer = await (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (error) {
+          // An answer that comes back after the link was cut is lost too.
+          if (state.cut) return never();
+          throw error;
+        }
+        const late = state.refuse.get(method);
+        if (late) throw late();
+        if (state.loseAnswer.has(method))
+          throw new ConsulRequestError('timeout', method, 'request timed out (answer lost)');
+        if (state.cut) return never();
+        return answer;
+      };
+    },
+  });
+  (state as { port: ConsulPort }).port = port;
+  return state;
+}
+
 export const VIRTUAL_KEY = 'spec/leader';
 
 export class VirtualElections {
@@ -66,54 +125,7 @@ export class VirtualElections {
   private readonly elections: LeaderElection[] = [];
 
   link(): Link {
-    const { clock, calls } = this;
-    const state: Link = {
-      port: undefined as unknown as ConsulPort,
-      cut: false,
-      hang: new Set(),
-      refuse: new Map(),
-      answer: new Map(),
-      delay: new Map(),
-      loseAnswer: new Set(),
-      calls: [],
-    };
-    const never = (): Promise<never> => new Promise<never>(() => undefined);
-    const port = new Proxy(modelPort(this.model), {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        const method = String(property);
-        return async (...args: unknown[]) => {
-          state.calls.push({ method, at: clock.now(), args });
-          if (method === 'close') return undefined;
-          calls.push(method);
-          if (state.cut || state.hang.has(method)) return never();
-          const refusal = state.refuse.get(method);
-          if (refusal) {
-            return new Promise((_resolve, reject) => clock.setTimer(() => reject(refusal()), 1));
-          }
-          if (state.answer.has(method)) return state.answer.get(method);
-          const delayMs = state.delay.get(method);
-          if (delayMs) await new Promise<void>((resolve) => clock.setTimer(resolve, delayMs));
-          let answer: unknown;
-          try {
-            answer = await (value as (...a: unknown[]) => unknown).apply(target, args);
-          } catch (error) {
-            // An answer that comes back after the link was cut is lost too.
-            if (state.cut) return never();
-            throw error;
-          }
-          const late = state.refuse.get(method);
-          if (late) throw late();
-          if (state.loseAnswer.has(method))
-            throw new ConsulRequestError('timeout', method, 'request timed out (answer lost)');
-          if (state.cut) return never();
-          return answer;
-        };
-      },
-    });
-    (state as { port: ConsulPort }).port = port;
-    return state;
+    return modelLink(this.model, this.clock, directTransport, (method) => this.calls.push(method));
   }
 
   candidate(
