@@ -81,6 +81,15 @@ export class SuccessorNaming {
     void this.sync();
   }
 
+  /**
+   * The value a release of `holding` writes: its value with the successors the catalog named last,
+   * whether or not a rewrite of them was answered (one still on its way when the hold ended may land
+   * before the release, which then finds the key changed and releases what it holds at its index).
+   */
+  releaseValue(holding: Holding): LeaderValue {
+    return this.wanted(holding) ?? holding.value;
+  }
+
   /** What the key should hold for `holding`, or null when it already does. */
   private wanted(holding: Holding): LeaderValue | null {
     if (this.latest?.holding === holding) {

@@ -1,0 +1,119 @@
+// Review of the lost-answer fixes (8a4130f successors, 1535441 verify): interleavings they leave
+// open. On the Consul model, each candidate behind a link that can delay or lose a request.
+import { LeaderElection } from '../../../lib/election';
+import { decodeLeaderValue } from '../../../lib/election/leader-value';
+import { ConsulModel } from '../../support/consul-model';
+import { memoryLogger } from '../../support/election-kit';
+import {
+  cancellable,
+  modelPort,
+  timeoutError,
+  type ModelRequest,
+  type ModelTransport,
+} from '../../support/model-consul-client';
+import { VirtualClock } from '../../support/virtual-clock';
+import { VIRTUAL_D as D } from '../../support/virtual-elections';
+
+const KEY = 'spec/leader';
+
+/**
+ * What happens to one request: lost before Consul, carried out with its answer lost, or delivered
+ * `late` ms after it was sent (a slow commit) and answered then.
+ */
+type Fate = 'request-lost' | 'answer-lost' | { late: number };
+
+class Link implements ModelTransport {
+  fate: ((request: ModelRequest) => Fate | null) | null = null;
+  readonly sent: string[] = [];
+  constructor(private readonly clock: VirtualClock) {}
+
+  send(request: ModelRequest) {
+    this.sent.push(request.name);
+    const fate = this.fate?.(request) ?? null;
+    return cancellable(request, async () => {
+      if (fate === null) return request.handle();
+      if (typeof fate === 'object') {
+        await new Promise<void>((resolve) => this.clock.setTimer(resolve, fate.late));
+        return request.handle();
+      }
+      if (fate === 'answer-lost') await request.handle();
+      await new Promise<void>((resolve) => this.clock.setTimer(resolve, request.timeoutMs));
+      throw timeoutError(request.name);
+    });
+  }
+
+  count(name: string): number {
+    return this.sent.filter((sent) => sent === name).length;
+  }
+}
+
+const writingTxn = (request: ModelRequest): boolean =>
+  request.name === 'Transaction.create' && request.write;
+
+describe('review of the lost-answer fixes (virtual clock, Consul model)', () => {
+  let clock: VirtualClock;
+  let model: ConsulModel;
+  let elections: LeaderElection[];
+
+  beforeEach(() => {
+    clock = new VirtualClock();
+    model = new ConsulModel(clock);
+    elections = [];
+  });
+  afterEach(async () => {
+    await Promise.race([Promise.all(elections.map((e) => e.stop())), clock.advance(30_000)]);
+    model.dispose();
+  });
+
+  const options = (instanceId: string, step: number) => ({
+    key: KEY,
+    instanceId,
+    leaseDuration: D,
+    lockDelay: 1_500,
+    requestTimeout: 200,
+    sessionTtl: '60s',
+    healthCheck: { ttl: '2s', standbyTtl: '10s' },
+    successionStep: step,
+    retry: { initialDelay: 100, maxDelay: 2_000 },
+  });
+  const elect = (instanceId: string, link: Link, step = 1_000): LeaderElection => {
+    const election = new LeaderElection({
+      ...options(instanceId, step),
+      clock,
+      consulPort: modelPort(model, link),
+      logger: memoryLogger(instanceId),
+    });
+    elections.push(election);
+    return election;
+  };
+  const until = async (probe: () => boolean, limitMs: number): Promise<number> => {
+    for (let waited = 0; !probe(); waited += 5) {
+      if (waited > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
+      await clock.advance(5);
+    }
+    return clock.now();
+  };
+  const valueInKey = () => {
+    const raw = model.entryOf(KEY)?.Value;
+    return decodeLeaderValue(raw ? Buffer.from(raw, 'base64').toString() : null);
+  };
+
+  it('names its successor in the value it releases when it resigns while its rewrite of the successors is still on its way (slow commits)', async () => {
+    const aLink = new Link(clock);
+    const a = elect('a', aLink);
+    a.start();
+    await until(() => a.isLeader(), 10_000);
+    const b = elect('b', new Link(clock));
+    // Every write of a reaches Consul 150 ms after it was sent, and is answered then (< requestTimeout).
+    aLink.fate = (request) => (writingTxn(request) ? { late: 150 } : null);
+    const txnsBefore = aLink.count('Transaction.create');
+    b.start();
+    // a's watch of the candidates finds b and sends the rewrite naming b.
+    await until(() => aLink.count('Transaction.create') > txnsBefore, 10_000);
+    const resignedAt = clock.now();
+    await Promise.race([a.resign({ pause: '1h' }), clock.advance(1_000)]);
+    const ledAt = await until(() => b.isLeader(), 20_000);
+    // The rewrite landed before the release: the release must not put back the list without b.
+    expect(ledAt - resignedAt).toBeLessThan(1_000 / 2);
+  });
+});
