@@ -125,7 +125,8 @@ export class SuccessorNaming {
     } finally {
       this.rewriting = false;
     }
-    if (!this.host.holds(holding)) return;
+    // The hold ended while we waited: a newer hold's work, dropped while we were rewriting, goes on.
+    if (!this.host.holds(holding)) return void this.sync();
     if (typeof outcome === 'number') {
       // Our whole value is in the key again, unless someone wrote over it after our write.
       if (this.overwritten && this.overwritten.index < outcome) this.overwritten = null;

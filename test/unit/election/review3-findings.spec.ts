@@ -116,4 +116,27 @@ describe('review of the lost-answer fixes (virtual clock, Consul model)', () => 
     // The rewrite landed before the release: the release must not put back the list without b.
     expect(ledAt - resignedAt).toBeLessThan(1_000 / 2);
   });
+
+  it('writes the successors of a new hold although a rewrite of its previous hold was still unanswered when it began', async () => {
+    const aLink = new Link(clock);
+    const a = elect('a', aLink, 10);
+    a.start();
+    await until(() => a.isLeader(), 10_000);
+    const bLink = new Link(clock);
+    // b never takes the key: its acquires never reach Consul.
+    bLink.fate = (request) => (writingTxn(request) ? 'request-lost' : null);
+    const b = elect('b', bLink, 10);
+    let lost = 0;
+    aLink.fate = (request) => (writingTxn(request) && lost++ === 0 ? 'request-lost' : null);
+    b.start();
+    // a's rewrite naming b is lost on its way; while a waits for its answer, an operator deletes
+    // the key and a takes it again at once (a new hold).
+    await until(() => lost > 0, 10_000);
+    const tokenBefore = a.state.leader?.fencingToken;
+    model.kvDelete(KEY);
+    await until(() => !!a.state.leader && a.state.leader.fencingToken !== tokenBefore, 150);
+    await clock.advance(5_000);
+    expect(a.isLeader()).toBe(true);
+    expect(valueInKey()?.successors).toEqual(['b']);
+  });
 });
