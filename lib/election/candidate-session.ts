@@ -184,7 +184,9 @@ export class CandidateSession {
       // Retried with the capped backoff (a 403 waits the longest), never later than the usual half-TTL.
       const failed = outcome instanceof ConsulRequestError;
       if (!failed) this.renewBackoff.reset();
-      if (!this.closed)
+      // A verify() answered while this renewal was on its way scheduled the next one already: a
+      // second timer here would start a second renewal chain (and close() clears only one).
+      if (!this.closed && !this.renewTimer)
         this.scheduleRenew(
           failed
             ? Math.min(this.options.sessionTtlMs / 2, this.renewBackoff.nextAfter(outcome))

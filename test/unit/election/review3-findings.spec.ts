@@ -1,7 +1,9 @@
 // Review of the lost-answer fixes (8a4130f successors, 1535441 verify): interleavings they leave
 // open. On the Consul model, each candidate behind a link that can delay or lose a request.
 import { LeaderElection } from '../../../lib/election';
+import { CandidateSession } from '../../../lib/election/candidate-session';
 import { decodeLeaderValue } from '../../../lib/election/leader-value';
+import { resolveElectionOptions } from '../../../lib/election/resolve-election-options';
 import { ConsulModel } from '../../support/consul-model';
 import { memoryLogger } from '../../support/election-kit';
 import {
@@ -138,5 +140,37 @@ describe('review of the lost-answer fixes (virtual clock, Consul model)', () => 
     await clock.advance(5_000);
     expect(a.isLeader()).toBe(true);
     expect(valueInKey()?.successors).toEqual(['b']);
+  });
+
+  it('keeps one renewal every sessionTtl/2 after a check of the session that raced the scheduled renewal', async () => {
+    const link = new Link(clock);
+    const port = modelPort(model, link);
+    const resolved = resolveElectionOptions({ ...options('a', 1_000), healthCheck: undefined });
+    const lost: string[] = [];
+    const session = await CandidateSession.open(
+      port,
+      resolved,
+      clock,
+      {
+        onLost: (s) => void lost.push(s.id),
+        onNoLocalAgent: () => undefined,
+        onSuccess: () => undefined,
+        onProblem: () => undefined,
+      },
+      null,
+    );
+    // The scheduled renewal (at 30 s) is answered 150 ms late; the check in between at once.
+    let renewals = 0;
+    link.fate = (request) =>
+      request.name === 'session.renew' && renewals++ === 0 ? { late: 150 } : null;
+    await clock.advance(30_000 + 50);
+    expect(renewals).toBe(1);
+    await session.verify();
+    const before = link.count('session.renew');
+    await clock.advance(300_000);
+    session.close();
+    // 300 s at one renewal per 30 s.
+    expect(link.count('session.renew') - before).toBeLessThanOrEqual(10);
+    expect(lost).toEqual([]);
   });
 });
