@@ -229,7 +229,12 @@ export class CandidateSession {
         // A failed update is retried at a quarter of the TTL, twice the regular cadence: the TTL
         // leaves room for three tries, and an agent answering errors is asked at most 4 times a
         // second (the smallest TTL is 1 s), never in a loop paced by retry.initialDelay.
-        this.scheduleCheck(outcome instanceof ConsulRequestError ? ttlMs / 4 : undefined);
+        // A registration whose answer never came may have put its own TTL in force while
+        // registeredMode still names the old one: the shorter of the two paces the retry.
+        const triedMs = mode === 'leading' ? healthCheck.ttlMs : healthCheck.standbyTtlMs;
+        this.scheduleCheck(
+          outcome instanceof ConsulRequestError ? Math.min(ttlMs, triedMs) / 4 : undefined,
+        );
       },
       delayMs ?? (this.mode !== this.registeredMode ? 0 : ttlMs / 2),
     );

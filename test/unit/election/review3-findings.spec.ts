@@ -173,4 +173,21 @@ describe('review of the lost-answer fixes (virtual clock, Consul model)', () => 
     expect(link.count('session.renew') - before).toBeLessThanOrEqual(10);
     expect(lost).toEqual([]);
   });
+
+  it("keeps its check passing when the answer to the switch of its check to the leader's short TTL is lost", async () => {
+    const aLink = new Link(clock);
+    // The re-registration with the leader's 2 s TTL is carried out by the agent, its answer lost.
+    let switches = 0;
+    aLink.fate = (request) =>
+      request.name === 'agent.check.register' && switches++ === 0 ? 'answer-lost' : null;
+    const a = elect('a', aLink);
+    a.start();
+    await until(() => a.isLeader(), 10_000);
+    const token = a.state.leader?.fencingToken;
+    await until(() => switches > 0, 5_000);
+    await clock.advance(10_000);
+    // Still the same term: the check was updated before the 2 s TTL in force ran out.
+    expect(a.isLeader()).toBe(true);
+    expect(a.state.leader?.fencingToken).toBe(token);
+  });
 });
