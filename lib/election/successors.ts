@@ -67,13 +67,13 @@ export class SuccessorNaming {
   }
 
   /**
-   * The hold's read of the key found a newer entry under our session. Our own value (same instance,
-   * same token) is a rewrite of ours whose answer was lost: it is what the key holds now, and the
-   * hold takes it as its value (a release writes the hold's value: with the old successors it would
-   * send the named successor to the back of the queue). Someone else's value is written back.
+   * The hold's read of the key found a newer entry under our session. Our own value (the same but
+   * for the successors) is a rewrite of ours whose answer was lost: it is what the key holds now,
+   * and the hold takes it as its value (a release writes the hold's value: with the old successors
+   * it would send the named successor to the back of the queue). Any other value is written back.
    */
   found(holding: Holding, value: LeaderValue | null, index: number): void {
-    if (value?.instanceId === this.host.instanceId && value.token === holding.fencingToken) {
+    if (value && isOwnRewrite(holding.value, value)) {
       holding.value = value;
     } else {
       this.overwritten = { holding, index };
@@ -168,6 +168,17 @@ export class SuccessorNaming {
       return error;
     }
   }
+}
+
+/**
+ * Whether `found` is `ours` with other successors: all a rewrite of ours changes. An operator's
+ * copy of our value (our id and token in it) that changed anything else is not ours to keep: its
+ * `leaseMs` or metadata would stand for our hold (a follower's wait reads `leaseMs`).
+ */
+function isOwnRewrite(ours: LeaderValue, found: LeaderValue): boolean {
+  const normal = (value: LeaderValue): string =>
+    encodeLeaderValue(decodeLeaderValue(encodeLeaderValue({ ...value, successors: [] }))!);
+  return normal(ours) === normal(found);
 }
 
 /**

@@ -190,4 +190,19 @@ describe('review of the lost-answer fixes (virtual clock, Consul model)', () => 
     expect(a.isLeader()).toBe(true);
     expect(a.state.leader?.fencingToken).toBe(token);
   });
+
+  it("writes its value back over an operator's copy of it that changed more than the successors, token and all", async () => {
+    const a = elect('a', new Link(clock));
+    a.start();
+    await until(() => a.isLeader(), 10_000);
+    elect('b', new Link(clock)).start();
+    // a names b: the key now carries a's token.
+    await until(() => valueInKey()?.successors?.[0] === 'b', 10_000);
+    const ours = valueInKey()!;
+    expect(ours.token).toBe(a.state.leader?.fencingToken);
+    model.kvPut(KEY, JSON.stringify({ ...ours, metadata: { forged: true }, leaseMs: 1 }));
+    await clock.advance(1_000);
+    expect(valueInKey()).toEqual(ours);
+    expect(a.state.leader?.metadata).toEqual({});
+  });
 });
