@@ -43,7 +43,12 @@ export class Adoption {
     const entry = observation.entry!;
     if (this.host.released(session, entry.modifyIndex)) return;
     if (this.tried === observation) return;
-    const value = decodeLeaderValue(entry.value) ?? this.campaign.valueToWrite(observation);
+    // An operator's plain PUT keeps the session, so the value may be someone else's. The hold's value
+    // is always our own (it names the leader and its token to followers, and a release writes it):
+    // another's is written back once the hold begins.
+    const inKey = decodeLeaderValue(entry.value);
+    const overwritten = inKey?.instanceId !== this.host.instanceId;
+    const value = overwritten ? this.campaign.valueToWrite(observation) : inKey;
     if (this.campaign.isPausedAt(this.host.clock.now())) {
       this.host.release(
         session,
@@ -60,7 +65,7 @@ export class Adoption {
       );
       return;
     }
-    void this.campaign.step(() => this.adopt(session, observation, value));
+    void this.campaign.step(() => this.adopt(session, observation, value, overwritten));
   }
 
   /**
@@ -72,6 +77,7 @@ export class Adoption {
     session: CandidateSession,
     observation: Observation,
     value: LeaderValue,
+    overwritten: boolean,
   ): Promise<number | null> {
     const entry = observation.entry!;
     const sent = instantOf(this.host.clock);
@@ -116,6 +122,7 @@ export class Adoption {
       actAt: Math.max(sent.mono, observation.observedAt + leaseWaitMs(successorWaitMs, undefined)),
       successorWaitMs,
       previousHolder: undefined,
+      overwritten,
     });
     return null;
   }

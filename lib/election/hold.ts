@@ -93,6 +93,7 @@ export class Hold {
     session.setMode('leading');
     if (this.host.options.healthCheck && !this.host.noLocalAgent())
       void this.host.successors.watch(holding);
+    if (takeover.overwritten) this.host.successors.found(holding, null, takeover.modifyIndex);
     this.host.out.publish({
       leader: toLeaderInfo(takeover.value, fencingToken),
       stepDownDeadline: holding.lease.deadline,

@@ -53,4 +53,6 @@ export interface Takeover {
   readonly actAt: number;
   readonly successorWaitMs: number;
   readonly previousHolder: string | undefined;
+  /** The key holds someone else's value under our session (an operator's plain PUT): ours is written back. */
+  readonly overwritten?: boolean;
 }

@@ -33,6 +33,8 @@ export class SuccessorNaming {
   private latest: { holding: Holding; candidates: readonly Candidate[] } | null = null;
   /** The key showed someone else's value under `holding`'s session at `index`: ours must be written back. */
   private overwritten: { holding: Holding; index: number } | null = null;
+  /** The hold whose value we last wrote back, until the key is seen with our value. */
+  private wroteBack: Holding | null = null;
   private readonly retry: TimerSlot;
   private readonly backoff: Backoff;
 
@@ -75,10 +77,20 @@ export class SuccessorNaming {
   found(holding: Holding, value: LeaderValue | null, index: number): void {
     if (value && isOwnRewrite(holding.value, value)) {
       holding.value = value;
-    } else {
-      this.overwritten = { holding, index };
+      this.backoff.reset();
+      this.wroteBack = null;
+      return void this.sync();
     }
+    this.overwritten = { holding, index };
+    // Overwritten again before the key was seen with our value: never write back at the pace of
+    // the reads (were our own writes ever taken for someone else's, that would be a storm).
+    if (this.wroteBack === holding) return this.paced();
     void this.sync();
+  }
+
+  /** The next write-back of a value overwritten again since our last one, after the backoff. */
+  private paced(): void {
+    if (!this.retry.armed) this.retry.arm(() => void this.sync(), this.backoff.next());
   }
 
   /**
@@ -130,7 +142,11 @@ export class SuccessorNaming {
     if (typeof outcome === 'number') {
       // Our whole value is in the key again, unless someone wrote over it after our write.
       if (this.overwritten && this.overwritten.index < outcome) this.overwritten = null;
-      this.backoff.reset();
+      if (!writeBack) this.backoff.reset();
+      else {
+        this.wroteBack = holding;
+        if (this.overwritten?.holding === holding) return this.paced();
+      }
       return void this.sync();
     }
     this.retry.arm(() => void this.sync(), this.backoff.nextAfter(outcome));

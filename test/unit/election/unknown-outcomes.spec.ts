@@ -27,14 +27,22 @@ class FaultyLink implements ModelTransport {
   fate: ((request: ModelRequest) => Fate | null) | null = null;
   /** How many requests met a fate other than delivery. */
   faulted = 0;
+  /** Runs once Consul has carried out a request whose answer is lost. */
+  afterApplied: (() => void) | null = null;
+  /** The writing transactions sent (acquires, rewrites, releases). */
+  writes = 0;
   constructor(private readonly clock: VirtualClock) {}
 
   send(request: ModelRequest) {
     const fate = this.fate?.(request) ?? null;
     if (fate) this.faulted += 1;
+    if (writingTxn(request)) this.writes += 1;
     return cancellable(request, async () => {
       if (fate === null) return request.handle();
-      if (fate === 'answer-lost') await request.handle();
+      if (fate === 'answer-lost') {
+        await request.handle();
+        this.afterApplied?.();
+      }
       // The client gives up after its timeout, knowing nothing of what Consul did.
       await new Promise<void>((resolve) => this.clock.setTimer(resolve, request.timeoutMs));
       throw timeoutError(request.name);
@@ -87,11 +95,11 @@ describe('writes whose outcome is unknown (virtual clock, Consul model)', () => 
     }
     return clock.now();
   };
-  const successorsInKey = (): readonly string[] => {
+  const keyValue = (): string | null => {
     const raw = model.entryOf(KEY)?.Value;
-    const value = raw ? Buffer.from(raw, 'base64').toString() : null;
-    return decodeLeaderValue(value)?.successors ?? [];
+    return raw ? Buffer.from(raw, 'base64').toString() : null;
   };
+  const successorsInKey = (): readonly string[] => decodeLeaderValue(keyValue())?.successors ?? [];
 
   // 'b' queues 6 steps behind an empty list (the hash of its id): named, it tries at once.
   it.each<[string, Fate]>([
@@ -142,5 +150,32 @@ describe('writes whose outcome is unknown (virtual clock, Consul model)', () => 
     // Learned from a renewal after the first acquire without an answer (a read, answered without a
     // commit), then a new session, an acquire whose answer is lost, adoption and D.
     expect(ledAt - stoppedAt).toBeLessThan(10_000);
+  });
+
+  it('adopts its own hold found under an operator’s value as its own leader, writes its value back once, and rewrites no more', async () => {
+    const aLink = new FaultyLink(clock);
+    const a = elect('a', aLink);
+    // a's first acquire goes through, its answer is lost, and an operator's plain PUT (which keeps
+    // the session) puts a leader-like value of someone else's under a's session before a reads it.
+    let first = true;
+    aLink.fate = (request) =>
+      writingTxn(request) && first ? ((first = false), 'answer-lost') : null;
+    aLink.afterApplied = () => {
+      model.kvPut(
+        KEY,
+        JSON.stringify({ instanceId: 'operator', metadata: {}, since: '2026-01-01T00:00:00.000Z' }),
+      );
+    };
+    a.start();
+    await until(() => a.isLeader(), 10_000);
+    const writesWhenLeading = aLink.writes;
+    // A candidate joins: a names it in the key.
+    elect('b', new FaultyLink(clock)).start();
+    await clock.advance(10_000);
+    expect(a.state.leader?.instanceId).toBe('a');
+    expect(decodeLeaderValue(keyValue())?.instanceId).toBe('a');
+    expect(successorsInKey()).toEqual(['b']);
+    // One write-back and one successor rewrite, not one per read of its own write.
+    expect(aLink.writes - writesWhenLeading).toBeLessThanOrEqual(2);
   });
 });
