@@ -184,7 +184,9 @@ export class CandidateSession {
       // Retried with the capped backoff (a 403 waits the longest), never later than the usual half-TTL.
       const failed = outcome instanceof ConsulRequestError;
       if (!failed) this.renewBackoff.reset();
-      if (!this.closed)
+      // A verify() answered while this renewal was on its way scheduled the next one already: a
+      // second timer here would start a second renewal chain (and close() clears only one).
+      if (!this.closed && !this.renewTimer)
         this.scheduleRenew(
           failed
             ? Math.min(this.options.sessionTtlMs / 2, this.renewBackoff.nextAfter(outcome))
@@ -227,7 +229,12 @@ export class CandidateSession {
         // A failed update is retried at a quarter of the TTL, twice the regular cadence: the TTL
         // leaves room for three tries, and an agent answering errors is asked at most 4 times a
         // second (the smallest TTL is 1 s), never in a loop paced by retry.initialDelay.
-        this.scheduleCheck(outcome instanceof ConsulRequestError ? ttlMs / 4 : undefined);
+        // A registration whose answer never came may have put its own TTL in force while
+        // registeredMode still names the old one: the shorter of the two paces the retry.
+        const triedMs = mode === 'leading' ? healthCheck.ttlMs : healthCheck.standbyTtlMs;
+        this.scheduleCheck(
+          outcome instanceof ConsulRequestError ? Math.min(ttlMs, triedMs) / 4 : undefined,
+        );
       },
       delayMs ?? (this.mode !== this.registeredMode ? 0 : ttlMs / 2),
     );

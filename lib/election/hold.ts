@@ -243,6 +243,8 @@ export class Hold {
   /** Ends the term of `holding`, which the stage no longer holds (stop() left it already). */
   finishTerm(holding: Holding, reason: StepDownReason): void {
     holding.ended.abort();
+    // A release writes the hold's value: with the successors named last, not those last answered.
+    holding.value = this.host.successors.releaseValue(holding);
     this.confirmTimer.clear();
     this.deadlineTimer.clear();
     this.actTimer.clear();

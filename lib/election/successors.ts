@@ -69,13 +69,13 @@ export class SuccessorNaming {
   }
 
   /**
-   * The hold's read of the key found a newer entry under our session. Our own value (same instance,
-   * same token) is a rewrite of ours whose answer was lost: it is what the key holds now, and the
-   * hold takes it as its value (a release writes the hold's value: with the old successors it would
-   * send the named successor to the back of the queue). Someone else's value is written back.
+   * The hold's read of the key found a newer entry under our session. Our own value (the same but
+   * for the successors) is a rewrite of ours whose answer was lost: it is what the key holds now,
+   * and the hold takes it as its value (a release writes the hold's value: with the old successors
+   * it would send the named successor to the back of the queue). Any other value is written back.
    */
   found(holding: Holding, value: LeaderValue | null, index: number): void {
-    if (value?.instanceId === this.host.instanceId && value.token === holding.fencingToken) {
+    if (value && isOwnRewrite(holding.value, value)) {
       holding.value = value;
       this.backoff.reset();
       this.wroteBack = null;
@@ -91,6 +91,15 @@ export class SuccessorNaming {
   /** The next write-back of a value overwritten again since our last one, after the backoff. */
   private paced(): void {
     if (!this.retry.armed) this.retry.arm(() => void this.sync(), this.backoff.next());
+  }
+
+  /**
+   * The value a release of `holding` writes: its value with the successors the catalog named last,
+   * whether or not a rewrite of them was answered (one still on its way when the hold ended may land
+   * before the release, which then finds the key changed and releases what it holds at its index).
+   */
+  releaseValue(holding: Holding): LeaderValue {
+    return this.wanted(holding) ?? holding.value;
   }
 
   /** What the key should hold for `holding`, or null when it already does. */
@@ -128,7 +137,8 @@ export class SuccessorNaming {
     } finally {
       this.rewriting = false;
     }
-    if (!this.host.holds(holding)) return;
+    // The hold ended while we waited: a newer hold's work, dropped while we were rewriting, goes on.
+    if (!this.host.holds(holding)) return void this.sync();
     if (typeof outcome === 'number') {
       // Our whole value is in the key again, unless someone wrote over it after our write.
       if (this.overwritten && this.overwritten.index < outcome) this.overwritten = null;
@@ -174,6 +184,17 @@ export class SuccessorNaming {
       return error;
     }
   }
+}
+
+/**
+ * Whether `found` is `ours` with other successors: all a rewrite of ours changes. An operator's
+ * copy of our value (our id and token in it) that changed anything else is not ours to keep: its
+ * `leaseMs` or metadata would stand for our hold (a follower's wait reads `leaseMs`).
+ */
+function isOwnRewrite(ours: LeaderValue, found: LeaderValue): boolean {
+  const normal = (value: LeaderValue): string =>
+    encodeLeaderValue(decodeLeaderValue(encodeLeaderValue({ ...value, successors: [] }))!);
+  return normal(ours) === normal(found);
 }
 
 /**
