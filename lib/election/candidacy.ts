@@ -122,11 +122,23 @@ export class Candidacy {
   private onNoLocalAgent(session: CandidateSession): void {
     if (this.current !== session) return;
     this.checkUnknownCount += 1;
-    if (this.checkUnknownCount >= 2) this.fallBackToSessionTtl();
+    const fallBack = this.checkUnknownCount >= 2;
+    if (fallBack) this.fallBackToSessionTtl();
     else this.host.logger.warn(ElectionMessages.checkUnknown(this.host.options.key, session.id));
     this.host.onSessionGone(session);
     this.current = null;
-    void session.destroy(this.host.options.requestTimeoutMs).catch(() => undefined);
+    const { requestTimeoutMs } = this.host.options;
+    if (fallBack) {
+      // From now on sessions carry no check and no service: the old service goes too.
+      void session.destroy(requestTimeoutMs).catch(() => undefined);
+    } else {
+      // The next opening registers the same service again with its check. Deregistering it here
+      // would race that registration: landing after it, it removes the new check, whose next update
+      // then answers "unknown" as well, and the candidate falls back for good. The catalog keeps the
+      // service's place (CreateIndex) in the succession order too.
+      session.close();
+      void this.host.port.destroySession(session.id, requestTimeoutMs).catch(() => undefined);
+    }
     this.keep();
   }
 
