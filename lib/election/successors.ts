@@ -191,7 +191,7 @@ export class SuccessorNaming {
  * copy of our value (our id and token in it) that changed anything else is not ours to keep: its
  * `leaseMs` or metadata would stand for our hold (a follower's wait reads `leaseMs`).
  */
-function isOwnRewrite(ours: LeaderValue, found: LeaderValue): boolean {
+export function isOwnRewrite(ours: LeaderValue, found: LeaderValue): boolean {
   const normal = (value: LeaderValue): string =>
     encodeLeaderValue(decodeLeaderValue(encodeLeaderValue({ ...value, successors: [] }))!);
   return normal(ours) === normal(found);
