@@ -77,6 +77,10 @@ export class SuccessorNaming {
   found(holding: Holding, value: LeaderValue | null, index: number): void {
     if (value && isOwnRewrite(holding.value, value)) {
       holding.value = value;
+      // Our value at an index after the one overwritten: a write-back of ours whose answer was
+      // lost landed. Left set, the write-back would go on, once per lost answer (slow commits).
+      if (this.overwritten?.holding === holding && this.overwritten.index < index)
+        this.overwritten = null;
       this.backoff.reset();
       this.wroteBack = null;
       return void this.sync();

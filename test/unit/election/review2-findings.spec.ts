@@ -25,10 +25,13 @@ type Fate = { answerLost: true; then?: () => void };
 class Link implements ModelTransport {
   fate: ((request: ModelRequest) => Fate | null) | null = null;
   readonly sent: string[] = [];
+  /** Writing transactions sent (acquires, rewrites, releases). */
+  writes = 0;
   constructor(private readonly clock: VirtualClock) {}
 
   send(request: ModelRequest) {
     this.sent.push(request.name);
+    if (writingTxn(request)) this.writes += 1;
     const fate = this.fate?.(request) ?? null;
     return cancellable(request, async () => {
       if (fate === null) return request.handle();
@@ -124,5 +127,22 @@ describe('second review of the value rewrites and lost answers (virtual clock, C
     expect(held.leaseMs).toBe(D);
     expect(held.token).toBe(a.state.leader?.fencingToken);
     expect(a.state.leader?.metadata).toEqual({});
+  });
+  it("writes its value back over an operator's once while every answer to its writes is lost (slow commits)", async () => {
+    const link = new Link(clock);
+    const a = elect('a', link);
+    a.start();
+    await until(() => a.isLeader(), 10_000);
+    await clock.advance(1_000);
+    // From now on every write of a is carried out, its answer never comes (commits slower than
+    // requestTimeout); the reads still answer.
+    link.fate = (request) => (writingTxn(request) ? { answerLost: true } : null);
+    const before = link.writes;
+    model.kvPut(KEY, JSON.stringify({ instanceId: 'operator' }));
+    await clock.advance(10_000);
+    expect(a.isLeader()).toBe(true);
+    expect(valueInKey()?.instanceId).toBe('a');
+    // One write-back did it: its answer is lost, but the next read shows our value at a newer index.
+    expect(link.writes - before).toBe(1);
   });
 });
