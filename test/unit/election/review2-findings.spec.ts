@@ -18,13 +18,15 @@ const KEY = 'spec/leader';
 
 /**
  * What happens to one request: carried out with its answer lost (`then` runs right after Consul
- * applied it, before any other answer), or null: delivered and answered.
+ * applied it, before any other answer), or null: delivered and answered. Once `cut`, nothing
+ * reaches Consul and no answer comes back, to requests in flight either.
  */
 type Fate = { answerLost: true; then?: () => void };
 
 class Link implements ModelTransport {
   fate: ((request: ModelRequest) => Fate | null) | null = null;
   readonly sent: string[] = [];
+  cut = false;
   /** Writing transactions sent (acquires, rewrites, releases). */
   writes = 0;
   constructor(private readonly clock: VirtualClock) {}
@@ -34,7 +36,16 @@ class Link implements ModelTransport {
     if (writingTxn(request)) this.writes += 1;
     const fate = this.fate?.(request) ?? null;
     return cancellable(request, async () => {
-      if (fate === null) return request.handle();
+      const timedOut = async () => {
+        await new Promise<void>((resolve) => this.clock.setTimer(resolve, request.timeoutMs));
+        throw timeoutError(request.name);
+      };
+      if (this.cut) return timedOut();
+      if (fate === null) {
+        const answer = await request.handle();
+        // Cut off while the request was in flight: its answer never arrives either.
+        return this.cut ? timedOut() : answer;
+      }
       await request.handle();
       fate.then?.();
       await new Promise<void>((resolve) => this.clock.setTimer(resolve, request.timeoutMs));
@@ -144,5 +155,36 @@ describe('second review of the value rewrites and lost answers (virtual clock, C
     expect(valueInKey()?.instanceId).toBe('a');
     // One write-back did it: its answer is lost, but the next read shows our value at a newer index.
     expect(link.writes - before).toBe(1);
+  });
+
+  it("never leads beside a cut-off holder that adopted a hold holding an operator's copy of its earlier release", async () => {
+    const aLink = new Link(clock);
+    const a = elect('a', aLink);
+    a.start();
+    await until(() => a.isLeader(), 10_000);
+    await Promise.race([a.resign({ pause: 500 }), clock.advance(1_000)]);
+    const backup = rawInKey()!;
+    const sessionId = decodeLeaderValue(backup)!.releasedBy!;
+    let acquires = 0;
+    aLink.fate = (request) =>
+      writingTxn(request) && acquires++ === 0
+        ? { answerLost: true, then: () => void model.kvPut(KEY, backup) }
+        : null;
+    await until(() => a.isLeader(), 20_000);
+    const b = elect('b', new Link(clock));
+    b.start();
+    await clock.advance(500);
+    // a is cut off from Consul; an operator destroys its session (the key is freed, its value
+    // kept), and the server restarts, forgetting the lock-delay (it lives in memory only).
+    aLink.cut = true;
+    model.sessionDestroy(sessionId);
+    model.restart(false);
+    const overlap: number[] = [];
+    for (let waited = 0; waited < 3_000; waited += 5) {
+      if (a.isLeader() && b.isLeader()) overlap.push(clock.now());
+      await clock.advance(5);
+    }
+    expect(b.isLeader()).toBe(true);
+    expect(overlap).toEqual([]);
   });
 });
