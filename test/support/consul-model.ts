@@ -157,6 +157,11 @@ export class ConsulModel {
     return [...this.checks.values()].filter(passing).map((check) => check.id);
   }
 
+  /** The last Raft index used (what the next write's index follows). */
+  lastIndex(): number {
+    return this.raftIndex;
+  }
+
   lockDelayUntil(key: string): number {
     return this.lockDelays.get(key) ?? 0;
   }

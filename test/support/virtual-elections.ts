@@ -1,21 +1,27 @@
-// Elections on a virtual clock and the in-memory Consul, each candidate behind its own link to it, so
-// that one candidate can be cut off, refused, slowed or lose answers alone: the ground of the
-// takeover-fault specs and the review findings.
+// Elections on a virtual clock and the Consul model (test/support/consul-model.ts, compared with a
+// real agent by the conformance spec), each candidate with its own NodeConsulPort on the model
+// behind its own link, so that one candidate can be cut off, refused, slowed or lose answers alone:
+// the ground of the state-machine specs, the takeover-fault specs and the review findings.
 import {
   ConsulRequestError,
   LeaderElection,
   type ConsulPort,
   type ElectionOptions,
 } from '../../lib/election';
+import { ConsulModel } from './consul-model';
 import { memoryLogger } from './election-kit';
-import { InMemoryConsul } from './in-memory-consul';
+import { directTransport, modelPort, type ModelTransport } from './model-consul-client';
+import { ModelOperator } from './model-operator';
+import { Prng } from './prng';
 import { VirtualClock } from './virtual-clock';
 
-/** One candidate's link to the shared in-memory Consul. */
+/** One candidate's link to the shared Consul model, by ConsulPort method name. */
 export interface Link {
   readonly port: ConsulPort;
   /** Every request hangs unanswered, like a black-holed network; answers still on their way are lost. */
   cut: boolean;
+  /** Calls (by port method name) that never reach Consul and are never answered. */
+  readonly hang: Set<string>;
   /** Calls (by port method name) answered with this error after 1 ms instead of reaching Consul. */
   readonly refuse: Map<string, () => Error>;
   /** Calls (by port method name) answered with this value instead of reaching Consul. */
@@ -47,58 +53,79 @@ const TIMINGS = {
   retry: { initialDelay: 100, maxDelay: 2_000 },
 } satisfies Partial<ElectionOptions>;
 
+/**
+ * A link to `model` by ConsulPort method name, in front of a NodeConsulPort of its own on the model
+ * (through `transport`, for faults at the level of HTTP requests); `onCall` hears every call.
+ */
+export function modelLink(
+  model: ConsulModel,
+  clock: VirtualClock,
+  transport: ModelTransport = directTransport,
+  onCall?: (method: string) => void,
+): Link {
+  const state: Link = {
+    port: undefined as unknown as ConsulPort,
+    cut: false,
+    hang: new Set(),
+    refuse: new Map(),
+    answer: new Map(),
+    delay: new Map(),
+    loseAnswer: new Set(),
+    calls: [],
+  };
+  const never = (): Promise<never> => new Promise<never>(() => undefined);
+  const port = new Proxy(modelPort(model, transport), {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      const method = String(property);
+      return async (...args: unknown[]) => {
+        state.calls.push({ method, at: clock.now(), args });
+        if (method === 'close') return undefined;
+        onCall?.(method);
+        if (state.cut || state.hang.has(method)) return never();
+        const refusal = state.refuse.get(method);
+        if (refusal) {
+          return new Promise((_resolve, reject) => clock.setTimer(() => reject(refusal()), 1));
+        }
+        if (state.answer.has(method)) return state.answer.get(method);
+        const delayMs = state.delay.get(method);
+        if (delayMs) await new Promise<void>((resolve) => clock.setTimer(resolve, delayMs));
+        let answer: unknown;
+        try {
+          answer = await (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (error) {
+          // An answer that comes back after the link was cut is lost too.
+          if (state.cut) return never();
+          throw error;
+        }
+        const late = state.refuse.get(method);
+        if (late) throw late();
+        if (state.loseAnswer.has(method))
+          throw new ConsulRequestError('timeout', method, 'request timed out (answer lost)');
+        if (state.cut) return never();
+        return answer;
+      };
+    },
+  });
+  (state as { port: ConsulPort }).port = port;
+  return state;
+}
+
+export const VIRTUAL_KEY = 'spec/leader';
+
 export class VirtualElections {
   readonly clock = new VirtualClock();
-  readonly consul = new InMemoryConsul(this.clock);
+  private readonly random = new Prng(1);
+  readonly model = new ConsulModel(this.clock, () => this.random.next());
+  /** An operator's actions on the election's key. */
+  readonly consul = new ModelOperator(this.model, VIRTUAL_KEY);
+  /** Every call of every link, by port method name, in order. */
+  readonly calls: string[] = [];
   private readonly elections: LeaderElection[] = [];
 
   link(): Link {
-    const { clock } = this;
-    const state: Link = {
-      port: undefined as unknown as ConsulPort,
-      cut: false,
-      refuse: new Map(),
-      answer: new Map(),
-      delay: new Map(),
-      loseAnswer: new Set(),
-      calls: [],
-    };
-    const never = (): Promise<never> => new Promise<never>(() => undefined);
-    const port = new Proxy(this.consul, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        const method = String(property);
-        return async (...args: unknown[]) => {
-          state.calls.push({ method, at: clock.now(), args });
-          if (method === 'close') return undefined;
-          if (state.cut) return never();
-          const refusal = state.refuse.get(method);
-          if (refusal) {
-            return new Promise((_resolve, reject) => clock.setTimer(() => reject(refusal()), 1));
-          }
-          if (state.answer.has(method)) return state.answer.get(method);
-          const delayMs = state.delay.get(method);
-          if (delayMs) await new Promise<void>((resolve) => clock.setTimer(resolve, delayMs));
-          let answer: unknown;
-          try {
-            answer = await (value as (...a: unknown[]) => unknown).apply(target, args);
-          } catch (error) {
-            // An answer that comes back after the link was cut is lost too.
-            if (state.cut) return never();
-            throw error;
-          }
-          const late = state.refuse.get(method);
-          if (late) throw late();
-          if (state.loseAnswer.has(method))
-            throw new ConsulRequestError('timeout', method, 'request timed out (answer lost)');
-          if (state.cut) return never();
-          return answer;
-        };
-      },
-    });
-    (state as { port: ConsulPort }).port = port;
-    return state;
+    return modelLink(this.model, this.clock, directTransport, (method) => this.calls.push(method));
   }
 
   candidate(
@@ -107,7 +134,7 @@ export class VirtualElections {
     via: Link = this.link(),
   ): Candidate {
     const election = new LeaderElection({
-      key: 'spec/leader',
+      key: VIRTUAL_KEY,
       instanceId,
       clock: this.clock,
       consulPort: via.port,
@@ -157,20 +184,24 @@ export class VirtualElections {
     return null;
   }
 
-  /** Stops every election, letting virtual time run so that stops waiting on timers finish. */
+  /**
+   * Stops every election, letting virtual time run so that stops waiting on timers finish (a stop
+   * behind a cut link never does), then the model's own timers.
+   */
   async stopAll(): Promise<void> {
-    await Promise.all(
-      this.elections
-        .splice(0)
-        .map((election) => Promise.race([election.stop(), this.clock.advance(10_000)])),
-    );
+    const stops = Promise.all(this.elections.splice(0).map((election) => election.stop()));
+    await Promise.race([stops, this.clock.advance(10_000)]);
+    this.model.dispose();
   }
 }
 
 /** The current test's elections, for the specs of a `describe` that calls {@link useVirtualElections}. */
 export interface VirtualWorld {
   readonly clock: VirtualClock;
-  readonly consul: InMemoryConsul;
+  readonly model: ConsulModel;
+  readonly consul: ModelOperator;
+  /** Every call of every link, by port method name, in order. */
+  readonly calls: readonly string[];
   readonly link: VirtualElections['link'];
   readonly candidate: VirtualElections['candidate'];
   readonly leading: VirtualElections['leading'];
@@ -201,8 +232,14 @@ export function useVirtualElections(): VirtualWorld {
     get clock() {
       return current().clock;
     },
+    get model() {
+      return current().model;
+    },
     get consul() {
       return current().consul;
+    },
+    get calls() {
+      return current().calls;
     },
     link: () => current().link(),
     candidate: (...args) => current().candidate(...args),

@@ -677,6 +677,69 @@ describe('the Consul model against a real agent', () => {
     );
   }, 30_000);
 
+  it('removes a check with its service: the sessions bound to it are invalidated, and an update of the check answers that the agent does not know it, as Consul does', async () => {
+    const scenario = new Scenario('service deregistered');
+    const { model, port: inModel } = modelSide(105);
+    const port = { consul: consulPort, model: inModel };
+    const key = `conformance/${process.pid}/deregistered/leader`;
+    const service = {
+      id: `conformance-deregistered-${process.pid}`,
+      name: `conformance-deregistered-${process.pid}`,
+      meta: {},
+      check: {
+        id: `conformance-deregistered-check-${process.pid}`,
+        name: 'conformance',
+        ttlMs: 30_000,
+        deregisterCriticalServiceAfterMs: 60_000,
+      },
+    };
+    const session = (side: 'consul' | 'model'): string => scenario.sessions[side][0];
+    try {
+      await scenario.both('register the service with its check', port, (side) =>
+        side.registerService(service, 5_000),
+      );
+      await sessionStep(scenario, port, 'create a session bound to the check', {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+        checks: [service.check.id],
+      });
+      await scenario.both('acquire the key', port, (side, which) =>
+        side.acquire(
+          { key, sessionId: session(which), value: 'held', expectedModifyIndex: 0 },
+          5_000,
+        ),
+      );
+      await scenario.both('deregister the service', port, (side) =>
+        side.deregisterService(service.id, 5_000),
+      );
+      // At once in the model; on the agent as soon as the removal reaches the catalog.
+      expect(await eventually(keyFreeOnBoth(key, port), 3_000)).toBe(true);
+      const updated = await scenario.both('update the removed check', port, (side) =>
+        side.passCheck(service.check.id, 5_000),
+      );
+      expect(updated).toEqual(['not-found', 'not-found']);
+      const renewed = await scenario.both('renew the session bound to it', port, (side, which) =>
+        side.renewSession(session(which), 5_000),
+      );
+      expect(renewed).toEqual(['not-found', 'not-found']);
+      await scenario.both('register the service with its check again', port, (side) =>
+        side.registerService(service, 5_000),
+      );
+      const again = await scenario.both('update the check registered again', port, (side) =>
+        side.passCheck(service.check.id, 5_000),
+      );
+      expect(again).toEqual(['passed', 'passed']);
+    } finally {
+      for (const id of scenario.sessions.consul)
+        await consulPort.destroySession(id, 5_000).catch(() => undefined);
+      await consulPort.deregisterService(service.id, 5_000).catch(() => undefined);
+      model.dispose();
+    }
+    process.stdout.write(
+      `conformance (service deregistered): ${scenario.compared} answers compared\n`,
+    );
+  }, 30_000);
+
   // Last: it wipes the agent every other test here uses.
   it('forgets every session and key when a dev agent restarts, and its indexes start over, as Consul does', async () => {
     const scenario = new Scenario('agent restart');

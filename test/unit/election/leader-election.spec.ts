@@ -1,56 +1,54 @@
-// The election's timing rules, stated exactly: a virtual clock and an in-memory Consul port drive
-// the state machine (the same rules are exercised against a real agent in test/integration).
+// The election's timing rules, stated exactly: a virtual clock and the Consul model (checked
+// against a real agent by test/integration/conformance) drive the state machine, each candidate
+// through its own link (the same rules are exercised against a real agent in test/integration).
 import { LeaderElection, LeadershipLostError, type ElectionOptions } from '../../../lib/election';
-import { InMemoryConsul } from '../../support/in-memory-consul';
-import { VirtualClock } from '../../support/virtual-clock';
-import { memoryLogger } from '../../support/election-kit';
+import {
+  VIRTUAL_D as D,
+  VIRTUAL_LOCK_DELAY as LOCK_DELAY,
+  useVirtualElections,
+  type Link,
+} from '../../support/virtual-elections';
 
-const D = 1_000;
 /** What a successor waits out: D plus the 1% margin for clock-rate differences between machines. */
 const SUCCESSOR_WAIT = D * 1.01;
-const LOCK_DELAY = 1_500;
+
+/** The port's calls that write or ask Consul for something other than a read of the key or the catalog. */
+const UPDATES = [
+  'createSession',
+  'renewSession',
+  'destroySession',
+  'acquire',
+  'release',
+  'rewriteHeld',
+  'confirmHolding',
+  'registerService',
+  'registerTtlCheck',
+  'passCheck',
+  'deregisterService',
+];
+
+/** Every update through `link` takes `ms` of virtual time to reach Consul. */
+function slowUpdates(link: Link, ms: number): void {
+  for (const method of UPDATES) link.delay.set(method, ms);
+}
 
 describe('the election state machine (virtual clock)', () => {
-  let clock: VirtualClock;
-  let consul: InMemoryConsul;
-  const elections: LeaderElection[] = [];
-
-  beforeEach(() => {
-    clock = new VirtualClock();
-    consul = new InMemoryConsul(clock);
-  });
-  afterEach(async () => {
-    consul.failure = null;
-    consul.latencyMs = 0;
-    await Promise.all(
-      elections.splice(0).map((election) => Promise.race([election.stop(), clock.advance(10_000)])),
-    );
-  });
+  const world = useVirtualElections();
+  const links = new Map<LeaderElection, Link>();
 
   function candidate(instanceId: string, overrides: Partial<ElectionOptions> = {}): LeaderElection {
-    const election = new LeaderElection({
-      key: 'spec/leader',
-      instanceId,
-      clock,
-      consulPort: consul,
-      logger: memoryLogger(instanceId),
-      leaseDuration: D,
-      lockDelay: LOCK_DELAY,
-      renewInterval: 400,
-      requestTimeout: 200,
-      healthCheck: { ttl: '2s', standbyTtl: '10s' },
-      retry: { initialDelay: 100, maxDelay: 2_000 },
-      ...overrides,
-    });
-    elections.push(election);
+    const { election, link } = world.candidate(instanceId, overrides);
+    links.set(election, link);
     return election;
   }
+  /** The link of an election made by {@link candidate}: each has its own. */
+  const linkOf = (election: LeaderElection): Link => links.get(election)!;
 
   /** Starts `election` on a free key and lets virtual time run until it leads (its rank slot, then D). */
   async function leaderAt(election: LeaderElection): Promise<void> {
     election.start();
     for (let waited = 0; !election.isLeader() && waited < 5_000; waited += 10) {
-      await clock.advance(10);
+      await world.clock.advance(10);
     }
     expect(election.isLeader()).toBe(true);
   }
@@ -59,31 +57,34 @@ describe('the election state machine (virtual clock)', () => {
   async function timeWhen(probe: () => boolean, limitMs = 5_000): Promise<number> {
     for (let waited = 0; !probe(); waited += 1) {
       if (waited > limitMs) throw new Error('condition never held');
-      await clock.advance(1);
+      await world.clock.advance(1);
     }
-    return clock.now();
+    return world.clock.now();
   }
 
   it('acts on a key it found absent only D after its acquire was answered: an old holder may have been cut off, and a deletion leaves no trace', async () => {
     const a = candidate('a');
     a.start();
-    const acquiredAt = await timeWhen(() => !!consul.entry?.session);
-    await clock.advance(SUCCESSOR_WAIT - 1 - (clock.now() - acquiredAt));
+    const acquiredAt = await timeWhen(() => !!world.consul.entry?.session);
+    await world.clock.advance(SUCCESSOR_WAIT - 1 - (world.clock.now() - acquiredAt));
     expect(a.isLeader()).toBe(false);
-    await clock.advance(1);
+    await world.clock.advance(1);
     expect(a.isLeader()).toBe(true);
-    expect(a.state.term).toMatchObject({ fencingToken: consul.entry!.modifyIndex, number: 1 });
+    expect(a.state.term).toMatchObject({
+      fencingToken: world.consul.entry!.modifyIndex,
+      number: 1,
+    });
   });
 
   it('steps down exactly at the send time of its last confirmed renewal plus D when Consul stops answering', async () => {
     const a = candidate('a');
     await leaderAt(a);
     const signal = a.state.term!.signal;
-    consul.failure = 'hang';
+    linkOf(a).cut = true;
     const deadline = a.stepDownDeadline!;
-    await clock.advance(deadline - clock.now() - 1);
+    await world.clock.advance(deadline - world.clock.now() - 1);
     expect(a.isLeader()).toBe(true);
-    await clock.advance(1);
+    await world.clock.advance(1);
     expect(a.isLeader()).toBe(false);
     expect(a.state.role).toBe('follower');
     expect(signal.aborted).toBe(true);
@@ -93,13 +94,13 @@ describe('the election state machine (virtual clock)', () => {
   it('counts the lease from when a confirmation was sent, however late its answer came', async () => {
     const a = candidate('a');
     await leaderAt(a);
-    consul.latencyMs = 150;
-    const before = clock.now();
-    await clock.advance(400 + 150);
+    slowUpdates(linkOf(a), 150);
+    const before = world.clock.now();
+    await world.clock.advance(400 + 150);
     // The confirmation went out at the renew tick (before + ~400) and was answered 150 ms later.
     const sent = a.stepDownDeadline! - D;
     expect(sent).toBeLessThanOrEqual(before + 400);
-    expect(a.stepDownDeadline).toBeLessThan(clock.now() + D);
+    expect(a.stepDownDeadline).toBeLessThan(world.clock.now() + D);
   });
 
   it('takes over an invalidated key no sooner than lock-delay after, and acts at once then (lock-delay ≥ D)', async () => {
@@ -107,23 +108,23 @@ describe('the election state machine (virtual clock)', () => {
     await leaderAt(a);
     const b = candidate('b');
     b.start();
-    await clock.advance(10);
-    const sessionOfA = consul.entry!.session!;
+    await world.clock.advance(10);
+    const sessionOfA = world.consul.entry!.session!;
     const tokenOfA = a.state.term!.fencingToken;
-    const invalidatedAt = clock.now();
-    const acquiresBefore = consul.calls.filter((call) => call === 'acquire').length;
-    consul.invalidate(sessionOfA);
+    const invalidatedAt = world.clock.now();
+    const acquiresBefore = world.calls.filter((call) => call === 'acquire').length;
+    world.consul.invalidate(sessionOfA);
 
-    await clock.advance(LOCK_DELAY - 1);
+    await world.clock.advance(LOCK_DELAY - 1);
     expect([a, b].filter((election) => election.isLeader())).toEqual([]);
     // Nobody tries while Consul's lock-delay would refuse it.
-    expect(consul.calls.filter((call) => call === 'acquire').length).toBe(acquiresBefore);
-    await clock.advance(100);
+    expect(world.calls.filter((call) => call === 'acquire').length).toBe(acquiresBefore);
+    await world.clock.advance(100);
     // a lost its session with the key; whichever of the two takes the key over acts at once.
     const leaders = [a, b].filter((election) => election.isLeader());
     expect(leaders).toHaveLength(1);
     expect(leaders[0].state.term!.fencingToken).toBeGreaterThan(tokenOfA);
-    expect(clock.now() - invalidatedAt).toBeGreaterThanOrEqual(D);
+    expect(world.clock.now() - invalidatedAt).toBeGreaterThanOrEqual(D);
   });
 
   it('takes over a key the leader released after stepping down at once, without waiting out the lease', async () => {
@@ -131,9 +132,9 @@ describe('the election state machine (virtual clock)', () => {
     await leaderAt(a);
     const b = candidate('b');
     b.start();
-    await clock.advance(10);
+    await world.clock.advance(10);
     const resigned = a.resign();
-    await clock.advance(0);
+    await world.clock.advance(0);
     await resigned;
     expect(a.isLeader()).toBe(false);
     expect(b.isLeader()).toBe(true);
@@ -141,50 +142,50 @@ describe('the election state machine (virtual clock)', () => {
   });
 
   it('does not let a stale observation shorten the wait: the acquire is conditioned on the key being unchanged', async () => {
-    consul.latencyMs = 50;
     const a = candidate('a');
+    slowUpdates(linkOf(a), 50);
     a.start();
-    // At 0 a sees the key absent; its session is open at 200, and its acquire is in flight until 250.
-    await clock.advance(220);
+    // At 0 a sees the key absent; by 220 its session is open and it waits for its succession slot.
+    await world.clock.advance(220);
     // Meanwhile another client takes the key and loses it: the key is free again, but a new vacancy.
-    consul.seize();
-    consul.invalidate('intruder');
-    const vacatedAt = clock.now();
-    await clock.advance(vacatedAt + SUCCESSOR_WAIT - 1 - clock.now());
+    world.consul.invalidate(world.consul.seize());
+    const vacatedAt = world.clock.now();
+    await world.clock.advance(vacatedAt + SUCCESSOR_WAIT - 1 - world.clock.now());
     expect(a.isLeader()).toBe(false);
-    await clock.advance(LOCK_DELAY + 200);
+    await world.clock.advance(LOCK_DELAY + 200);
     expect(a.isLeader()).toBe(true);
   });
 
   it('waits retry.maxDelay between tries while Consul answers 403, and says why in its state', async () => {
-    consul.failure = 'forbidden';
+    // The anonymous token (the candidates send none) loses every capability the election uses.
+    world.model.deny('', ['key:read', 'key:write', 'session:write', 'service:write']);
     const a = candidate('a');
     a.start();
-    await clock.advance(10_000);
+    await world.clock.advance(10_000);
     expect(a.state.problem).toMatchObject({ kind: 'forbidden', status: 403 });
     expect(a.state.problem!.message).toContain('spec/leader');
     expect(a.state.consulReachable).toBe(true);
-    expect(consul.calls.filter((call) => call === 'registerService').length).toBeLessThanOrEqual(6);
+    expect(world.calls.filter((call) => call === 'registerService').length).toBeLessThanOrEqual(6);
   });
 
   it('never frees (and marks released) a newer hold when it retries a release whose answer was lost', async () => {
     const a = candidate('a', { resignPause: 0 });
     await leaderAt(a);
-    const firstSession = consul.entry!.session;
-    consul.hangCalls.add('confirmHolding');
-    consul.loseAnswersOf.add('release');
-    await clock.advance(D + 10);
+    const firstSession = world.consul.entry!.session;
+    linkOf(a).hang.add('confirmHolding');
+    linkOf(a).loseAnswer.add('release');
+    await world.clock.advance(D + 10);
     expect(a.isLeader()).toBe(false);
-    expect(consul.entry?.session).toBeNull(); // the release went through; its answer did not
-    consul.hangCalls.delete('confirmHolding');
-    consul.loseAnswersOf.delete('release');
+    expect(world.consul.entry?.session).toBeNull(); // the release went through; its answer did not
+    linkOf(a).hang.delete('confirmHolding');
+    linkOf(a).loseAnswer.delete('release');
 
-    await clock.advance(5_000);
+    await world.clock.advance(5_000);
     // a led again after its own marked release; its retry found the key changed and left it alone.
     expect(a.isLeader()).toBe(true);
     expect(a.state.term!.number).toBe(2);
-    expect(consul.entry).toMatchObject({ session: firstSession, lockIndex: 2 });
-    expect(JSON.parse(consul.entry!.value!).releasedAt).toBeUndefined();
+    expect(world.consul.entry).toMatchObject({ session: firstSession, lockIndex: 2 });
+    expect(JSON.parse(world.consul.entry!.value!).releasedAt).toBeUndefined();
   });
 
   it('takes over after lock-delay even when its blocking queries time out sooner (watchWait < lockDelay)', async () => {
@@ -192,24 +193,24 @@ describe('the election state machine (virtual clock)', () => {
     await leaderAt(a);
     const b = candidate('b', { watchWait: '1s' });
     b.start();
-    await clock.advance(10);
-    consul.invalidate(consul.entry!.session!);
-    await clock.advance(LOCK_DELAY + 200);
+    await world.clock.advance(10);
+    world.consul.invalidate(world.consul.entry!.session!);
+    await world.clock.advance(LOCK_DELAY + 200);
     expect([a, b].filter((election) => election.isLeader())).toHaveLength(1);
   });
 
   it('hands back a key whose acquire was in flight when resign() was called, without acting', async () => {
-    consul.latencyMs = 50;
     const a = candidate('a');
+    slowUpdates(linkOf(a), 50);
     a.start();
     // Step until the first acquire has been sent; it is then in flight for 50 ms.
-    while (!consul.calls.includes('acquire')) await clock.advance(5);
-    expect(consul.entry?.session).toBeFalsy();
+    while (!world.calls.includes('acquire')) await world.clock.advance(5);
+    expect(world.consul.entry?.session).toBeFalsy();
     await a.resign({ pause: '10s' });
-    await clock.advance(3 * D);
+    await world.clock.advance(3 * D);
     expect(a.isLeader()).toBe(false);
     expect(a.state.term).toBeNull();
-    expect(consul.entry?.session).toBeNull();
+    expect(world.consul.entry?.session).toBeNull();
   });
 
   it('lets only the first successor the leader named try, on a release and on an invalidation alike', async () => {
@@ -218,24 +219,24 @@ describe('the election state machine (virtual clock)', () => {
     const followers = ['b', 'c', 'd', 'e'].map((id) => candidate(id));
     for (const follower of followers) {
       follower.start();
-      await clock.advance(5);
+      await world.clock.advance(5);
     }
-    await clock.advance(50);
-    expect(JSON.parse(consul.entry!.value!).successors).toEqual(['b', 'c', 'd', 'e']);
+    await world.clock.advance(50);
+    expect(JSON.parse(world.consul.entry!.value!).successors).toEqual(['b', 'c', 'd', 'e']);
 
-    const acquires = (): number => consul.calls.filter((call) => call === 'acquire').length;
+    const acquires = (): number => world.calls.filter((call) => call === 'acquire').length;
     let before = acquires();
     await a.resign({ pause: '1h' });
-    await clock.advance(10);
+    await world.clock.advance(10);
     expect(followers.map((f) => f.isLeader())).toEqual([true, false, false, false]);
     // b's acquire alone: nobody else tried.
     expect(acquires() - before).toBe(1);
     // b inherited a's order without itself, and named a, which left alive, last.
-    expect(JSON.parse(consul.entry!.value!).successors).toEqual(['c', 'd', 'e', 'a']);
+    expect(JSON.parse(world.consul.entry!.value!).successors).toEqual(['c', 'd', 'e', 'a']);
 
     before = acquires();
-    consul.invalidate(consul.entry!.session!);
-    await clock.advance(LOCK_DELAY + 100);
+    world.consul.invalidate(world.consul.entry!.session!);
+    await world.clock.advance(LOCK_DELAY + 100);
     expect(followers.map((f) => f.isLeader())).toEqual([false, true, false, false]);
     expect(acquires() - before).toBe(1);
   });
@@ -245,12 +246,12 @@ describe('the election state machine (virtual clock)', () => {
     const b = candidate('b', { resignPause: 0 });
     a.start();
     b.start();
-    await clock.advance(3 * D);
+    await world.clock.advance(3 * D);
     for (let handoff = 0; handoff < 6; handoff += 1) {
       const [leader, other] = a.isLeader() ? [a, b] : [b, a];
       // Resign right after the term began: the leader's own list may not be in the key yet.
       await leader.resign({ pause: 0 });
-      await clock.advance(50);
+      await world.clock.advance(50);
       expect(other.isLeader()).toBe(true);
       expect(leader.isLeader()).toBe(false);
     }
@@ -262,16 +263,16 @@ describe('the election state machine (virtual clock)', () => {
     await leaderAt(all[0]);
     for (const follower of all.slice(1)) {
       follower.start();
-      await clock.advance(5);
+      await world.clock.advance(5);
     }
-    await clock.advance(100);
-    const rewrites = (): number => consul.calls.filter((call) => call === 'rewriteHeld').length;
+    await world.clock.advance(100);
+    const rewrites = (): number => world.calls.filter((call) => call === 'rewriteHeld').length;
     const before = rewrites();
     await all[0].resign({ pause: '1h' });
-    await clock.advance(500);
+    await world.clock.advance(500);
     expect(all.filter((election) => election.isLeader()).map((e) => e.instanceId)).toEqual(['c1']);
     expect(rewrites() - before).toBe(0);
-    expect(JSON.parse(consul.entry!.value!).successors).toEqual([
+    expect(JSON.parse(world.consul.entry!.value!).successors).toEqual([
       'c2',
       'c3',
       'c4',

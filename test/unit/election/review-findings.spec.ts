@@ -1,6 +1,6 @@
 // Findings of the adversarial review of the election core after the fixes for issue 9: each spec is
 // an interleaving of a fault, a timer, a late answer and a user call that breaks a promise of
-// lib/election/SAFETY.md on the reviewed code. Virtual clock and the in-memory Consul, each
+// lib/election/SAFETY.md on the reviewed code. Virtual clock and the Consul model, each
 // candidate behind its own link (as in takeover-faults.spec.ts) so that one can be slowed, refused
 // or lose an answer alone.
 import { ConsulLeaderService } from '../../../lib/consul-leader.service';
@@ -13,13 +13,6 @@ import {
   type Candidate,
   useVirtualElections,
 } from '../../support/virtual-elections';
-
-/** What the in-memory Consul keeps private, for a restart that forgets everything. */
-interface ConsulInternals {
-  index: number;
-  lockDelayUntil: number;
-  notify(): void;
-}
 
 describe('review findings on the election core (virtual clock)', () => {
   const world = useVirtualElections();
@@ -119,16 +112,11 @@ describe('review findings on the election core (virtual clock)', () => {
     await a.election.resign({ pause: 0 });
     await until(() => a.election.isLeader());
     // The dev agent restarts: sessions, the key and the indexes are gone.
-    const internals = world.consul as unknown as ConsulInternals;
-    world.consul.entry = null;
-    world.consul.sessions.clear();
-    internals.index = 1;
-    internals.lockDelayUntil = 0;
-    internals.notify();
+    world.model.restart(true);
     // The first acquire after the restart is applied, but its answer is lost.
-    world.consul.loseAnswersOf.add('acquire');
+    a.link.loseAnswer.add('acquire');
     await until(() => !!world.consul.entry?.session);
-    world.consul.loseAnswersOf.delete('acquire');
+    a.link.loseAnswer.delete('acquire');
     // a must adopt its own hold (or hand it back): with nobody leading, the key stays held by a
     // session that keeps renewing, and no other candidate can ever take it.
     await until(() => a.election.isLeader(), 5 * D);
@@ -136,7 +124,6 @@ describe('review findings on the election core (virtual clock)', () => {
 
   it('does not carry the first sighting of a free key across an agent restart, where the same ModifyIndex names a later vacancy', async () => {
     const timeout = (): Error => new ConsulRequestError('timeout', 'spec', 'request timed out');
-    const internals = world.consul as unknown as ConsulInternals;
     // Indexes well above what the restarted agent will reach soon (a real cluster: thousands).
     for (let i = 0; i < 40; i += 1) world.consul.writeOtherKey();
     const fast = { successionStep: 10, retry: { initialDelay: 50, maxDelay: 100 } };
@@ -161,11 +148,7 @@ describe('review findings on the election core (virtual clock)', () => {
     );
     y.link.refuse.set('readKey', timeout);
     // The dev agent restarts: sessions, the key and the indexes are gone.
-    world.consul.entry = null;
-    world.consul.sessions.clear();
-    internals.index = 1;
-    internals.lockDelayUntil = 0;
-    internals.notify();
+    world.model.restart(true);
     // After the restart w leads (it took the absent key and waited out D), then is cut off inside
     // its lease; an operator deletes the key; v takes it and resigns before it acts, handing the key
     // back — as it happens, at the same ModifyIndex y saw before the restart.
@@ -178,7 +161,7 @@ describe('review findings on the election core (virtual clock)', () => {
     w.link.cut = true;
     world.consul.deleteKey();
     await until(() => v.election.stepDownDeadline !== null);
-    while (internals.index < handedBackAt - 1) world.consul.writeOtherKey();
+    while (world.model.lastIndex() < handedBackAt - 1) world.consul.writeOtherKey();
     void v.election.resign({ pause: '1h' });
     await until(() => !world.consul.entry?.session);
     expect(world.consul.entry!.modifyIndex).toBe(handedBackAt);
@@ -276,13 +259,13 @@ describe('review findings on the election core (virtual clock)', () => {
     // a's acquire is applied but its answer lost; before a's watch sees the hold, an operator
     // imports an old export of the key (a plain PUT keeps a's session), an old holder's token in it.
     a.link.delay.set('readKey', 20);
-    world.consul.loseAnswersOf.add('acquire');
+    a.link.loseAnswer.add('acquire');
     const bSession = world.consul.entry!.session;
     void b.election.resign({ pause: '1h' });
     await until(
       () => world.consul.entry?.session != null && world.consul.entry.session !== bSession,
     );
-    world.consul.loseAnswersOf.delete('acquire');
+    a.link.loseAnswer.delete('acquire');
     world.consul.putValue(
       JSON.stringify({
         instanceId: 'old',

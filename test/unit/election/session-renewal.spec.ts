@@ -1,40 +1,28 @@
-// How a candidate keeps its session alive when a renewal fails (virtual clock, in-memory Consul
-// whose renewals fail on demand). Found by the simulator: seeds 13856 and 16262.
+// How a candidate keeps its session alive when a renewal fails (virtual clock, the Consul model
+// behind a link whose renewals fail on demand). Found by the simulator: seeds 13856 and 16262.
 import { LeaderElection } from '../../../lib/election';
+import { ConsulModel } from '../../support/consul-model';
 import { memoryLogger } from '../../support/election-kit';
-import { InMemoryConsul } from '../../support/in-memory-consul';
+import { Prng } from '../../support/prng';
 import { VirtualClock } from '../../support/virtual-clock';
-
-/** An in-memory Consul that records when each renewal was asked for and fails the next `fail`. */
-class FlakyRenewals extends InMemoryConsul {
-  fail = 0;
-  readonly renewedAt: number[] = [];
-  constructor(private readonly virtualClock: VirtualClock) {
-    super(virtualClock);
-  }
-  override async renewSession(sessionId: string): Promise<'renewed' | 'not-found'> {
-    this.renewedAt.push(this.virtualClock.now());
-    if (this.fail > 0) {
-      this.fail -= 1;
-      throw new Error('renewal lost');
-    }
-    return super.renewSession(sessionId);
-  }
-}
+import { modelLink, type Link } from '../../support/virtual-elections';
 
 describe('a session renewal that fails', () => {
   let clock: VirtualClock;
-  let consul: FlakyRenewals;
+  let model: ConsulModel;
+  let link: Link;
   let election: LeaderElection;
 
   beforeEach(() => {
     clock = new VirtualClock();
-    consul = new FlakyRenewals(clock);
+    const random = new Prng(1);
+    model = new ConsulModel(clock, () => random.next());
+    link = modelLink(model, clock);
     election = new LeaderElection({
       key: 'spec/leader',
       instanceId: 'a',
       clock,
-      consulPort: consul,
+      consulPort: link.port,
       logger: memoryLogger('a'),
       leaseDuration: 1_000,
       lockDelay: 1_000,
@@ -44,14 +32,23 @@ describe('a session renewal that fails', () => {
   });
   afterEach(async () => {
     await Promise.race([election.stop(), clock.advance(10_000)]);
+    model.dispose();
   });
+
+  /** When each renewal was asked for. */
+  const renewedAt = (): number[] =>
+    link.calls.filter((call) => call.method === 'renewSession').map((call) => call.at);
 
   it('is retried after the retry delay, not half a session TTL later: Consul keeps a session only sessionTtl past its last renewal', async () => {
     election.start();
-    consul.fail = 1;
-    for (let waited = 0; consul.renewedAt.length < 2 && waited < 25_000; waited += 10)
+    // The first renewal is lost on its way.
+    link.refuse.set('renewSession', () => {
+      link.refuse.delete('renewSession');
+      return new Error('renewal lost');
+    });
+    for (let waited = 0; renewedAt().length < 2 && waited < 25_000; waited += 10)
       await clock.advance(10);
-    const [failed, retried] = consul.renewedAt;
+    const [failed, retried] = renewedAt();
     expect(retried - failed).toBeLessThanOrEqual(1_000);
   });
 });

@@ -1,6 +1,6 @@
 // Regression specs for the takeover faults of issue 9, where the timing itself is the point: a
-// virtual clock (early timers, a suspend, leases of different lengths) and the in-memory Consul,
-// each candidate behind its own view of it so that one can be cut off or refused alone. The same
+// virtual clock (early timers, a suspend, leases of different lengths) and the Consul model,
+// each candidate behind its own link to it so that one can be cut off or refused alone. The same
 // faults are exercised against a real agent in test/integration/election/regressions.
 import { ConsulRequestError, LeaderElection } from '../../../lib/election';
 import { ConsulModel } from '../../support/consul-model';
@@ -84,12 +84,14 @@ describe('takeover under faults (virtual clock)', () => {
   });
 
   it('adopts a hold whose acquire answer was lost instead of handing it back, with no storm of acquires', async () => {
-    world.consul.loseAnswersOf.add('acquire');
     const all = ['a', 'b', 'c'].map((id) => candidate(id));
-    for (const { election } of all) election.start();
+    for (const { election, link } of all) {
+      link.loseAnswer.add('acquire');
+      election.start();
+    }
     const ledAt = await until(() => all.some(({ election }) => election.isLeader()), 10_000);
     expect(ledAt).toBeLessThan(4 * D);
-    const writes = world.consul.calls.filter((call) => call === 'acquire' || call === 'release');
+    const writes = world.calls.filter((call) => call === 'acquire' || call === 'release');
     expect(writes.length).toBeLessThan(10);
     await world.clock.advance(5 * D);
     expect(all.filter(({ election }) => election.isLeader())).toHaveLength(1);
@@ -316,13 +318,16 @@ describe('takeover under faults (virtual clock)', () => {
   it('destroys a session it gives up on when the agent says its check is unknown, so it cannot live on', async () => {
     const a = candidate('a');
     a.election.start();
-    await until(() => world.consul.sessions.size === 1);
-    const [first] = world.consul.sessions.keys();
+    await until(() => world.consul.sessionIds().length === 1);
+    const [first] = world.consul.sessionIds();
     a.link.answer.set('passCheck', 'not-found');
     await world.clock.advance(6_000);
     a.link.answer.delete('passCheck');
     await world.clock.advance(1_000);
-    expect(world.consul.sessions.has(first)).toBe(false);
+    // Destroyed by the candidate itself, not by Consul for a check nobody updated.
+    const destroyed = a.link.calls.filter((call) => call.method === 'destroySession');
+    expect(destroyed.map((call) => call.args[0])).toContain(first);
+    expect(world.consul.sessionIds()).not.toContain(first);
   });
 });
 
