@@ -188,4 +188,37 @@ describe('fourth review of the value rewrites and lost answers (virtual clock, C
     expect(b.isLeader()).toBe(true);
     expect(overlap).toEqual([]);
   });
+
+  it("never leads beside a cut-off holder after an operator's import of an earlier release of the holder's own session", async () => {
+    const aLink = new Link(clock);
+    const a = elect('a', aLink);
+    a.start();
+    await until(() => a.isLeader(), 10_000);
+    await Promise.race([a.resign({ pause: 500 }), clock.advance(1_000)]);
+    // a's release of its first term: the marker, bound to the session it keeps for its next term.
+    const backup = rawInKey()!;
+    const sessionId = decodeLeaderValue(backup)!.releasedBy!;
+    const firstToken = decodeLeaderValue(backup)!.token;
+    await until(() => a.isLeader(), 20_000);
+    expect(a.state.leader?.fencingToken).not.toBe(firstToken);
+    const b = elect('b', new Link(clock));
+    b.start();
+    // a names b: the key carries a's new token, which b has seen.
+    await until(() => valueInKey()?.successors?.[0] === 'b', 10_000);
+    // a is cut off from Consul; an operator imports a backup holding a's earlier release (a plain
+    // PUT keeps a's session on the key), destroys a's session, and the server restarts, forgetting
+    // the lock-delay.
+    aLink.cut = true;
+    model.kvPut(KEY, backup);
+    await clock.advance(50);
+    model.sessionDestroy(sessionId);
+    model.restart(false);
+    const overlap: number[] = [];
+    for (let waited = 0; waited < 3_000; waited += 5) {
+      if (a.isLeader() && b.isLeader()) overlap.push(clock.now());
+      await clock.advance(5);
+    }
+    expect(b.isLeader()).toBe(true);
+    expect(overlap).toEqual([]);
+  });
 });
