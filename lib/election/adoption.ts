@@ -5,6 +5,7 @@ import type { Observation } from './key-watch';
 import { instantOf } from './lease';
 import { decodeLeaderValue, type LeaderValue } from './leader-value';
 import { heldKeyOf } from './release';
+import { isOwnRewrite } from './successors';
 import { leaseWaitMs } from './takeover';
 
 /** What an adoption needs of the campaign that found the hold. */
@@ -45,10 +46,17 @@ export class Adoption {
     if (this.tried === observation) return;
     // An operator's plain PUT keeps the session, so the value may be someone else's. The hold's value
     // is always our own (it names the leader and its token to followers, and a release writes it):
-    // another's is written back once the hold begins.
+    // another's is written back once the hold begins. Our id in it is not enough: a copy of an
+    // earlier release of ours (a backup imported) carries its marker, bound to this very session,
+    // and an operator's lease or metadata; ours is what our acquire wrote, but for when and whom
+    // it names (successors.ts, isOwnRewrite).
     const inKey = decodeLeaderValue(entry.value);
-    const overwritten = inKey?.instanceId !== this.host.instanceId;
-    const value = overwritten ? this.campaign.valueToWrite(observation) : inKey;
+    const fresh = this.campaign.valueToWrite(observation);
+    const overwritten =
+      !inKey ||
+      inKey.instanceId !== this.host.instanceId ||
+      !isOwnRewrite({ ...fresh, since: inKey.since, token: inKey.token }, inKey);
+    const value = overwritten ? fresh : inKey;
     if (this.campaign.isPausedAt(this.host.clock.now())) {
       this.host.release(
         session,

@@ -120,10 +120,21 @@ export class KeyWatch {
         !last.ended &&
         last.session === entry.session &&
         (entry.lockIndex === 0 || entry.lockIndex === last.lockIndex);
+      // Once the term's token is known, a plain PUT within the term (LockIndex 0) cannot lower it:
+      // an operator's import of an earlier release of the same session carries that term's smaller
+      // token, and with it the marker would name the hold we saw (the holder's own write-back only
+      // ever carries the term's token, larger than any earlier term's).
+      const valueToken = holderValue?.token;
+      const token =
+        sameTerm && last.tokenKnown
+          ? Math.max(last.token, valueToken ?? 0)
+          : (valueToken ?? (sameTerm ? last.token : entry.modifyIndex));
       this.lastHolder = {
         session: entry.session,
-        token: holderValue?.token ?? (sameTerm ? last.token : entry.modifyIndex),
+        token,
         lockIndex: sameTerm && entry.lockIndex === 0 ? last.lockIndex : entry.lockIndex,
+        tokenKnown:
+          (sameTerm && !!last.tokenKnown) || valueToken !== undefined || entry.lockIndex > 0,
       };
     } else if (this.lastHolder && !this.lastHolder.ended) {
       // Free now: whoever holds it next, the same session included, holds it in a new term.

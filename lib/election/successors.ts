@@ -77,6 +77,10 @@ export class SuccessorNaming {
   found(holding: Holding, value: LeaderValue | null, index: number): void {
     if (value && isOwnRewrite(holding.value, value)) {
       holding.value = value;
+      // Our value at an index after the one overwritten: a write-back of ours whose answer was
+      // lost landed. Left set, the write-back would go on, once per lost answer (slow commits).
+      if (this.overwritten?.holding === holding && this.overwritten.index < index)
+        this.overwritten = null;
       this.backoff.reset();
       this.wroteBack = null;
       return void this.sync();
@@ -191,7 +195,7 @@ export class SuccessorNaming {
  * copy of our value (our id and token in it) that changed anything else is not ours to keep: its
  * `leaseMs` or metadata would stand for our hold (a follower's wait reads `leaseMs`).
  */
-function isOwnRewrite(ours: LeaderValue, found: LeaderValue): boolean {
+export function isOwnRewrite(ours: LeaderValue, found: LeaderValue): boolean {
   const normal = (value: LeaderValue): string =>
     encodeLeaderValue(decodeLeaderValue(encodeLeaderValue({ ...value, successors: [] }))!);
   return normal(ours) === normal(found);

@@ -35,6 +35,11 @@ export interface SeenHolder {
   readonly token: number;
   /** The hold's LockIndex as acquired: a new term of the same session has another one. */
   readonly lockIndex: number;
+  /**
+   * `token` is the term's for sure: read from a value of the term, or the index of the acquire itself
+   * (a locked entry without one). A plain PUT's index (LockIndex 0) is only a stand-in.
+   */
+  readonly tokenKnown?: boolean;
   /** The key was seen free since: the next hold seen, even by the same session, is a new term. */
   readonly ended?: boolean;
 }
