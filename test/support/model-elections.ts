@@ -7,9 +7,9 @@ import { LeaderElection, type ElectionOptions } from '../../lib/election';
 import { decodeLeaderValue, type LeaderValue } from '../../lib/election/leader-value';
 import { ConsulModel } from './consul-model';
 import { memoryLogger } from './election-kit';
+import { ElectionWorld, useWorld, type WorldView } from './election-world';
 import { FaultyLink } from './faulty-link';
 import { modelPort, type ModelTransport } from './model-consul-client';
-import { VirtualClock } from './virtual-clock';
 import { VIRTUAL_D, VIRTUAL_KEY, VIRTUAL_LOCK_DELAY } from './virtual-elections';
 
 /** The timings of these specs: D = 1 s, lock-delay 1.5 s, a 60 s session, a 2 s check while leading. */
@@ -23,12 +23,12 @@ const TIMINGS = {
   retry: { initialDelay: 100, maxDelay: 2_000 },
 } satisfies Partial<ElectionOptions>;
 
-class ModelElections {
-  readonly clock = new VirtualClock();
+class ModelElections extends ElectionWorld {
   readonly model = new ConsulModel(this.clock);
-  private readonly elections: LeaderElection[] = [];
 
-  constructor(private readonly defaults: Partial<ElectionOptions>) {}
+  constructor(private readonly defaults: Partial<ElectionOptions>) {
+    super(30_000);
+  }
 
   /** The options of `instanceId` on the key, without a clock, port or logger. */
   options(instanceId: string, overrides: Partial<ElectionOptions> = {}): ElectionOptions {
@@ -46,23 +46,14 @@ class ModelElections {
     link: ModelTransport = this.link(),
     overrides: Partial<ElectionOptions> = {},
   ): LeaderElection {
-    const election = new LeaderElection({
-      ...this.options(instanceId, overrides),
-      clock: this.clock,
-      consulPort: modelPort(this.model, link),
-      logger: memoryLogger(instanceId),
-    });
-    this.elections.push(election);
-    return election;
-  }
-
-  /** Advances virtual time in 5 ms steps until `probe` holds; returns that time. */
-  async until(probe: () => boolean, limitMs = 10_000): Promise<number> {
-    for (let waited = 0; !probe(); waited += 5) {
-      if (waited > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
-      await this.clock.advance(5);
-    }
-    return this.clock.now();
+    return this.track(
+      new LeaderElection({
+        ...this.options(instanceId, overrides),
+        clock: this.clock,
+        consulPort: modelPort(this.model, link),
+        logger: memoryLogger(instanceId),
+      }),
+    );
   }
 
   /** The key's value as stored (decoded from base64), or null. */
@@ -75,29 +66,10 @@ class ModelElections {
   valueInKey(): LeaderValue | null {
     return decodeLeaderValue(this.rawInKey());
   }
-
-  /**
-   * Stops every election, letting virtual time run so that stops waiting on timers finish (a stop
-   * behind a cut link never does), then the model's own timers.
-   */
-  async stopAll(): Promise<void> {
-    const stops = Promise.all(this.elections.splice(0).map((election) => election.stop()));
-    await Promise.race([stops, this.clock.advance(30_000)]);
-    this.model.dispose();
-  }
 }
 
 /** The current test's elections, for the specs of a `describe` that calls {@link useModelElections}. */
-export interface ModelWorld {
-  readonly clock: VirtualClock;
-  readonly model: ConsulModel;
-  readonly link: ModelElections['link'];
-  readonly options: ModelElections['options'];
-  readonly elect: ModelElections['elect'];
-  readonly until: ModelElections['until'];
-  readonly rawInKey: ModelElections['rawInKey'];
-  readonly valueInKey: ModelElections['valueInKey'];
-}
+export type ModelWorld = WorldView<ModelElections>;
 
 /**
  * A fresh clock, Consul model and set of elections for every test of the calling `describe`, every
@@ -105,30 +77,5 @@ export interface ModelWorld {
  * read the current test's world, so a spec can take `elect` and `until` once at the top.
  */
 export function useModelElections(defaults: Partial<ElectionOptions> = {}): ModelWorld {
-  let world: ModelElections | undefined;
-  const current = (): ModelElections => {
-    if (!world) throw new Error('useModelElections(): the world exists only inside a test');
-    return world;
-  };
-  beforeEach(() => {
-    world = new ModelElections(defaults);
-  });
-  afterEach(async () => {
-    await current().stopAll();
-    world = undefined;
-  });
-  return {
-    get clock() {
-      return current().clock;
-    },
-    get model() {
-      return current().model;
-    },
-    link: () => current().link(),
-    options: (...args) => current().options(...args),
-    elect: (...args) => current().elect(...args),
-    until: (probe, limitMs) => current().until(probe, limitMs),
-    rawInKey: () => current().rawInKey(),
-    valueInKey: () => current().valueInKey(),
-  };
+  return useWorld('useModelElections()', ModelElections, () => new ModelElections(defaults));
 }

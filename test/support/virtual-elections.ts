@@ -10,10 +10,11 @@ import {
 } from '../../lib/election';
 import { ConsulModel } from './consul-model';
 import { memoryLogger } from './election-kit';
+import { ElectionWorld, useWorld, type WorldView } from './election-world';
 import { directTransport, modelPort, type ModelTransport } from './model-consul-client';
 import { ModelOperator } from './model-operator';
 import { Prng } from './prng';
-import { VirtualClock } from './virtual-clock';
+import type { VirtualClock } from './virtual-clock';
 
 /** One candidate's link to the shared Consul model, by ConsulPort method name. */
 export interface Link {
@@ -114,15 +115,17 @@ export function modelLink(
 
 export const VIRTUAL_KEY = 'spec/leader';
 
-export class VirtualElections {
-  readonly clock = new VirtualClock();
+export class VirtualElections extends ElectionWorld {
   private readonly random = new Prng(1);
   readonly model = new ConsulModel(this.clock, () => this.random.next());
   /** An operator's actions on the election's key. */
   readonly consul = new ModelOperator(this.model, VIRTUAL_KEY);
   /** Every call of every link, by port method name, in order. */
   readonly calls: string[] = [];
-  private readonly elections: LeaderElection[] = [];
+
+  constructor() {
+    super(10_000);
+  }
 
   link(): Link {
     return modelLink(this.model, this.clock, directTransport, (method) => this.calls.push(method));
@@ -133,16 +136,17 @@ export class VirtualElections {
     overrides: Partial<ElectionOptions> = {},
     via: Link = this.link(),
   ): Candidate {
-    const election = new LeaderElection({
-      key: VIRTUAL_KEY,
-      instanceId,
-      clock: this.clock,
-      consulPort: via.port,
-      logger: memoryLogger(instanceId),
-      ...TIMINGS,
-      ...overrides,
-    });
-    this.elections.push(election);
+    const election = this.track(
+      new LeaderElection({
+        key: VIRTUAL_KEY,
+        instanceId,
+        clock: this.clock,
+        consulPort: via.port,
+        logger: memoryLogger(instanceId),
+        ...TIMINGS,
+        ...overrides,
+      }),
+    );
     return { election, link: via };
   }
 
@@ -162,15 +166,6 @@ export class VirtualElections {
     return candidate;
   }
 
-  /** Advances virtual time in 5 ms steps until `probe` holds; returns that time. */
-  async until(probe: () => boolean, limitMs = 10_000): Promise<number> {
-    for (let waited = 0; !probe(); waited += 5) {
-      if (waited > limitMs) throw new Error(`condition not met within ${limitMs} ms`);
-      await this.clock.advance(5);
-    }
-    return this.clock.now();
-  }
-
   /**
    * Advances time in 1 ms steps for `ms`, sampling every election's isLeader(); returns the first
    * moment two were true together, or null.
@@ -183,32 +178,10 @@ export class VirtualElections {
     }
     return null;
   }
-
-  /**
-   * Stops every election, letting virtual time run so that stops waiting on timers finish (a stop
-   * behind a cut link never does), then the model's own timers.
-   */
-  async stopAll(): Promise<void> {
-    const stops = Promise.all(this.elections.splice(0).map((election) => election.stop()));
-    await Promise.race([stops, this.clock.advance(10_000)]);
-    this.model.dispose();
-  }
 }
 
 /** The current test's elections, for the specs of a `describe` that calls {@link useVirtualElections}. */
-export interface VirtualWorld {
-  readonly clock: VirtualClock;
-  readonly model: ConsulModel;
-  readonly consul: ModelOperator;
-  /** Every call of every link, by port method name, in order. */
-  readonly calls: readonly string[];
-  readonly link: VirtualElections['link'];
-  readonly candidate: VirtualElections['candidate'];
-  readonly leading: VirtualElections['leading'];
-  readonly following: VirtualElections['following'];
-  readonly until: VirtualElections['until'];
-  readonly firstOverlap: VirtualElections['firstOverlap'];
-}
+export type VirtualWorld = WorldView<VirtualElections>;
 
 /**
  * A fresh clock, Consul and set of elections for every test of the calling `describe`, every
@@ -216,36 +189,5 @@ export interface VirtualWorld {
  * `candidate` and `until` once at the top of its `describe`.
  */
 export function useVirtualElections(): VirtualWorld {
-  let world: VirtualElections | undefined;
-  const current = (): VirtualElections => {
-    if (!world) throw new Error('useVirtualElections(): the world exists only inside a test');
-    return world;
-  };
-  beforeEach(() => {
-    world = new VirtualElections();
-  });
-  afterEach(async () => {
-    await current().stopAll();
-    world = undefined;
-  });
-  return {
-    get clock() {
-      return current().clock;
-    },
-    get model() {
-      return current().model;
-    },
-    get consul() {
-      return current().consul;
-    },
-    get calls() {
-      return current().calls;
-    },
-    link: () => current().link(),
-    candidate: (...args) => current().candidate(...args),
-    leading: (...args) => current().leading(...args),
-    following: (...args) => current().following(...args),
-    until: (probe, limitMs) => current().until(probe, limitMs),
-    firstOverlap: (all, ms) => current().firstOverlap(all, ms),
-  };
+  return useWorld('useVirtualElections()', VirtualElections, () => new VirtualElections());
 }
