@@ -1,6 +1,7 @@
 // Fourth review (helper review2, after 7a8fb4a) of the value rewrites, adoption and lost-answer
 // fixes: interleavings they leave open. On the Consul model, each candidate behind a link that can
 // delay, lose or cut off its requests.
+import type { LeaderElection } from '../../../lib/election';
 import { decodeLeaderValue } from '../../../lib/election/leader-value';
 import { writingTxn } from '../../support/faulty-link';
 import { useModelElections } from '../../support/model-elections';
@@ -10,14 +11,28 @@ describe('fourth review of the value rewrites and lost answers (virtual clock, C
   const world = useModelElections({ successionStep: 100 });
   const { link, elect, until, rawInKey, valueInKey } = world;
 
-  it("writes its own value back over an operator's copy of its earlier release found in a hold it adopts (marker, lease and metadata)", async () => {
-    const aLink = link();
-    const a = elect('a', aLink);
+  /** Starts `a`, lets it lead, and has it resign for 500 ms: returns its release as stored. */
+  const leadThenRelease = async (a: LeaderElection): Promise<string> => {
     a.start();
     await until(() => a.isLeader(), 10_000);
     await Promise.race([a.resign({ pause: 500 }), world.clock.advance(1_000)]);
+    return rawInKey()!;
+  };
+  /** The moments, sampled every 5 ms for 3 s, at which `a` and `b` both led. */
+  const bothLeading = async (a: LeaderElection, b: LeaderElection): Promise<number[]> => {
+    const overlap: number[] = [];
+    for (let waited = 0; waited < 3_000; waited += 5) {
+      if (a.isLeader() && b.isLeader()) overlap.push(world.clock.now());
+      await world.clock.advance(5);
+    }
+    return overlap;
+  };
+
+  it("writes its own value back over an operator's copy of its earlier release found in a hold it adopts (marker, lease and metadata)", async () => {
+    const aLink = link();
+    const a = elect('a', aLink);
     // a's release: the marker, bound to a's session (the same one a campaigns with next).
-    const release = valueInKey()!;
+    const release = decodeLeaderValue(await leadThenRelease(a))!;
     expect(release.releasedAt).toBeDefined();
     const sessionId = release.releasedBy;
     // a's next acquire goes through, its answer lost; an operator imports a backup holding a's
@@ -63,10 +78,7 @@ describe('fourth review of the value rewrites and lost answers (virtual clock, C
   it("never leads beside a cut-off holder that adopted a hold holding an operator's copy of its earlier release", async () => {
     const aLink = link();
     const a = elect('a', aLink);
-    a.start();
-    await until(() => a.isLeader(), 10_000);
-    await Promise.race([a.resign({ pause: 500 }), world.clock.advance(1_000)]);
-    const backup = rawInKey()!;
+    const backup = await leadThenRelease(a);
     const sessionId = decodeLeaderValue(backup)!.releasedBy!;
     let acquires = 0;
     aLink.fate = (request) =>
@@ -82,11 +94,7 @@ describe('fourth review of the value rewrites and lost answers (virtual clock, C
     aLink.cut = true;
     world.model.sessionDestroy(sessionId);
     world.model.restart(false);
-    const overlap: number[] = [];
-    for (let waited = 0; waited < 3_000; waited += 5) {
-      if (a.isLeader() && b.isLeader()) overlap.push(world.clock.now());
-      await world.clock.advance(5);
-    }
+    const overlap = await bothLeading(a, b);
     expect(b.isLeader()).toBe(true);
     expect(overlap).toEqual([]);
   });
@@ -94,11 +102,8 @@ describe('fourth review of the value rewrites and lost answers (virtual clock, C
   it("never leads beside a cut-off holder after an operator's import of an earlier release of the holder's own session", async () => {
     const aLink = link();
     const a = elect('a', aLink);
-    a.start();
-    await until(() => a.isLeader(), 10_000);
-    await Promise.race([a.resign({ pause: 500 }), world.clock.advance(1_000)]);
     // a's release of its first term: the marker, bound to the session it keeps for its next term.
-    const backup = rawInKey()!;
+    const backup = await leadThenRelease(a);
     const sessionId = decodeLeaderValue(backup)!.releasedBy!;
     const firstToken = decodeLeaderValue(backup)!.token;
     await until(() => a.isLeader(), 20_000);
@@ -115,11 +120,7 @@ describe('fourth review of the value rewrites and lost answers (virtual clock, C
     await world.clock.advance(50);
     world.model.sessionDestroy(sessionId);
     world.model.restart(false);
-    const overlap: number[] = [];
-    for (let waited = 0; waited < 3_000; waited += 5) {
-      if (a.isLeader() && b.isLeader()) overlap.push(world.clock.now());
-      await world.clock.advance(5);
-    }
+    const overlap = await bothLeading(a, b);
     expect(b.isLeader()).toBe(true);
     expect(overlap).toEqual([]);
   });
