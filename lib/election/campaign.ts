@@ -236,7 +236,7 @@ export class Campaign implements AdoptionCampaign {
         this.host.options.requestTimeoutMs,
       );
     } catch (error) {
-      if (outcomeUnknown(error)) this.unanswered = session;
+      if (classify(error, 'acquire').outcomeUnknown) this.unanswered = session;
       throw error;
     }
     const answeredAt = this.host.clock.now();
@@ -299,10 +299,4 @@ export class Campaign implements AdoptionCampaign {
   cancel(): void {
     this.timer.clear();
   }
-}
-
-/** Whether a failed request may have been carried out, or refused, without our hearing of it. */
-function outcomeUnknown(error: unknown): boolean {
-  const { kind } = classify(error, 'acquire');
-  return kind === 'timeout' || kind === 'unreachable' || kind === 'server-error';
 }

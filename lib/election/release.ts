@@ -127,7 +127,8 @@ export class KeyRelease {
         const failure = classify(error, 'key release');
         this.host.problems.reportProblem('release', failure);
         retryInMs = backoff.nextAfter(failure);
-        unknownOutcome = true;
+        // A 403 or 429 says Consul did not carry it out: nothing to look at before the next try.
+        unknownOutcome = failure.outcomeUnknown;
       }
       attempted();
       if (retryInMs > 0) await this.host.sleep(retryInMs);
@@ -214,11 +215,12 @@ export class KeyRelease {
         // A refusal: the key changed under our session; release what is there now, at once.
         hold = outcome === 'done' ? null : { ...hold, modifyIndex: outcome };
       } catch (error) {
-        unknownOutcome = looked;
+        const failure = classify(error, 'stop');
+        unknownOutcome = looked && failure.outcomeUnknown;
         this.host.logger.warn(
           ElectionMessages.stopStepFailed(
             this.host.options.key,
-            classify(error, 'stop').message,
+            failure.message,
             attempt,
             STOP_ATTEMPTS,
           ),
