@@ -19,10 +19,6 @@ export class ConsulRequestError extends Error {
   }
 
   /**
-   * Network failures, timeouts, 5xx answers (503: an overloaded server) and 429 (Consul's rate
-   * limiter) are transient: Consul may be back in a moment, and a retry with backoff is right.
-   */
-  /**
    * Whether the request may have been carried out, or refused, without our hearing of it: no answer
    * came (a timeout, a connection lost) or a 5xx (a server may commit and still fail to answer).
    * A 403 or 429 is Consul's answer that it did not carry it out.
@@ -31,6 +27,10 @@ export class ConsulRequestError extends Error {
     return this.kind === 'timeout' || this.kind === 'unreachable' || this.kind === 'server-error';
   }
 
+  /**
+   * Network failures, timeouts, 5xx answers (503: an overloaded server) and 429 (Consul's rate
+   * limiter) are transient: Consul may be back in a moment, and a retry with backoff is right.
+   */
   get transient(): boolean {
     return (
       this.kind === 'unreachable' ||
