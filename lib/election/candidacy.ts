@@ -127,18 +127,14 @@ export class Candidacy {
     else this.host.logger.warn(ElectionMessages.checkUnknown(this.host.options.key, session.id));
     this.host.onSessionGone(session);
     this.current = null;
-    const { requestTimeoutMs } = this.host.options;
-    if (fallBack) {
-      // From now on sessions carry no check and no service: the old service goes too.
-      void session.destroy(requestTimeoutMs).catch(() => undefined);
-    } else {
-      // The next opening registers the same service again with its check. Deregistering it here
-      // would race that registration: landing after it, it removes the new check, whose next update
-      // then answers "unknown" as well, and the candidate falls back for good. The catalog keeps the
-      // service's place (CreateIndex) in the succession order too.
-      session.close();
-      void this.host.port.destroySession(session.id, requestTimeoutMs).catch(() => undefined);
-    }
+    // After a fallback sessions carry no check and no service: the old service goes too. Otherwise
+    // the next opening registers the same service again with its check; deregistering it here would
+    // race that registration and, landing after it, remove the new check, whose next update then
+    // answers "unknown" as well: the candidate would fall back for good. Kept, the service also
+    // keeps its place (CreateIndex) in the succession order.
+    void session
+      .destroy(this.host.options.requestTimeoutMs, { keepService: !fallBack })
+      .catch(() => undefined);
     this.keep();
   }
 

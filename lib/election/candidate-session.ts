@@ -136,14 +136,19 @@ export class CandidateSession {
     this.checkTimer = this.renewTimer = null;
   }
 
-  /** Destroys the session (invalidating it: lock-delay applies to keys it still holds) and removes the service. */
-  async destroy(timeoutMs: number): Promise<void> {
+  /**
+   * Destroys the session (invalidating it: lock-delay applies to keys it still holds) and removes the
+   * service, unless `keepService`: the next session registers the same service again, and a
+   * deregistration landing after that registration would remove the new check.
+   */
+  async destroy(timeoutMs: number, { keepService = false } = {}): Promise<void> {
     this.close();
     try {
       await this.port.destroySession(this.id, timeoutMs);
     } finally {
       // Deregistered even when the destroy failed: a dead candidate must not stay in the order.
-      if (this.serviceId) await this.port.deregisterService(this.serviceId, timeoutMs);
+      if (this.serviceId && !keepService)
+        await this.port.deregisterService(this.serviceId, timeoutMs);
     }
   }
 
@@ -155,9 +160,7 @@ export class CandidateSession {
    * once Consul said no (the candidacy is told, as at a scheduled renewal); a failure is thrown.
    */
   async verify(): Promise<'live' | 'lost'> {
-    const outcome = await this.attempt('server', () =>
-      this.port.renewSession(this.id, this.options.requestTimeoutMs),
-    );
+    const outcome = await this.renew();
     if (outcome === 'not-found') {
       this.lose();
       return 'lost';
@@ -175,9 +178,7 @@ export class CandidateSession {
   private scheduleRenew(delayMs = this.options.sessionTtlMs / 2): void {
     this.renewTimer = this.clock.setTimer(async () => {
       this.renewTimer = null;
-      const outcome = await this.attempt('server', () =>
-        this.port.renewSession(this.id, this.options.requestTimeoutMs),
-      );
+      const outcome = await this.renew();
       if (outcome === 'not-found') return this.lose();
       // Consul keeps a session only sessionTtl past its last renewal: a failed renewal waiting a
       // whole half-TTL again leaves the next one at (or past, with a late timer) the expiry.
@@ -240,6 +241,13 @@ export class CandidateSession {
     );
   }
 
+  /** One renewal, its outcome reported: the scheduled one, verify()'s, and the check's question. */
+  private renew(): Promise<'renewed' | 'not-found' | ConsulRequestError> {
+    return this.attempt('server', () =>
+      this.port.renewSession(this.id, this.options.requestTimeoutMs),
+    );
+  }
+
   /** One upkeep request, its outcome reported; a failure comes back as its error (for the backoff). */
   private async attempt<T extends string>(
     path: UpkeepPath,
@@ -263,9 +271,7 @@ export class CandidateSession {
    * tells which.
    */
   private async onCheckUnknown(): Promise<void> {
-    const session = await this.attempt('server', () =>
-      this.port.renewSession(this.id, this.options.requestTimeoutMs),
-    );
+    const session = await this.renew();
     if (this.closed) return;
     if (session === 'not-found') return this.lose();
     if (session instanceof ConsulRequestError)
