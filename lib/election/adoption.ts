@@ -53,9 +53,7 @@ export class Adoption {
     const inKey = decodeLeaderValue(entry.value);
     const fresh = this.campaign.valueToWrite(observation);
     const overwritten =
-      !inKey ||
-      inKey.instanceId !== this.host.instanceId ||
-      !isOwnRewrite({ ...fresh, since: inKey.since, token: inKey.token }, inKey);
+      !inKey || !isOwnRewrite({ ...fresh, since: inKey.since, token: inKey.token }, inKey);
     const value = overwritten ? fresh : inKey;
     if (this.campaign.isPausedAt(this.host.clock.now())) {
       this.host.release(
