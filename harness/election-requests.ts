@@ -1,7 +1,7 @@
 import type { RequestPattern } from './http-fault-proxy';
 
 /*
- * The election's requests as they look on the wire (lib/election/node-consul.port.ts), for the HTTP
+ * The election's requests as they look on the wire (lib/election/consul/node-consul.port.ts), for the HTTP
  * fault proxy to hold back, refuse or count. Every hold change is a `PUT /v1/txn`; the verbs in its
  * body tell which one it is:
  * - acquire: a `check-index` or `check-not-exists`, then `lock`, then `get` (no `check-session`);

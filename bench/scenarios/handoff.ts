@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { filter, firstValueFrom } from 'rxjs';
 import { ConsulLeaderModule, ConsulLeaderService } from '../../lib';
 import { LeaderElection } from '../../lib/election';
-import { resolveElectionOptions } from '../../lib/election/resolve-election-options';
+import { resolveElectionOptions } from '../../lib/election/options/resolve-election-options';
 import { waitForCandidates, waitForSessions } from '../lib/candidates';
 import { ConsulLockContender } from '../lib/consul-lock';
 import { silentLogger, type BenchContext } from '../lib/context';

@@ -1,4 +1,4 @@
-import { describeDuration } from './duration';
+import { describeDuration } from './time/duration';
 
 /** Texts of the errors and log lines of the election core, in one place so that they stay consistent. */
 export const ElectionMessages = {

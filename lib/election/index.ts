@@ -1,6 +1,6 @@
 export { LeaderElection } from './leader-election';
-export { LeadershipLostError, type StepDownReason } from './holding';
-export type { ElectionEvent, TransitionReason } from './election-event';
+export { LeadershipLostError, type StepDownReason } from './protocol/holding';
+export type { ElectionEvent, TransitionReason } from './state/election-event';
 export type {
   ElectionOptions,
   ConsulConnectionOptions,
@@ -8,8 +8,8 @@ export type {
   RetryOptions,
   ElectionLogger,
   ResolvedElectionOptions,
-} from './election-options';
-export { ElectionOptionsError } from './election-options.error';
+} from './options/election-options';
+export { ElectionOptionsError } from './options/election-options.error';
 export type {
   ElectionRole,
   LeaderInfo,
@@ -17,12 +17,12 @@ export type {
   LeadershipState,
   ElectionProblem,
   ElectionProblemKind,
-} from './leadership-state';
-export { initialLeadershipState } from './leadership-state';
-export type { Duration } from './duration';
-export { parseDuration } from './duration';
-export type { Clock, TimerHandle } from './clock';
-export { systemClock } from './clock';
+} from './state/leadership-state';
+export { initialLeadershipState } from './state/leadership-state';
+export type { Duration } from './time/duration';
+export { parseDuration } from './time/duration';
+export type { Clock, TimerHandle } from './time/clock';
+export { systemClock } from './time/clock';
 export type {
   ConsulPort,
   KeyEntry,
@@ -36,6 +36,6 @@ export type {
   CandidatesRead,
   ReleaseRequest,
   ReadKeyRequest,
-} from './consul-port';
-export { ConsulRequestError } from './consul-request.error';
-export { NodeConsulPort } from './node-consul.port';
+} from './consul/consul-port';
+export { ConsulRequestError } from './consul/consul-request.error';
+export { NodeConsulPort } from './consul/node-consul.port';

@@ -1,29 +1,33 @@
 import type { Observable } from 'rxjs';
-import type { WatchContext } from './blocking-watch';
-import { Campaign } from './campaign';
-import { Candidacy } from './candidacy';
-import { systemClock, type Clock } from './clock';
-import type { ConsulPort } from './consul-port';
-import { drainWithin } from './drain';
-import type { ElectionContext } from './election-context';
-import { holdingOf, isRunning, type ElectionStage } from './election-stage';
-import { parseDuration, type Duration } from './duration';
-import type { ElectionEvent } from './election-event';
-import type { ElectionLogger, ElectionOptions, ResolvedElectionOptions } from './election-options';
-import { ElectionOptionsError } from './election-options.error';
-import { ElectionProblems } from './election-problems';
-import { ElectionTimers } from './election-timers';
+import type { WatchContext } from './watch/blocking-watch';
+import { Campaign } from './protocol/campaign';
+import { Candidacy } from './session/candidacy';
+import { systemClock, type Clock } from './time/clock';
+import type { ConsulPort } from './consul/consul-port';
+import { drainWithin } from './protocol/drain';
+import type { ElectionContext } from './protocol/election-context';
+import { holdingOf, isRunning, type ElectionStage } from './protocol/election-stage';
+import { parseDuration, type Duration } from './time/duration';
+import type { ElectionEvent } from './state/election-event';
+import type {
+  ElectionLogger,
+  ElectionOptions,
+  ResolvedElectionOptions,
+} from './options/election-options';
+import { ElectionOptionsError } from './options/election-options.error';
+import { ElectionProblems } from './state/election-problems';
+import { ElectionTimers } from './time/election-timers';
 import { ElectionMessages } from './election.messages';
-import { Hold } from './hold';
-import { KeyWatch, type Observation } from './key-watch';
-import type { LeaderValue } from './leader-value';
-import type { LeadershipState } from './leadership-state';
-import { NodeConsulPort } from './node-consul.port';
-import { heldKeyOf, KeyRelease, type HeldKey } from './release';
-import { resolveElectionOptions } from './resolve-election-options';
-import { StatePublisher } from './state-publisher';
-import { SuccessorNaming } from './successors';
-import { mayClaimReleased } from './takeover';
+import { Hold } from './protocol/hold';
+import { KeyWatch, type Observation } from './watch/key-watch';
+import type { LeaderValue } from './protocol/leader-value';
+import type { LeadershipState } from './state/leadership-state';
+import { NodeConsulPort } from './consul/node-consul.port';
+import { heldKeyOf, KeyRelease, type HeldKey } from './protocol/release';
+import { resolveElectionOptions } from './options/resolve-election-options';
+import { StatePublisher } from './state/state-publisher';
+import { SuccessorNaming } from './protocol/successors';
+import { mayClaimReleased } from './protocol/takeover';
 
 /**
  * One candidate in a leader election on one Consul key: the Consul recipe (session, `acquire`, blocking

@@ -7,7 +7,7 @@
 import crypto = require('node:crypto');
 import { FAST_TIMINGS } from '../support/election-kit';
 import { LeaderElection, type ElectionOptions } from '../../lib/election';
-import { resolveElectionOptions } from '../../lib/election/resolve-election-options';
+import { resolveElectionOptions } from '../../lib/election/options/resolve-election-options';
 import { ConsulModel } from '../support/consul-model';
 import { modelPort } from '../support/model-consul-client';
 import { Prng } from '../support/prng';

@@ -24,7 +24,7 @@
 //   a critical check's service reaped `DeregisterCriticalServiceAfter` later (at the agent's 30 s reap);
 // - ACL tokens with denied capabilities; an agent restart with its state wiped (indexes go back) or kept.
 import type { Clock, TimerHandle } from '../../lib/election';
-import { parseDuration } from '../../lib/election/duration';
+import { parseDuration } from '../../lib/election/time/duration';
 
 export interface ModelAnswer {
   readonly status: number;

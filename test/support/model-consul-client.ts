@@ -5,7 +5,7 @@
 // (delivered, lost, answered late, refused) — the simulator's network; the direct one delivers all.
 import type { EventEmitter } from 'node:events';
 import { NodeConsulPort } from '../../lib/election';
-import { parseDuration } from '../../lib/election/duration';
+import { parseDuration } from '../../lib/election/time/duration';
 import {
   ModelUnavailableError,
   type ConsulModel,

@@ -4,7 +4,7 @@
 // useVirtualElections() (faults by port method, renewals every 400 ms), the session here is renewed
 // every 30 s, so what a candidate learns only at its renewal, it learns late.
 import { LeaderElection, type ElectionOptions } from '../../lib/election';
-import { decodeLeaderValue, type LeaderValue } from '../../lib/election/leader-value';
+import { decodeLeaderValue, type LeaderValue } from '../../lib/election/protocol/leader-value';
 import { ConsulModel } from './consul-model';
 import { memoryLogger } from './election-kit';
 import { ElectionWorld, useWorld, type WorldView } from './election-world';

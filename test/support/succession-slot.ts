@@ -1,8 +1,8 @@
-import { SUCCESSION_LIST_LENGTH, successionRank } from '../../lib/election/succession';
+import { SUCCESSION_LIST_LENGTH, successionRank } from '../../lib/election/protocol/succession';
 
 /**
  * An instance id, starting with `prefix`, that ordered succession puts in hash slot `slot` when no
- * holder has named it (lib/election/succession.ts): such a candidate tries a free key only
+ * holder has named it (lib/election/protocol/succession.ts): such a candidate tries a free key only
  * `slot × successionStep` after it saw it free. Lets a spec choose who tries first, or last.
  */
 export function instanceIdInSlot(prefix: string, slot: number): string {

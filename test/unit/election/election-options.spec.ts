@@ -1,5 +1,5 @@
 import { ElectionOptionsError, type ElectionOptions } from '../../../lib/election';
-import { resolveElectionOptions } from '../../../lib/election/resolve-election-options';
+import { resolveElectionOptions } from '../../../lib/election/options/resolve-election-options';
 
 const valid: ElectionOptions = { key: 'service/billing/leader' };
 

@@ -1,19 +1,23 @@
-import { Backoff } from '../../../lib/election/backoff';
-import { describeDuration, parseDuration, toConsulDuration } from '../../../lib/election/duration';
-import { Lease } from '../../../lib/election/lease';
+import { Backoff } from '../../../lib/election/time/backoff';
+import {
+  describeDuration,
+  parseDuration,
+  toConsulDuration,
+} from '../../../lib/election/time/duration';
+import { Lease } from '../../../lib/election/protocol/lease';
 import {
   actTime,
   leaseWaitMs,
   mayClaimReleased,
   vacancyOf,
   type Vacancy,
-} from '../../../lib/election/takeover';
-import { decodeLeaderValue, encodeLeaderValue } from '../../../lib/election/leader-value';
+} from '../../../lib/election/protocol/takeover';
+import { decodeLeaderValue, encodeLeaderValue } from '../../../lib/election/protocol/leader-value';
 import {
   SUCCESSION_LIST_LENGTH,
   successionRank,
   successorsOf,
-} from '../../../lib/election/succession';
+} from '../../../lib/election/protocol/succession';
 
 describe('durations', () => {
   it.each([

@@ -1,7 +1,7 @@
 // Review of the lost-answer fixes (8a4130f successors, 1535441 verify): interleavings they leave
 // open. On the Consul model, each candidate behind a link that can delay or lose a request.
-import { CandidateSession } from '../../../lib/election/candidate-session';
-import { resolveElectionOptions } from '../../../lib/election/resolve-election-options';
+import { CandidateSession } from '../../../lib/election/session/candidate-session';
+import { resolveElectionOptions } from '../../../lib/election/options/resolve-election-options';
 import { writingTxn } from '../../support/faulty-link';
 import { useModelElections } from '../../support/model-elections';
 import { modelPort } from '../../support/model-consul-client';

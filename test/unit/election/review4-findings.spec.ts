@@ -2,7 +2,7 @@
 // fixes: interleavings they leave open. On the Consul model, each candidate behind a link that can
 // delay, lose or cut off its requests.
 import type { LeaderElection } from '../../../lib/election';
-import { decodeLeaderValue } from '../../../lib/election/leader-value';
+import { decodeLeaderValue } from '../../../lib/election/protocol/leader-value';
 import { writingTxn } from '../../support/faulty-link';
 import { useModelElections } from '../../support/model-elections';
 import { VIRTUAL_D as D, VIRTUAL_KEY as KEY } from '../../support/virtual-elections';

@@ -1,0 +1,127 @@
+import { ElectionMessages } from '../election.messages';
+import type { ElectionProblemKind } from '../state/leadership-state';
+
+/** A failed Consul request, classified so that the election can decide whether and how to retry. */
+export class ConsulRequestError extends Error {
+  override readonly name = 'ConsulRequestError';
+
+  constructor(
+    /** What went wrong in the election's terms: network, timeout, 5xx, 403, or anything else. */
+    readonly kind: ElectionProblemKind,
+    /** Which request, e.g. `'session create'`. */
+    readonly operation: string,
+    message: string,
+    readonly status?: number,
+    readonly body?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ElectionMessages.requestFailed(operation, message), options);
+  }
+
+  /**
+   * Whether the request may have been carried out, or refused, without our hearing of it: no answer
+   * came (a timeout, a connection lost) or a 5xx (a server may commit and still fail to answer).
+   * A 403 or 429 is Consul's answer that it did not carry it out.
+   */
+  get outcomeUnknown(): boolean {
+    return this.kind === 'timeout' || this.kind === 'unreachable' || this.kind === 'server-error';
+  }
+
+  /**
+   * Network failures, timeouts, 5xx answers (503: an overloaded server) and 429 (Consul's rate
+   * limiter) are transient: Consul may be back in a moment, and a retry with backoff is right.
+   */
+  get transient(): boolean {
+    return (
+      this.kind === 'unreachable' ||
+      this.kind === 'timeout' ||
+      this.kind === 'server-error' ||
+      this.kind === 'rate-limited'
+    );
+  }
+}
+
+/** An HTTP response as the `consul` client hands it over (with `includeResponse`). */
+export interface HttpResponseLike {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body?: unknown;
+}
+
+/** What the client (papi) rejects with: a network error, a timeout, or an answer it took for one. */
+interface PapiLikeError {
+  message?: string;
+  isTimeout?: boolean;
+  code?: string;
+  cause?: { code?: string };
+  response?: unknown;
+}
+
+export function isHttpResponse(value: unknown): value is HttpResponseLike {
+  const candidate = value as Partial<HttpResponseLike> | null | undefined;
+  return (
+    typeof candidate?.statusCode === 'number' &&
+    typeof candidate.headers === 'object' &&
+    candidate.headers !== null
+  );
+}
+
+/** An answer's body as text, whatever the client parsed it into. */
+export function bodyText(body: unknown): string {
+  if (body === undefined || body === null) return '';
+  if (Buffer.isBuffer(body)) return body.toString('utf8');
+  return typeof body === 'string' ? body : JSON.stringify(body);
+}
+
+/** The error for an HTTP answer whose status the request did not expect. */
+export function statusError(status: number, body: unknown, operation: string): ConsulRequestError {
+  const text = bodyText(body).trim().slice(0, 500);
+  const detail = ElectionMessages.httpStatus(status, text);
+  const kind =
+    status === 403
+      ? 'forbidden'
+      : status === 429
+        ? 'rate-limited'
+        : status >= 500
+          ? 'server-error'
+          : 'unexpected';
+  return new ConsulRequestError(kind, operation, detail, status, text);
+}
+
+/** Maps a failure without an HTTP answer (or any other error) onto the kinds the election reacts to. */
+export function classify(error: unknown, operation: string): ConsulRequestError {
+  if (error instanceof ConsulRequestError) return error;
+  const failure = (error ?? {}) as PapiLikeError;
+  const response = failure.response;
+  if (isHttpResponse(response)) return statusError(response.statusCode, response.body, operation);
+  const message = failure.message ?? String(error);
+  const options = { cause: error };
+  if (failure.isTimeout || /timed? ?out/i.test(message)) {
+    return new ConsulRequestError('timeout', operation, message, undefined, undefined, options);
+  }
+  const code = failure.code ?? failure.cause?.code;
+  const detail = code && !message.includes(code) ? `${message} (${code})` : message;
+  return new ConsulRequestError('unreachable', operation, detail, undefined, undefined, options);
+}
+
+/**
+ * Whether an agent's answer says it does not know a check (or the service it names): 404 on recent
+ * agents; on 1.8.7 a 500 reading `CheckID "…" does not have associated TTL`, `Missing check '…'
+ * registration`, `Unknown check "…"` or `ServiceID "…" does not exist`. Only those texts: a 500 such
+ * as "ACL not found" says nothing about the check, and taking it for one would make the election
+ * abandon a session that still lives (issue 9).
+ */
+export function unknownToAgent(status: number | undefined, body: string): boolean {
+  return (
+    status === 404 ||
+    (status === 500 &&
+      /does not exist|missing check|unknown check|does not have associated TTL/i.test(body))
+  );
+}
+
+/** A request's failure that says the agent does not know the check (see {@link unknownToAgent}). */
+export function isUnknownToAgent(error: unknown): boolean {
+  return (
+    error instanceof ConsulRequestError && unknownToAgent(error.status, error.body ?? error.message)
+  );
+}

@@ -1,0 +1,108 @@
+import type { CandidateService, CandidatesRead, ReadKeyRequest, TtlCheck } from './consul-port';
+import { bodyText, unknownToAgent } from './consul-request.error';
+import { toConsulDuration } from '../time/duration';
+import { blocking, expect, send, type ConsulClient } from './node-consul-transport';
+
+// The agent and catalog operations of NodeConsulPort: this instance's service with its TTL check, and
+// the passing candidates of a service.
+
+interface RawServiceEntry {
+  Service?: { ID: string; Meta?: Record<string, string> | null; CreateIndex?: number };
+}
+
+export async function registerService(
+  client: ConsulClient,
+  service: CandidateService,
+  timeoutMs: number,
+): Promise<void> {
+  const answer = await send('service register', timeoutMs, undefined, (options) =>
+    client.agent.service.register({
+      id: service.id,
+      name: service.name,
+      meta: service.meta,
+      ...(service.check && {
+        check: {
+          checkid: service.check.id,
+          name: service.check.name,
+          ttl: toConsulDuration(service.check.ttlMs),
+          status: 'passing',
+          deregistercriticalserviceafter: toConsulDuration(
+            service.check.deregisterCriticalServiceAfterMs,
+          ),
+        },
+      }),
+      ...options,
+    } as never),
+  );
+  expect(answer, 'service register', 200);
+}
+
+export async function registerTtlCheck(
+  client: ConsulClient,
+  check: TtlCheck,
+  timeoutMs: number,
+): Promise<void> {
+  const answer = await send('check register', timeoutMs, undefined, (options) =>
+    client.agent.check.register({
+      id: check.id,
+      name: check.name,
+      serviceid: check.serviceId,
+      ttl: toConsulDuration(check.ttlMs),
+      status: 'passing',
+      deregistercriticalserviceafter: toConsulDuration(check.deregisterCriticalServiceAfterMs),
+      ...options,
+    } as never),
+  );
+  expect(answer, 'check register', 200);
+}
+
+export async function readCandidates(
+  client: ConsulClient,
+  serviceName: string,
+  request: ReadKeyRequest,
+): Promise<CandidatesRead> {
+  const answer = await send('candidates read', request.timeoutMs, request.signal, (options) =>
+    client.health.service({
+      service: serviceName,
+      passing: true,
+      ...blocking(request),
+      ...options,
+    } as never),
+  );
+  const entries = expect(answer, 'candidates read', 200, (body): body is RawServiceEntry[] =>
+    Array.isArray(body),
+  );
+  const candidates = entries.flatMap((entry) => {
+    const meta = entry.Service?.Meta;
+    const instanceId = meta?.['instance-id'];
+    if (!instanceId) return [];
+    const leaderKey = meta?.['leader-key'] ?? null;
+    return [{ instanceId, leaderKey, createIndex: entry.Service?.CreateIndex ?? 0 }];
+  });
+  return { candidates, index: answer.index };
+}
+
+export async function passCheck(
+  client: ConsulClient,
+  checkId: string,
+  timeoutMs: number,
+): Promise<'passed' | 'not-found'> {
+  const answer = await send('check update', timeoutMs, undefined, (options) =>
+    client.agent.check.pass({ id: checkId, ...options } as never),
+  );
+  if (unknownToAgent(answer.status, bodyText(answer.body))) return 'not-found';
+  expect(answer, 'check update', 200);
+  return 'passed';
+}
+
+export async function deregisterService(
+  client: ConsulClient,
+  serviceId: string,
+  timeoutMs: number,
+): Promise<void> {
+  const answer = await send('service deregister', timeoutMs, undefined, (options) =>
+    client.agent.service.deregister({ id: serviceId, ...options } as never),
+  );
+  if (answer.status === 404) return;
+  expect(answer, 'service deregister', 200);
+}

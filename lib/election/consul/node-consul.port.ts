@@ -1,0 +1,124 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import Consul from 'consul';
+import type {
+  AcquireRequest,
+  AcquireResult,
+  CandidateService,
+  CandidatesRead,
+  ConsulPort,
+  KeyRead,
+  NewSession,
+  ReadKeyRequest,
+  ReleaseRequest,
+  TtlCheck,
+} from './consul-port';
+import type { ResolvedElectionOptions } from '../options/election-options';
+import * as agentCalls from './node-consul-agent';
+import * as keyCalls from './node-consul-keys';
+import * as sessionCalls from './node-consul-sessions';
+import type { ConsulClient } from './node-consul-transport';
+
+/** The client's request pipeline (papi), where an extension can amend a request before it is built. */
+interface PapiClient {
+  _ext(
+    event: 'onCreate',
+    callback: (request: { opts: { method?: string; body?: unknown } }, next: () => void) => void,
+  ): void;
+}
+
+/**
+ * {@link ConsulPort} on the `consul` npm client (v2), over one keep-alive agent so that a renewal
+ * costs a request, not a TCP handshake.
+ *
+ * Every call asks the client for the raw response and accepts an answer only by its shape: the
+ * client reports some failures by *resolving* with the error (it tells errors from values with
+ * `instanceof Error`, which is false for an error made in another realm — Node's socket errors
+ * under Jest's sandbox, for one). Taking such a value for a result would confirm a hold that
+ * Consul never confirmed (`node-consul-transport.ts`). The operations live by their part of Consul's
+ * API: `node-consul-keys.ts`, `node-consul-sessions.ts`, `node-consul-agent.ts`; each reads the
+ * client from here at every call.
+ */
+export class NodeConsulPort implements ConsulPort {
+  private readonly client: ConsulClient;
+  private readonly agent: http.Agent;
+
+  constructor(connection: ResolvedElectionOptions['consul']) {
+    this.agent = connection.secure
+      ? new https.Agent({ keepAlive: true, ca: connection.ca })
+      : new http.Agent({ keepAlive: true });
+    this.client = new Consul({
+      host: connection.host,
+      port: connection.port,
+      secure: connection.secure,
+      agent: this.agent,
+      defaults: {
+        ...(connection.token ? { token: connection.token } : {}),
+        ...(connection.dc ? { dc: connection.dc } : {}),
+      },
+    });
+    // The client sends PUTs without a body (renew, check pass, destroy, deregister) with
+    // Content-Length 0; newer Consul checks the length of writes, so every PUT carries `{}`,
+    // which each of those endpoints ignores (checked on 1.8.7).
+    (this.client as unknown as PapiClient)._ext('onCreate', (request, next) => {
+      if (request.opts.method === 'PUT' && request.opts.body === undefined) request.opts.body = {};
+      next();
+    });
+  }
+
+  readKey(key: string, request: ReadKeyRequest): Promise<KeyRead> {
+    return keyCalls.readKey(this.client, key, request);
+  }
+
+  createSession(session: NewSession, timeoutMs: number): Promise<string> {
+    return sessionCalls.createSession(this.client, session, timeoutMs);
+  }
+
+  renewSession(sessionId: string, timeoutMs: number): Promise<'renewed' | 'not-found'> {
+    return sessionCalls.renewSession(this.client, sessionId, timeoutMs);
+  }
+
+  destroySession(sessionId: string, timeoutMs: number): Promise<void> {
+    return sessionCalls.destroySession(this.client, sessionId, timeoutMs);
+  }
+
+  acquire(request: AcquireRequest, timeoutMs: number): Promise<AcquireResult> {
+    return keyCalls.acquire(this.client, request, timeoutMs);
+  }
+
+  release(request: ReleaseRequest, timeoutMs: number): Promise<boolean> {
+    return keyCalls.release(this.client, request, timeoutMs);
+  }
+
+  rewriteHeld(request: ReleaseRequest, timeoutMs: number): Promise<number | null> {
+    return keyCalls.rewriteHeld(this.client, request, timeoutMs);
+  }
+
+  confirmHolding(key: string, sessionId: string, timeoutMs: number): Promise<boolean> {
+    return keyCalls.confirmHolding(this.client, key, sessionId, timeoutMs);
+  }
+
+  registerService(service: CandidateService, timeoutMs: number): Promise<void> {
+    return agentCalls.registerService(this.client, service, timeoutMs);
+  }
+
+  registerTtlCheck(check: TtlCheck, timeoutMs: number): Promise<void> {
+    return agentCalls.registerTtlCheck(this.client, check, timeoutMs);
+  }
+
+  readCandidates(serviceName: string, request: ReadKeyRequest): Promise<CandidatesRead> {
+    return agentCalls.readCandidates(this.client, serviceName, request);
+  }
+
+  passCheck(checkId: string, timeoutMs: number): Promise<'passed' | 'not-found'> {
+    return agentCalls.passCheck(this.client, checkId, timeoutMs);
+  }
+
+  deregisterService(serviceId: string, timeoutMs: number): Promise<void> {
+    return agentCalls.deregisterService(this.client, serviceId, timeoutMs);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

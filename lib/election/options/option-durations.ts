@@ -1,0 +1,27 @@
+import { describeDuration, parseDuration, type Duration } from '../time/duration';
+import { ElectionOptionsError } from './election-options.error';
+import { ElectionMessages } from '../election.messages';
+
+export const SECOND = 1_000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+
+/** The duration option `field` in milliseconds, its fallback when unset; out of range, an error naming the range. */
+export function durationIn(
+  field: string,
+  value: Duration | undefined,
+  fallbackMs: number,
+  minMs: number,
+  maxMs: number,
+): number {
+  const accepted = `a duration from ${describeDuration(minMs)} to ${describeDuration(maxMs)} (milliseconds as a number, or a string such as "2s" or "500ms")`;
+  if (value === undefined) return fallbackMs;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < minMs || ms > maxMs) {
+    throw new ElectionOptionsError(
+      field,
+      ElectionMessages.optionOutOfRange(field, value, accepted),
+    );
+  }
+  return ms;
+}

@@ -1,0 +1,20 @@
+import type { CandidateSession } from '../session/candidate-session';
+import type { StatePublisher } from '../state/state-publisher';
+import type { ElectionContext } from './election-context';
+import type { ElectionStage } from './election-stage';
+import type { ReleasableHold } from './release';
+import type { SuccessorNaming } from './successors';
+
+/** What the hold (and its view of a key read) needs of the election. */
+export interface HoldHost extends ElectionContext {
+  readonly out: StatePublisher;
+  readonly successors: SuccessorNaming;
+  /** The election's stage: the hold lives in it (`holding`), nowhere else. */
+  stage(): ElectionStage;
+  enter(stage: ElectionStage): void;
+  noLocalAgent(): boolean;
+  release(session: CandidateSession, hold: ReleasableHold, claim: Promise<boolean>): void;
+  onSessionLost(session: CandidateSession): void;
+  /** The term ended without a release: a campaign may start. */
+  onStepDown(): void;
+}

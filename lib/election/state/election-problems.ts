@@ -1,0 +1,110 @@
+import type { Clock } from '../time/clock';
+import type { ConsulRequestError } from '../consul/consul-request.error';
+import type { ElectionLogger, ResolvedElectionOptions } from '../options/election-options';
+import { ElectionMessages } from '../election.messages';
+import type { ElectionProblem } from './leadership-state';
+import type { StatePublisher } from './state-publisher';
+
+/** The loops that talk to Consul, each reporting its own problems. */
+export type ProblemSource =
+  | 'watch'
+  | 'candidates'
+  | 'session'
+  | 'campaign'
+  | 'confirm'
+  | 'renew'
+  | 'release'
+  /** The check update, answered by the local agent alone. */
+  | 'check';
+
+/**
+ * The failed requests of the election's loops, kept per source so that a key read that works does
+ * not hide a session create that keeps failing; shown in the state and, once per change, in the log.
+ */
+export class ElectionProblems {
+  private readonly problems = new Map<
+    ProblemSource,
+    { problem: ElectionProblem; transient: boolean }
+  >();
+  private lastLoggedProblem: string | null = null;
+
+  constructor(
+    private readonly options: Pick<ResolvedElectionOptions, 'key' | 'sessionTtlMs'>,
+    private readonly clock: Clock,
+    private readonly logger: ElectionLogger,
+    private readonly out: StatePublisher,
+  ) {}
+
+  /**
+   * A request succeeded: its own problem is over, and so is any network, timeout or 5xx problem —
+   * Consul evidently answers (a loop that stopped, like the confirmations of a term that ended,
+   * would otherwise leave its last timeout behind for good).
+   */
+  reportSuccess(source: ProblemSource): void {
+    let changed = this.problems.delete(source);
+    // The local agent answering says nothing about the servers behind it.
+    if (source !== 'check') {
+      for (const [other, entry] of this.problems) {
+        if (entry.transient && other !== 'check') changed = this.problems.delete(other) || changed;
+      }
+    }
+    if (changed) this.publishProblems();
+  }
+
+  /** Surfaces a failed request in the state (and in the log once per change, not per retry). */
+  reportProblem(source: ProblemSource, error: ConsulRequestError): void {
+    const problem: ElectionProblem =
+      error.kind === 'forbidden'
+        ? {
+            kind: 'forbidden',
+            message: ElectionMessages.forbidden(this.options.key, error.operation, error.status),
+            status: error.status,
+          }
+        : error.kind === 'no-local-agent'
+          ? {
+              kind: 'no-local-agent',
+              message: ElectionMessages.noLocalAgent(this.options.key, this.options.sessionTtlMs),
+            }
+          : {
+              kind: error.kind,
+              message: error.message,
+              ...(error.status !== undefined ? { status: error.status } : {}),
+            };
+    this.out.emit({ type: 'problem', kind: error.kind, operation: error.operation });
+    this.problems.set(source, { problem, transient: error.transient });
+    this.publishProblems();
+    this.out.markSettled();
+  }
+
+  private publishProblems(): void {
+    const outstanding = [...this.problems.values()];
+    const latest = outstanding.at(-1)?.problem ?? null;
+    const consulReachable = outstanding.every((entry) => !entry.transient);
+    const signature = latest ? `${latest.kind}:${latest.status ?? ''}:${consulReachable}` : null;
+    if (signature !== this.lastLoggedProblem) {
+      if (latest?.kind === 'forbidden') this.logger.error(latest.message);
+      else if (latest)
+        this.logger.warn(
+          latest.kind === 'no-local-agent'
+            ? latest.message
+            : ElectionMessages.retrying(this.options.key, latest.message),
+        );
+      else this.logger.log(ElectionMessages.answersAgain(this.options.key));
+      this.lastLoggedProblem = signature;
+    }
+    // Retries repeat the same problem: emit only when what a subscriber would show changes.
+    const state = this.out.state;
+    if (!sameProblem(state.problem, latest) || state.consulReachable !== consulReachable) {
+      const unreachableSince = consulReachable
+        ? null
+        : (state.unreachableSince ?? this.clock.now());
+      this.out.publish({ problem: latest, consulReachable, unreachableSince });
+    }
+  }
+}
+
+function sameProblem(a: ElectionProblem | null, b: ElectionProblem | null): boolean {
+  return (
+    a === b || (!!a && !!b && a.kind === b.kind && a.status === b.status && a.message === b.message)
+  );
+}

@@ -1,0 +1,130 @@
+import { Backoff } from '../time/backoff';
+import type { Clock } from '../time/clock';
+import type { ReadKeyRequest } from '../consul/consul-port';
+import { classify } from '../consul/consul-request.error';
+import type { ResolvedElectionOptions } from '../options/election-options';
+import type { ElectionProblems } from '../state/election-problems';
+
+/**
+ * At most 4 reads a second of an absent key, however fast other keys are written: seeing the key
+ * created or deleted is delayed by no more than this.
+ */
+const MIN_PACED_READ_INTERVAL_MS = 250;
+
+/** What a blocking-query loop needs of the election that runs it. */
+export interface WatchContext {
+  readonly options: ResolvedElectionOptions;
+  readonly clock: Clock;
+  /** Aborted at stop: ends every loop and cancels its pending read. */
+  readonly lifetime: AbortSignal;
+  readonly problems: ElectionProblems;
+  running(): boolean;
+  /** Resolves after `ms`, or at once when the election stops. */
+  sleep(ms: number): Promise<void>;
+}
+
+/**
+ * Lets the owner of a watch cut its pending read short and start over without an index, when it
+ * learns by other means that the index may be ahead of the store (a wiped agent): an answer from
+ * before the restart can still arrive after it, so no failed read tells the loop.
+ */
+export class WatchRestart {
+  private controller = new AbortController();
+  private fromScratch = false;
+
+  /** Cuts the pending read short; the next read starts without an index. */
+  restart(): void {
+    this.fromScratch = true;
+    this.controller.abort();
+  }
+
+  /** For the next read: the signal that cuts it short, and whether it must start without an index. */
+  next(): { readonly signal: AbortSignal; readonly fromScratch: boolean } {
+    this.controller = new AbortController();
+    const fromScratch = this.fromScratch;
+    this.fromScratch = false;
+    return { signal: this.controller.signal, fromScratch };
+  }
+}
+
+/** A blocking-query loop with Consul's index rules and capped, jittered backoff on errors. */
+export async function blockingWatch<T extends { readonly index: number }>(
+  election: WatchContext,
+  source: 'watch' | 'candidates',
+  read: (request: ReadKeyRequest) => Promise<T>,
+  /** `continuous`: this read follows a successful one without the index going back. */
+  onRead: (result: T, receivedAt: number, continuous: boolean) => unknown,
+  options: {
+    until?: AbortSignal;
+    /**
+     * Answers that may come back at once for reasons outside the key (an absent key's read wakes on
+     * every write to any key): after one of these, the next read starts no sooner than
+     * {@link MIN_PACED_READ_INTERVAL_MS} (or `retry.initialDelay`) after this one did, so a busy
+     * KV store never paces the loop.
+     */
+    paceAfter?: (result: T) => boolean;
+    /** After a failed read: what the last read showed may describe a store that is gone. */
+    onFailure?: () => void;
+    restarts?: WatchRestart;
+  } = {},
+): Promise<void> {
+  const backoff = new Backoff(
+    election.options.retry.initialDelayMs,
+    election.options.retry.maxDelayMs,
+  );
+  const { watchWaitMs, requestTimeoutMs } = election.options;
+  const signal = options.until
+    ? AbortSignal.any([election.lifetime, options.until])
+    : election.lifetime;
+  let index = 0;
+  while (election.running() && !signal.aborted) {
+    const startedAt = election.clock.now();
+    const turn = options.restarts?.next();
+    if (turn?.fromScratch) index = 0;
+    try {
+      const result = await read({
+        index,
+        waitMs: watchWaitMs,
+        // A blocking query is a long poll: Consul adds up to wait/16 of jitter before answering.
+        // The first read (index 0) answers at once: a lost one must not blind us for the whole wait.
+        timeoutMs:
+          index > 0 ? watchWaitMs + watchWaitMs / 16 + requestTimeoutMs + 5_000 : requestTimeoutMs,
+        signal: turn ? AbortSignal.any([signal, turn.signal]) : signal,
+      });
+      if (!election.running() || signal.aborted) return;
+      election.problems.reportSuccess(source);
+      backoff.reset();
+      const receivedAt = election.clock.now();
+      // Indexes can go backwards (agent restart, snapshot restore): start over rather than block forever.
+      const nextIndex = result.index < index ? 0 : Math.max(result.index, 1);
+      const unchangedEarly =
+        nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
+      const continuous = index > 0 && nextIndex > 0;
+      const blocking = index > 0;
+      index = nextIndex;
+      onRead(result, receivedAt, continuous);
+      // Consul may answer early with the same index; never spin on it.
+      const { initialDelayMs } = election.options.retry;
+      const paceMs = Math.max(initialDelayMs, MIN_PACED_READ_INTERVAL_MS);
+      if (unchangedEarly) await election.sleep(initialDelayMs);
+      else if (blocking && options.paceAfter?.(result) && receivedAt - startedAt < paceMs)
+        await election.sleep(paceMs - (receivedAt - startedAt));
+    } catch (error) {
+      if (!election.running() || signal.aborted) {
+        if (source === 'candidates') election.problems.reportSuccess('candidates');
+        return;
+      }
+      // Cut short by WatchRestart.restart(): read afresh at once.
+      if (turn?.signal.aborted) continue;
+      election.problems.reportProblem(
+        source,
+        classify(error, source === 'watch' ? 'key watch' : 'candidates watch'),
+      );
+      // Never trust the old index after a failed read: an agent that restarted empty holds a query
+      // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
+      index = 0;
+      options.onFailure?.();
+      await election.sleep(backoff.nextAfter(error));
+    }
+  }
+}
