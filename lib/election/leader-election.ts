@@ -148,7 +148,7 @@ export class LeaderElection {
       onSessionLost: (session) => this.candidacy.lost(session),
       onStepDown: () => this.campaign.consider(),
     });
-    this.keyWatch = new KeyWatch(this.watchContext, this.port, this.instanceId, {
+    this.keyWatch = new KeyWatch(this.watchContext, this.port, () => this.candidacy.session?.id, {
       onRead: (observation, holderValue) => this.onKeyRead(observation, holderValue),
       // Campaigns wait for a fresh read.
       onForget: () => this.campaign.cancel(),

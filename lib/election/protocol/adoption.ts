@@ -14,8 +14,8 @@ export interface AdoptionCampaign {
   isPausedAt(now: number): boolean;
   /** Runs one campaign step, with the backoff and retry rules every step shares. */
   step(step: () => Promise<number | null>): Promise<void>;
-  /** What we write into the key when we take it. */
-  valueToWrite(observation: Observation): LeaderValue;
+  /** What we write into the key when we take it, `leaseMs` the wait a successor owes. */
+  valueToWrite(observation: Observation, leaseMs: number): LeaderValue;
   /** A hold was won: the next failure backs off from the start. */
   won(): void;
 }
@@ -51,27 +51,29 @@ export class Adoption {
     // and an operator's lease or metadata; ours is what our acquire wrote, but for when and whom
     // it names (successors.ts, isOwnRewrite).
     const inKey = decodeLeaderValue(entry.value);
-    const fresh = this.campaign.valueToWrite(observation);
+    const successorWaitMs = this.successorWaitMs();
+    const fresh = this.campaign.valueToWrite(observation, successorWaitMs);
     const overwritten =
       !inKey || !isOwnRewrite({ ...fresh, since: inKey.since, token: inKey.token }, inKey);
     const value = overwritten ? fresh : inKey;
     if (this.campaign.isPausedAt(this.host.clock.now())) {
       this.host.release(
         session,
-        {
-          value,
-          acquiredIndex: entry.modifyIndex,
-          // We do not know which vacancy the lost acquire took: the longest lease we know of.
-          successorWaitMs: Math.max(
-            this.host.options.leaseDurationMs,
-            this.host.lastHolderLeaseMs() ?? 0,
-          ),
-        },
+        { value, acquiredIndex: entry.modifyIndex, successorWaitMs },
         Promise.resolve(false),
       );
       return;
     }
     void this.campaign.step(() => this.adopt(session, observation, value, overwritten));
+  }
+
+  /**
+   * The lease a successor must wait out after an adopted hold that never acted: we do not know which
+   * vacancy the lost acquire took, so the longest lease we know of (the value in the key is our
+   * hold's, never a predecessor's: KeyWatch remembers the last other one).
+   */
+  private successorWaitMs(): number {
+    return Math.max(this.host.options.leaseDurationMs, this.host.lastHolderLeaseMs() ?? 0);
   }
 
   /**
@@ -99,10 +101,7 @@ export class Adoption {
       return null;
     }
     if (this.host.session() !== session || this.host.holding()) return null;
-    const successorWaitMs = Math.max(
-      this.host.options.leaseDurationMs,
-      this.host.lastHolderLeaseMs() ?? 0,
-    );
+    const successorWaitMs = this.successorWaitMs();
     // The token is Consul's index of the entry, never one read from the value: an operator's
     // import may have put an old one there.
     const token = entry.modifyIndex;

@@ -169,19 +169,27 @@ export class Campaign implements AdoptionCampaign {
     return attempt;
   }
 
-  /** What we write into the key when we take it. */
-  valueToWrite(observation: Observation): LeaderValue {
+  /**
+   * What we write into the key when we take it; `leaseMs`, the wait a successor owes should we
+   * vanish, is the lease we are waiting out ourselves until our term begins (SAFETY.md, rule 2).
+   */
+  valueToWrite(observation: Observation, leaseMs: number): LeaderValue {
     return {
       instanceId: this.host.instanceId,
       metadata: { ...this.host.options.metadata },
       since: new Date(this.host.clock.wallNow()).toISOString(),
       // Until our own watch of the candidates names them, keep the order the last holder knew.
       successors: inheritSuccessors(observation, this.host.instanceId),
-      leaseMs: this.host.options.leaseDurationMs,
+      leaseMs,
     };
   }
 
-  /** The lease a successor must wait out after our hold, if we release it without the marker. */
+  /**
+   * The lease a successor must wait out if our hold ends before our term begins: the longer of our
+   * D and the one we wait out ourselves (a rolling change may have shortened D while a holder of the
+   * old one may still act). Written into the key with the acquire, so that a follower remembers it
+   * should the key then be deleted; the hold drops it to our own D once its term begins.
+   */
   private ownLeaseAfter(observation: Observation): number {
     const vacancy = vacancyOf(observation.entry, observation.heldBefore);
     if (vacancy === 'released') return this.host.options.leaseDurationMs;
@@ -202,7 +210,8 @@ export class Campaign implements AdoptionCampaign {
       if (this.host.session() !== session || !this.host.running()) return null;
       if (this.host.observation() !== observation) return null;
     }
-    const value = this.valueToWrite(observation);
+    const successorWaitMs = this.ownLeaseAfter(observation);
+    const value = this.valueToWrite(observation, successorWaitMs);
     const sent = instantOf(this.host.clock);
     let result: AcquireResult;
     try {
@@ -223,7 +232,6 @@ export class Campaign implements AdoptionCampaign {
     this.host.problems.reportSuccess('campaign');
     if (result.acquired) {
       const vacancy = vacancyOf(observation.entry, observation.heldBefore);
-      const successorWaitMs = this.ownLeaseAfter(observation);
       const takeover: Takeover = {
         session,
         value: { ...value, token: result.modifyIndex },

@@ -103,6 +103,11 @@ export class Hold {
     if (!holding.lease.isValidAt(now.mono, now.wall)) return;
     // Timers may fire a little early against performance.now(): never act before actAt.
     if (now.mono < holding.actAt) return this.armActTimer(holding);
+    // We waited out the lease of whoever held the key before us: it has stopped acting, so a
+    // successor now owes only our own D. The key says so too, or the longer lease would be
+    // inherited from holder to holder for as long as the key lives.
+    holding.successorWaitMs = this.host.options.leaseDurationMs;
+    this.host.successors.termBegan(holding);
     const controller = new AbortController();
     this.termCount += 1;
     holding.term = {

@@ -36,8 +36,12 @@ export interface Holding {
   readonly vacancy: Vacancy;
   /** Monotonic time from which this instance may act (later than the acquire when the old lease may still run). */
   readonly actAt: number;
-  /** The lease a successor must wait out if we release without the marker: our D, or the longer one we waited out. */
-  readonly successorWaitMs: number;
+  /**
+   * The lease a successor must wait out if this hold ends without the marker, advertised in the
+   * key's `leaseMs`: the longer one we wait out ourselves until our term begins, our own D from
+   * then on (the one before us has stopped by then: SAFETY.md, rule 2).
+   */
+  successorWaitMs: number;
   term: (LeadershipTerm & { readonly controller: AbortController }) | null;
 }
 

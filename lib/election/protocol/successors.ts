@@ -18,7 +18,8 @@ export interface SuccessorHost extends ElectionContext {
 
 /**
  * The leader's part of the succession order (succession.ts): it watches the live candidates and
- * rewrites the key's value (same session, same token) when the order changes; and it writes its own
+ * rewrites the key's value (same session, same token) when the order changes, and once the hold's
+ * term began, to advertise only its own lease (holding.ts, successorWaitMs); and it writes its own
  * value back when someone else's is found under its session.
  *
  * A rewrite whose outcome is unknown (no answer within requestTimeout) is not left at that: its
@@ -35,6 +36,8 @@ export class SuccessorNaming {
   private overwritten: { holding: Holding; index: number } | null = null;
   /** The hold whose value we last wrote back, until the key is seen with our value. */
   private wroteBack: Holding | null = null;
+  /** A hold whose term began: its value must advertise the lease it owes now (its own D). */
+  private acting: Holding | null = null;
   private readonly retry: TimerSlot;
   private readonly backoff: Backoff;
 
@@ -70,12 +73,12 @@ export class SuccessorNaming {
 
   /**
    * The hold's read of the key found a newer entry under our session. Our own value (the same but
-   * for the successors) is a rewrite of ours whose answer was lost: it is what the key holds now,
+   * for the successors, and for the lease our term began to owe) is a rewrite of ours whose answer was lost: it is what the key holds now,
    * and the hold takes it as its value (a release writes the hold's value: with the old successors
    * it would send the named successor to the back of the queue). Any other value is written back.
    */
   found(holding: Holding, value: LeaderValue | null, index: number): void {
-    if (value && isOwnRewrite(holding.value, value)) {
+    if (value && (isOwnRewrite(holding.value, value) || isOwnRewrite(advertised(holding), value))) {
       holding.value = value;
       // Our value at an index after the one overwritten: a write-back of ours whose answer was
       // lost landed. Left set, the write-back would go on, once per lost answer (slow commits).
@@ -89,6 +92,16 @@ export class SuccessorNaming {
     // Overwritten again before the key was seen with our value: never write back at the pace of
     // the reads (were our own writes ever taken for someone else's, that would be a storm).
     if (this.wroteBack === holding) return this.paced();
+    void this.sync();
+  }
+
+  /**
+   * The term of `holding` began: the key's `leaseMs` drops to the lease it owes now, which a
+   * rewrite (sent only now, conditioned on our session's hold) tells followers: one that reads it
+   * knows the longer lease we waited out is over.
+   */
+  termBegan(holding: Holding): void {
+    this.acting = holding;
     void this.sync();
   }
 
@@ -108,21 +121,22 @@ export class SuccessorNaming {
 
   /** What the key should hold for `holding`, or null when it already does. */
   private wanted(holding: Holding): LeaderValue | null {
+    const value = advertised(holding);
     if (this.latest?.holding === holding) {
       const successors = successorsOf(
         this.latest.candidates,
         this.host.instanceId,
         holding.previousHolder,
       );
-      if (!sameSuccessors(holding.value.successors, successors))
-        return { ...holding.value, successors };
+      if (!sameSuccessors(value.successors, successors)) return { ...value, successors };
     }
-    return this.overwritten?.holding === holding ? holding.value : null;
+    if (value !== holding.value) return value;
+    return this.overwritten?.holding === holding ? value : null;
   }
 
   /** One rewrite at a time; a failed one is tried again with the backoff, a done one looks again. */
   private async sync(): Promise<void> {
-    const holding = [this.overwritten?.holding, this.latest?.holding].find(
+    const holding = [this.overwritten?.holding, this.latest?.holding, this.acting].find(
       (held): held is Holding => !!held && this.host.holds(held),
     );
     if (this.rewriting || !holding) return;
@@ -188,6 +202,13 @@ export class SuccessorNaming {
       return error;
     }
   }
+}
+
+/** The hold's value with the lease it owes now (holding.ts, successorWaitMs). */
+function advertised(holding: Holding): LeaderValue {
+  return holding.value.leaseMs === holding.successorWaitMs
+    ? holding.value
+    : { ...holding.value, leaseMs: holding.successorWaitMs };
 }
 
 /**

@@ -27,7 +27,11 @@ export interface Observation {
  */
 export class KeyWatch {
   private last: Observation | null = null;
-  /** The lease the last holder we saw wrote into the key: an absent key's successor waits it out too. */
+  /**
+   * The lease the last other hold we saw wrote into the key: an absent key's successor waits it out
+   * too. The latest one counts even when it is shorter: a holder advertises only its own D once its
+   * term began, when the longer lease it had waited out was over (SAFETY.md, rule 2).
+   */
   lastHolderLeaseMs: number | undefined;
   /** The hold we last saw on the key (session and token), to which a marker must be bound (vacancyOf). */
   private lastHolder: SeenHolder | null = null;
@@ -36,7 +40,8 @@ export class KeyWatch {
   constructor(
     private readonly election: WatchContext,
     private readonly port: ConsulPort,
-    private readonly instanceId: string,
+    /** Our session's id, if we have one: the values of our own hold tell us nothing of a predecessor. */
+    private readonly ownSession: () => string | undefined,
     private readonly events: {
       onRead(observation: Observation, holderValue: LeaderValue | null): void;
       onForget(): void;
@@ -105,9 +110,13 @@ export class KeyWatch {
     this.last = observation;
     const { entry } = observation;
     const holderValue = entry ? decodeLeaderValue(entry.value) : null;
-    // Remember the lease the last other holder wrote: if its key is then deleted, its successor
-    // must still wait it out (takeover.ts, leaseWaitMs).
-    if (holderValue?.leaseMs && holderValue.instanceId !== this.instanceId)
+    // Remember the lease the last other hold wrote: if its key is then deleted, its successor must
+    // still wait it out (takeover.ts, leaseWaitMs). Other by session, not by instance id: a process
+    // restarted with our id (a StatefulSet pod) may have run with a longer lease, and is still
+    // acting if it was cut off. A value under our own session is our hold's (or an operator's write
+    // over it), never a predecessor's: it must not replace what we know of the one before.
+    const ownSession = this.ownSession();
+    if (holderValue?.leaseMs && (!entry?.session || entry.session !== ownSession))
       this.lastHolderLeaseMs = holderValue.leaseMs;
     if (entry?.session) {
       // The term's token as first seen, kept across writes of the same hold that carry none (an

@@ -1,0 +1,144 @@
+// Issue 18, defect 1: a rolling change that shortens leaseDuration. Instances of the old config
+// (D = 4 s) and of the new one (D = 1 s) share the key; an old holder cut off from Consul acts for
+// up to 4 s after its last confirmation, and every later holder must wait that out however many
+// vacancies lie between. On the virtual clock and the Consul model, each candidate behind a link
+// that can be cut off.
+import type { ElectionOptions, LeaderElection } from '../../../lib/election';
+import type { FaultyLink } from '../../support/faulty-link';
+import { useModelElections } from '../../support/model-elections';
+import { VIRTUAL_KEY as KEY } from '../../support/virtual-elections';
+
+/** The old config: D = 4 s (its lock-delay must be at least D). */
+const OLD: Partial<ElectionOptions> = { leaseDuration: 4_000, lockDelay: '4s' };
+/** The new config: D = 1 s, lock-delay = D. */
+const NEW: Partial<ElectionOptions> = { leaseDuration: 1_000, lockDelay: '1s' };
+
+describe('a rolling change that shortens leaseDuration (virtual clock, Consul model)', () => {
+  const world = useModelElections({ successionStep: 100 });
+  const { link, elect, until, valueInKey } = world;
+
+  /** Waits for `election`'s next confirmation to be answered, then cuts its link off. */
+  const cutRightAfterConfirmation = async (
+    election: LeaderElection,
+    electionLink: FaultyLink,
+  ): Promise<void> => {
+    const deadline = election.state.stepDownDeadline;
+    await until(() => election.state.stepDownDeadline !== deadline, 10_000);
+    electionLink.cut = true;
+  };
+  /**
+   * Samples every 5 ms for `forMs` the instances that lead: returns how long (ms) two or more led
+   * at once, and who.
+   */
+  const overlapOf = async (
+    elections: Record<string, LeaderElection>,
+    forMs: number,
+  ): Promise<{ ms: number; who: string[] }> => {
+    let ms = 0;
+    const who = new Set<string>();
+    for (let waited = 0; waited < forMs; waited += 5) {
+      const leading = Object.keys(elections).filter((id) => elections[id]!.isLeader());
+      if (leading.length > 1) {
+        ms += 5;
+        leading.forEach((id) => who.add(id));
+      }
+      await world.clock.advance(5);
+    }
+    return { ms, who: [...who].sort() };
+  };
+
+  it('never leads beside a cut-off old holder after a new holder that was waiting out the old lease was cut off too and the key deleted twice', async () => {
+    const oldLink = link();
+    const old = elect('old', oldLink, OLD);
+    old.start();
+    await until(() => old.isLeader(), 10_000);
+    const n1Link = link();
+    const n1 = elect('n1', n1Link, NEW);
+    const n2 = elect('n2', link(), NEW);
+    n1.start();
+    await world.clock.advance(200);
+    n2.start();
+    await until(() => valueInKey()?.successors?.length === 2, 10_000);
+    await cutRightAfterConfirmation(old, oldLink);
+    world.model.kvDelete(KEY);
+    // n1 is named first: it takes the absent key and waits out old's 4 s; cut off while it waits.
+    await until(() => valueInKey()?.instanceId === 'n1', 10_000);
+    await world.clock.advance(50);
+    n1Link.cut = true;
+    world.model.kvDelete(KEY);
+    const overlap = await overlapOf({ old, n1, n2 }, 6_000);
+    expect(n2.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it('never leads beside a cut-off holder of its own instance id that ran with the longer lease (a restarted StatefulSet pod)', async () => {
+    const oldLink = link();
+    const old = elect('pod-0', oldLink, OLD);
+    old.start();
+    await until(() => old.isLeader(), 10_000);
+    // The same pod, restarted with the new config while the old process is still alive somewhere.
+    const restarted = elect('pod-0', link(), NEW);
+    restarted.start();
+    await world.clock.advance(1_000);
+    await cutRightAfterConfirmation(old, oldLink);
+    world.model.kvDelete(KEY);
+    const overlap = await overlapOf({ old, restarted }, 6_000);
+    expect(restarted.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it('never leads beside a cut-off old holder after a new holder died while waiting out the old lease', async () => {
+    const oldLink = link();
+    const old = elect('old', oldLink, OLD);
+    old.start();
+    await until(() => old.isLeader(), 10_000);
+    const n1Link = link();
+    const n1 = elect('n1', n1Link, NEW);
+    const n2 = elect('n2', link(), NEW);
+    n1.start();
+    await world.clock.advance(200);
+    n2.start();
+    await until(() => valueInKey()?.successors?.length === 2, 10_000);
+    await cutRightAfterConfirmation(old, oldLink);
+    world.model.kvDelete(KEY);
+    // n1 takes the absent key and dies while it waits out old's 4 s: its session goes with its
+    // check (2 s TTL), Consul frees the key and keeps n1's value.
+    await until(() => valueInKey()?.instanceId === 'n1', 10_000);
+    await world.clock.advance(50);
+    n1Link.cut = true;
+    const overlap = await overlapOf({ old, n1, n2 }, 8_000);
+    expect(n2.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it('advertises the old lease only until its term begins, so a deletion after that costs its successor the new lease alone', async () => {
+    const oldLink = link();
+    const old = elect('old', oldLink, OLD);
+    old.start();
+    await until(() => old.isLeader(), 10_000);
+    const n1Link = link();
+    const n1 = elect('n1', n1Link, NEW);
+    const n2 = elect('n2', link(), NEW);
+    n1.start();
+    await world.clock.advance(200);
+    n2.start();
+    await until(() => valueInKey()?.successors?.length === 2, 10_000);
+    await cutRightAfterConfirmation(old, oldLink);
+    world.model.kvDelete(KEY);
+    await until(() => valueInKey()?.instanceId === 'n1', 10_000);
+    // While n1 waits out old's lease, the key says what n1's successor would owe.
+    expect(valueInKey()?.leaseMs).toBe(4_000);
+    await until(() => n1.isLeader(), 10_000);
+    await until(() => valueInKey()?.leaseMs === 1_000, 500);
+    // n1 is cut off and the key deleted: n2 owes n1's lease, old's is long over.
+    n1Link.cut = true;
+    world.model.kvDelete(KEY);
+    const deletedAt = world.clock.wallNow();
+    const overlap = await overlapOf({ old, n1, n2 }, 3_000);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+    // n1's lease (1.01 s) after its acquire's answer, behind the succession step and the paced
+    // reads of an absent key; old's would have cost 4.04 s.
+    const ledAt = n2.state.term!.startedAt.getTime();
+    expect(ledAt - deletedAt).toBeLessThan(2_000);
+  });
+});
