@@ -19,8 +19,9 @@ export interface LeaderValue {
   /** Released without that claim: the next holder skips lock-delay but waits out `leaseMs`. */
   readonly handedBackAt?: string;
   /**
-   * The lease a successor must wait out after an unmarked vacancy: the holder's own D, or the longer
-   * one it had to wait out itself. Lets a rolling change of `leaseDuration` stay safe.
+   * The lease a successor must wait out after an unmarked vacancy: until the holder's term begins,
+   * the longer of its own D and the lease it waits out itself; its own D once the term began
+   * (SAFETY.md, rule 2: how a rolling change of `leaseDuration` stays safe, and where it does not).
    */
   readonly leaseMs?: number;
   /** The holder's fencing token (the acquire's ModifyIndex), once it rewrote the key after acquiring. */
