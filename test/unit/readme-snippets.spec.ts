@@ -1,29 +1,47 @@
-// Every TypeScript snippet of the README is a file in test/packaging/readme/, which `npm run
-// typecheck` checks against lib/ and `npm run test:packaging` compiles (and runs) in fresh NestJS 11
-// CommonJS and NestJS 12 ESM apps. This spec keeps the README's copy and the file identical.
+// Every TypeScript snippet of the README and of docs/ is a file in test/packaging/readme/, which
+// `npm run typecheck` checks against lib/ and `npm run test:packaging` compiles (and runs) in fresh
+// NestJS 11 CommonJS and NestJS 12 ESM apps. This spec keeps the documents' copies and the files
+// identical.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+/** The README and every page of docs/, the user's documents. */
+function documents(): Array<{ name: string; text: string }> {
+  const docs = path.join(ROOT, 'docs');
+  const pages: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.md')) pages.push(full);
+    }
+  };
+  if (fs.existsSync(docs)) walk(docs);
+  return [path.join(ROOT, 'README.md'), ...pages.sort()].map((file) => ({
+    name: path.relative(ROOT, file),
+    text: fs.readFileSync(file, 'utf8'),
+  }));
+}
 
 /** Each ```ts block, with the snippet marker before it (if any), de-indented. */
-function tsBlocks(): Array<{ line: number; file: string | null; code: string }> {
-  const blocks: Array<{ line: number; file: string | null; code: string }> = [];
+function tsBlocks(): Array<{ line: string; file: string | null; code: string }> {
+  const blocks: Array<{ line: string; file: string | null; code: string }> = [];
   const pattern = /(?:<!-- snippet: (\S+) -->\s*\n\s*\n)?( *)```ts\n([\s\S]*?)\n *```/g;
-  for (const match of README.matchAll(pattern)) {
-    const indent = match[2].length;
-    const code = match[3]
-      .split('\n')
-      .map((line) => line.slice(Math.min(indent, line.length - line.trimStart().length)))
-      .join('\n');
-    const line = README.slice(0, match.index).split('\n').length;
-    blocks.push({ line, file: match[1] ?? null, code });
-  }
+  for (const { name, text } of documents())
+    for (const match of text.matchAll(pattern)) {
+      const indent = match[2].length;
+      const code = match[3]
+        .split('\n')
+        .map((line) => line.slice(Math.min(indent, line.length - line.trimStart().length)))
+        .join('\n');
+      const line = `${name}:${text.slice(0, match.index).split('\n').length}`;
+      blocks.push({ line, file: match[1] ?? null, code });
+    }
   return blocks;
 }
 
-describe('the README snippets', () => {
+describe('the snippets of the README and docs/', () => {
   it('each come from a file of test/packaging/readme/', () => {
     const blocks = tsBlocks();
     expect(blocks.length).toBeGreaterThan(5);
