@@ -1,8 +1,4 @@
-import Consul from 'consul';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { decodeLeaderValue } from '../election/protocol/leader-value';
-import type { ResolvedElectionOptions } from '../election/options/election-options';
 import { expect, send, type ConsulClient } from '../election/consul/node-consul-transport';
 
 /** The check status Consul reports, or `missing` when the candidate's service has no such check. */
@@ -82,27 +78,6 @@ interface RawHealthEntry {
 }
 
 const TIMEOUT_MS = 5_000;
-
-/** A `consul` client for one status read; `close()` frees its sockets. */
-export function statusClient(connection: ResolvedElectionOptions['consul']): {
-  client: ConsulClient;
-  close(): void;
-} {
-  const agent = connection.secure
-    ? new https.Agent({ keepAlive: true, ca: connection.ca })
-    : new http.Agent({ keepAlive: true });
-  const client = new Consul({
-    host: connection.host,
-    port: connection.port,
-    secure: connection.secure,
-    agent,
-    defaults: {
-      ...(connection.token ? { token: connection.token } : {}),
-      ...(connection.dc ? { dc: connection.dc } : {}),
-    },
-  });
-  return { client, close: () => agent.destroy() };
-}
 
 /**
  * Reads the election on `key` as Consul has it now: the key (one consistent read), its holder's

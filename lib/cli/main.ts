@@ -6,7 +6,8 @@ import { ConsulRequestError } from '../election/consul/consul-request.error';
 import { ElectionOptionsError } from '../election/options/election-options.error';
 import { resolveConsul } from '../election/options/consul-connection-options';
 import { resolveHealthCheck } from '../election/options/health-check-options';
-import { readElectionStatus, statusClient } from './election-status';
+import { createConsulClient } from '../election/consul/node-consul.port';
+import { readElectionStatus } from './election-status';
 import { formatStatus } from './status-table';
 
 /** What the command exits with; documented in docs/operations/status-cli.md. */
@@ -75,7 +76,7 @@ export async function main(
     output.err(error.message);
     return ExitCode.usage;
   }
-  const { client, close } = statusClient(connection);
+  const { client, agent } = createConsulClient(connection);
   try {
     const status = await readElectionStatus(client, key, serviceName);
     output.out(values.json ? JSON.stringify(status, null, 2) : formatStatus(status, new Date()));
@@ -86,7 +87,7 @@ export async function main(
     output.err(`${error.message} (Consul at ${where}, key "${key}", service ${serviceName})`);
     return ExitCode.consulError;
   } finally {
-    close();
+    agent.destroy();
   }
 }
 

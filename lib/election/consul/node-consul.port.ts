@@ -29,6 +29,37 @@ interface PapiClient {
 }
 
 /**
+ * A `consul` npm client for a resolved connection, over one keep-alive agent (`agent.destroy()`
+ * frees its sockets). Shared by the port and the `status` command, so both reach Consul alike.
+ */
+export function createConsulClient(connection: ResolvedElectionOptions['consul']): {
+  client: ConsulClient;
+  agent: http.Agent;
+} {
+  const agent = connection.secure
+    ? new https.Agent({ keepAlive: true, ca: connection.ca })
+    : new http.Agent({ keepAlive: true });
+  const client = new Consul({
+    host: connection.host,
+    port: connection.port,
+    secure: connection.secure,
+    agent,
+    defaults: {
+      ...(connection.token ? { token: connection.token } : {}),
+      ...(connection.dc ? { dc: connection.dc } : {}),
+    },
+  });
+  // The client sends PUTs without a body (renew, check pass, destroy, deregister) with
+  // Content-Length 0; newer Consul checks the length of writes, so every PUT carries `{}`,
+  // which each of those endpoints ignores (checked on 1.8.7).
+  (client as unknown as PapiClient)._ext('onCreate', (request, next) => {
+    if (request.opts.method === 'PUT' && request.opts.body === undefined) request.opts.body = {};
+    next();
+  });
+  return { client, agent };
+}
+
+/**
  * {@link ConsulPort} on the `consul` npm client (v2), over one keep-alive agent so that a renewal
  * costs a request, not a TCP handshake.
  *
@@ -47,26 +78,7 @@ export class NodeConsulPort implements ConsulPort {
   private node: string | null = null;
 
   constructor(connection: ResolvedElectionOptions['consul']) {
-    this.agent = connection.secure
-      ? new https.Agent({ keepAlive: true, ca: connection.ca })
-      : new http.Agent({ keepAlive: true });
-    this.client = new Consul({
-      host: connection.host,
-      port: connection.port,
-      secure: connection.secure,
-      agent: this.agent,
-      defaults: {
-        ...(connection.token ? { token: connection.token } : {}),
-        ...(connection.dc ? { dc: connection.dc } : {}),
-      },
-    });
-    // The client sends PUTs without a body (renew, check pass, destroy, deregister) with
-    // Content-Length 0; newer Consul checks the length of writes, so every PUT carries `{}`,
-    // which each of those endpoints ignores (checked on 1.8.7).
-    (this.client as unknown as PapiClient)._ext('onCreate', (request, next) => {
-      if (request.opts.method === 'PUT' && request.opts.body === undefined) request.opts.body = {};
-      next();
-    });
+    ({ client: this.client, agent: this.agent } = createConsulClient(connection));
   }
 
   readKey(key: string, request: ReadKeyRequest): Promise<KeyRead> {
