@@ -76,6 +76,8 @@ export class NodeConsulPort implements ConsulPort {
   private readonly agent: http.Agent;
   /** The agent's node name, once a refused request made us ask for it (see namingNode). */
   private node: string | null = null;
+  /** Monotonic time before which no other node lookup is made. */
+  private nextNodeLookup = 0;
 
   constructor(connection: ResolvedElectionOptions['consul']) {
     ({ client: this.client, agent: this.agent } = createConsulClient(connection));
@@ -147,7 +149,12 @@ export class NodeConsulPort implements ConsulPort {
     } catch (error) {
       if (!(error instanceof ConsulRequestError) || error.kind !== 'forbidden' || error.node)
         throw error;
-      this.node ??= await agentCalls.agentNode(this.client, LOOKUP_TIMEOUT_MS).catch(() => null);
+      if (this.node === null && performance.now() >= this.nextNodeLookup) {
+        // Every loop retries its refused request: one lookup for all of them, then a pause, so
+        // that a token without rights does not double the requests (every-loop-backs-off.spec.ts).
+        this.nextNodeLookup = performance.now() + NODE_LOOKUP_INTERVAL_MS;
+        this.node = await agentCalls.agentNode(this.client, LOOKUP_TIMEOUT_MS).catch(() => null);
+      }
       if (this.node === null) throw error;
       throw new ConsulRequestError(
         error.kind,
@@ -163,3 +170,5 @@ export class NodeConsulPort implements ConsulPort {
 
 // Short: the node only completes a message, and a refused request is answered at once.
 const LOOKUP_TIMEOUT_MS = 500;
+/** While the node is unknown (the check not registered yet), asked again at most this often. */
+const NODE_LOOKUP_INTERVAL_MS = 5_000;
