@@ -8,9 +8,32 @@ export const ElectionMessages = {
     `ConsulLeader option "${field}" is ${formatValue(value)}; accepted: ${accepted}.`,
   optionRuleBroken: (rule: string, detail: string) =>
     `ConsulLeader options break the rule ${rule}: ${detail}.`,
-  forbidden: (key: string, operation: string, status: number | undefined) =>
-    `Consul refused the ${operation} for key "${key}" (HTTP ${status ?? 403}): the ACL token lacks the rights the ` +
-    `election needs — session:write on this node, key:write on "${key}", and service:write for its health check.`,
+  forbidden: (refusal: AclRefusal) => {
+    const { key, operation, status, serviceName } = refusal;
+    const node = refusal.node === null ? "this agent's node" : `node "${refusal.node}"`;
+    const rule = missingAclRule(refusal);
+    const whole = [
+      `key:write on "${key}"`,
+      `session:write on ${node}`,
+      ...(serviceName === null
+        ? []
+        : [
+            `service:write on "${serviceName}" (its health check)`,
+            "node:read on the candidates' nodes",
+          ]),
+    ].join(', ');
+    const refused =
+      status === undefined
+        ? `The ${operation} for key "${key}" came back without this leader: Consul hides what the token may not read`
+        : `Consul refused the ${operation} for key "${key}" (HTTP ${status})`;
+    return (
+      `${refused}: the ACL token lacks the rule ${rule}. ` +
+      `The election needs ${whole} (docs/operations/acl.md).`
+    );
+  },
+  candidatesHidden: (serviceName: string) =>
+    `this leader is not among the passing instances of service "${serviceName}" although its session is ` +
+    'bound to its passing check: Consul hides the instances of nodes the token may not read',
   sessionLost: (key: string, sessionId: string) =>
     `Consul no longer knows session ${sessionId} of "${key}"; opening a new one`,
   stopStepFailed: (key: string, detail: string, attempt: number, attempts: number) =>
@@ -68,6 +91,30 @@ export const ElectionMessages = {
   unexpectedAnswer: (body: string) => `unexpected answer: ${body.slice(0, 200) || '(empty)'}`,
   noKeyEntry: 'transaction returned no key entry',
 } as const;
+
+/** A request Consul refused by ACL, with what the message needs to name the missing rule. */
+export interface AclRefusal {
+  readonly key: string;
+  readonly operation: string;
+  /** Undefined when Consul did not refuse but filtered its answer (a read of what the token may not see). */
+  readonly status: number | undefined;
+  /** The candidates' service, or null without a health check. */
+  readonly serviceName: string | null;
+  /** The Consul agent's node name, when the election could learn it; null otherwise. */
+  readonly node: string | null;
+}
+
+/** The policy rule (HCL, as in docs/operations/acl.md) whose absence makes Consul refuse `operation`. */
+export function missingAclRule({ key, operation, serviceName, node }: AclRefusal): string {
+  if (/^session /.test(operation))
+    return node === null
+      ? `session "<this agent's node name>" { policy = "write" }`
+      : `session "${node}" { policy = "write" }`;
+  if (/^(service |check )/.test(operation))
+    return `service "${serviceName ?? '<healthCheck.serviceName>'}" { policy = "write" }`;
+  if (/^candidates /.test(operation)) return 'node_prefix "" { policy = "read" }';
+  return `key "${key}" { policy = "write" }`;
+}
 
 function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);

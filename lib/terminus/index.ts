@@ -3,4 +3,5 @@
 export {
   ConsulLeaderHealthIndicator,
   type ConsulLeaderHealthOptions,
+  type ConsulLeaderHealthProbe,
 } from './consul-leader.health-indicator';

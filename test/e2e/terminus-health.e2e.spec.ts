@@ -23,6 +23,18 @@ class HealthController {
   check() {
     return this.health.check([() => this.leader.isHealthy()]);
   }
+
+  @Get('health/live')
+  @HealthCheck()
+  live() {
+    return this.health.check([() => this.leader.isHealthy('leader', { probe: 'liveness' })]);
+  }
+
+  @Get('health/ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([() => this.leader.isHealthy('leader', { probe: 'readiness' })]);
+  }
 }
 
 interface Answer {
@@ -132,6 +144,36 @@ describe('ConsulLeaderHealthIndicator with @nestjs/terminus and a real Consul ag
     console.log(`health: 503 ${Math.round(downAfterMs)} ms after the agent was killed`);
   });
 
+  it('keeps the liveness and readiness probes at 200 while Consul is down, as the status endpoint turns 503', async () => {
+    const port = await startApp(uniqueKey('health-probes'));
+    await pollUntil('a leader', async () =>
+      (await get(port, '/health')).body.info?.['leader-election']?.role === 'leader'
+        ? true
+        : undefined,
+    );
+
+    await agent.kill('SIGKILL');
+    try {
+      await pollUntil(
+        'a 503 from the status endpoint',
+        async () => ((await get(port, '/health')).status === 503 ? true : undefined),
+        10_000,
+      );
+      // The lease has run out (that is when /health turns 503): the leader has stepped down.
+      const live = await get(port, '/health/live');
+      const ready = await get(port, '/health/ready');
+      expect(live.status).toBe(200);
+      expect(ready.status).toBe(200);
+      expect(ready.body.info?.leader).toMatchObject({
+        status: 'up',
+        role: 'follower',
+        consulReachable: false,
+      });
+    } finally {
+      await agent.restart();
+    }
+  });
+
   it('reports down once the election has stopped', async () => {
     const port = await startApp(uniqueKey('health-stopped'));
     await pollUntil('a 200', async () =>
@@ -141,6 +183,8 @@ describe('ConsulLeaderHealthIndicator with @nestjs/terminus and a real Consul ag
     await app!.get(ConsulLeaderService).beforeApplicationShutdown();
     const answer = await get(port, '/health');
     expect(answer.status).toBe(503);
+    expect((await get(port, '/health/live')).status).toBe(503);
+    expect((await get(port, '/health/ready')).status).toBe(503);
     expect(answer.body.error?.['leader-election']).toMatchObject({
       status: 'down',
       role: 'stopped',

@@ -120,6 +120,8 @@ describe('the packed tarball', () => {
         'dist/terminus/index.d.ts',
         'dist/metrics/index.js',
         'dist/metrics/index.d.ts',
+        // The `nestjs-consul-leader` bin.
+        'dist/cli/main.js',
       ]),
     );
     const stray = packed.files.filter(
@@ -191,6 +193,22 @@ describe.each(SPECS.map((spec) => [spec.name, spec] as const))('%s fixture', (na
       output: '',
     });
     expect(fs.existsSync(fixture().main)).toBe(true);
+  });
+
+  it('installs the status CLI as a bin (npx nestjs-consul-leader status) that asks Consul', async () => {
+    const agent = await consul!;
+    const bin = path.join(fixture().dir, 'node_modules', '.bin', 'nestjs-consul-leader');
+    const result = await run(bin, ['status', 'packaging/never-held', '--json'], {
+      cwd: fixture().dir,
+      env: { ...process.env, CONSUL_HTTP_ADDR: `${agent.host}:${agent.port}` },
+      allowFailure: true,
+    });
+    // Exit 1: nobody holds the key (docs/operations/status-cli.md).
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 1, stderr: '' });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      key: 'packaging/never-held',
+      state: 'absent',
+    });
   });
 
   it('runs two instances against Consul: only the leader runs the @Cron @LeaderOnly jobs (both orders), then it hands over', async () => {

@@ -13,10 +13,14 @@ export class ConsulRequestError extends Error {
     message: string,
     readonly status?: number,
     readonly body?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; node?: string },
   ) {
     super(ElectionMessages.requestFailed(operation, message), options);
+    this.node = options?.node;
   }
+
+  /** The agent's node name, when the adapter could learn it for a refused request (ACL messages). */
+  readonly node?: string;
 
   /**
    * Whether the request may have been carried out, or refused, without our hearing of it: no answer

@@ -106,3 +106,20 @@ export async function deregisterService(
   if (answer.status === 404) return;
   expect(answer, 'service deregister', 200);
 }
+
+/**
+ * The agent's node name, from the checks it runs (every one carries it), or null when the token may
+ * read none. Asked only after Consul refused a request by ACL, so that the message can name the node
+ * its `session` rule must allow: `/v1/agent/self` would need `agent:read`, which the election's
+ * policy does not grant.
+ */
+export async function agentNode(client: ConsulClient, timeoutMs: number): Promise<string | null> {
+  const answer = await send('agent checks', timeoutMs, undefined, (options) =>
+    client.agent.check.list({ ...options } as never),
+  );
+  if (answer.status !== 200 || typeof answer.body !== 'object' || answer.body === null) return null;
+  for (const check of Object.values(answer.body as Record<string, { Node?: unknown }>)) {
+    if (typeof check?.Node === 'string' && check.Node) return check.Node;
+  }
+  return null;
+}

@@ -14,6 +14,7 @@ import type {
   TtlCheck,
 } from './consul-port';
 import type { ResolvedElectionOptions } from '../options/election-options';
+import { ConsulRequestError } from './consul-request.error';
 import * as agentCalls from './node-consul-agent';
 import * as keyCalls from './node-consul-keys';
 import * as sessionCalls from './node-consul-sessions';
@@ -25,6 +26,37 @@ interface PapiClient {
     event: 'onCreate',
     callback: (request: { opts: { method?: string; body?: unknown } }, next: () => void) => void,
   ): void;
+}
+
+/**
+ * A `consul` npm client for a resolved connection, over one keep-alive agent (`agent.destroy()`
+ * frees its sockets). Shared by the port and the `status` command, so both reach Consul alike.
+ */
+export function createConsulClient(connection: ResolvedElectionOptions['consul']): {
+  client: ConsulClient;
+  agent: http.Agent;
+} {
+  const agent = connection.secure
+    ? new https.Agent({ keepAlive: true, ca: connection.ca })
+    : new http.Agent({ keepAlive: true });
+  const client = new Consul({
+    host: connection.host,
+    port: connection.port,
+    secure: connection.secure,
+    agent,
+    defaults: {
+      ...(connection.token ? { token: connection.token } : {}),
+      ...(connection.dc ? { dc: connection.dc } : {}),
+    },
+  });
+  // The client sends PUTs without a body (renew, check pass, destroy, deregister) with
+  // Content-Length 0; newer Consul checks the length of writes, so every PUT carries `{}`,
+  // which each of those endpoints ignores (checked on 1.8.7).
+  (client as unknown as PapiClient)._ext('onCreate', (request, next) => {
+    if (request.opts.method === 'PUT' && request.opts.body === undefined) request.opts.body = {};
+    next();
+  });
+  return { client, agent };
 }
 
 /**
@@ -42,83 +74,101 @@ interface PapiClient {
 export class NodeConsulPort implements ConsulPort {
   private readonly client: ConsulClient;
   private readonly agent: http.Agent;
+  /** The agent's node name, once a refused request made us ask for it (see namingNode). */
+  private node: string | null = null;
+  /** Monotonic time before which no other node lookup is made. */
+  private nextNodeLookup = 0;
 
   constructor(connection: ResolvedElectionOptions['consul']) {
-    this.agent = connection.secure
-      ? new https.Agent({ keepAlive: true, ca: connection.ca })
-      : new http.Agent({ keepAlive: true });
-    this.client = new Consul({
-      host: connection.host,
-      port: connection.port,
-      secure: connection.secure,
-      agent: this.agent,
-      defaults: {
-        ...(connection.token ? { token: connection.token } : {}),
-        ...(connection.dc ? { dc: connection.dc } : {}),
-      },
-    });
-    // The client sends PUTs without a body (renew, check pass, destroy, deregister) with
-    // Content-Length 0; newer Consul checks the length of writes, so every PUT carries `{}`,
-    // which each of those endpoints ignores (checked on 1.8.7).
-    (this.client as unknown as PapiClient)._ext('onCreate', (request, next) => {
-      if (request.opts.method === 'PUT' && request.opts.body === undefined) request.opts.body = {};
-      next();
-    });
+    ({ client: this.client, agent: this.agent } = createConsulClient(connection));
   }
 
   readKey(key: string, request: ReadKeyRequest): Promise<KeyRead> {
-    return keyCalls.readKey(this.client, key, request);
+    return this.namingNode(() => keyCalls.readKey(this.client, key, request));
   }
 
   createSession(session: NewSession, timeoutMs: number): Promise<string> {
-    return sessionCalls.createSession(this.client, session, timeoutMs);
+    return this.namingNode(() => sessionCalls.createSession(this.client, session, timeoutMs));
   }
 
   renewSession(sessionId: string, timeoutMs: number): Promise<'renewed' | 'not-found'> {
-    return sessionCalls.renewSession(this.client, sessionId, timeoutMs);
+    return this.namingNode(() => sessionCalls.renewSession(this.client, sessionId, timeoutMs));
   }
 
   destroySession(sessionId: string, timeoutMs: number): Promise<void> {
-    return sessionCalls.destroySession(this.client, sessionId, timeoutMs);
+    return this.namingNode(() => sessionCalls.destroySession(this.client, sessionId, timeoutMs));
   }
 
   acquire(request: AcquireRequest, timeoutMs: number): Promise<AcquireResult> {
-    return keyCalls.acquire(this.client, request, timeoutMs);
+    return this.namingNode(() => keyCalls.acquire(this.client, request, timeoutMs));
   }
 
   release(request: ReleaseRequest, timeoutMs: number): Promise<boolean> {
-    return keyCalls.release(this.client, request, timeoutMs);
+    return this.namingNode(() => keyCalls.release(this.client, request, timeoutMs));
   }
 
   rewriteHeld(request: ReleaseRequest, timeoutMs: number): Promise<number | null> {
-    return keyCalls.rewriteHeld(this.client, request, timeoutMs);
+    return this.namingNode(() => keyCalls.rewriteHeld(this.client, request, timeoutMs));
   }
 
   confirmHolding(key: string, sessionId: string, timeoutMs: number): Promise<boolean> {
-    return keyCalls.confirmHolding(this.client, key, sessionId, timeoutMs);
+    return this.namingNode(() => keyCalls.confirmHolding(this.client, key, sessionId, timeoutMs));
   }
 
   registerService(service: CandidateService, timeoutMs: number): Promise<void> {
-    return agentCalls.registerService(this.client, service, timeoutMs);
+    return this.namingNode(() => agentCalls.registerService(this.client, service, timeoutMs));
   }
 
   registerTtlCheck(check: TtlCheck, timeoutMs: number): Promise<void> {
-    return agentCalls.registerTtlCheck(this.client, check, timeoutMs);
+    return this.namingNode(() => agentCalls.registerTtlCheck(this.client, check, timeoutMs));
   }
 
   readCandidates(serviceName: string, request: ReadKeyRequest): Promise<CandidatesRead> {
-    return agentCalls.readCandidates(this.client, serviceName, request);
+    return this.namingNode(() => agentCalls.readCandidates(this.client, serviceName, request));
   }
 
   passCheck(checkId: string, timeoutMs: number): Promise<'passed' | 'not-found'> {
-    return agentCalls.passCheck(this.client, checkId, timeoutMs);
+    return this.namingNode(() => agentCalls.passCheck(this.client, checkId, timeoutMs));
   }
 
   deregisterService(serviceId: string, timeoutMs: number): Promise<void> {
-    return agentCalls.deregisterService(this.client, serviceId, timeoutMs);
+    return this.namingNode(() => agentCalls.deregisterService(this.client, serviceId, timeoutMs));
   }
 
   close(): void {
     this.agent.destroy();
   }
+
+  /**
+   * Runs a call; when Consul refuses it by ACL, names the agent's node in the error (learned once,
+   * by one more request), so that the message can say which `session` rule the token lacks.
+   */
+  private async namingNode<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof ConsulRequestError) || error.kind !== 'forbidden' || error.node)
+        throw error;
+      if (this.node === null && performance.now() >= this.nextNodeLookup) {
+        // Every loop retries its refused request: one lookup for all of them, then a pause, so
+        // that a token without rights does not double the requests (every-loop-backs-off.spec.ts).
+        this.nextNodeLookup = performance.now() + NODE_LOOKUP_INTERVAL_MS;
+        this.node = await agentCalls.agentNode(this.client, LOOKUP_TIMEOUT_MS).catch(() => null);
+      }
+      if (this.node === null) throw error;
+      throw new ConsulRequestError(
+        error.kind,
+        error.operation,
+        error.message.replace(/^Consul .*? failed: /, ''),
+        error.status,
+        error.body,
+        { cause: error.cause, node: this.node },
+      );
+    }
+  }
 }
+
+// Short: the node only completes a message, and a refused request is answered at once.
+const LOOKUP_TIMEOUT_MS = 500;
+/** While the node is unknown (the check not registered yet), asked again at most this often. */
+const NODE_LOOKUP_INTERVAL_MS = 5_000;

@@ -1,6 +1,7 @@
 import { Backoff } from '../time/backoff';
 import { blockingWatch, type WatchContext } from '../watch/blocking-watch';
 import type { Candidate } from '../consul/consul-port';
+import { ConsulRequestError } from '../consul/consul-request.error';
 import type { ElectionContext } from './election-context';
 import type { TimerSlot } from '../time/election-timers';
 import { ElectionMessages } from '../election.messages';
@@ -65,9 +66,33 @@ export class SuccessorNaming {
             (candidate) => candidate.leaderKey === this.host.options.key,
           ),
         };
+        this.checkVisible(holding, this.latest.candidates);
         void this.sync();
       },
       { until: holding.ended.signal },
+    ).finally(() => this.host.problems.reportSuccess('succession'));
+  }
+
+  /**
+   * A leader whose session is bound to its check has its service and passing check in the catalog
+   * (Consul binds a session only to a check it knows passing). Missing from the passing candidates,
+   * it was filtered out: the token may not read its node, and the succession order stays empty
+   * without any error from Consul.
+   */
+  private checkVisible(holding: Holding, candidates: readonly Candidate[]): void {
+    if (holding.session.checkId === null) return;
+    if (candidates.some((candidate) => candidate.instanceId === this.host.instanceId)) {
+      this.host.problems.reportSuccess('succession');
+      return;
+    }
+    const serviceName = this.host.options.healthCheck!.serviceName;
+    this.host.problems.reportProblem(
+      'succession',
+      new ConsulRequestError(
+        'forbidden',
+        'candidates read',
+        ElectionMessages.candidatesHidden(serviceName),
+      ),
     );
   }
 

@@ -15,7 +15,9 @@ export type ProblemSource =
   | 'renew'
   | 'release'
   /** The check update, answered by the local agent alone. */
-  | 'check';
+  | 'check'
+  /** The leader's view of the candidates: hidden by ACL when it does not include the leader. */
+  | 'succession';
 
 /**
  * The failed requests of the election's loops, kept per source so that a key read that works does
@@ -27,9 +29,11 @@ export class ElectionProblems {
     { problem: ElectionProblem; transient: boolean }
   >();
   private lastLoggedProblem: string | null = null;
+  /** The agent's node name, once a refused request could learn it: the ACL messages name it. */
+  private node: string | null = null;
 
   constructor(
-    private readonly options: Pick<ResolvedElectionOptions, 'key' | 'sessionTtlMs'>,
+    private readonly options: Pick<ResolvedElectionOptions, 'key' | 'sessionTtlMs' | 'healthCheck'>,
     private readonly clock: Clock,
     private readonly logger: ElectionLogger,
     private readonly out: StatePublisher,
@@ -53,12 +57,19 @@ export class ElectionProblems {
 
   /** Surfaces a failed request in the state (and in the log once per change, not per retry). */
   reportProblem(source: ProblemSource, error: ConsulRequestError): void {
+    if (error.node) this.node = error.node;
     const problem: ElectionProblem =
       error.kind === 'forbidden'
         ? {
             kind: 'forbidden',
-            message: ElectionMessages.forbidden(this.options.key, error.operation, error.status),
-            status: error.status,
+            message: ElectionMessages.forbidden({
+              key: this.options.key,
+              operation: error.operation,
+              status: error.status,
+              serviceName: this.options.healthCheck?.serviceName ?? null,
+              node: this.node,
+            }),
+            ...(error.status !== undefined ? { status: error.status } : {}),
           }
         : error.kind === 'no-local-agent'
           ? {

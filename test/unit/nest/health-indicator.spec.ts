@@ -109,3 +109,100 @@ describe('ConsulLeaderHealthIndicator', () => {
     });
   });
 });
+
+describe('ConsulLeaderHealthIndicator probes', () => {
+  const unreachableForTwoLeases: LeadershipState = {
+    ...base,
+    consulReachable: false,
+    unreachableSince: performance.now() - 2 * LEASE_MS,
+    problem: { kind: 'unreachable', message: 'Consul key watch failed: ECONNREFUSED' },
+  };
+  const forbidden: LeadershipState = {
+    ...base,
+    problem: {
+      kind: 'forbidden',
+      message: 'Consul refused the session create … key:write',
+      status: 403,
+    },
+  };
+  // The kind another part reports for a configuration Consul cannot work with (issue 21): matched
+  // by name, so the cast stands for a kind the type may not list yet.
+  const misconfigured = {
+    ...base,
+    problem: { kind: 'misconfigured', message: 'session TTL below session_ttl_min' },
+  } as unknown as LeadershipState;
+  const stuckLeader: LeadershipState = {
+    ...base,
+    role: 'leader',
+    stepDownDeadline: performance.now() - 2 * LEASE_MS,
+  };
+
+  it('liveness stays up while Consul has been unreachable for longer than the lease', async () => {
+    const indicator = await indicatorWith(unreachableForTwoLeases);
+    expect(indicator.isHealthy('live', { probe: 'liveness' }).live).toMatchObject({
+      status: 'up',
+      consulReachable: false,
+      message: 'Consul key watch failed: ECONNREFUSED',
+    });
+  });
+
+  it('readiness stays up as a follower while Consul has been unreachable for longer than the lease', async () => {
+    const indicator = await indicatorWith(unreachableForTwoLeases);
+    expect(indicator.isHealthy('ready', { probe: 'readiness' }).ready).toMatchObject({
+      status: 'up',
+      role: 'follower',
+    });
+  });
+
+  it('readiness with requireConsul is down once Consul has been unreachable for longer than the lease', async () => {
+    const indicator = await indicatorWith(unreachableForTwoLeases);
+    expect(
+      indicator.isHealthy('ready', { probe: 'readiness', requireConsul: true }).ready,
+    ).toMatchObject({ status: 'down', message: expect.stringContaining('longer than the lease') });
+  });
+
+  it('readiness is down when Consul refuses the token, liveness stays up (a restart does not fix it)', async () => {
+    const indicator = await indicatorWith(forbidden);
+    expect(indicator.isHealthy('ready', { probe: 'readiness' }).ready).toMatchObject({
+      status: 'down',
+      message: expect.stringContaining('key:write'),
+    });
+    expect(indicator.isHealthy('live', { probe: 'liveness' }).live.status).toBe('up');
+  });
+
+  it('readiness and status are down on any problem of kind misconfigured, liveness stays up', async () => {
+    const indicator = await indicatorWith(misconfigured);
+    expect(indicator.isHealthy('ready', { probe: 'readiness' }).ready).toMatchObject({
+      status: 'down',
+      message: expect.stringContaining('session_ttl_min'),
+    });
+    expect(indicator.isHealthy()['leader-election'].status).toBe('down');
+    expect(indicator.isHealthy('live', { probe: 'liveness' }).live.status).toBe('up');
+  });
+
+  it('liveness and readiness are down once the election has stopped', async () => {
+    const indicator = await indicatorWith({ ...base, role: 'stopped' });
+    expect(indicator.isHealthy('live', { probe: 'liveness' }).live).toMatchObject({
+      status: 'down',
+      message: expect.stringContaining('stopped'),
+    });
+    expect(indicator.isHealthy('ready', { probe: 'readiness' }).ready.status).toBe('down');
+  });
+
+  it('liveness is down for a leader still in the role a lease after its step-down deadline', async () => {
+    const indicator = await indicatorWith(stuckLeader);
+    expect(indicator.isHealthy('live', { probe: 'liveness' }).live).toMatchObject({
+      status: 'down',
+      role: 'leader',
+      message: expect.stringMatching(/stuck: still leader 5\.\d s after its step-down deadline/),
+    });
+  });
+
+  it('liveness stays up for a leader within a lease of its step-down deadline (the timer fires late under load)', async () => {
+    const indicator = await indicatorWith({
+      ...stuckLeader,
+      stepDownDeadline: performance.now() - LEASE_MS / 2,
+    });
+    expect(indicator.isHealthy('live', { probe: 'liveness' }).live.status).toBe('up');
+  });
+});

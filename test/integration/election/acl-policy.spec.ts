@@ -1,0 +1,173 @@
+// The least-privilege ACL policy of docs/operations/acl/*.hcl, proven on a real agent with ACLs on
+// (default deny): a token with exactly the candidate policy elects and names its successors; without
+// any one of its rules the election fails with a message naming that rule, the key, the service and
+// the node. The test reads the policy files the documentation shows, so the two cannot drift.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LeaderElection } from '../../../lib/election';
+import { pollUntil, startConsulAgent, type ConsulAgent } from '../../../harness';
+import { createElection, uniqueKey, waitForState } from '../../support/election-kit';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const MANAGEMENT = randomUUID();
+
+/** The rules of a policy file with its placeholders filled in, one HCL block each. */
+function policyRules(file: string, fill: { key: string; service: string; node: string }): string[] {
+  const text = fs
+    .readFileSync(path.join(ROOT, 'docs/operations/acl', file), 'utf8')
+    .replaceAll('<KEY>', fill.key)
+    .replaceAll('<SERVICE>', fill.service)
+    .replaceAll('<NODE>', fill.node);
+  return [...text.matchAll(/^\w+ "[^"]*" \{\n(?: {2}.*\n)*\}$/gm)].map((match) => match[0]);
+}
+
+/** `key "a/b" {\n  policy = "write"\n}` as the messages write it: `key "a/b" { policy = "write" }`. */
+function oneLine(rule: string): string {
+  return rule.replace(/\s*\n\s*/g, ' ');
+}
+
+describe('the least-privilege ACL policy (real Consul, default deny)', () => {
+  let agent: ConsulAgent;
+  let node: string;
+  const running: LeaderElection[] = [];
+
+  async function consul(method: string, route: string, body?: unknown): Promise<unknown> {
+    const response = await fetch(`${agent.address}${route}`, {
+      method,
+      headers: { 'X-Consul-Token': MANAGEMENT },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+
+  async function tokenWith(rules: string[]): Promise<string> {
+    const name = `policy-${randomUUID()}`;
+    await consul('PUT', '/v1/acl/policy', { Name: name, Rules: rules.join('\n\n') });
+    const token = (await consul('PUT', '/v1/acl/token', { Policies: [{ Name: name }] })) as {
+      SecretID: string;
+    };
+    return token.SecretID;
+  }
+
+  function candidate(key: string, instanceId: string, token: string): LeaderElection {
+    const election = createElection(agent, key, instanceId, {
+      consul: { host: agent.host, port: agent.port, token },
+    });
+    running.push(election);
+    election.start();
+    return election;
+  }
+
+  beforeAll(async () => {
+    agent = await startConsulAgent({
+      forceLocal: true,
+      acl: { defaultPolicy: 'deny', managementToken: MANAGEMENT },
+    });
+    node = ((await consul('GET', '/v1/agent/self')) as { Config: { NodeName: string } }).Config
+      .NodeName;
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((election) => election.stop()));
+  });
+  afterAll(async () => {
+    await agent?.stop();
+  });
+
+  function fill(key: string): { key: string; service: string; node: string } {
+    const probe = createElection(agent, key, 'probe');
+    return { key, service: probe.options.healthCheck!.serviceName, node };
+  }
+
+  it('has four rules for a candidate: the key, the session on its node, its service, the nodes', () => {
+    expect(policyRules('candidate.hcl', fill('a/key')).map(oneLine)).toEqual([
+      'key "a/key" { policy = "write" }',
+      `session "${node}" { policy = "write" }`,
+      `service "${fill('a/key').service}" { policy = "write" }`,
+      'node_prefix "" { policy = "read" }',
+    ]);
+  });
+
+  it('elects with a token holding exactly the candidate policy, and the leader names the other candidate its successor', async () => {
+    const key = uniqueKey('acl-exact');
+    const token = await tokenWith(policyRules('candidate.hcl', fill(key)));
+    const first = candidate(key, 'acl-a', token);
+    await waitForState(first, (state) => state.role === 'leader');
+    const second = candidate(key, 'acl-b', token);
+    await waitForState(second, (state) => state.leader?.instanceId === 'acl-a');
+    await pollUntil('acl-b named the successor', async () => {
+      const [entry] = (await consul('GET', `/v1/kv/${key}`)) as Array<{ Value: string }>;
+      const value = JSON.parse(Buffer.from(entry.Value, 'base64').toString()) as {
+        successors?: string[];
+      };
+      return value.successors?.includes('acl-b') || undefined;
+    });
+    expect(first.state.problem).toBeNull();
+    expect(second.state.problem).toBeNull();
+  });
+
+  it.each([0, 1, 2, 3])(
+    'fails without rule %i of the candidate policy, with a message naming that rule, the key, the service and the node',
+    async (dropped) => {
+      const key = uniqueKey(`acl-without-${dropped}`);
+      const filled = fill(key);
+      const rules = policyRules('candidate.hcl', filled);
+      const token = await tokenWith(rules.filter((_, i) => i !== dropped));
+      const election = candidate(key, 'acl-lacking', token);
+      const rule = oneLine(rules[dropped]);
+      // The node is learned from the refused request's agent (its checks); without the service rule
+      // there is no check to tell it, and without the node rule nothing is refused. Neither rule
+      // names a node.
+      const nodeNamed = dropped >= 2 ? "this agent's node" : `node "${node}"`;
+      const state = await waitForState(
+        election,
+        (s) => s.problem?.kind === 'forbidden' && s.problem.message.includes(nodeNamed),
+        15_000,
+        `a forbidden problem naming ${nodeNamed}`,
+      );
+      expect(state.problem!.message).toContain(`lacks the rule ${rule}`);
+      expect(state.problem!.message).toContain(`"${key}"`);
+      expect(state.problem!.message).toContain(`"${filled.service}"`);
+      expect(election.isLeader()).toBe(false);
+    },
+  );
+
+  it('lets the status command read everything with a token holding exactly the read-only policy', async () => {
+    const key = uniqueKey('acl-status');
+    const filled = fill(key);
+    const leader = candidate(
+      key,
+      'acl-status-a',
+      await tokenWith(policyRules('candidate.hcl', filled)),
+    );
+    const leading = await waitForState(leader, (state) => state.role === 'leader');
+    const token = await tokenWith(policyRules('status.hcl', filled));
+
+    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        ['-r', 'ts-node/register/transpile-only', 'lib/cli/main.ts', 'status', key, '--json'],
+        {
+          cwd: ROOT,
+          env: {
+            PATH: process.env.PATH ?? '',
+            CONSUL_HTTP_ADDR: `${agent.host}:${agent.port}`,
+            CONSUL_HTTP_TOKEN: token,
+          },
+        },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
+      ),
+    );
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      state: 'held',
+      fencingToken: leading.term!.fencingToken,
+      session: { node, lockDelayMs: leader.options.lockDelayMs },
+      candidates: [{ instanceId: 'acl-status-a', check: 'passing', serfHealth: 'passing' }],
+    });
+  });
+});
