@@ -1,7 +1,7 @@
 // Every TypeScript snippet of the README and of docs/ is a file in test/packaging/readme/, which
 // `npm run typecheck` checks against lib/ and `npm run test:packaging` compiles (and runs) in fresh
-// NestJS 11 CommonJS and NestJS 12 ESM apps. This spec keeps the documents' copies and the files
-// identical.
+// NestJS 11 CommonJS and NestJS 12 ESM apps; every ACL policy shown is a .hcl file the ACL spec
+// runs. This spec keeps the documents' copies and the files identical.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -24,10 +24,13 @@ function documents(): Array<{ name: string; text: string }> {
   }));
 }
 
-/** Each ```ts block, with the snippet marker before it (if any), de-indented. */
-function tsBlocks(): Array<{ line: string; file: string | null; code: string }> {
+/** Each ```ts (or other `language`) block, with the snippet marker before it (if any), de-indented. */
+function tsBlocks(language = 'ts'): Array<{ line: string; file: string | null; code: string }> {
   const blocks: Array<{ line: string; file: string | null; code: string }> = [];
-  const pattern = /(?:<!-- snippet: (\S+) -->\s*\n\s*\n)?( *)```ts\n([\s\S]*?)\n *```/g;
+  const pattern = new RegExp(
+    `(?:<!-- snippet: (\\S+) -->\\s*\\n\\s*\\n)?( *)\`\`\`${language}\\n([\\s\\S]*?)\\n *\`\`\``,
+    'g',
+  );
   for (const { name, text } of documents())
     for (const match of text.matchAll(pattern)) {
       const indent = match[2].length;
@@ -53,6 +56,17 @@ describe('the snippets of the README and docs/', () => {
 
   it('are identical to those files', () => {
     for (const block of tsBlocks()) {
+      const file = fs.readFileSync(path.join(ROOT, block.file!), 'utf8').trimEnd();
+      expect({ file: block.file, code: block.code }).toEqual({ file: block.file, code: file });
+    }
+  });
+
+  it('show ACL policies only as the .hcl files the ACL spec runs on a real agent', () => {
+    // test/integration/election/acl-policy.spec.ts elects with exactly these policies.
+    const blocks = tsBlocks('hcl');
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const block of blocks) {
+      expect(block.file).toMatch(/^docs\/operations\/acl\/[\w.-]+\.hcl$/);
       const file = fs.readFileSync(path.join(ROOT, block.file!), 'utf8').trimEnd();
       expect({ file: block.file, code: block.code }).toEqual({ file: block.file, code: file });
     }

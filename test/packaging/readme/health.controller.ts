@@ -10,10 +10,24 @@ export class HealthController {
     private readonly leader: ConsulLeaderHealthIndicator,
   ) {}
 
+  /** livenessProbe: down only when restarting the process would help (the election is stuck). */
+  @Get('live')
+  @HealthCheck()
+  live() {
+    return this.health.check([() => this.leader.isHealthy('leader', { probe: 'liveness' })]);
+  }
+
+  /** readinessProbe: down on a stuck election or a misconfiguration; up while Consul is away. */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([() => this.leader.isHealthy('leader', { probe: 'readiness' })]);
+  }
+
+  /** Dashboards and deep health pages: down whenever the election cannot work, Consul included. */
   @Get()
   @HealthCheck()
-  check() {
-    // A named election: this.leader.isHealthy('reports', { name: 'reports' })
-    return this.health.check([() => this.leader.isHealthy()]);
+  status() {
+    return this.health.check([() => this.leader.isHealthy('leader')]);
   }
 }
