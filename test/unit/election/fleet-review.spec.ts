@@ -1,0 +1,125 @@
+// Adversarial review of issue 18's fix (a holder writes the lease its successor owes: the one it
+// waits out until its term begins, its own D after). Instances of several configs share the key; an
+// old holder cut off from Consul acts for up to its D after its last confirmation, and the faults
+// below try to make a later holder act before that. On the virtual clock and the Consul model, each
+// candidate behind a link that can be cut off, lose or delay answers.
+import type { ElectionOptions, LeaderElection } from '../../../lib/election';
+import type { FaultyLink } from '../../support/faulty-link';
+import { useModelElections } from '../../support/model-elections';
+import { VIRTUAL_KEY as KEY } from '../../support/virtual-elections';
+
+/** The old config: D = 4 s (its lock-delay must be at least D). */
+const OLD: Partial<ElectionOptions> = { leaseDuration: 4_000, lockDelay: '4s' };
+/** The new config: D = 1 s, lock-delay = D. */
+const NEW: Partial<ElectionOptions> = { leaseDuration: 1_000, lockDelay: '1s' };
+
+describe('adversarial review of the lease a holder advertises (virtual clock, Consul model)', () => {
+  const world = useModelElections({ successionStep: 100 });
+  const { link, elect, until, valueInKey } = world;
+
+  /** Waits for `election`'s next confirmation to be answered, then cuts its link off. */
+  const cutRightAfterConfirmation = async (
+    election: LeaderElection,
+    electionLink: FaultyLink,
+  ): Promise<void> => {
+    const deadline = election.state.stepDownDeadline;
+    await until(() => election.state.stepDownDeadline !== deadline, 10_000);
+    electionLink.cut = true;
+  };
+  /** Samples every 5 ms for `forMs` who leads: how long (ms) two or more led at once, and who. */
+  const overlapOf = async (
+    elections: Record<string, LeaderElection>,
+    forMs: number,
+  ): Promise<{ ms: number; who: string[] }> => {
+    let ms = 0;
+    const who = new Set<string>();
+    for (let waited = 0; waited < forMs; waited += 5) {
+      const leading = Object.keys(elections).filter((id) => elections[id]!.isLeader());
+      if (leading.length > 1) {
+        ms += 5;
+        leading.forEach((id) => who.add(id));
+      }
+      await world.clock.advance(5);
+    }
+    return { ms, who: [...who].sort() };
+  };
+  /**
+   * `old` (D = 4 s) leads, `n1` then `n2` (D = 1 s) follow and are named; old is cut off right
+   * after a confirmation and the key deleted: n1 takes the absent key and waits out old's lease.
+   */
+  const oldCutOffAndKeyDeleted = async () => {
+    const oldLink = link();
+    const old = elect('old', oldLink, OLD);
+    old.start();
+    await until(() => old.isLeader(), 10_000);
+    const n1Link = link();
+    const n1 = elect('n1', n1Link, NEW);
+    const n2Link = link();
+    const n2 = elect('n2', n2Link, NEW);
+    n1.start();
+    await world.clock.advance(200);
+    n2.start();
+    await until(() => valueInKey()?.successors?.length === 2, 10_000);
+    await cutRightAfterConfirmation(old, oldLink);
+    world.model.kvDelete(KEY);
+    await until(() => valueInKey()?.instanceId === 'n1', 10_000);
+    return { old, oldLink, n1, n1Link, n2, n2Link };
+  };
+
+  it('never leads beside a cut-off old holder after an operator deleted the key and imported an older value that names a shorter lease', async () => {
+    const oldLink = link();
+    const old = elect('old', oldLink, OLD);
+    old.start();
+    await until(() => old.isLeader(), 10_000);
+    const n1 = elect('n1', link(), NEW);
+    n1.start();
+    await until(() => valueInKey()?.successors?.[0] === 'n1', 10_000);
+    await cutRightAfterConfirmation(old, oldLink);
+    // A backup from before the deploy of the old config: a hand-back of a holder of D = 1 s.
+    world.model.kvDelete(KEY);
+    world.model.kvPut(
+      KEY,
+      JSON.stringify({
+        instanceId: 'n1',
+        metadata: {},
+        since: '2025-12-01T00:00:00.000Z',
+        handedBackAt: '2025-12-01T00:00:01.000Z',
+        leaseMs: 1_000,
+      }),
+    );
+    const overlap = await overlapOf({ old, n1 }, 6_000);
+    expect(n1.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it('never leads beside a cut-off old holder after an operator deleted the key and imported a value without a lease', async () => {
+    const oldLink = link();
+    const old = elect('old', oldLink, OLD);
+    old.start();
+    await until(() => old.isLeader(), 10_000);
+    const n1 = elect('n1', link(), NEW);
+    n1.start();
+    await until(() => valueInKey()?.successors?.[0] === 'n1', 10_000);
+    await cutRightAfterConfirmation(old, oldLink);
+    world.model.kvDelete(KEY);
+    world.model.kvPut(
+      KEY,
+      JSON.stringify({ instanceId: 'old', metadata: {}, since: '2025-12-01T00:00:00.000Z' }),
+    );
+    const overlap = await overlapOf({ old, n1 }, 6_000);
+    expect(n1.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it("never leads beside a cut-off old holder after an operator's plain PUT over a new holder that was waiting out the old lease, then cut off", async () => {
+    const { old, n1, n1Link, n2 } = await oldCutOffAndKeyDeleted();
+    await world.clock.advance(50);
+    // The operator "fixes" the key by hand: a plain PUT keeps n1's session; n1 is cut off before
+    // it can write its own value back, and its session goes with its check.
+    world.model.kvPut(KEY, JSON.stringify({ ...valueInKey(), leaseMs: 1_000 }));
+    n1Link.cut = true;
+    const overlap = await overlapOf({ old, n1, n2 }, 8_000);
+    expect(n2.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+});
