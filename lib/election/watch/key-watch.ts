@@ -48,6 +48,16 @@ export class KeyWatch {
     },
   ) {}
 
+  /**
+   * A term of ours began: whoever held the key before us has stopped acting, so what we remember of
+   * their lease is owed by nobody any more; our own D is owed in any case. Else an instance that led
+   * through a rolling change would wait out the old lease after each deletion of its key, and write
+   * it into the key again with its acquire, for as long as it sees no other hold's value.
+   */
+  termBegan(): void {
+    this.lastHolderLeaseMs = undefined;
+  }
+
   /** The last read of the key; null until the first, and after a failed read. */
   get observation(): Observation | null {
     return this.last;

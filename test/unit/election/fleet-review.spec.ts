@@ -4,7 +4,7 @@
 // below try to make a later holder act before that. On the virtual clock and the Consul model, each
 // candidate behind a link that can be cut off, lose or delay answers.
 import type { ElectionOptions, LeaderElection } from '../../../lib/election';
-import type { FaultyLink } from '../../support/faulty-link';
+import { writingTxn, type FaultyLink } from '../../support/faulty-link';
 import { useModelElections } from '../../support/model-elections';
 import { VIRTUAL_KEY as KEY } from '../../support/virtual-elections';
 
@@ -121,5 +121,113 @@ describe('adversarial review of the lease a holder advertises (virtual clock, Co
     const overlap = await overlapOf({ old, n1, n2 }, 8_000);
     expect(n2.isLeader()).toBe(true);
     expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it('never leads beside a cut-off old holder after the agent restarted empty while a new holder waited out the old lease', async () => {
+    const { old, n1, n2 } = await oldCutOffAndKeyDeleted();
+    await world.clock.advance(50);
+    // The server forgets everything: the key, n1's session, the lock-delays, the indexes.
+    world.model.restart(true);
+    const overlap = await overlapOf({ old, n1, n2 }, 8_000);
+    expect(n1.isLeader() || n2.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it('never leads beside a cut-off old holder after a new holder adopted its own acquire (answer lost) and was cut off before acting', async () => {
+    const oldLink = link();
+    const old = elect('old', oldLink, OLD);
+    old.start();
+    await until(() => old.isLeader(), 10_000);
+    const n1Link = link();
+    const n1 = elect('n1', n1Link, NEW);
+    const n2 = elect('n2', link(), NEW);
+    n1.start();
+    await world.clock.advance(200);
+    n2.start();
+    await until(() => valueInKey()?.successors?.length === 2, 10_000);
+    await cutRightAfterConfirmation(old, oldLink);
+    // n1's acquire of the deleted key goes through, its answer lost: n1 adopts the hold it finds.
+    let acquires = 0;
+    n1Link.fate = (request) =>
+      writingTxn(request) && acquires++ === 0 ? { answerLost: true } : null;
+    world.model.kvDelete(KEY);
+    await until(() => valueInKey()?.instanceId === 'n1', 10_000);
+    await until(
+      () => n1.state.leader?.instanceId === 'n1' && n1Link.count('Transaction.create') > 2,
+      10_000,
+    );
+    expect(n1.isLeader()).toBe(false);
+    expect(valueInKey()?.leaseMs).toBe(4_000);
+    n1Link.cut = true;
+    world.model.kvDelete(KEY);
+    const overlap = await overlapOf({ old, n1, n2 }, 8_000);
+    expect(n2.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it('never leads beside a cut-off old holder after a new holder resigned before acting', async () => {
+    const { old, n1, n2 } = await oldCutOffAndKeyDeleted();
+    await world.clock.advance(100);
+    void n1.resign({ pause: 10_000 });
+    const overlap = await overlapOf({ old, n1, n2 }, 8_000);
+    expect(n2.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it('never leads beside a cut-off old holder after a new holder stopped before acting', async () => {
+    const { old, n1, n2 } = await oldCutOffAndKeyDeleted();
+    await world.clock.advance(100);
+    void n1.stop();
+    const overlap = await overlapOf({ old, n1, n2 }, 8_000);
+    expect(n2.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it('never leads beside a cut-off old holder when the key is deleted right before a new holder acts, and its lease rewrite is refused', async () => {
+    const { old, n1, n1Link, n2 } = await oldCutOffAndKeyDeleted();
+    // n1 acts about 4.04 s after its acquire was answered; the key is deleted just before and n1
+    // is cut off, so its rewrite to its own lease never lands.
+    await world.clock.advance(3_900);
+    expect(n1.isLeader()).toBe(false);
+    world.model.kvDelete(KEY);
+    n1Link.cut = true;
+    const overlap = await overlapOf({ old, n1, n2 }, 8_000);
+    expect(n2.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it('never leads beside a cut-off holder across a chain of three configs (4 s, then 1 s, then 2 s), and the key ends at the last lease', async () => {
+    const { old, n1, n1Link, n2 } = await oldCutOffAndKeyDeleted();
+    const m = elect('m', link(), { leaseDuration: 2_000, lockDelay: '2s' });
+    m.start();
+    // n1 dies while it waits out old's lease; whoever takes the key next inherits it.
+    await world.clock.advance(50);
+    n1Link.cut = true;
+    const overlap = await overlapOf({ old, n1, n2, m }, 10_000);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+    const leader = [n2, m].find((election) => election.isLeader())!;
+    expect(leader).toBeDefined();
+    await world.clock.advance(500);
+    expect(valueInKey()?.leaseMs).toBe(leader === m ? 2_000 : 1_000);
+  });
+
+  it('owes only its own lease after its own term began, so a lone new holder whose key is deleted leads again within its own lease', async () => {
+    const oldLink = link();
+    const old = elect('old', oldLink, OLD);
+    old.start();
+    await until(() => old.isLeader(), 10_000);
+    const n1 = elect('n1', link(), NEW);
+    n1.start();
+    await until(() => valueInKey()?.successors?.[0] === 'n1', 10_000);
+    // The last instance of the old config is retired: it stops for good.
+    await old.stop();
+    await until(() => n1.isLeader(), 10_000);
+    await world.clock.advance(2_000);
+    world.model.kvDelete(KEY);
+    const deletedAt = world.clock.now();
+    await until(() => !n1.isLeader(), 1_000);
+    await until(() => n1.isLeader(), 10_000);
+    // n1's lease (1.01 s) after the answer to its acquire, not the 4.04 s of a config long gone.
+    expect(world.clock.now() - deletedAt).toBeLessThan(2_000);
   });
 });
