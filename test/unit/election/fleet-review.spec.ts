@@ -48,6 +48,44 @@ class RatedClock implements Clock {
   }
 }
 
+/**
+ * One process's clock on the shared virtual time whose timers can be held (a stop-the-world pause,
+ * SIGSTOP): time runs on, but no timer of the process fires until the pause ends.
+ */
+class PausableClock implements Clock {
+  private pausedUntil = 0;
+
+  constructor(private readonly base: VirtualClock) {}
+
+  /** No timer of this process fires for the next `ms`. */
+  pause(ms: number): void {
+    this.pausedUntil = this.base.now() + ms;
+  }
+
+  now(): number {
+    return this.base.now();
+  }
+
+  wallNow(): number {
+    return this.base.wallNow();
+  }
+
+  setTimer(callback: () => void, delayMs: number): TimerHandle {
+    const handle: { current: TimerHandle } = { current: {} };
+    const fire = (): void => {
+      const heldFor = this.pausedUntil - this.base.now();
+      if (heldFor > 0) handle.current = this.base.setTimer(fire, heldFor);
+      else callback();
+    };
+    handle.current = this.base.setTimer(fire, delayMs);
+    return handle;
+  }
+
+  clearTimer(handle: TimerHandle): void {
+    this.base.clearTimer((handle as { current: TimerHandle }).current);
+  }
+}
+
 describe('adversarial review of the lease a holder advertises (virtual clock, Consul model)', () => {
   const world = useModelElections({ successionStep: 100 });
   const { link, elect, until, valueInKey } = world;
@@ -400,5 +438,63 @@ describe('adversarial review of the lease a holder advertises (virtual clock, Co
     expect(valueInKey()?.leaseMs).toBe(1_000);
     expect(valueInKey()?.successors).toContain('n3');
     expect(n1Link.writes - before).toBeLessThan(10);
+  });
+
+  it.each([
+    ['past its lease, so it never acts', 3_000],
+    ['for less than its lease, so it acts late', 300],
+  ])(
+    'never leads beside a cut-off old holder when a new holder is paused right before its act time, %s',
+    async (_what, pauseMs) => {
+      const oldLink = link();
+      const old = elect('old', oldLink, OLD);
+      old.start();
+      await until(() => old.isLeader(), 10_000);
+      const n1Clock = new PausableClock(world.clock);
+      const n1 = new LeaderElection({
+        ...world.options('n1', NEW),
+        clock: n1Clock,
+        consulPort: modelPort(world.model, link()),
+        logger: memoryLogger('n1'),
+      });
+      const n2 = elect('n2', link(), NEW);
+      try {
+        n1.start();
+        await world.clock.advance(200);
+        n2.start();
+        await until(() => valueInKey()?.successors?.length === 2, 10_000);
+        await cutRightAfterConfirmation(old, oldLink);
+        world.model.kvDelete(KEY);
+        await until(() => valueInKey()?.instanceId === 'n1', 10_000);
+        // n1 acts about 4.04 s after its acquire was answered: it stops the world 50 ms before.
+        await world.clock.advance(3_950);
+        expect(n1.isLeader()).toBe(false);
+        n1Clock.pause(pauseMs);
+        const overlap = await overlapOf({ old, n1, n2 }, 8_000);
+        expect(n1.isLeader() || n2.isLeader()).toBe(true);
+        expect(overlap).toEqual({ ms: 0, who: [] });
+      } finally {
+        await Promise.race([Promise.all([n1.stop()]), world.clock.advance(30_000)]);
+      }
+    },
+  );
+
+  it('never leads beside a holder whose lease rewrite lands only after it stepped down at its deadline', async () => {
+    const { old, n1, n1Link, n2 } = await oldCutOffAndKeyDeleted();
+    await oldLeftTheSuccessors(n1);
+    // From now on n1's writes reach Consul 1.5 s late, and once it acts its confirmations are
+    // lost: it steps down at its deadline, and its lease rewrite lands after that, then its release.
+    n1Link.fate = (request) =>
+      writingTxn(request)
+        ? { late: 1_500 }
+        : request.name === 'Transaction.create' && n1.isLeader()
+          ? 'request-lost'
+          : null;
+    await until(() => n1.isLeader(), 10_000);
+    await until(() => !n1.isLeader(), 2_000);
+    expect(valueInKey()?.leaseMs).toBe(4_000);
+    const overlap = await overlapOf({ old, n1, n2 }, 8_000);
+    expect(n2.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
   });
 });
