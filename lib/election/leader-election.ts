@@ -146,6 +146,7 @@ export class LeaderElection {
       successors: this.successors,
       release: (session, hold, claim) => void this.release.release(session, hold, claim),
       onSessionLost: (session) => this.candidacy.lost(session),
+      onTermBegan: () => this.keyWatch.termBegan(),
       onStepDown: () => this.campaign.consider(),
     });
     this.keyWatch = new KeyWatch(this.watchContext, this.port, () => this.candidacy.session?.id, {

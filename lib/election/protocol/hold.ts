@@ -108,6 +108,7 @@ export class Hold {
     // inherited from holder to holder for as long as the key lives.
     holding.successorWaitMs = this.host.options.leaseDurationMs;
     this.host.successors.termBegan(holding);
+    this.host.onTermBegan();
     const controller = new AbortController();
     this.termCount += 1;
     holding.term = {
