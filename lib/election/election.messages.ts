@@ -6,6 +6,9 @@ export const ElectionMessages = {
     `ConsulLeader option "${field}" is required: ${accepted}.`,
   optionOutOfRange: (field: string, value: unknown, accepted: string) =>
     `ConsulLeader option "${field}" is ${formatValue(value)}; accepted: ${accepted}.`,
+  unknownOption: (field: string, closest: string | null, known: readonly string[]) =>
+    `ConsulLeader option "${field}" is not an option; ` +
+    (closest ? `did you mean "${closest}"?` : `the options here are: ${known.join(', ')}.`),
   optionRuleBroken: (rule: string, detail: string) =>
     `ConsulLeader options break the rule ${rule}: ${detail}.`,
   forbidden: (key: string, operation: string, status: number | undefined) =>
