@@ -19,7 +19,8 @@ export interface ConsulLeaderHealthOptions {
 /**
  * A `@nestjs/terminus` health indicator for an election. Up while the election runs and Consul
  * answers, whatever the role (a follower is healthy: it is ready to take over). Down when the
- * election is stopped, when Consul refuses its token (403), or when Consul has been unreachable for
+ * election is stopped, when Consul refuses its token (403), when the election is misconfigured (the
+ * address is not a Consul agent, Consul refuses the session TTL), or when Consul has been unreachable for
  * longer than the lease — a blip shorter than the lease is not an outage, the leader rides it out.
  *
  * ```ts
@@ -52,7 +53,9 @@ export class ConsulLeaderHealthIndicator {
   /** Why the election is unhealthy now, or null. */
   private problem(state: LeadershipState, leaseDurationMs: number): string | null {
     if (state.role === 'stopped') return HEALTH_STOPPED;
-    if (state.problem?.kind === 'forbidden') return state.problem.message;
+    // Neither heals by waiting: down at once, with the message that says what to change.
+    if (state.problem?.kind === 'forbidden' || state.problem?.kind === 'misconfigured')
+      return state.problem.message;
     if (!state.consulReachable && state.unreachableSince !== null) {
       // Same monotonic base as the election's clock (performance.now()).
       const forMs = performance.now() - state.unreachableSince;
