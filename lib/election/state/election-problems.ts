@@ -92,14 +92,17 @@ export class ElectionProblems {
     this.out.markSettled();
   }
 
-  /** What to change for a misconfiguration, by the answer that showed it. */
+  /**
+   * What to change for a misconfiguration, by the answer that showed it: a 500 is Consul refusing
+   * the TTL (statusKind), a 400 or 413 Consul refusing what the options put in the request; any
+   * other status (404, a proxy's 401/405, a 2xx with a body Consul never sends) is not Consul.
+   */
   private fixFor(error: ConsulRequestError): string {
     if (error.status === 500) return ElectionMessages.sessionTtlRefused(this.options.sessionTtlMs);
-    if (error.status === 404 || (error.status ?? 0) < 300) {
-      const { host, port, secure } = this.options.consul;
-      return ElectionMessages.notConsulAgent(`${secure ? 'https' : 'http'}://${host}:${port}`);
-    }
-    return ElectionMessages.requestRefused(error.operation);
+    if (error.status === 400 || error.status === 413)
+      return ElectionMessages.requestRefused(error.operation);
+    const { host, port, secure } = this.options.consul;
+    return ElectionMessages.notConsulAgent(`${secure ? 'https' : 'http'}://${host}:${port}`);
   }
 
   private publishProblems(): void {

@@ -87,6 +87,20 @@ describe('misconfiguration', () => {
     expect(errors(logger)).toHaveLength(1);
   });
 
+  it('reports a request Consul refuses as malformed (400) as misconfigured, naming the options it is built from', async () => {
+    const { election } = candidate((request) =>
+      request.name === 'agent.service.register'
+        ? { status: 400, body: 'Invalid service name' }
+        : null,
+    );
+    election.start();
+    await world.until(() => election.state.problem !== null);
+    expect(election.state.problem).toMatchObject({ kind: 'misconfigured', status: 400 });
+    expect(election.state.problem!.message).toMatch(
+      /HTTP 400: Invalid service name — Consul refuses the service register as malformed: check the options it is built from \(key, healthCheck\.serviceName, metadata\)/,
+    );
+  });
+
   it('retries a misconfigured request every 30 s, not at the backoff of a transient failure', async () => {
     const { election, transport } = candidate(invalidSessionTtl);
     election.start();
