@@ -16,7 +16,11 @@ import {
   CONSUL_LEADER_ORIGIN,
 } from './consul-leader.constants';
 import { ConsulLeaderExplorer } from './consul-leader.explorer';
-import { INVALID_MODULE_EXTRA, INVALID_MODULE_OPTIONS } from './consul-leader.messages';
+import {
+  EXTRA_IN_OPTIONS,
+  INVALID_MODULE_EXTRA,
+  INVALID_MODULE_OPTIONS,
+} from './consul-leader.messages';
 import type { ConsulLeaderOrigin } from './consul-leader.origin';
 import { ConsulLeaderService, consulLeaderLoggerContext } from './consul-leader.service';
 import { getConsulLeaderToken, normalizeElectionName } from './consul-leader.tokens';
@@ -103,6 +107,10 @@ function createElection(
   } = options ?? ({} as ConsulLeaderModuleOptions);
   try {
     // A factory's result gets no excess-property check from the compiler: a typo is caught here.
+    for (const extra of ['name', 'isGlobal'] as const) {
+      if (options && extra in options)
+        throw new ElectionOptionsError(extra, EXTRA_IN_OPTIONS(extra));
+    }
     if (options) refuseUnknownKeys(options, MODULE_OPTION_KEYS);
     if (typeof options?.http === 'object' && options.http !== null)
       refuseUnknownKeys(options.http, HTTP_OPTION_KEYS, 'http');

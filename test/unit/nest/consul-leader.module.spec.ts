@@ -244,6 +244,23 @@ describe('ConsulLeaderModule', () => {
       );
     });
 
+    it('refuses a name returned by a forRootAsync factory, saying to give it beside useFactory', async () => {
+      const failure = compile(
+        [
+          ConsulLeaderModule.forRootAsync({
+            useFactory: () => ({ ...options(), name: 'billing' }),
+          }),
+        ],
+        [],
+      );
+      await expect(failure).rejects.toMatchObject({
+        field: 'name',
+        message: expect.stringContaining(
+          'give it beside useFactory, useClass or useExisting (forRootAsync({ name, useFactory }))',
+        ),
+      });
+    });
+
     it('refuses a mistyped key inside the http option, naming its path', async () => {
       const failure = compile(
         [ConsulLeaderModule.forRoot({ ...options(), http: { redirectto: () => null } as object })],
