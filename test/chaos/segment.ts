@@ -52,6 +52,7 @@ export const CHAOS_TIMINGS = {
   // A Raft election on the cluster takes about a second; a request gets some room while it moves.
   requestTimeout: '300ms',
   sessionTtl: '2s',
+  sessionTtlMin: '1s',
   healthCheck: { ttl: '1s', standbyTtl: '2s', deregisterCriticalServiceAfter: '1m' },
   successionStep: '100ms',
   watchWait: '5s',

@@ -73,6 +73,7 @@ export function drawOptions(random: Prng): Partial<ElectionOptions> {
       lockDelay: random.int(lease, Math.min(60_000, lease * 3)),
       requestTimeout: random.int(50, Math.max(50, Math.floor(lease / 5))),
       sessionTtl: random.int(1_000, 30_000),
+      sessionTtlMin: 1_000,
       healthCheck: random.chance(0.2)
         ? false
         : { ttl: checkTtl, standbyTtl: random.int(checkTtl, 30_000) },

@@ -247,6 +247,7 @@ export class Campaign implements AdoptionCampaign {
         }),
         successorWaitMs,
         previousHolder: decodeLeaderValue(observation.entry?.value ?? null)?.instanceId,
+        neverSeenHeld: vacancy === 'absent' && !observation.heldBefore,
       };
       // stop() began, or resign() was called, while the acquire was in flight: never act.
       const neverActed = mayClaimReleased({ acted: false, workDrained: true, vacancy });

@@ -85,7 +85,9 @@ export class Hold {
     const waitMs = actAt - this.host.clock.now();
     if (waitMs > 0) {
       this.host.logger.log(
-        ElectionMessages.acquiredWaiting(this.host.options.key, fencingToken, waitMs),
+        takeover.neverSeenHeld
+          ? ElectionMessages.acquiredAbsentWaiting(this.host.options.key, fencingToken, waitMs)
+          : ElectionMessages.acquiredWaiting(this.host.options.key, fencingToken, waitMs),
       );
       this.armActTimer(holding);
     } else {

@@ -99,7 +99,13 @@ export class Candidacy {
       (error: unknown) => {
         this.openingSession = false;
         if (!this.host.running()) return;
-        if (error instanceof ConsulRequestError && error.kind === 'no-local-agent') {
+        // Once: after the fallback, sessions carry no check, so "unknown to the agent" again is no
+        // missing agent, and opening again at once would loop without pause.
+        if (
+          error instanceof ConsulRequestError &&
+          error.kind === 'no-local-agent' &&
+          !this.noLocalAgent
+        ) {
           this.fallBackToSessionTtl();
           this.host.timers.later(() => this.keep(), 0);
           return;
