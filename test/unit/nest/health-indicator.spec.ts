@@ -75,7 +75,7 @@ describe('ConsulLeaderHealthIndicator', () => {
     expect(indicator.isHealthy()['leader-election']).toMatchObject({
       status: 'down',
       consulReachable: true,
-      message,
+      message: expect.stringContaining(message),
     });
   });
 
@@ -208,7 +208,7 @@ describe('ConsulLeaderHealthIndicator probes', () => {
     expect(indicator.isHealthy('live', { probe: 'liveness' }).live).toMatchObject({
       status: 'down',
       role: 'leader',
-      message: expect.stringMatching(/stuck: still leader 5\.\d s after its step-down deadline/),
+      message: expect.stringMatching(/stuck: still leader \d+\.\d s after its step-down deadline/),
     });
   });
 
