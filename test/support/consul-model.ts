@@ -464,9 +464,11 @@ export class ConsulModel {
 
   sessionRenew(id: string, token = ''): ModelAnswer {
     this.ensureUp();
-    if (this.isDenied(token, 'session:write')) return forbidden();
+    // Consul looks the session up before it asks the ACLs (the rule names the session's node): a
+    // session it no longer knows answers 404 to a token without session rights too (seen on 1.8.7).
     const session = this.sessionsById.get(id);
     if (!session) return { status: 404, body: `Session id '${id}' not found` };
+    if (this.isDenied(token, 'session:write')) return forbidden();
     this.armSession(session);
     return { status: 200, body: [{ ID: id, Name: session.name }] };
   }
