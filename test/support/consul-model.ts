@@ -188,9 +188,12 @@ export class ConsulModel {
     else this.denied.set(token, new Set(capabilities));
   }
 
-  /** An ACL token loses the rights of `scope` (see {@link AclScope}); `deny(token, [])` gives them back. */
+  /**
+   * An ACL token loses the rights of `scope` (see {@link AclScope}) besides those it lost before;
+   * `deny(token, [])` gives them all back.
+   */
   revoke(token: string, scope: AclScope): void {
-    this.deny(token, ACL_SCOPE_CAPABILITIES[scope]);
+    this.deny(token, [...(this.denied.get(token) ?? []), ...ACL_SCOPE_CAPABILITIES[scope]]);
   }
 
   /** A check turns critical now (an operator, or a failing probe). */
