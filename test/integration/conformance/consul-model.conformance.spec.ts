@@ -16,6 +16,7 @@ import {
 } from '../../../lib/election';
 import { startConsulAgent, type ConsulAgent } from '../../../harness';
 import { ConsulModel, type AclScope } from '../../support/consul-model';
+import { aclPut } from '../../support/consul-acl';
 import { modelPort } from '../../support/model-consul-client';
 import { Prng } from '../../support/prng';
 
@@ -810,16 +811,6 @@ describe('the Consul model against a real agent with ACLs', () => {
   let readOnlyToken: string;
   beforeAll(async () => {
     agent = await startConsulAgent({ acl: { defaultPolicy: 'deny', managementToken } });
-    const call = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
-      const response = await fetch(`${agent.address}${path}`, {
-        method: 'PUT',
-        headers: { 'X-Consul-Token': managementToken },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(5_000),
-      });
-      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-      return (await response.json()) as Record<string, unknown>;
-    };
     await call('/v1/acl/policy', {
       Name: 'conformance-read',
       Rules: 'key_prefix "" { policy = "read" }',
@@ -929,18 +920,18 @@ describe('the Consul model against a real agent with ACLs', () => {
       session: 'session_prefix "" { policy = "write" }',
       service: 'service_prefix "" { policy = "write" }',
     };
-    const policy = await aclCall('PUT', '/v1/acl/policy', {
+    const policy = await call('/v1/acl/policy', {
       Name: `conformance-partial-${process.pid}`,
       Rules: Object.values(rules).join('\n'),
     });
-    const secret = (await aclCall('PUT', '/v1/acl/token', { Policies: [{ ID: policy.ID }] }))
+    const secret = (await call('/v1/acl/token', { Policies: [{ ID: policy.ID }] }))
       .SecretID as string;
     /** The operator's edit: the policy keeps only `kept`; the model's token loses the rest. */
     const edit = (what: string, kept: Array<keyof typeof rules>, scope: AclScope | null) =>
       scenario.step(
         what,
         async () => {
-          await aclCall('PUT', `/v1/acl/policy/${policy.ID as string}`, {
+          await call(`/v1/acl/policy/${policy.ID as string}`, {
             Name: policy.Name,
             Rules: kept.map((rule) => rules[rule]).join('\n'),
           });
@@ -1080,16 +1071,9 @@ describe('the Consul model against a real agent with ACLs', () => {
     process.stdout.write(`conformance (partial ACL): ${scenario.compared} answers compared\n`);
   }, 30_000);
 
-  /** An ACL endpoint called with the management token. */
-  async function aclCall(method: 'PUT', path: string, body: unknown) {
-    const response = await fetch(`${agent.address}${path}`, {
-      method,
-      headers: { 'X-Consul-Token': managementToken },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(5_000),
-    });
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as Record<string, unknown>;
+  /** An ACL endpoint of the agent, called with the management token. */
+  function call(path: string, body: unknown): Promise<Record<string, unknown>> {
+    return aclPut(agent, managementToken, path, body);
   }
 });
 

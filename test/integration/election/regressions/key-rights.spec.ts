@@ -13,6 +13,7 @@ import {
   waitForState,
 } from '../../../support/election-kit';
 import { parseDuration } from '../../../../lib/election/time/duration';
+import { aclPut } from '../../../support/consul-acl';
 
 const MANAGEMENT_TOKEN = 'key-rights-root-secret';
 const RULES = {
@@ -37,15 +38,8 @@ describe('a leader whose token loses its key rule (issue 18, defect 2, real Cons
     await agent?.stop();
   });
 
-  async function acl(path: string, body: unknown): Promise<Record<string, unknown>> {
-    const response = await fetch(`${agent.address}${path}`, {
-      method: 'PUT',
-      headers: { 'X-Consul-Token': MANAGEMENT_TOKEN },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(5_000),
-    });
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as Record<string, unknown>;
+  function acl(path: string, body: unknown): Promise<Record<string, unknown>> {
+    return aclPut(agent, MANAGEMENT_TOKEN, path, body);
   }
 
   /** A policy of its own with every rule the election needs, and a token bound to it. */
