@@ -54,6 +54,10 @@ export const ElectionMessages = {
     `The election for "${key}" did not start (failFast): ${problem}`,
   sessionLost: (key: string, sessionId: string) =>
     `Consul no longer knows session ${sessionId} of "${key}"; opening a new one`,
+  releaseForbiddenSessionDestroyed: (key: string, sessionId: string, detail: string) =>
+    `${detail}: the ACL token may not write key "${key}" (key:write), so the key could not be released. ` +
+    `Destroyed session ${sessionId} instead, which frees the key (the next leader waits lock-delay); ` +
+    `campaigning again with a new session, which can take the key once the token may write it again.`,
   stopStepFailed: (key: string, detail: string, attempt: number, attempts: number) =>
     `Could not release "${key}" at stop (try ${attempt} of ${attempts}): ${detail}`,
   stopCleanupFailed: (key: string, sessionId: string, detail: string) =>

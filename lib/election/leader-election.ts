@@ -121,6 +121,7 @@ export class LeaderElection {
       sleep: (ms) => this.sleep(ms),
       lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
       onReleaseSettled: () => this.campaign.consider(),
+      giveUp: (session, refused) => this.candidacy.giveUp(session, refused),
     });
     this.campaign = new Campaign({
       ...context,

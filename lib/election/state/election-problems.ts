@@ -54,6 +54,10 @@ export class ElectionProblems {
    */
   reportSuccess(source: ProblemSource): void {
     let changed = this.problems.delete(source);
+    // A release refused for rights ends its loop by destroying the session, so no release success
+    // clears its problem: an acquire Consul answered (no campaign runs beside a release) shows the
+    // token may write the key again.
+    if (source === 'campaign') changed = this.problems.delete('release') || changed;
     // The local agent answering says nothing about the servers behind it.
     if (source !== 'check') {
       for (const [other, entry] of this.problems) {
