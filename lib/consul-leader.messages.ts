@@ -31,6 +31,10 @@ export const INVALID_MODULE_OPTIONS = (
   reason: string,
 ): string => `${describeForRoot(name, method)}: invalid options: ${reason}`;
 
+export const EXTRA_IN_OPTIONS = (field: 'name' | 'isGlobal'): string =>
+  `ConsulLeader option "${field}" shapes the module before any option is known: give it beside ` +
+  `useFactory, useClass or useExisting (forRootAsync({ ${field}, useFactory })), not in the options they return.`;
+
 export const INVALID_MODULE_EXTRA = (name: string | null, field: string, value: unknown): string =>
   `${describeForRoot(name)}: option "${field}" is ${JSON.stringify(value) ?? String(value)}; accepted: true or false.`;
 

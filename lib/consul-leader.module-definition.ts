@@ -7,6 +7,8 @@ import {
 import { DiscoveryModule } from '@nestjs/core';
 import { ElectionOptionsError, LeaderElection } from './election';
 import { ElectionMessages } from './election/election.messages';
+import { refuseUnknownKeys, type KnownKeys } from './election/options/option-keys';
+import { ELECTION_OPTION_KEYS } from './election/options/resolve-election-options';
 import {
   CONSUL_LEADER_ELECTION,
   CONSUL_LEADER_MODULE_OPTIONS,
@@ -14,14 +16,28 @@ import {
   CONSUL_LEADER_ORIGIN,
 } from './consul-leader.constants';
 import { ConsulLeaderExplorer } from './consul-leader.explorer';
-import { INVALID_MODULE_EXTRA, INVALID_MODULE_OPTIONS } from './consul-leader.messages';
+import {
+  EXTRA_IN_OPTIONS,
+  INVALID_MODULE_EXTRA,
+  INVALID_MODULE_OPTIONS,
+} from './consul-leader.messages';
 import type { ConsulLeaderOrigin } from './consul-leader.origin';
 import { ConsulLeaderService, consulLeaderLoggerContext } from './consul-leader.service';
 import { getConsulLeaderToken, normalizeElectionName } from './consul-leader.tokens';
 import type {
+  ConsulLeaderHttpOptions,
   ConsulLeaderModuleExtras,
   ConsulLeaderModuleOptions,
 } from './interfaces/consul-leader-module-options.interface';
+
+/** Every option `forRoot` and a `forRootAsync` factory may give: the core's and the module's own. */
+const MODULE_OPTION_KEYS: KnownKeys<ConsulLeaderModuleOptions> = {
+  ...ELECTION_OPTION_KEYS,
+  waitForElection: true,
+  http: true,
+  metrics: true,
+};
+const HTTP_OPTION_KEYS: KnownKeys<ConsulLeaderHttpOptions> = { redirectTo: true };
 
 export const {
   ConfigurableModuleClass: ConfigurableConsulLeaderModule,
@@ -90,6 +106,14 @@ function createElection(
     ...electionOptions
   } = options ?? ({} as ConsulLeaderModuleOptions);
   try {
+    // A factory's result gets no excess-property check from the compiler: a typo is caught here.
+    for (const extra of ['name', 'isGlobal'] as const) {
+      if (options && extra in options)
+        throw new ElectionOptionsError(extra, EXTRA_IN_OPTIONS(extra));
+    }
+    if (options) refuseUnknownKeys(options, MODULE_OPTION_KEYS);
+    if (typeof options?.http === 'object' && options.http !== null)
+      refuseUnknownKeys(options.http, HTTP_OPTION_KEYS, 'http');
     if (waitForElection !== undefined && typeof waitForElection !== 'boolean') {
       throw new ElectionOptionsError(
         'waitForElection',

@@ -13,6 +13,7 @@ import {
   map,
   type Observable,
 } from 'rxjs';
+import { ElectionStartError } from './election';
 import type {
   Duration,
   ElectionLogger,
@@ -162,7 +163,8 @@ export class ConsulLeaderService
     // Before start, so that the first transition is counted; stops by itself with the election.
     const meter = this.options.metrics === false ? null : defaultMeter();
     if (meter) recordElectionMetrics(this.election, meter);
-    this.election.start();
+    // With failFast the core's start() rejects, the election stopped, on a misconfiguration.
+    await this.election.start();
     if (!this.options.waitForElection) return;
     this.logger.log(WAITING_FOR_ELECTION);
     // Not the first read of the key: a free key read at start says nothing yet. The first outcome
@@ -179,6 +181,13 @@ export class ConsulLeaderService
       ),
     );
     this.logger.log(SETTLED_AS(state));
+    // Bootstrap waited to know the first role; with failFast a Consul that cannot be used then
+    // fails it rather than letting the app run as a follower that never leads. Without a local
+    // agent the election still works (on the session TTL): not a reason to fail.
+    if (this.options.failFast && state.problem && state.problem.kind !== 'no-local-agent') {
+      await this.election.stop();
+      throw new ElectionStartError(this.election.options.key, state.problem);
+    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {

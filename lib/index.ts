@@ -28,6 +28,7 @@ export {
 export {
   ConsulRequestError,
   ElectionOptionsError,
+  ElectionStartError,
   LeaderElection,
   LeadershipLostError,
   parseDuration,

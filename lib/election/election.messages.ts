@@ -6,6 +6,9 @@ export const ElectionMessages = {
     `ConsulLeader option "${field}" is required: ${accepted}.`,
   optionOutOfRange: (field: string, value: unknown, accepted: string) =>
     `ConsulLeader option "${field}" is ${formatValue(value)}; accepted: ${accepted}.`,
+  unknownOption: (field: string, closest: string | null, known: readonly string[]) =>
+    `ConsulLeader option "${field}" is not an option; ` +
+    (closest ? `did you mean "${closest}"?` : `the options here are: ${known.join(', ')}.`),
   optionRuleBroken: (rule: string, detail: string) =>
     `ConsulLeader options break the rule ${rule}: ${detail}.`,
   forbidden: (refusal: AclRefusal) => {
@@ -34,8 +37,27 @@ export const ElectionMessages = {
   candidatesHidden: (serviceName: string) =>
     `this leader is not among the passing instances of service "${serviceName}" although its session is ` +
     'bound to its passing check: Consul hides the instances of nodes the token may not read',
+  misconfigured: (key: string, detail: string, fix: string, retryMs: number) =>
+    `${detail} — ${fix} (key "${key}"; a configuration problem, not a passing one: retrying every ` +
+    `${describeDuration(retryMs)})`,
+  notConsulAgent: (address: string) =>
+    `${address} does not answer as a Consul agent: point consul.host and consul.port (or ` +
+    "CONSUL_HTTP_ADDR) at a Consul agent's HTTP API, normally the local agent on port 8500",
+  sessionTtlRefused: (sessionTtlMs: number) =>
+    `Consul's servers refuse sessionTtl ${describeDuration(sessionTtlMs)}: it is under their ` +
+    'session_ttl_min. Raise sessionTtl to at least session_ttl_min, or lower session_ttl_min on the ' +
+    'servers (and set sessionTtlMin to it)',
+  requestRefused: (operation: string) =>
+    `Consul refuses the ${operation} as malformed: check the options it is built from (key, ` +
+    'healthCheck.serviceName, metadata) and that the agent is a Consul version this library supports',
+  startFailed: (key: string, problem: string) =>
+    `The election for "${key}" did not start (failFast): ${problem}`,
   sessionLost: (key: string, sessionId: string) =>
     `Consul no longer knows session ${sessionId} of "${key}"; opening a new one`,
+  releaseForbiddenSessionDestroyed: (key: string, sessionId: string, detail: string) =>
+    `${detail}: the ACL token may not write key "${key}" (key:write), so the key could not be released. ` +
+    `Destroyed session ${sessionId} instead, which frees the key (the next leader waits lock-delay); ` +
+    `campaigning again with a new session, which can take the key once the token may write it again.`,
   stopStepFailed: (key: string, detail: string, attempt: number, attempts: number) =>
     `Could not release "${key}" at stop (try ${attempt} of ${attempts}): ${detail}`,
   stopCleanupFailed: (key: string, sessionId: string, detail: string) =>
@@ -70,6 +92,10 @@ export const ElectionMessages = {
   acquiredWaiting: (key: string, fencingToken: number, waitMs: number) =>
     `Acquired "${key}" (fencing token ${fencingToken}); acting in ${describeDuration(waitMs)}, ` +
     "once the previous holder's lease has run out",
+  acquiredAbsentWaiting: (key: string, fencingToken: number, waitMs: number) =>
+    `Acquired "${key}" (fencing token ${fencingToken}), which did not exist; acting in ` +
+    `${describeDuration(waitMs)}: a key deleted under a live leader looks the same as a new one, so ` +
+    'this waits out one lease in case such a leader is still acting',
   becameLeader: (key: string, fencingToken: number, term: number) =>
     `Became leader of "${key}" (fencing token ${fencingToken}, term ${term})`,
   holdNotConfirmed: (key: string) =>

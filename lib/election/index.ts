@@ -10,6 +10,7 @@ export type {
   ResolvedElectionOptions,
 } from './options/election-options';
 export { ElectionOptionsError } from './options/election-options.error';
+export { ElectionStartError } from './state/election-start.error';
 export type {
   ElectionRole,
   LeaderInfo,

@@ -15,6 +15,7 @@ import type {
   ResolvedElectionOptions,
 } from './options/election-options';
 import { ElectionOptionsError } from './options/election-options.error';
+import { ElectionStartError } from './state/election-start.error';
 import { ElectionProblems } from './state/election-problems';
 import { ElectionTimers } from './time/election-timers';
 import { ElectionMessages } from './election.messages';
@@ -69,6 +70,8 @@ export class LeaderElection {
   private readonly timers: ElectionTimers;
   private readonly hold: Hold;
   private readonly problems: ElectionProblems;
+  /** With failFast, while start() waits: a session opened, so Consul answers as Consul. */
+  private onFirstSession: (() => void) | null = null;
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
   constructor(options: ElectionOptions) {
@@ -100,7 +103,10 @@ export class LeaderElection {
     this.candidacy = new Candidacy({
       ...context,
       running: () => isRunning(this.stage),
-      onSessionReady: () => this.campaign.consider(),
+      onSessionReady: () => {
+        this.onFirstSession?.();
+        this.campaign.consider();
+      },
       onSessionGone: (session) => {
         // Consul no longer knows our session: the key watch may be ahead of a wiped store.
         this.keyWatch.restart();
@@ -115,6 +121,7 @@ export class LeaderElection {
       sleep: (ms) => this.sleep(ms),
       lastHolderLeaseMs: () => this.keyWatch.lastHolderLeaseMs,
       onReleaseSettled: () => this.campaign.consider(),
+      giveUp: (session, refused) => this.candidacy.giveUp(session, refused),
     });
     this.campaign = new Campaign({
       ...context,
@@ -146,6 +153,7 @@ export class LeaderElection {
       successors: this.successors,
       release: (session, hold, claim) => void this.release.release(session, hold, claim),
       onSessionLost: (session) => this.candidacy.lost(session),
+      onTermBegan: () => this.keyWatch.termBegan(),
       onStepDown: () => this.campaign.consider(),
     });
     this.keyWatch = new KeyWatch(this.watchContext, this.port, () => this.candidacy.session?.id, {
@@ -171,13 +179,28 @@ export class LeaderElection {
     return holdingOf(this.stage)?.lease.deadline ?? null;
   }
 
-  /** Joins the election. Returns at once; watch {@link state$} or await {@link whenSettled}. */
-  start(): void {
+  /**
+   * Joins the election. Without `failFast` the promise resolves at once (watch {@link state$} or
+   * await {@link whenSettled}). With `failFast` it resolves once Consul has answered as it should
+   * (a session opened, or the first outcome), and rejects with an {@link ElectionStartError}, the
+   * election stopped, when the first answers show a misconfiguration (the address is not a Consul
+   * agent, Consul refuses the session TTL, a malformed request).
+   */
+  async start(): Promise<void> {
     if (this.stage.kind !== 'idle') return;
     this.stage = { kind: 'following' };
+    const sessionOpened = this.options.failFast
+      ? new Promise<null>((resolve) => (this.onFirstSession = () => resolve(null)))
+      : null;
     void this.keyWatch.watch();
     // The session is opened up front, so that taking a free key costs a single request.
     this.candidacy.keep();
+    if (!sessionOpened) return;
+    const outcome = await Promise.race([this.whenSettled(), sessionOpened]);
+    this.onFirstSession = null;
+    if (outcome?.problem?.kind !== 'misconfigured') return;
+    await this.stop();
+    throw new ElectionStartError(this.options.key, outcome.problem);
   }
 
   /** Resolves at the first outcome: leader, a follower that has read the key, or a problem with Consul. */

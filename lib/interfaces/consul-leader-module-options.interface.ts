@@ -9,7 +9,8 @@ export interface ConsulLeaderModuleOptions extends ElectionOptions {
   /**
    * When true, application bootstrap (`app.init()`/`listen()`) waits until this instance knows its
    * first role: leader, follower that has read the key, or a Consul problem (bootstrap then
-   * continues as follower and the problem is logged). Default false: bootstrap does not wait, and
+   * continues as follower and the problem is logged; with `failFast` it fails instead, unless the
+   * problem is only a missing local agent). Default false: bootstrap does not wait, and
    * `@LeaderOnly` methods are skipped until the election says otherwise.
    */
   waitForElection?: boolean;

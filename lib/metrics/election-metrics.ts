@@ -31,7 +31,8 @@ export interface MeasuredElection {
  * - `leader_election.confirm.duration` — histogram (ms) of the leader's hold confirmations, attribute
  *   `confirmed` (false: failed or refused);
  * - `leader_election.problems` — counter of failed requests to Consul, attribute `kind`
- *   (`unreachable`, `timeout`, `server-error`, `forbidden`, `unexpected`).
+ *   (`unreachable`, `timeout`, `server-error`, `rate-limited`, `forbidden`, `misconfigured`,
+ *   `unexpected`, `no-local-agent`).
  * With the no-op meter of `@opentelemetry/api` (no SDK registered) every call is a no-op.
  */
 export function recordElectionMetrics(election: MeasuredElection, meter: Meter): () => void {

@@ -54,8 +54,9 @@ const CONFIGURATION_PROBLEMS: ReadonlySet<string> = new Set(['forbidden', 'misco
 /**
  * A `@nestjs/terminus` health indicator for an election. Wire `probe: 'liveness'` to the liveness
  * probe and `probe: 'readiness'` to the readiness probe (docs/operations/health.md); without `probe`
- * it answers `'status'`: down when the election is stopped, when Consul refuses its token (403), or
- * when Consul has been unreachable for longer than the lease — a blip shorter than the lease is not
+ * it answers `'status'`: down when the election is stopped, when Consul refuses its token (403), when
+ * the election is misconfigured (the address is not a Consul agent, Consul refuses the session TTL),
+ * or when Consul has been unreachable for longer than the lease — a blip shorter than the lease is not
  * an outage, the leader rides it out.
  *
  * ```ts

@@ -13,10 +13,12 @@ export type WorldKind = 'cluster' | 'acl-agent';
 const MANAGEMENT_TOKEN = randomUUID();
 const POLICY = 'chaos-candidate';
 // What the library needs (README: session:write, key:write on the key, service:write for the check).
-const RULES =
-  'key_prefix "" { policy = "write" } session_prefix "" { policy = "write" } ' +
-  'service_prefix "" { policy = "write" } node_prefix "" { policy = "read" } ' +
-  'agent_prefix "" { policy = "read" }';
+const OTHER_RULES =
+  'session_prefix "" { policy = "write" } service_prefix "" { policy = "write" } ' +
+  'node_prefix "" { policy = "read" } agent_prefix "" { policy = "read" }';
+const RULES = `key_prefix "" { policy = "write" } ${OTHER_RULES}`;
+/** An operator's edit of one candidate's rights (issue 18): every rule but the key rule. */
+const NO_KEY_POLICY = 'chaos-candidate-no-key';
 
 export interface CandidateToken {
   readonly accessorId: string;
@@ -80,8 +82,23 @@ export class ConsulWorld {
   }
 
   private async putPolicy(): Promise<void> {
-    const answer = await this.request('PUT', '/v1/acl/policy', { Name: POLICY, Rules: RULES });
-    if (answer.status !== 200) throw new Error(`ACL policy: ${answer.status} ${answer.body}`);
+    for (const [Name, Rules] of [
+      [POLICY, RULES],
+      [NO_KEY_POLICY, OTHER_RULES],
+    ]) {
+      const answer = await this.request('PUT', '/v1/acl/policy', { Name, Rules });
+      if (answer.status !== 200) throw new Error(`ACL policy: ${answer.status} ${answer.body}`);
+    }
+  }
+
+  /** The candidate's token keeps every rule but the key rule (`false`), or gets it back (`true`). */
+  async keyRule(token: CandidateToken, granted: boolean): Promise<void> {
+    const answer = await this.request('PUT', `/v1/acl/token/${token.accessorId}`, {
+      AccessorID: token.accessorId,
+      SecretID: token.secretId,
+      Policies: [{ Name: granted ? POLICY : NO_KEY_POLICY }],
+    });
+    if (answer.status !== 200) throw new Error(`ACL token: ${answer.status} ${answer.body}`);
   }
 
   /** Creates (or creates again, after a revocation or a wiped agent) a candidate's token. */
@@ -123,6 +140,16 @@ export class ConsulWorld {
     if (!session) return null;
     await this.request('PUT', `/v1/session/destroy/${session}`);
     return session;
+  }
+
+  /** The instance whose session holds `key` (sessions are named `<key>#<instanceId>`), or null. */
+  async holderOf(key: string): Promise<string | null> {
+    const read = await this.request('GET', `/v1/kv/${key}`);
+    if (read.status !== 200) return null;
+    const session = (JSON.parse(read.body) as Array<{ Session?: string }>)[0]?.Session;
+    if (!session) return null;
+    const [info] = await this.json<Array<{ Name: string }>>(`/v1/session/info/${session}`);
+    return info?.Name.startsWith(`${key}#`) ? info.Name.slice(key.length + 1) : null;
   }
 
   /** Sessions, services and checks of the election still in Consul (this world holds nothing else). */

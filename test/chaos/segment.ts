@@ -25,6 +25,7 @@ export type FaultKind =
   | 'key-delete'
   | 'session-destroy'
   | 'acl-revoke'
+  | 'key-rule-revoke'
   | 'agent-restart'
   | 'server-restart'
   | 'raft-leader-kill';
@@ -52,6 +53,7 @@ export const CHAOS_TIMINGS = {
   // A Raft election on the cluster takes about a second; a request gets some room while it moves.
   requestTimeout: '300ms',
   sessionTtl: '2s',
+  sessionTtlMin: '1s',
   healthCheck: { ttl: '1s', standbyTtl: '2s', deregisterCriticalServiceAfter: '1m' },
   successionStep: '100ms',
   watchWait: '5s',
@@ -108,6 +110,7 @@ const WEIGHTS: Record<WorldKind, ReadonlyArray<readonly [number, FaultKind]>> = 
     [12, 'key-delete'],
     [12, 'session-destroy'],
     [12, 'acl-revoke'],
+    [8, 'key-rule-revoke'],
     [4, 'agent-restart'],
   ],
 };
@@ -123,6 +126,7 @@ const PER_CANDIDATE: ReadonlySet<FaultKind> = new Set([
   'partition',
   'slow',
   'acl-revoke',
+  'key-rule-revoke',
 ]);
 
 export interface SegmentOptions {
@@ -289,6 +293,12 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
       record.healedAt = monotonicMs();
     };
 
+    /**
+     * Key rules taken away for the group and its calm (issue 18): the others can lead, so the calm
+     * owes a leader while they last. Each gives its rule back once the calm has been measured.
+     */
+    const keyRulesTaken: Array<() => void> = [];
+
     /** Applies one fault; resolves when it has healed. */
     const inject = async (
       kind: FaultKind,
@@ -337,6 +347,14 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
           await world.grant(token);
           return;
         }
+        case 'key-rule-revoke': {
+          const token = tokens.get(fault.target)!;
+          fault.detail = `${wasLeader ? 'the leader: ' : ''}every rule but the key rule, through the calm`;
+          await world.keyRule(token, false);
+          await new Promise<void>((resolve) => keyRulesTaken.push(resolve));
+          await world.keyRule(token, true);
+          return;
+        }
         case 'key-delete':
           await world.deleteKey(key);
           return;
@@ -374,14 +392,23 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
     while (faults.length < options.faults && monotonicMs() < options.deadline) {
       const size = Math.min(prng.int(3, 8), options.faults - faults.length);
       const pending: Array<Promise<void>> = [];
+      const lasting: Array<Promise<void>> = [];
       for (let n = 0; n < size && faults.length < options.faults; n += 1) {
         await sleep(prng.between(300, 1_200));
         let kind = prng.weighted(WEIGHTS[options.world]);
         let victim: CandidateProcess | undefined;
         let wasLeader = false;
+        // One key rule taken per group, so that the others can lead in its calm.
+        if (kind === 'key-rule-revoke' && lasting.length > 0) kind = 'acl-revoke';
         if (PER_CANDIDATE.has(kind)) {
-          victim = target();
-          wasLeader = victim !== undefined && victim === lastActor();
+          // Mostly the holder, found in Consul: the one whose lost key rule left no leader.
+          const holder =
+            kind === 'key-rule-revoke' && prng.chance(0.8)
+              ? await world.holderOf(key).catch(() => null)
+              : null;
+          const leader = candidates.find((c) => c.instanceId === holder && !c.busy);
+          victim = leader ?? target();
+          wasLeader = victim !== undefined && (victim === leader || victim === lastActor());
           if (!victim) kind = prng.pick(['key-delete', 'session-destroy'] as const);
         }
         // A server or agent restart waits for the group's other faults to heal, then runs alone.
@@ -404,6 +431,7 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
             if (victim) victim.busy = false;
           });
         if (INFRA.has(kind)) await healed;
+        else if (kind === 'key-rule-revoke') lasting.push(healed);
         else pending.push(healed);
       }
       await Promise.all(pending);
@@ -414,6 +442,8 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
       }, bound + 5_000);
       const first = reader.records.find((r): r is ActRecord => r.k === 'act' && r.t0 > healedAt);
       calms.push({ healedAt, leaderAfterMs: acted && first ? first.t0 - healedAt : null });
+      for (const giveBack of keyRulesTaken.splice(0)) giveBack();
+      await Promise.all(lasting);
       if (calms.length % 10 === 0 || !acted) {
         log(
           `[${options.world}] ${faults.length} faults, ${calms.length} calms; last leader back after ${

@@ -19,6 +19,7 @@ const FAULT_COLOURS: Record<FaultKind, string> = {
   partition: '#ff7f0e',
   slow: '#bcbd22',
   'acl-revoke': '#8c564b',
+  'key-rule-revoke': '#c49c94',
   'key-delete': '#e377c2',
   'session-destroy': '#17becf',
   'agent-restart': '#7f7f7f',

@@ -79,6 +79,7 @@ export class HeartbeatJob {
       lockDelay: '600ms',
       healthCheck: { ttl: '1s' },
       sessionTtl: '2s',
+      sessionTtlMin: '1s',
     }),
   ],
   providers: [HeartbeatJob],

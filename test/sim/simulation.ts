@@ -8,7 +8,7 @@ import crypto = require('node:crypto');
 import { FAST_TIMINGS } from '../support/election-kit';
 import { LeaderElection, type ElectionOptions } from '../../lib/election';
 import { resolveElectionOptions } from '../../lib/election/options/resolve-election-options';
-import { ConsulModel } from '../support/consul-model';
+import { ConsulModel, type AclScope } from '../support/consul-model';
 import { modelPort } from '../support/model-consul-client';
 import { Prng } from '../support/prng';
 import { check, type ActingInterval, type Violation } from './checker';
@@ -73,6 +73,7 @@ export function drawOptions(random: Prng): Partial<ElectionOptions> {
       lockDelay: random.int(lease, Math.min(60_000, lease * 3)),
       requestTimeout: random.int(50, Math.max(50, Math.floor(lease / 5))),
       sessionTtl: random.int(1_000, 30_000),
+      sessionTtlMin: 1_000,
       healthCheck: random.chance(0.2)
         ? false
         : { ttl: checkTtl, standbyTtl: random.int(checkTtl, 30_000) },
@@ -311,6 +312,41 @@ function drawStaleVacancies(random: Prng, faultPhaseMs: number, leaseMs: number)
   });
 }
 
+/**
+ * An operator's edit of one candidate's ACL policy (issue 18), drawn from a stream of its own: the
+ * key rule, the session rule or every rule taken away, from any candidate (the holder half the
+ * time), for less or more than `retry.maxDelay`. A key rule taken from the holder leaves the others
+ * able to lead, so half of those last through the calm (`lasting`): a leader is owed while it lasts.
+ */
+function drawRevocations(
+  random: Prng,
+  ids: readonly string[],
+  faultPhaseMs: number,
+  maxDelayMs: number,
+): Fault[] {
+  const count = random.weighted([
+    [5, 0],
+    [4, 1],
+    [1, 2],
+  ]);
+  return Array.from({ length: count }, () => {
+    const at = random.between(500, faultPhaseMs);
+    const scope = random.pick<AclScope>(['key', 'session', 'all']);
+    const target = random.chance(0.5) ? HOLDER : random.pick(ids);
+    const durationMs = random.chance(0.5)
+      ? random.between(200, maxDelayMs)
+      : random.between(maxDelayMs, 3 * maxDelayMs + 5_000);
+    const lasting = scope === 'key' && random.chance(0.5);
+    return {
+      at,
+      kind: 'acl-revoke',
+      target,
+      durationMs: Math.min(faultPhaseMs - at, durationMs),
+      detail: { scope, ...(lasting ? { lasting } : {}) },
+    };
+  });
+}
+
 export interface SimulateOptions {
   readonly traceAll?: boolean;
   /**
@@ -330,6 +366,8 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const calmRandom = random.fork();
   // Drawn after it, for the same reason.
   const staleVacancyRandom = random.fork();
+  // And after that one: the partial revocations (issue 18).
+  const revocationRandom = random.fork();
   const electionOptions = drawOptions(optionsRandom);
   const resolved = resolveElectionOptions({ key: SIM_KEY, ...electionOptions });
   const ids = Array.from({ length: scheduleRandom.int(2, 7) }, (_, i) => `c${i + 1}`);
@@ -347,6 +385,13 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     resolved.leaseDurationMs,
   );
   if (!options.leaveOut?.includes('stale-vacancy')) schedule.push(...staleVacancies);
+  const revocations = drawRevocations(
+    revocationRandom,
+    ids,
+    faultPhaseMs,
+    resolved.retry.maxDelayMs,
+  );
+  if (!options.leaveOut?.includes('partial-acl-revoke')) schedule.push(...revocations);
   schedule.sort((a, b) => a.at - b.at);
 
   const scheduler = new Scheduler();
@@ -498,6 +543,14 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   };
 
   const healers: Array<() => void> = [];
+  /** Key rules taken away until the calm ends (drawRevocations): healed after its liveness check. */
+  const lastingRevocations = new Map<string, AclScope>();
+  /** A revocation healed: the token gets its rights back, but for a lasting one. */
+  const restoreRights = (token: string): void => {
+    model.deny(token, []);
+    const lasting = lastingRevocations.get(token);
+    if (lasting) model.revoke(token, lasting);
+  };
   const later = (at: number, run: () => void): void => void scheduler.at(at, run);
   const holderOf = (): string => {
     const holder = model.entryOf(SIM_KEY)?.Session;
@@ -596,14 +649,25 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
         );
         break;
       }
-      case 'acl-revoke':
+      case 'acl-revoke': {
         if (fault.target === HOLDER) break;
+        const token = fault.target!;
+        const scope = (fault.detail?.scope as AclScope | undefined) ?? 'all';
+        // Lasting only while another candidate keeps its key rights: a leader must stay possible.
+        if (
+          fault.detail?.lasting &&
+          ids.some((id) => id !== token && !lastingRevocations.has(id))
+        ) {
+          lastingRevocations.set(token, scope);
+          model.revoke(token, scope);
+          break;
+        }
         timed(
-          () =>
-            model.deny(fault.target!, ['key:read', 'key:write', 'session:write', 'service:write']),
-          () => model.deny(fault.target!, []),
+          () => model.revoke(token, scope),
+          () => restoreRights(token),
         );
         break;
+      }
       case 'delete-key':
         if (model.up) model.kvDelete(SIM_KEY);
         break;
@@ -815,9 +879,11 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     sample();
     // In the calm at least one candidate runs: one whose stop() was still under way at the heal is
     // started again once it has stopped (a leader cannot be owed to an empty election).
-    if (inCalm && ![...candidates.values()].some((c) => c.state === 'running')) {
+    // One whose key rule an operator took away for good (a lasting revocation) cannot lead.
+    const mayLead = (c: Candidate): boolean => !lastingRevocations.has(c.instanceId);
+    if (inCalm && ![...candidates.values()].some((c) => c.state === 'running' && mayLead(c))) {
       const idle = [...candidates.values()].filter(
-        (c) => c.state === 'stopped' || c.state === 'crashed',
+        (c) => (c.state === 'stopped' || c.state === 'crashed') && mayLead(c),
       );
       if (idle.length > 0) start(worldRandom.pick(idle));
     }
@@ -925,6 +991,12 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     const calmEnd = scheduler.now;
     inCalm = false;
     setSlowCommits(null);
+    // The operator puts the key rules back: the handoffs that follow are owed to every candidate.
+    for (const token of lastingRevocations.keys()) {
+      log(`${token}'s key rule given back`);
+      model.deny(token, []);
+    }
+    lastingRevocations.clear();
 
     // Graceful handoffs, once every candidate runs and the dead ones have left the succession order:
     // the leader resigns or stops (sometimes right after an operator's plain PUT of its key) and

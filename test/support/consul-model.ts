@@ -22,7 +22,8 @@
 //   the server restarts), none on an unlock;
 // - the agent's services and TTL checks, the catalog's passing instances with their CreateIndex;
 //   a critical check's service reaped `DeregisterCriticalServiceAfter` later (at the agent's 30 s reap);
-// - ACL tokens with denied capabilities; an agent restart with its state wiped (indexes go back) or kept.
+// - ACL tokens with denied capabilities (per token: the key rule, the session rule, or all);
+// - an agent restart with its state wiped (indexes go back) or kept.
 import type { Clock, TimerHandle } from '../../lib/election';
 import { parseDuration } from '../../lib/election/time/duration';
 
@@ -35,6 +36,19 @@ export interface ModelAnswer {
 
 /** Capabilities an ACL token can be denied. */
 export type AclCapability = 'key:read' | 'key:write' | 'session:write' | 'service:write';
+
+/**
+ * What an operator's edit of a token's policy takes away: the key rule (`key`), the session rule
+ * (`session`), or every rule the election needs (`all`). The service rule goes only with `all`: it
+ * is what lets the agent update a check, so a token that keeps it keeps its checks passing.
+ */
+export type AclScope = 'key' | 'session' | 'all';
+
+export const ACL_SCOPE_CAPABILITIES: Readonly<Record<AclScope, readonly AclCapability[]>> = {
+  key: ['key:read', 'key:write'],
+  session: ['session:write'],
+  all: ['key:read', 'key:write', 'session:write', 'service:write'],
+};
 
 export interface RawKvEntry {
   Key: string;
@@ -172,6 +186,14 @@ export class ConsulModel {
   deny(token: string, capabilities: readonly AclCapability[]): void {
     if (capabilities.length === 0) this.denied.delete(token);
     else this.denied.set(token, new Set(capabilities));
+  }
+
+  /**
+   * An ACL token loses the rights of `scope` (see {@link AclScope}) besides those it lost before;
+   * `deny(token, [])` gives them all back.
+   */
+  revoke(token: string, scope: AclScope): void {
+    this.deny(token, [...(this.denied.get(token) ?? []), ...ACL_SCOPE_CAPABILITIES[scope]]);
   }
 
   /** A check turns critical now (an operator, or a failing probe). */
@@ -445,9 +467,11 @@ export class ConsulModel {
 
   sessionRenew(id: string, token = ''): ModelAnswer {
     this.ensureUp();
-    if (this.isDenied(token, 'session:write')) return forbidden();
+    // Consul looks the session up before it asks the ACLs (the rule names the session's node): a
+    // session it no longer knows answers 404 to a token without session rights too (seen on 1.8.7).
     const session = this.sessionsById.get(id);
     if (!session) return { status: 404, body: `Session id '${id}' not found` };
+    if (this.isDenied(token, 'session:write')) return forbidden();
     this.armSession(session);
     return { status: 200, body: [{ ID: id, Name: session.name }] };
   }

@@ -40,7 +40,7 @@ class ModelElections extends ElectionWorld {
     return new FaultyLink(this.clock);
   }
 
-  /** An election (not started) whose port on the model goes through `link`. */
+  /** An election (not started) whose port on the model goes through `link`; its ACL token is its id. */
   elect(
     instanceId: string,
     link: ModelTransport = this.link(),
@@ -48,10 +48,11 @@ class ModelElections extends ElectionWorld {
   ): LeaderElection {
     return this.track(
       new LeaderElection({
+        logger: memoryLogger(instanceId),
         ...this.options(instanceId, overrides),
         clock: this.clock,
-        consulPort: modelPort(this.model, link),
-        logger: memoryLogger(instanceId),
+        // Each candidate its own ACL token, named after it, so a spec can take rights from one.
+        consulPort: modelPort(this.model, link, instanceId),
       }),
     );
   }

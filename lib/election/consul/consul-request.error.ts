@@ -6,7 +6,7 @@ export class ConsulRequestError extends Error {
   override readonly name = 'ConsulRequestError';
 
   constructor(
-    /** What went wrong in the election's terms: network, timeout, 5xx, 403, or anything else. */
+    /** What went wrong in the election's terms: network, timeout, 5xx, 403, misconfiguration, or anything else. */
     readonly kind: ElectionProblemKind,
     /** Which request, e.g. `'session create'`. */
     readonly operation: string,
@@ -81,15 +81,24 @@ export function bodyText(body: unknown): string {
 export function statusError(status: number, body: unknown, operation: string): ConsulRequestError {
   const text = bodyText(body).trim().slice(0, 500);
   const detail = ElectionMessages.httpStatus(status, text);
-  const kind =
-    status === 403
-      ? 'forbidden'
-      : status === 429
-        ? 'rate-limited'
-        : status >= 500
-          ? 'server-error'
-          : 'unexpected';
-  return new ConsulRequestError(kind, operation, detail, status, text);
+  return new ConsulRequestError(statusKind(status, text), operation, detail, status, text);
+}
+
+/**
+ * What an unexpected status says. A 4xx other than 403 (ACL), 408 (timeout), 409 (a failed txn
+ * check, handled by its operation) and 429 (rate limiter) is an answer about the request itself:
+ * a 404 from an endpoint Consul always serves means the address is not a Consul agent (Consul
+ * answers an unknown path with a bare 404), a 400 a request Consul takes for malformed — both
+ * come from the configuration, and retrying them changes nothing. So does a 500 "Invalid Session
+ * TTL": the servers' session_ttl_min is above the TTL (DESIGN-NOTES, Consul facts).
+ */
+function statusKind(status: number, body: string): ElectionProblemKind {
+  if (status === 403) return 'forbidden';
+  if (status === 429) return 'rate-limited';
+  if (status === 408) return 'timeout';
+  if (status >= 400 && status < 500 && status !== 409) return 'misconfigured';
+  if (status === 500 && /invalid session ttl/i.test(body)) return 'misconfigured';
+  return status >= 500 ? 'server-error' : 'unexpected';
 }
 
 /** Maps a failure without an HTTP answer (or any other error) onto the kinds the election reacts to. */
@@ -110,14 +119,15 @@ export function classify(error: unknown, operation: string): ConsulRequestError 
 
 /**
  * Whether an agent's answer says it does not know a check (or the service it names): 404 on recent
- * agents; on 1.8.7 a 500 reading `CheckID "…" does not have associated TTL`, `Missing check '…'
- * registration`, `Unknown check "…"` or `ServiceID "…" does not exist`. Only those texts: a 500 such
- * as "ACL not found" says nothing about the check, and taking it for one would make the election
- * abandon a session that still lives (issue 9).
+ * agents, whose text names it (`Unknown check ID "…"`, `Unknown service ID "…"`); on 1.8.7 a 500
+ * reading `CheckID "…" does not have associated TTL`, `Missing check '…' registration`, `Unknown
+ * check "…"` or `ServiceID "…" does not exist`. Only those texts: a 500 such as "ACL not found" says
+ * nothing about the check, and taking it for one would make the election abandon a session that
+ * still lives (issue 9); a bare 404 is a server that is not Consul (statusKind).
  */
 export function unknownToAgent(status: number | undefined, body: string): boolean {
   return (
-    status === 404 ||
+    (status === 404 && /unknown (check|service)|does not exist/i.test(body)) ||
     (status === 500 &&
       /does not exist|missing check|unknown check|does not have associated TTL/i.test(body))
   );
@@ -126,6 +136,8 @@ export function unknownToAgent(status: number | undefined, body: string): boolea
 /** A request's failure that says the agent does not know the check (see {@link unknownToAgent}). */
 export function isUnknownToAgent(error: unknown): boolean {
   return (
-    error instanceof ConsulRequestError && unknownToAgent(error.status, error.body ?? error.message)
+    error instanceof ConsulRequestError &&
+    error.kind !== 'misconfigured' &&
+    unknownToAgent(error.status, error.body ?? error.message)
   );
 }

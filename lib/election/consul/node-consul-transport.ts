@@ -65,8 +65,10 @@ export function expect<T = unknown>(
 ): T {
   if (answer.status !== status) throw statusError(answer.status, answer.body, operation);
   if (guard && !guard(answer.body)) {
+    // The status Consul gives, with a body Consul never gives (HTML, a proxy's page): whatever
+    // answered is no Consul agent, and asking again will not make it one.
     throw new ConsulRequestError(
-      'unexpected',
+      'misconfigured',
       operation,
       ElectionMessages.unexpectedAnswer(bodyText(answer.body)),
       answer.status,

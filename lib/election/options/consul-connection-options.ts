@@ -1,5 +1,19 @@
 import { readFileSync } from 'node:fs';
-import type { ElectionOptions, ResolvedElectionOptions } from './election-options';
+import type {
+  ConsulConnectionOptions,
+  ElectionOptions,
+  ResolvedElectionOptions,
+} from './election-options';
+import { refuseUnknownKeys, type KnownKeys } from './option-keys';
+
+const CONSUL_OPTION_KEYS: KnownKeys<ConsulConnectionOptions> = {
+  host: true,
+  port: true,
+  secure: true,
+  ca: true,
+  token: true,
+  dc: true,
+};
 import { ElectionOptionsError } from './election-options.error';
 import { ElectionMessages } from '../election.messages';
 
@@ -8,6 +22,17 @@ export function resolveConsul(
   consul: NonNullable<ElectionOptions['consul']>,
   env: NodeJS.ProcessEnv,
 ): ResolvedElectionOptions['consul'] {
+  if (typeof consul !== 'object' || consul === null) {
+    throw new ElectionOptionsError(
+      'consul',
+      ElectionMessages.optionOutOfRange(
+        'consul',
+        consul,
+        'an object ({ host, port, secure, ca, token, dc })',
+      ),
+    );
+  }
+  refuseUnknownKeys(consul, CONSUL_OPTION_KEYS, 'consul');
   const fromEnv = parseHttpAddr(env.CONSUL_HTTP_ADDR);
   const secure =
     consul.secure ?? (fromEnv?.secure || /^(1|true)$/i.test(env.CONSUL_HTTP_SSL ?? ''));

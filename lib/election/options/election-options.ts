@@ -76,8 +76,14 @@ export interface ElectionOptions {
   requestTimeout?: Duration;
   /** Consul lock-delay on the session. Default: `leaseDuration`; range `leaseDuration`–60s. */
   lockDelay?: Duration;
-  /** Session TTL, a backstop behind the health check. Default `'30s'`, range 1s–24h (Consul's own minimum is 10s unless `session_ttl_min` is lowered). */
+  /** Session TTL, a backstop behind the health check. Default `'30s'`, range `sessionTtlMin`–24h, Consul's own. */
   sessionTtl?: Duration;
+  /**
+   * The Consul servers' `session_ttl_min`, where it is lowered from Consul's default `'10s'`: the
+   * shortest `sessionTtl` accepted. Default `'10s'`, range 1s–10s. Consul refuses a session with a
+   * shorter TTL (`500 Invalid Session TTL`), so the election refuses it at construction.
+   */
+  sessionTtlMin?: Duration;
   /** Bind the session to a per-instance TTL check (default), or `false` to rely on the session TTL alone. */
   healthCheck?: HealthCheckOptions | false;
   /**
@@ -93,6 +99,14 @@ export interface ElectionOptions {
   /** How long `stop()` waits for in-flight leader work before releasing. Default `'10s'`, range 0–10m. */
   drainTimeout?: Duration;
   retry?: RetryOptions;
+  /**
+   * Fail at start instead of retrying when the first answers show a misconfiguration that retrying
+   * cannot fix (the address is not a Consul agent, Consul refuses the session TTL, a malformed
+   * request): `start()` then stops the election and rejects with an {@link ElectionStartError}, and
+   * the Nest module fails bootstrap (with `waitForElection`, also when Consul cannot be used at all
+   * at bootstrap). Default false: the election logs the problem at ERROR and keeps retrying slowly.
+   */
+  failFast?: boolean;
   /** Where transitions and problems are logged. Default: `console`. */
   logger?: ElectionLogger;
   /** For tests and embedding: the clock (default: monotonic system clock). */
@@ -124,4 +138,5 @@ export interface ResolvedElectionOptions {
   readonly resignPauseMs: number;
   readonly drainTimeoutMs: number;
   readonly retry: { readonly initialDelayMs: number; readonly maxDelayMs: number };
+  readonly failFast: boolean;
 }

@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
-import type { ElectionOptions, ResolvedElectionOptions } from './election-options';
+import type {
+  ElectionOptions,
+  HealthCheckOptions,
+  ResolvedElectionOptions,
+} from './election-options';
+import { refuseUnknownKeys, type KnownKeys } from './option-keys';
+
+const HEALTH_CHECK_OPTION_KEYS: KnownKeys<HealthCheckOptions> = {
+  ttl: true,
+  standbyTtl: true,
+  deregisterCriticalServiceAfter: true,
+  serviceName: true,
+};
 import { ElectionOptionsError } from './election-options.error';
 import { ElectionMessages } from '../election.messages';
 import { durationIn, MINUTE, HOUR, SECOND } from './option-durations';
@@ -21,6 +33,7 @@ export function resolveHealthCheck(
       ),
     );
   }
+  refuseUnknownKeys(check, HEALTH_CHECK_OPTION_KEYS, 'healthCheck');
   const ttlMs = durationIn('healthCheck.ttl', check.ttl, 2 * SECOND, SECOND, 10 * MINUTE);
   const standbyTtlMs = durationIn(
     'healthCheck.standbyTtl',

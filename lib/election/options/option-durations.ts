@@ -13,8 +13,10 @@ export function durationIn(
   fallbackMs: number,
   minMs: number,
   maxMs: number,
+  /** Why the range is what it is, when the bounds are someone else's (Consul's). */
+  reason?: string,
 ): number {
-  const accepted = `a duration from ${describeDuration(minMs)} to ${describeDuration(maxMs)} (milliseconds as a number, or a string such as "2s" or "500ms")`;
+  const accepted = `a duration from ${describeDuration(minMs)} to ${describeDuration(maxMs)} (milliseconds as a number, or a string such as "2s" or "500ms")${reason ? `; ${reason}` : ''}`;
   if (value === undefined) return fallbackMs;
   const ms = parseDuration(value);
   if (ms === undefined || ms < minMs || ms > maxMs) {

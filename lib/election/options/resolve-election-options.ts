@@ -1,5 +1,5 @@
 import { parseDuration } from '../time/duration';
-import type { ElectionOptions, ResolvedElectionOptions } from './election-options';
+import type { ElectionOptions, ResolvedElectionOptions, RetryOptions } from './election-options';
 import { ElectionOptionsError } from './election-options.error';
 import { ElectionMessages } from '../election.messages';
 import { resolveConsul } from './consul-connection-options';
@@ -7,6 +7,36 @@ import { resolveHealthCheck } from './health-check-options';
 import { checkLogger, resolveInstanceId, resolveKey, resolveMetadata } from './identity-options';
 import { durationIn, HOUR, MINUTE, SECOND } from './option-durations';
 import { checkSafetyRules } from './option-safety-rules';
+import { refuseUnknownKeys, type KnownKeys } from './option-keys';
+
+export const ELECTION_OPTION_KEYS: KnownKeys<ElectionOptions> = {
+  key: true,
+  consul: true,
+  instanceId: true,
+  metadata: true,
+  leaseDuration: true,
+  renewInterval: true,
+  requestTimeout: true,
+  lockDelay: true,
+  sessionTtl: true,
+  sessionTtlMin: true,
+  healthCheck: true,
+  successionStep: true,
+  watchWait: true,
+  resignPause: true,
+  drainTimeout: true,
+  retry: true,
+  failFast: true,
+  logger: true,
+  clock: true,
+  consulPort: true,
+};
+
+const RETRY_OPTION_KEYS: KnownKeys<RetryOptions> = { initialDelay: true, maxDelay: true };
+
+/** Consul's own bounds on a session TTL (`structs.SessionTTLMax`; `session_ttl_min` defaults to 10 s). */
+const CONSUL_SESSION_TTL_MIN_MS = 10 * SECOND;
+const CONSUL_SESSION_TTL_MAX_MS = 24 * HOUR;
 
 /**
  * Applies defaults and validates every option, so that a bad value fails at bootstrap with a message
@@ -22,6 +52,8 @@ export function resolveElectionOptions(
       ElectionMessages.optionRequired('options', 'an object with at least "key"'),
     );
   }
+  refuseUnknownKeys(options, ELECTION_OPTION_KEYS);
+  if (isObject(options.retry)) refuseUnknownKeys(options.retry, RETRY_OPTION_KEYS, 'retry');
   const key = resolveKey(options.key);
   checkLogger(options.logger);
   const consul = resolveConsul(options.consul ?? {}, env);
@@ -50,7 +82,22 @@ export function resolveElectionOptions(
     MINUTE,
   );
   const lockDelayMs = durationIn('lockDelay', options.lockDelay, leaseDurationMs, 0, MINUTE);
-  const sessionTtlMs = durationIn('sessionTtl', options.sessionTtl, 30 * SECOND, SECOND, 24 * HOUR);
+  const sessionTtlMinMs = durationIn(
+    'sessionTtlMin',
+    options.sessionTtlMin,
+    CONSUL_SESSION_TTL_MIN_MS,
+    SECOND,
+    CONSUL_SESSION_TTL_MIN_MS,
+  );
+  const sessionTtlMs = durationIn(
+    'sessionTtl',
+    options.sessionTtl,
+    Math.max(30 * SECOND, sessionTtlMinMs),
+    sessionTtlMinMs,
+    CONSUL_SESSION_TTL_MAX_MS,
+    "Consul's own range, where the servers' session_ttl_min (default 10s) is the minimum; " +
+      'set sessionTtlMin where it is lowered',
+  );
   const successionStepMs = durationIn(
     'successionStep',
     options.successionStep,
@@ -83,6 +130,12 @@ export function resolveElectionOptions(
   );
 
   const healthCheck = resolveHealthCheck(options.healthCheck, key);
+  if (options.failFast !== undefined && typeof options.failFast !== 'boolean') {
+    throw new ElectionOptionsError(
+      'failFast',
+      ElectionMessages.optionOutOfRange('failFast', options.failFast, 'true or false'),
+    );
+  }
 
   const resolved: ResolvedElectionOptions = {
     key,
@@ -100,7 +153,12 @@ export function resolveElectionOptions(
     resignPauseMs,
     drainTimeoutMs,
     retry: { initialDelayMs, maxDelayMs },
+    failFast: options.failFast ?? false,
   };
   checkSafetyRules(resolved);
   return resolved;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
 }

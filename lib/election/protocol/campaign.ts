@@ -193,11 +193,10 @@ export class Campaign implements AdoptionCampaign {
   private ownLeaseAfter(observation: Observation): number {
     const vacancy = vacancyOf(observation.entry, observation.heldBefore);
     if (vacancy === 'released') return this.host.options.leaseDurationMs;
-    const previous =
-      vacancy === 'absent'
-        ? this.host.lastHolderLeaseMs()
-        : decodeLeaderValue(observation.entry?.value ?? null)?.leaseMs;
-    return Math.max(this.host.options.leaseDurationMs, previous ?? 0);
+    // What the watch remembers, not the free entry's own `leaseMs`: it includes that one (the
+    // watch read it into the memory), but an operator's import (LockIndex 0) may name a shorter
+    // lease than the holder before it, or none (KeyWatch, lastHolderLeaseMs).
+    return Math.max(this.host.options.leaseDurationMs, this.host.lastHolderLeaseMs() ?? 0);
   }
 
   /** One acquire of the free key; returns when to try again (null: when the watch brings news). */
@@ -248,6 +247,7 @@ export class Campaign implements AdoptionCampaign {
         }),
         successorWaitMs,
         previousHolder: decodeLeaderValue(observation.entry?.value ?? null)?.instanceId,
+        neverSeenHeld: vacancy === 'absent' && !observation.heldBefore,
       };
       // stop() began, or resign() was called, while the acquire was in flight: never act.
       const neverActed = mayClaimReleased({ acted: false, workDrained: true, vacancy });

@@ -15,6 +15,8 @@ export interface HoldHost extends ElectionContext {
   noLocalAgent(): boolean;
   release(session: CandidateSession, hold: ReleasableHold, claim: Promise<boolean>): void;
   onSessionLost(session: CandidateSession): void;
+  /** A term of ours began: every holder before us has stopped acting (SAFETY.md, rule 2). */
+  onTermBegan(): void;
   /** The term ended without a release: a campaign may start. */
   onStepDown(): void;
 }

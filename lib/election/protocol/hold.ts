@@ -85,7 +85,9 @@ export class Hold {
     const waitMs = actAt - this.host.clock.now();
     if (waitMs > 0) {
       this.host.logger.log(
-        ElectionMessages.acquiredWaiting(this.host.options.key, fencingToken, waitMs),
+        takeover.neverSeenHeld
+          ? ElectionMessages.acquiredAbsentWaiting(this.host.options.key, fencingToken, waitMs)
+          : ElectionMessages.acquiredWaiting(this.host.options.key, fencingToken, waitMs),
       );
       this.armActTimer(holding);
     } else {
@@ -108,6 +110,7 @@ export class Hold {
     // inherited from holder to holder for as long as the key lives.
     holding.successorWaitMs = this.host.options.leaseDurationMs;
     this.host.successors.termBegan(holding);
+    this.host.onTermBegan();
     const controller = new AbortController();
     this.termCount += 1;
     holding.term = {

@@ -57,6 +57,11 @@ export interface Takeover {
   readonly actAt: number;
   readonly successorWaitMs: number;
   readonly previousHolder: string | undefined;
+  /**
+   * The key was absent and this instance never saw it held: a first election, or a key deleted
+   * (under a leader that may still act) before this instance watched it — the two look the same.
+   */
+  readonly neverSeenHeld?: boolean;
   /** The key holds someone else's value under our session (an operator's plain PUT): ours is written back. */
   readonly overwritten?: boolean;
 }

@@ -1,7 +1,7 @@
 import { Backoff } from '../time/backoff';
 import type { CandidateSession } from '../session/candidate-session';
 import type { ReleaseRequest } from '../consul/consul-port';
-import { classify } from '../consul/consul-request.error';
+import { classify, type ConsulRequestError } from '../consul/consul-request.error';
 import type { ElectionContext } from './election-context';
 import { ElectionMessages } from '../election.messages';
 import { decodeLeaderValue, encodeLeaderValue, type LeaderValue } from './leader-value';
@@ -41,6 +41,11 @@ export interface ReleaseHost extends ElectionContext {
   lastHolderLeaseMs(): number | undefined;
   /** A release loop ended: campaigns may go on. */
   onReleaseSettled(): void;
+  /**
+   * Gives the key up by destroying `session`, after Consul refused its release for rights (see
+   * Candidacy.giveUp); true once the session is destroyed.
+   */
+  giveUp(session: CandidateSession, refused: ConsulRequestError): Promise<boolean>;
 }
 
 /**
@@ -126,6 +131,13 @@ export class KeyRelease {
       } catch (error) {
         const failure = classify(error, 'key release');
         this.host.problems.reportProblem('release', failure);
+        // Refused for rights: Consul keeps the key for as long as our session lives, and retrying
+        // the release would keep it there for as long as the token may not write the key. So we
+        // give the key up the way the token still may: by destroying the session (SAFETY.md rule 4).
+        if (failure.kind === 'forbidden' && (await this.host.giveUp(session, failure))) {
+          this.releasing = null;
+          return;
+        }
         retryInMs = backoff.nextAfter(failure);
         // A 403 or 429 says Consul did not carry it out: nothing to look at before the next try.
         unknownOutcome = failure.outcomeUnknown;

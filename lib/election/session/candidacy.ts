@@ -99,7 +99,13 @@ export class Candidacy {
       (error: unknown) => {
         this.openingSession = false;
         if (!this.host.running()) return;
-        if (error instanceof ConsulRequestError && error.kind === 'no-local-agent') {
+        // Once: after the fallback, sessions carry no check, so "unknown to the agent" again is no
+        // missing agent, and opening again at once would loop without pause.
+        if (
+          error instanceof ConsulRequestError &&
+          error.kind === 'no-local-agent' &&
+          !this.noLocalAgent
+        ) {
           this.fallBackToSessionTtl();
           this.host.timers.later(() => this.keep(), 0);
           return;
@@ -151,6 +157,37 @@ export class Candidacy {
       'check',
       new ConsulRequestError('no-local-agent', 'check update', ElectionMessages.noLocalAgentShort),
     );
+  }
+
+  /**
+   * Gives up `session` by destroying it, for a hold Consul refused to release for want of key rights
+   * (a 403: nothing was carried out, and Consul keeps the key for as long as the session lives,
+   * which its renewals and check updates, still allowed, keep alive for ever). Destroying it is a
+   * right the token still has, and always safe: Consul frees the key under lock-delay, and our term
+   * ended at our deadline, which lies before the successor's wait for an unreleased key is over.
+   * Resolves true once Consul destroyed it (a new session is then opened); false when that failed
+   * too (the caller retries with its backoff). The service and its check stay: the next session
+   * binds to them again, keeping this instance's place in the succession order.
+   */
+  async giveUp(session: CandidateSession, refused: ConsulRequestError): Promise<boolean> {
+    if (this.current !== session) return true;
+    const { key, requestTimeoutMs } = this.host.options;
+    try {
+      await this.host.port.destroySession(session.id, requestTimeoutMs);
+    } catch {
+      // Denied too (no session rights) or unanswered: its renewals and check updates, refused
+      // alike, let Consul invalidate the session by itself; the release is retried meanwhile.
+      return false;
+    }
+    this.host.logger.error(
+      ElectionMessages.releaseForbiddenSessionDestroyed(key, session.id, refused.message),
+    );
+    if (this.current !== session) return true;
+    this.host.onSessionGone(session);
+    session.close();
+    this.current = null;
+    this.keep();
+    return true;
   }
 
   /** Consul lost the session (renew 404, its check gone, or the key freed with our value): open a new one. */

@@ -1,3 +1,4 @@
+import { MISCONFIGURED_RETRY_MS } from '../time/backoff';
 import type { Clock } from '../time/clock';
 import type { ConsulRequestError } from '../consul/consul-request.error';
 import type { ElectionLogger, ResolvedElectionOptions } from '../options/election-options';
@@ -19,6 +20,9 @@ export type ProblemSource =
   /** The leader's view of the candidates: hidden by ACL when it does not include the leader. */
   | 'succession';
 
+/** How often the ERROR line of a misconfiguration is repeated while it lasts: seen, not flooding. */
+export const MISCONFIGURED_LOG_INTERVAL_MS = 60_000;
+
 /**
  * The failed requests of the election's loops, kept per source so that a key read that works does
  * not hide a session create that keeps failing; shown in the state and, once per change, in the log.
@@ -31,9 +35,13 @@ export class ElectionProblems {
   private lastLoggedProblem: string | null = null;
   /** The agent's node name, once a refused request could learn it: the ACL messages name it. */
   private node: string | null = null;
+  private lastLoggedAt = 0;
 
   constructor(
-    private readonly options: Pick<ResolvedElectionOptions, 'key' | 'sessionTtlMs' | 'healthCheck'>,
+    private readonly options: Pick<
+      ResolvedElectionOptions,
+      'key' | 'sessionTtlMs' | 'healthCheck' | 'consul'
+    >,
     private readonly clock: Clock,
     private readonly logger: ElectionLogger,
     private readonly out: StatePublisher,
@@ -46,6 +54,10 @@ export class ElectionProblems {
    */
   reportSuccess(source: ProblemSource): void {
     let changed = this.problems.delete(source);
+    // A release refused for rights ends its loop by destroying the session, so no release success
+    // clears its problem: an acquire Consul answered (no campaign runs beside a release) shows the
+    // token may write the key again.
+    if (source === 'campaign') changed = this.problems.delete('release') || changed;
     // The local agent answering says nothing about the servers behind it.
     if (source !== 'check') {
       for (const [other, entry] of this.problems) {
@@ -76,15 +88,39 @@ export class ElectionProblems {
               kind: 'no-local-agent',
               message: ElectionMessages.noLocalAgent(this.options.key, this.options.sessionTtlMs),
             }
-          : {
-              kind: error.kind,
-              message: error.message,
-              ...(error.status !== undefined ? { status: error.status } : {}),
-            };
+          : error.kind === 'misconfigured'
+            ? {
+                kind: 'misconfigured',
+                message: ElectionMessages.misconfigured(
+                  this.options.key,
+                  error.message,
+                  this.fixFor(error),
+                  MISCONFIGURED_RETRY_MS,
+                ),
+                ...(error.status !== undefined ? { status: error.status } : {}),
+              }
+            : {
+                kind: error.kind,
+                message: error.message,
+                ...(error.status !== undefined ? { status: error.status } : {}),
+              };
     this.out.emit({ type: 'problem', kind: error.kind, operation: error.operation });
     this.problems.set(source, { problem, transient: error.transient });
     this.publishProblems();
     this.out.markSettled();
+  }
+
+  /**
+   * What to change for a misconfiguration, by the answer that showed it: a 500 is Consul refusing
+   * the TTL (statusKind), a 400 or 413 Consul refusing what the options put in the request; any
+   * other status (404, a proxy's 401/405, a 2xx with a body Consul never sends) is not Consul.
+   */
+  private fixFor(error: ConsulRequestError): string {
+    if (error.status === 500) return ElectionMessages.sessionTtlRefused(this.options.sessionTtlMs);
+    if (error.status === 400 || error.status === 413)
+      return ElectionMessages.requestRefused(error.operation);
+    const { host, port, secure } = this.options.consul;
+    return ElectionMessages.notConsulAgent(`${secure ? 'https' : 'http'}://${host}:${port}`);
   }
 
   private publishProblems(): void {
@@ -92,8 +128,15 @@ export class ElectionProblems {
     const latest = outstanding.at(-1)?.problem ?? null;
     const consulReachable = outstanding.every((entry) => !entry.transient);
     const signature = latest ? `${latest.kind}:${latest.status ?? ''}:${consulReachable}` : null;
-    if (signature !== this.lastLoggedProblem) {
-      if (latest?.kind === 'forbidden') this.logger.error(latest.message);
+    const now = this.clock.now();
+    // A misconfiguration lasts until someone acts: said again now and then, so that it is seen in
+    // a log read long after the start, where a single line would have scrolled away.
+    const remind =
+      latest?.kind === 'misconfigured' && now - this.lastLoggedAt >= MISCONFIGURED_LOG_INTERVAL_MS;
+    if (signature !== this.lastLoggedProblem || remind) {
+      this.lastLoggedAt = now;
+      if (latest?.kind === 'forbidden' || latest?.kind === 'misconfigured')
+        this.logger.error(latest.message);
       else if (latest)
         this.logger.warn(
           latest.kind === 'no-local-agent'

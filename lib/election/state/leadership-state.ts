@@ -40,6 +40,13 @@ export type ElectionProblemKind =
   /** HTTP 429 from Consul's rate limiter: transient, retried with backoff. */
   | 'rate-limited'
   | 'forbidden'
+  /**
+   * An answer only a wrong configuration gives, which retrying cannot heal: the address is not a
+   * Consul agent (404 from its API, a body that is not Consul's), Consul refuses the session TTL
+   * (`Invalid Session TTL`: under the servers' `session_ttl_min`), or a request Consul takes for
+   * malformed (4xx). Logged at ERROR with the fix, retried slowly; health is down while it lasts.
+   */
+  | 'misconfigured'
   | 'unexpected'
   /**
    * The agent that answers does not know the check registered through another one: there is no

@@ -48,6 +48,16 @@ export class KeyWatch {
     },
   ) {}
 
+  /**
+   * A term of ours began: whoever held the key before us has stopped acting, so what we remember of
+   * their lease is owed by nobody any more; our own D is owed in any case. Else an instance that led
+   * through a rolling change would wait out the old lease after each deletion of its key, and write
+   * it into the key again with its acquire, for as long as it sees no other hold's value.
+   */
+  termBegan(): void {
+    this.lastHolderLeaseMs = undefined;
+  }
+
   /** The last read of the key; null until the first, and after a failed read. */
   get observation(): Observation | null {
     return this.last;
@@ -115,9 +125,16 @@ export class KeyWatch {
     // restarted with our id (a StatefulSet pod) may have run with a longer lease, and is still
     // acting if it was cut off. A value under our own session is our hold's (or an operator's write
     // over it), never a predecessor's: it must not replace what we know of the one before.
+    // A plain PUT or an import (LockIndex 0) is an operator's, bound by no rule of ours: its lease
+    // may lengthen what we know, never shorten it (a backup's shorter lease is no proof that the
+    // holder before has stopped).
     const ownSession = this.ownSession();
-    if (holderValue?.leaseMs && (!entry?.session || entry.session !== ownSession))
-      this.lastHolderLeaseMs = holderValue.leaseMs;
+    if (holderValue?.leaseMs && (!entry?.session || entry.session !== ownSession)) {
+      this.lastHolderLeaseMs =
+        entry!.lockIndex < 1
+          ? Math.max(this.lastHolderLeaseMs ?? 0, holderValue.leaseMs)
+          : holderValue.leaseMs;
+    }
     if (entry?.session) {
       // The term's token as first seen, kept across writes of the same hold that carry none (an
       // operator's plain PUT replaces the value): the holder's release will name that token.

@@ -15,7 +15,8 @@ import {
   type ConsulPort,
 } from '../../../lib/election';
 import { startConsulAgent, type ConsulAgent } from '../../../harness';
-import { ConsulModel } from '../../support/consul-model';
+import { ConsulModel, type AclScope } from '../../support/consul-model';
+import { aclPut } from '../../support/consul-acl';
 import { modelPort } from '../../support/model-consul-client';
 import { Prng } from '../../support/prng';
 
@@ -810,16 +811,6 @@ describe('the Consul model against a real agent with ACLs', () => {
   let readOnlyToken: string;
   beforeAll(async () => {
     agent = await startConsulAgent({ acl: { defaultPolicy: 'deny', managementToken } });
-    const call = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
-      const response = await fetch(`${agent.address}${path}`, {
-        method: 'PUT',
-        headers: { 'X-Consul-Token': managementToken },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(5_000),
-      });
-      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-      return (await response.json()) as Record<string, unknown>;
-    };
     await call('/v1/acl/policy', {
       Name: 'conformance-read',
       Rules: 'key_prefix "" { policy = "read" }',
@@ -915,4 +906,188 @@ describe('the Consul model against a real agent with ACLs', () => {
     }
     process.stdout.write(`conformance (ACL): ${scenario.compared} answers compared\n`);
   }, 30_000);
+
+  // Issue 18: an operator edits one instance's policy while it holds the key. What it may still do
+  // (renew, pass its check, destroy its session) and may not (read, confirm, release; or renew and
+  // destroy) must match, since the election's way out of a refused release rests on it.
+  it('takes away the key rule or the session rule of a token that holds the key, as Consul does', async () => {
+    const scenario = new Scenario('partial ACL');
+    const random = new Prng(105);
+    const model = new ConsulModel(systemClock, () => random.next());
+    model.deny('', ['key:read', 'key:write', 'session:write', 'service:write']);
+    const rules = {
+      key: 'key_prefix "" { policy = "write" }',
+      session: 'session_prefix "" { policy = "write" }',
+      service: 'service_prefix "" { policy = "write" }',
+    };
+    const policy = await call('/v1/acl/policy', {
+      Name: `conformance-partial-${process.pid}`,
+      Rules: Object.values(rules).join('\n'),
+    });
+    const secret = (await call('/v1/acl/token', { Policies: [{ ID: policy.ID }] }))
+      .SecretID as string;
+    /** The operator's edit: the policy keeps only `kept`; the model's token loses the rest. */
+    const edit = (what: string, kept: Array<keyof typeof rules>, scope: AclScope | null) =>
+      scenario.step(
+        what,
+        async () => {
+          await call(`/v1/acl/policy/${policy.ID as string}`, {
+            Name: policy.Name,
+            Rules: kept.map((rule) => rules[rule]).join('\n'),
+          });
+          return { edited: true };
+        },
+        async () => {
+          if (scope) model.revoke(secret, scope);
+          else model.deny(secret, []);
+          return { edited: true };
+        },
+      );
+    const ports = (token: string): { consul: NodeConsulPort; model: ConsulPort } => ({
+      consul: new NodeConsulPort({ host: agent.host, port: agent.port, secure: false, token }),
+      model: modelPort(model, undefined, token),
+    });
+    const admin = ports(managementToken);
+    const instance = ports(secret);
+    const key = `conformance/${process.pid}/partial-acl/leader`;
+    const checkId = `conformance-partial-${process.pid}:alive`;
+    const service = {
+      id: `conformance-partial-${process.pid}`,
+      name: 'conformance-partial',
+      meta: {},
+      check: {
+        id: checkId,
+        name: 'alive',
+        ttlMs: 60_000,
+        deregisterCriticalServiceAfterMs: 60_000,
+      },
+    };
+    const session = (which: 'consul' | 'model', i: number): string => scenario.sessions[which][i];
+    const createSession = async (side: ConsulPort, which: 'consul' | 'model') => {
+      const id = await side.createSession(
+        { name: 'conformance', ttlMs: 60_000, lockDelayMs: 0, checks: [checkId] },
+        5_000,
+      );
+      scenario.sessions[which].push(id);
+      return { created: true };
+    };
+    const acquire = (i: number) => async (side: ConsulPort, which: 'consul' | 'model') =>
+      side.acquire(
+        {
+          key,
+          sessionId: session(which, i),
+          value: 'held',
+          expectedModifyIndex:
+            (
+              await (which === 'consul' ? admin.consul : admin.model).readKey(key, {
+                timeoutMs: 5_000,
+              })
+            ).entry?.modifyIndex ?? 0,
+        },
+        5_000,
+      );
+    const release = (i: number) => async (side: ConsulPort, which: 'consul' | 'model') =>
+      side.release(
+        {
+          key,
+          sessionId: session(which, i),
+          value: 'released',
+          expectedModifyIndex: (
+            await (which === 'consul' ? admin.consul : admin.model).readKey(key, {
+              timeoutMs: 5_000,
+            })
+          ).entry!.modifyIndex,
+        },
+        5_000,
+      );
+    const readByAdmin = (side: ConsulPort, which: 'consul' | 'model') =>
+      (which === 'consul' ? admin.consul : admin.model).readKey(key, { timeoutMs: 5_000 });
+    try {
+      await scenario.both('every rule: register the service and its check', instance, (side) =>
+        side.registerService(service, 5_000),
+      );
+      await scenario.both('every rule: create a session', instance, createSession);
+      await scenario.both('every rule: acquire', instance, acquire(0));
+      await edit('the policy loses its key rule', ['session', 'service'], 'key');
+      await scenario.both(
+        'no key rule: read the key',
+        instance,
+        withBody((side) => side.readKey(key, { timeoutMs: 5_000 })),
+      );
+      await scenario.both(
+        'no key rule: confirm the hold',
+        instance,
+        withBody((side, which) => side.confirmHolding(key, session(which, 0), 5_000)),
+      );
+      await scenario.both('no key rule: release', instance, withBody(release(0)));
+      await scenario.both('no key rule: renew the session', instance, (side, which) =>
+        side.renewSession(session(which, 0), 5_000),
+      );
+      await scenario.both('no key rule: pass the check', instance, (side) =>
+        side.passCheck(checkId, 5_000),
+      );
+      await scenario.both('no key rule: the key is still held', admin, readByAdmin);
+      await scenario.both('no key rule: destroy the session', instance, (side, which) =>
+        side.destroySession(session(which, 0), 5_000),
+      );
+      await scenario.both('no key rule: the key is free', admin, readByAdmin);
+      await scenario.both('no key rule: create a session', instance, createSession);
+      await scenario.both('no key rule: acquire', instance, withBody(acquire(1)));
+
+      await edit('the policy gets every rule back', ['key', 'session', 'service'], null);
+      await scenario.both('every rule: acquire', instance, acquire(1));
+      await edit('the policy loses its session rule', ['key', 'service'], 'session');
+      await scenario.both(
+        'no session rule: renew the session',
+        instance,
+        withBody((side, which) => side.renewSession(session(which, 1), 5_000)),
+      );
+      await scenario.both(
+        'no session rule: renew a session Consul no longer knows',
+        instance,
+        withBody((side, which) => side.renewSession(session(which, 0), 5_000)),
+      );
+      await scenario.both('no session rule: confirm the hold', instance, (side, which) =>
+        side.confirmHolding(key, session(which, 1), 5_000),
+      );
+      await scenario.both('no session rule: pass the check', instance, (side) =>
+        side.passCheck(checkId, 5_000),
+      );
+      await scenario.both(
+        'no session rule: destroy the session',
+        instance,
+        withBody((side, which) => side.destroySession(session(which, 1), 5_000)),
+      );
+      await scenario.both('no session rule: create a session', instance, withBody(createSession));
+      await scenario.both('no session rule: release', instance, release(1));
+      await scenario.both('no session rule: the key is free', admin, readByAdmin);
+    } finally {
+      for (const id of scenario.sessions.consul)
+        await admin.consul.destroySession(id, 5_000).catch(() => undefined);
+      await admin.consul.deregisterService(service.id, 5_000).catch(() => undefined);
+      for (const via of [admin, instance]) via.consul.close();
+      model.dispose();
+    }
+    process.stdout.write(`conformance (partial ACL): ${scenario.compared} answers compared\n`);
+  }, 30_000);
+
+  /** An ACL endpoint of the agent, called with the management token. */
+  function call(path: string, body: unknown): Promise<Record<string, unknown>> {
+    return aclPut(agent, managementToken, path, body);
+  }
 });
+
+/** A step whose refusal is compared with Consul's body too (the 403's text), not only its status. */
+function withBody<A extends unknown[]>(
+  step: (...args: A) => Promise<unknown>,
+): (...args: A) => Promise<unknown> {
+  return async (...args) => {
+    try {
+      return await step(...args);
+    } catch (error) {
+      if (error instanceof ConsulRequestError)
+        return { error: error.kind, status: error.status, body: error.body };
+      throw error;
+    }
+  };
+}

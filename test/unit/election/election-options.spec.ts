@@ -91,7 +91,7 @@ describe('election options', () => {
   it.each([
     ['leaseDuration', '100ms', 'from 200ms to 60s'],
     ['leaseDuration', 'soon', 'from 200ms to 60s'],
-    ['sessionTtl', '500ms', 'from 1s to 86400s'],
+    ['sessionTtl', '500ms', 'from 10s to 86400s'],
     ['watchWait', '11m', 'from 1s to 600s'],
     ['lockDelay', '61s', 'from 0ms to 60s'],
     ['successionStep', '5ms', 'from 10ms to 10s'],
@@ -202,5 +202,76 @@ describe('election options', () => {
 
   it('allows turning the health check off', () => {
     expect(resolveElectionOptions({ ...valid, healthCheck: false }, {}).healthCheck).toBeNull();
+  });
+
+  describe('unknown option keys', () => {
+    it.each([
+      ['leaseduration', 'leaseDuration', 'leaseduration'],
+      ['leaseDurration', 'leaseDuration', 'leaseDurration'],
+      ['sessionTTL', 'sessionTtl', 'sessionTTL'],
+      ['lockdelay', 'lockDelay', 'lockdelay'],
+    ])('refuses %j, naming the closest known option %j', (typo, known, field) => {
+      const error = failure({ [typo]: '1s' });
+      expect(error.field).toBe(field);
+      expect(error.message).toContain(`"${typo}" is not an option`);
+      expect(error.message).toContain(`did you mean "${known}"?`);
+    });
+
+    it.each([
+      ['consul', { hots: 'consul.internal' }, 'consul.hots', 'host'],
+      ['retry', { maxdelay: '5s' }, 'retry.maxdelay', 'maxDelay'],
+      ['healthCheck', { tll: '2s' }, 'healthCheck.tll', 'ttl'],
+    ])(
+      'refuses an unknown key inside %s, naming its path and the closest key',
+      (option, value, field, known) => {
+        const error = failure({ [option]: value });
+        expect(error.field).toBe(field);
+        expect(error.message).toContain(`did you mean "${known}"?`);
+      },
+    );
+
+    it('refuses a key that resembles no option, listing the options', () => {
+      const error = failure({ zzzzzz: true });
+      expect(error.field).toBe('zzzzzz');
+      expect(error.message).toContain('"zzzzzz" is not an option');
+      expect(error.message).toContain('leaseDuration');
+    });
+
+    it("leaves the keys of metadata alone: they are the user's own", () => {
+      expect(
+        resolveElectionOptions({ ...valid, metadata: { leaseduration: 1 } }, {}).metadata,
+      ).toEqual({
+        leaseduration: 1,
+      });
+    });
+  });
+
+  describe("sessionTtl against Consul's range", () => {
+    it("refuses 5s at construction, naming Consul's minimum and session_ttl_min", () => {
+      const error = failure({ sessionTtl: '5s' });
+      expect(error.field).toBe('sessionTtl');
+      expect(error.message).toContain('from 10s to 86400s');
+      expect(error.message).toContain('session_ttl_min');
+    });
+
+    it('accepts a shorter TTL when sessionTtlMin says the servers allow it', () => {
+      const resolved = resolveElectionOptions(
+        { ...valid, sessionTtl: '2s', sessionTtlMin: '1s' },
+        {},
+      );
+      expect(resolved.sessionTtlMs).toBe(2_000);
+    });
+
+    it('still refuses a TTL under the sessionTtlMin given', () => {
+      const error = failure({ sessionTtl: '2s', sessionTtlMin: '3s' });
+      expect(error.field).toBe('sessionTtl');
+      expect(error.message).toContain('from 3s to 86400s');
+    });
+  });
+
+  it('refuses a failFast that is not a boolean', () => {
+    const error = failure({ failFast: 'yes' as unknown as boolean });
+    expect(error.field).toBe('failFast');
+    expect(error.message).toContain('accepted: true or false');
   });
 });

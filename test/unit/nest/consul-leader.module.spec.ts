@@ -216,6 +216,62 @@ describe('ConsulLeaderModule', () => {
       await expect(failure).rejects.toThrow(message);
     });
 
+    it('refuses a mistyped option of forRoot, naming the option it most likely meant', async () => {
+      const failure = compile(
+        [ConsulLeaderModule.forRoot({ ...options(), ...({ leaseduration: '1s' } as object) })],
+        [],
+      );
+      await expect(failure).rejects.toBeInstanceOf(ElectionOptionsError);
+      await expect(failure).rejects.toMatchObject({
+        field: 'leaseduration',
+        message: expect.stringMatching(
+          /^ConsulLeaderModule\.forRoot\(\): invalid options: .*"leaseduration" is not an option; did you mean "leaseDuration"\?/,
+        ),
+      });
+    });
+
+    it('refuses a mistyped option in what a forRootAsync factory returns', async () => {
+      const failure = compile(
+        [
+          ConsulLeaderModule.forRootAsync({
+            useFactory: () => ({ ...options(), waitForElecton: true }),
+          }),
+        ],
+        [],
+      );
+      await expect(failure).rejects.toThrow(
+        /^ConsulLeaderModule\.forRootAsync\(\): invalid options: .*"waitForElecton" is not an option; did you mean "waitForElection"\?/,
+      );
+    });
+
+    it('refuses a name returned by a forRootAsync factory, saying to give it beside useFactory', async () => {
+      const failure = compile(
+        [
+          ConsulLeaderModule.forRootAsync({
+            useFactory: () => ({ ...options(), name: 'billing' }),
+          }),
+        ],
+        [],
+      );
+      await expect(failure).rejects.toMatchObject({
+        field: 'name',
+        message: expect.stringContaining(
+          'give it beside useFactory, useClass or useExisting (forRootAsync({ name, useFactory }))',
+        ),
+      });
+    });
+
+    it('refuses a mistyped key inside the http option, naming its path', async () => {
+      const failure = compile(
+        [ConsulLeaderModule.forRoot({ ...options(), http: { redirectto: () => null } as object })],
+        [],
+      );
+      await expect(failure).rejects.toMatchObject({
+        field: 'http.redirectto',
+        message: expect.stringContaining('did you mean "redirectTo"?'),
+      });
+    });
+
     it('labels an option error of forRootAsync as coming from forRootAsync', async () => {
       const failure = compile(
         [

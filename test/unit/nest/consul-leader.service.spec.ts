@@ -125,6 +125,26 @@ describe('ConsulLeaderService', () => {
     );
   });
 
+  it('with waitForElection and failFast, fails bootstrap on a Consul problem, naming it, and stops the election', async () => {
+    const fake = fakeElection();
+    const service = new ConsulLeaderService(
+      fake.election as unknown as LeaderElection,
+      { key: 'fake/key', waitForElection: true, failFast: true },
+      null,
+    );
+    const bootstrap = service.onApplicationBootstrap();
+    fake.subject.next({
+      ...follower,
+      consulReachable: false,
+      problem: { kind: 'unreachable', message: 'connect ECONNREFUSED' },
+    });
+    await expect(bootstrap).rejects.toMatchObject({
+      name: 'ElectionStartError',
+      message: 'The election for "fake/key" did not start (failFast): connect ECONNREFUSED',
+    });
+    expect(fake.events).toEqual(['start', 'stepped down', 'released']);
+  });
+
   it('at shutdown lets in-flight @LeaderOnly calls finish before the key is released', async () => {
     const fake = fakeElection();
     fake.subject.next(leaderState(3));
