@@ -25,6 +25,7 @@ import type { LeadershipState } from './state/leadership-state';
 import { NodeConsulPort } from './consul/node-consul.port';
 import { heldKeyOf, KeyRelease, type HeldKey } from './protocol/release';
 import { resolveElectionOptions } from './options/resolve-election-options';
+import { PublishedLeader } from './state/published-leader';
 import { StatePublisher } from './state/state-publisher';
 import { SuccessorNaming } from './protocol/successors';
 import { mayClaimReleased } from './protocol/takeover';
@@ -69,6 +70,7 @@ export class LeaderElection {
   private readonly timers: ElectionTimers;
   private readonly hold: Hold;
   private readonly problems: ElectionProblems;
+  private readonly leader: PublishedLeader;
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
   constructor(options: ElectionOptions) {
@@ -82,6 +84,15 @@ export class LeaderElection {
     this.timers = new ElectionTimers(this.clock);
     this.out = new StatePublisher(this.instanceId);
     this.problems = new ElectionProblems(this.options, this.clock, this.logger, this.out);
+    this.leader = new PublishedLeader(
+      this.options.leaseDurationMs,
+      this.clock,
+      this.timers,
+      this.out,
+      () => {
+        if (isRunning(this.stage)) this.keyWatch.restart();
+      },
+    );
     const context: ElectionContext = {
       options: this.options,
       instanceId: this.instanceId,
@@ -140,6 +151,7 @@ export class LeaderElection {
     this.hold = new Hold({
       ...context,
       out: this.out,
+      leader: this.leader,
       stage: () => this.stage,
       enter: (stage) => (this.stage = stage),
       noLocalAgent: () => this.candidacy.noLocalAgent,
@@ -255,6 +267,7 @@ export class LeaderElection {
       if (session) await this.release.leave(session, held);
     }
     this.stage = { kind: 'stopped' };
+    this.leader.forget();
     this.out.publish({ role: 'stopped', term: null, stepDownDeadline: null });
     this.out.complete();
     if (this.ownsPort) this.port.close();
