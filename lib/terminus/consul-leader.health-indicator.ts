@@ -26,8 +26,8 @@ export interface ConsulLeaderHealthOptions {
  * @Get('health') @HealthCheck()
  * check() { return this.health.check([() => this.leader.isHealthy()]); }
  * ```
- * Details: `role`, `leader` (its instanceId), `fencingToken`, `consulReachable`, and `message` when
- * there is a problem.
+ * Details: `role`, `leader` (its instanceId; null when nobody leads or none is known),
+ * `leaderKnown`, `fencingToken`, `consulReachable`, and `message` when there is a problem.
  */
 @Injectable()
 export class ConsulLeaderHealthIndicator {
@@ -77,6 +77,8 @@ function describe(state: LeadershipState, message: string | null): Record<string
     role: state.role,
     instanceId: state.instanceId,
     leader: state.leader?.instanceId ?? null,
+    // False: the leader is not known (before the first read, during an outage), not "nobody leads".
+    leaderKnown: state.leaderKnown,
     fencingToken: state.leader?.fencingToken ?? null,
     consulReachable: state.consulReachable,
   };
