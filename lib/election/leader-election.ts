@@ -83,7 +83,6 @@ export class LeaderElection {
     this.port = options.consulPort ?? new NodeConsulPort(this.options.consul);
     this.timers = new ElectionTimers(this.clock);
     this.out = new StatePublisher(this.instanceId);
-    this.problems = new ElectionProblems(this.options, this.clock, this.logger, this.out);
     this.leader = new PublishedLeader(
       this.options.leaseDurationMs,
       this.clock,
@@ -92,6 +91,13 @@ export class LeaderElection {
       () => {
         if (isRunning(this.stage)) this.keyWatch.restart();
       },
+    );
+    this.problems = new ElectionProblems(
+      this.options,
+      this.clock,
+      this.logger,
+      this.out,
+      this.leader,
     );
     const context: ElectionContext = {
       options: this.options,

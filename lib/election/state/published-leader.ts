@@ -10,36 +10,35 @@ import type { StatePublisher } from './state-publisher';
  * - its own term ended while the state still named itself: whatever the reason, the key may be
  *   someone else's by now (a cut-off leader steps down for its deadline while Consul hands the key
  *   on), and a resign or stop lets it go;
- * - Consul has not answered for longer than the lease D: in that time the leader it read may have
- *   stepped down (a cut-off holder does so within D of its last confirmation) and another taken
- *   over. D is also where the health indicator tells a blip from an outage: one bound for both.
- * It is known again only from the next successful read, not when Consul merely answers again: then
- * the key is read afresh at once, since the blocking read in flight may not answer before
- * `watchWait` when the key did not change.
+ * - a request failed (network, timeout, 5xx, 429) and no request has reached the servers since,
+ *   for longer than the lease D: in that time the leader it read may have stepped down (a cut-off
+ *   holder does so within D of its last confirmation) and another taken over. D is also where the
+ *   health indicator tells a blip from an outage. A quiet blocking read proves nothing either way:
+ *   it is the failures that start the count, and only an answer from the servers (not the local
+ *   agent's answer to a check update) ends it.
+ * It is known again only from the next successful read. When it drops the leader for an outage it
+ * reads the key afresh (then with backoff while that fails), rather than wait on the blocking read in
+ * flight, which may not answer before `watchWait` when the key does not change: a drop for a
+ * local-agent hiccup is over within one read, a real outage is seen to end within one backoff.
  */
 export class PublishedLeader {
   private readonly staleTimer: TimerSlot;
-  /** The `unreachableSince` the stale timer was armed for. */
-  private armedFor: number | null = null;
-  /** The leader was dropped for an outage: a fresh read is due once Consul answers again. */
-  private droppedForOutage = false;
+  /** Monotonic time of the first failed request since the servers last answered; null if none. */
+  private failingSince: number | null = null;
 
   constructor(
     private readonly leaseDurationMs: number,
     private readonly clock: Clock,
     timers: ElectionTimers,
     private readonly out: StatePublisher,
-    /** Reads the key afresh now, rather than when the blocking read in flight answers. */
+    /** Reads the key afresh now (and with backoff while that fails), cutting short the read in flight. */
     private readonly readAgain: () => void,
   ) {
     this.staleTimer = timers.slot();
-    // Only arms or clears a timer: never publishes from inside a publication.
-    out.state$.subscribe((state) => this.followReachability(state.unreachableSince));
   }
 
   /** A successful read of the key (or our acquire) showed `leader` (null: the key is free). */
   read(leader: LeaderInfo | null): void {
-    this.droppedForOutage = false;
     this.out.publish({ leader, leaderKnown: true });
   }
 
@@ -56,25 +55,23 @@ export class PublishedLeader {
       this.out.publish({ leader: null, leaderKnown: false });
   }
 
-  private followReachability(unreachableSince: number | null): void {
-    if (unreachableSince === this.armedFor) return;
-    this.armedFor = unreachableSince;
-    if (unreachableSince === null) {
-      this.staleTimer.clear();
-      if (this.droppedForOutage) {
-        this.droppedForOutage = false;
-        this.readAgain();
-      }
-      return;
-    }
+  /** A request failed for a reason that may pass (network, timeout, 5xx, 429). */
+  requestFailed(): void {
+    if (this.failingSince !== null) return;
+    this.failingSince = this.clock.now();
     const check = (): void => {
-      const since = this.out.state.unreachableSince;
-      if (since === null) return;
-      const leftMs = since + this.leaseDurationMs - this.clock.now();
+      if (this.failingSince === null) return;
+      const leftMs = this.failingSince + this.leaseDurationMs - this.clock.now();
       if (leftMs > 0) return this.staleTimer.arm(check, leftMs);
-      this.droppedForOutage = true;
       this.forget();
+      this.readAgain();
     };
-    this.staleTimer.arm(check, unreachableSince + this.leaseDurationMs - this.clock.now());
+    this.staleTimer.arm(check, this.leaseDurationMs);
+  }
+
+  /** The Consul servers answered a request (not only the local agent). */
+  serversAnswered(): void {
+    this.failingSince = null;
+    this.staleTimer.clear();
   }
 }

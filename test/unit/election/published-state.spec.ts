@@ -90,6 +90,26 @@ describe('the published leader (virtual clock)', () => {
     expect(named(b.election.state)).toBe('a');
   });
 
+  it('a follower whose local agent missed a check update while the servers answer names the leader again within one read', async () => {
+    await leading('a');
+    const b = cuttable('b');
+    b.election.start();
+    await until(() => named(b.election.state) === 'a');
+    b.link.fate = (request) => (request.name === 'agent.check.pass' ? 'request-lost' : null);
+    await until(() => b.link.faulted > 0, 30_000);
+    b.link.fate = null;
+    const seen: Array<{ at: number; named: string }> = [];
+    b.election.state$.subscribe((state) =>
+      seen.push({ at: world.clock.now(), named: named(state) }),
+    );
+    await world.clock.advance(2 * D);
+    // Dropped once the lease passed with no answer from the servers, then read back at once.
+    const dropped = seen.find((entry) => entry.named === 'not known');
+    const back = seen.find((entry) => dropped && entry.at >= dropped.at && entry.named === 'a');
+    expect(back!.at - dropped!.at).toBeLessThan(50);
+    expect(named(b.election.state)).toBe('a');
+  });
+
   it('an instance that resigned does not name itself while it releases the key', async () => {
     const a = await leading('a');
     const seen: string[] = [];
