@@ -262,6 +262,9 @@ export class LeaderElection {
       ? await drainWithin(this.options, this.clock, this.logger, options.drain)
       : true;
     this.lifetime.abort();
+    // No read of the key from here on (and no timer to drop a stale one): stop() may still wait
+    // out its release and session requests against a Consul that does not answer.
+    this.leader.forget();
     this.timers.dispose();
     await this.campaign.settled();
     await this.candidacy.queue.idle();
@@ -273,7 +276,6 @@ export class LeaderElection {
       if (session) await this.release.leave(session, held);
     }
     this.stage = { kind: 'stopped' };
-    this.leader.forget();
     this.out.publish({ role: 'stopped', term: null, stepDownDeadline: null });
     this.out.complete();
     if (this.ownsPort) this.port.close();

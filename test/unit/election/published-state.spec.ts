@@ -125,4 +125,17 @@ describe('the published leader (virtual clock)', () => {
     await b.election.stop();
     expect(named(b.election.state)).toBe('not known');
   });
+
+  it('a stopping instance names no leader while its stop waits on a Consul that does not answer', async () => {
+    await leading('a');
+    const b = cuttable('b');
+    b.election.start();
+    await until(() => named(b.election.state) === 'a');
+    b.link.cut = true;
+    let stopped = false;
+    void b.election.stop().then(() => (stopped = true));
+    await world.clock.advance(50);
+    expect(stopped).toBe(false);
+    expect(named(b.election.state)).toBe('not known');
+  });
 });
