@@ -1039,8 +1039,9 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
             process.outages.map((outage) => ({ process: process.name, ...outage })),
           ),
           // The library's own bound (Consul unanswered for D) on a clock within 0.5% of true
-          // time, with timers up to 3 ms late.
-          unknownWithinMs: resolved.leaseDurationMs * 1.01 + 10,
+          // time, with timers up to 3 ms late; a failed session opening is reported only after
+          // its cleanup request (the service's deregistration), itself up to requestTimeout.
+          unknownWithinMs: resolved.leaseDurationMs * 1.01 + resolved.requestTimeoutMs + 10,
           // A connected follower sees a new leader at its next read: after an error burst or an
           // ACL revocation (up to 4 s), a backoff (maxDelay), slow answers, or — while errors
           // last — once it dropped the leader after D.
