@@ -232,9 +232,6 @@ export class Hold {
     const hadTerm = holding.term !== null;
     holding.term?.controller.abort(new LeadershipLostError(reason));
     holding.term = null;
-    // Whatever the reason, we cannot vouch for ourselves any more: a step-down for the deadline
-    // happens while Consul may hand the key on (issue 18, defect 5); the next read says who leads.
-    this.host.leader.ended(this.host.instanceId, holding.fencingToken);
     this.host.out.publish({
       // Running or stopping: a step-down leaves a follower (after stop, the role stays "stopped").
       role:
@@ -243,6 +240,9 @@ export class Hold {
           : this.host.out.state.role,
       term: null,
       stepDownDeadline: null,
+      // Whatever the reason, we cannot vouch for ourselves any more: a step-down for the deadline
+      // happens while Consul may hand the key on (issue 18, defect 5); the next read says who leads.
+      ...this.host.leader.endedPatch(this.host.instanceId, holding.fencingToken),
     });
     if (hadTerm) {
       this.host.logger.log(ElectionMessages.steppedDown(this.host.options.key, reason));

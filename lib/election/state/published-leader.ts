@@ -1,6 +1,6 @@
 import type { Clock } from '../time/clock';
 import type { ElectionTimers, TimerSlot } from '../time/election-timers';
-import type { LeaderInfo } from './leadership-state';
+import type { LeaderInfo, LeadershipState } from './leadership-state';
 import type { StatePublisher } from './state-publisher';
 
 /**
@@ -42,10 +42,15 @@ export class PublishedLeader {
     this.out.publish({ leader, leaderKnown: true });
   }
 
-  /** This instance's term (or hold) with `fencingToken` ended: it no longer names itself. */
-  ended(instanceId: string, fencingToken: number): void {
+  /**
+   * This instance's term (or hold) with `fencingToken` ends: the part of the state that says so,
+   * published with the role in one snapshot — it no longer names itself.
+   */
+  endedPatch(instanceId: string, fencingToken: number): Partial<LeadershipState> {
     const { leader } = this.out.state;
-    if (leader?.instanceId === instanceId && leader.fencingToken === fencingToken) this.forget();
+    return leader?.instanceId === instanceId && leader.fencingToken === fencingToken
+      ? { leader: null, leaderKnown: false }
+      : {};
   }
 
   /** This instance no longer reads the key (it stopped): it can vouch for nobody. */
