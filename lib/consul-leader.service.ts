@@ -31,6 +31,7 @@ import {
   RUN_AS_LEADER,
 } from './consul-leader.constants';
 import { InFlightCalls } from './consul-leader.in-flight';
+import { leaderStreamOf } from './consul-leader.leader-stream';
 import { CALL_SKIPPED, DRAINING, SETTLED_AS, WAITING_FOR_ELECTION } from './consul-leader.messages';
 import { TermContext } from './consul-leader.term-context';
 import { assertLeaderOf } from './errors/not-leader.error';
@@ -61,7 +62,7 @@ export class ConsulLeaderService
   implements ConsulLeader, LeaderOnlyRunner, OnApplicationBootstrap, BeforeApplicationShutdown
 {
   readonly isLeader$: Observable<boolean>;
-  readonly leader$: Observable<LeaderInfo | null>;
+  readonly leader$: Observable<LeaderInfo | null | undefined>;
   readonly state$: Observable<LeadershipState>;
 
   private readonly logger: ElectionLogger;
@@ -83,14 +84,7 @@ export class ConsulLeaderService
       distinctUntilChanged(),
     );
     this.isLeader$.subscribe(() => this.skipsLogged.clear());
-    this.leader$ = election.state$.pipe(
-      map((state) => state.leader),
-      distinctUntilChanged(
-        (previous, current) =>
-          previous?.instanceId === current?.instanceId &&
-          previous?.fencingToken === current?.fencingToken,
-      ),
-    );
+    this.leader$ = leaderStreamOf(election.state$);
   }
 
   /** This instance's identity in the election (the `instanceId` option or its default). */

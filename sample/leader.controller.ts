@@ -5,8 +5,14 @@ import { ConsulLeaderService, type LeaderInfo } from '../lib';
 export interface LeaderStatus {
   instanceId: string;
   isLeader: boolean;
-  /** Who holds the key, as this instance last read it from Consul; null when nobody does. */
+  /** Who holds the key, as this instance last read it from Consul; null when nobody does or none is known. */
   leader: LeaderInfo | null;
+  /**
+   * False before this instance's first read of the key and while it cannot vouch for a leader (its
+   * term just ended, Consul unreachable for longer than the lease): `leader: null` then does not
+   * mean that nobody leads.
+   */
+  leaderKnown: boolean;
   /** This instance's fencing token while it leads, else null. */
   fencingToken: number | null;
 }
@@ -17,11 +23,13 @@ export class LeaderController {
 
   @Get()
   async status(): Promise<LeaderStatus> {
+    // `leader$` replays the current holder to each new subscriber, so this resolves at once.
+    const leader = await firstValueFrom(this.leadership.leader$);
     return {
       instanceId: this.leadership.state.instanceId,
       isLeader: this.leadership.isLeader(),
-      // `leader$` replays the current holder to each new subscriber, so this resolves at once.
-      leader: await firstValueFrom(this.leadership.leader$),
+      leader: leader ?? null,
+      leaderKnown: leader !== undefined,
       fencingToken: this.leadership.fencingToken,
     };
   }

@@ -35,11 +35,15 @@ export class LeadershipLoggerService implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-function sameHolding(a: LeaderInfo | null, b: LeaderInfo | null): boolean {
-  return a?.instanceId === b?.instanceId && a?.fencingToken === b?.fencingToken;
+function sameHolding(a: LeaderInfo | null | undefined, b: LeaderInfo | null | undefined): boolean {
+  return (
+    a === b || (!!a && !!b && a.instanceId === b.instanceId && a.fencingToken === b.fencingToken)
+  );
 }
 
-function describe(leader: LeaderInfo | null): string {
+function describe(leader: LeaderInfo | null | undefined): string {
+  // Not "nobody": before the first read of the key, or Consul unreachable for longer than the lease.
+  if (leader === undefined) return 'leader is not known';
   if (leader === null) return 'leader is nobody';
   return `leader is ${leader.instanceId} (fencing token ${leader.fencingToken}, since ${leader.since.toISOString()})`;
 }

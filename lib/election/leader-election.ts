@@ -26,6 +26,7 @@ import type { LeadershipState } from './state/leadership-state';
 import { NodeConsulPort } from './consul/node-consul.port';
 import { heldKeyOf, KeyRelease, type HeldKey } from './protocol/release';
 import { resolveElectionOptions } from './options/resolve-election-options';
+import { PublishedLeader } from './state/published-leader';
 import { StatePublisher } from './state/state-publisher';
 import { SuccessorNaming } from './protocol/successors';
 import { mayClaimReleased } from './protocol/takeover';
@@ -72,6 +73,7 @@ export class LeaderElection {
   private readonly problems: ElectionProblems;
   /** With failFast, while start() waits: a session opened, so Consul answers as Consul. */
   private onFirstSession: (() => void) | null = null;
+  private readonly leader: PublishedLeader;
 
   /** @throws {ElectionOptionsError} when an option is missing, out of range or breaks a safety rule. */
   constructor(options: ElectionOptions) {
@@ -84,7 +86,22 @@ export class LeaderElection {
     this.port = options.consulPort ?? new NodeConsulPort(this.options.consul);
     this.timers = new ElectionTimers(this.clock);
     this.out = new StatePublisher(this.instanceId);
-    this.problems = new ElectionProblems(this.options, this.clock, this.logger, this.out);
+    this.leader = new PublishedLeader(
+      this.options.leaseDurationMs,
+      this.clock,
+      this.timers,
+      this.out,
+      () => {
+        if (isRunning(this.stage)) this.keyWatch.restart();
+      },
+    );
+    this.problems = new ElectionProblems(
+      this.options,
+      this.clock,
+      this.logger,
+      this.out,
+      this.leader,
+    );
     const context: ElectionContext = {
       options: this.options,
       instanceId: this.instanceId,
@@ -147,6 +164,7 @@ export class LeaderElection {
     this.hold = new Hold({
       ...context,
       out: this.out,
+      leader: this.leader,
       stage: () => this.stage,
       enter: (stage) => (this.stage = stage),
       noLocalAgent: () => this.candidacy.noLocalAgent,
@@ -267,6 +285,9 @@ export class LeaderElection {
       ? await drainWithin(this.options, this.clock, this.logger, options.drain)
       : true;
     this.lifetime.abort();
+    // No read of the key from here on (and no timer to drop a stale one): stop() may still wait
+    // out its release and session requests against a Consul that does not answer.
+    this.leader.forget();
     this.timers.dispose();
     await this.campaign.settled();
     await this.candidacy.queue.idle();

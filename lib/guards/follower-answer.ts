@@ -3,7 +3,7 @@ import type { ConsulLeaderHttpOptions } from '../interfaces/consul-leader-module
 
 /** What a follower tells a caller of a leader-only handler. */
 export interface FollowerAnswer {
-  /** The instance that leads now, as this one last read the key; null when none is known. */
+  /** The instance that leads now, as this one last read the key; null when none is known (`leaderKnown` false) or nobody leads. */
   readonly leader: LeaderInfo | null;
   /** When to try again: 1 s when a leader is known, else the longest a failover takes; at least 1. */
   readonly retryAfterSeconds: number;
@@ -24,9 +24,12 @@ export function followerAnswerOf(
   requestUrl: string | null,
 ): FollowerAnswer {
   // Ourselves as "leader" means we hold the key but may not act yet: nobody else to send them to.
-  const leader = state.leader && state.leader.instanceId !== state.instanceId ? state.leader : null;
+  // A leader this instance cannot vouch for (leaderKnown false) is never named: a caller sent there
+  // by a cut-off follower would bounce between non-leaders.
+  const known = state.leaderKnown !== false ? state.leader : null;
+  const leader = known && known.instanceId !== state.instanceId ? known : null;
   const failoverMs = timings ? timings.lockDelayMs + timings.leaseDurationMs : 1_000;
-  const retryAfterSeconds = leader || state.leader ? 1 : Math.max(1, Math.ceil(failoverMs / 1_000));
+  const retryAfterSeconds = known ? 1 : Math.max(1, Math.ceil(failoverMs / 1_000));
   const redirectTo =
     leader && requestUrl !== null && http?.redirectTo
       ? (http.redirectTo(leader, { url: requestUrl }) ?? null)

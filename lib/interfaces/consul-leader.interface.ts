@@ -9,8 +9,14 @@ import type { RUN_AS_LEADER } from '../consul-leader.constants';
 export interface ConsulLeader {
   /** Replays the current value to each subscriber, emits on change only, completes at shutdown. */
   readonly isLeader$: Observable<boolean>;
-  /** Who holds the key now, as this instance reads it (null: nobody); emits on change only. */
-  readonly leader$: Observable<LeaderInfo | null>;
+  /**
+   * Who holds the key now, as this instance last read it: the leader; `null` when nobody leads;
+   * `undefined` when this instance does not know — before its first read of the key, once its own
+   * term ended, after Consul has not answered for longer than the lease, after shutdown
+   * (`state.leaderKnown` false). Alert on "no leader" on `null`, never on `undefined`.
+   * Replays the current value, emits on change only, completes at shutdown.
+   */
+  readonly leader$: Observable<LeaderInfo | null | undefined>;
   /** Every snapshot of the election: transitions, renewals, problems. Replays the current one. */
   readonly state$: Observable<LeadershipState>;
   /** The current snapshot. */

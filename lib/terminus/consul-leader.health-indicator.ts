@@ -65,8 +65,8 @@ const CONFIGURATION_PROBLEMS: ReadonlySet<string> = new Set(['forbidden', 'misco
  * @Get('health/ready') @HealthCheck()
  * ready() { return this.health.check([() => this.leader.isHealthy('leader', { probe: 'readiness' })]); }
  * ```
- * Details: `role`, `leader` (its instanceId), `fencingToken`, `consulReachable`, and `message` when
- * there is a problem.
+ * Details: `role`, `leader` (its instanceId; null when nobody leads or none is known),
+ * `leaderKnown`, `fencingToken`, `consulReachable`, and `message` when there is a problem.
  */
 @Injectable()
 export class ConsulLeaderHealthIndicator {
@@ -137,6 +137,8 @@ function describe(state: LeadershipState, message: string | null): Record<string
     role: state.role,
     instanceId: state.instanceId,
     leader: state.leader?.instanceId ?? null,
+    // False: the leader is not known (before the first read, during an outage), not "nobody leads".
+    leaderKnown: state.leaderKnown,
     fencingToken: state.leader?.fencingToken ?? null,
     consulReachable: state.consulReachable,
   };

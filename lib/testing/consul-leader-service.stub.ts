@@ -12,6 +12,7 @@ import {
 } from '../election';
 import { RUN_AS_LEADER } from '../consul-leader.constants';
 import { InFlightCalls } from '../consul-leader.in-flight';
+import { leaderStreamOf } from '../consul-leader.leader-stream';
 import { STUB_DRAIN_TIMEOUT } from '../consul-leader.messages';
 import { TermContext } from '../consul-leader.term-context';
 import { assertLeaderOf } from '../errors/not-leader.error';
@@ -56,7 +57,7 @@ export class ConsulLeaderServiceStub
   implements ConsulLeader, LeaderOnlyRunner, BeforeApplicationShutdown
 {
   readonly isLeader$: Observable<boolean>;
-  readonly leader$: Observable<LeaderInfo | null>;
+  readonly leader$: Observable<LeaderInfo | null | undefined>;
   readonly state$: Observable<LeadershipState>;
   readonly instanceId: string;
   readonly key: string;
@@ -89,14 +90,7 @@ export class ConsulLeaderServiceStub
       map((state) => state.role === 'leader'),
       distinctUntilChanged(),
     );
-    this.leader$ = this.state$.pipe(
-      map((state) => state.leader),
-      distinctUntilChanged(
-        (previous, current) =>
-          previous?.instanceId === current?.instanceId &&
-          previous?.fencingToken === current?.fencingToken,
-      ),
-    );
+    this.leader$ = leaderStreamOf(this.state$);
     if (options.leader) this.becomeLeader();
   }
 
@@ -136,6 +130,7 @@ export class ConsulLeaderServiceStub
       ...this.state,
       role: 'leader',
       leader: { instanceId: this.instanceId, metadata: {}, since, fencingToken },
+      leaderKnown: true,
       term: {
         fencingToken,
         number: this.termCount,
@@ -155,12 +150,23 @@ export class ConsulLeaderServiceStub
   }
 
   /**
+   * Stays in its role but no longer knows who leads, as the real service after Consul has not
+   * answered for longer than the lease (or before its first read): `state.leader` null,
+   * `state.leaderKnown` false, `leader$` emits `undefined`. A leader steps down first, as the real
+   * one would by then.
+   */
+  loseSightOfLeader(): void {
+    if (this.isLeader()) this.endTerm('deadline', undefined);
+    else this.subject.next({ ...this.state, leader: null, leaderKnown: false });
+  }
+
+  /**
    * Steps down as the real `resign()` does (the signal aborts, then in-flight calls are waited for
    * up to `drainTimeout`); the stub does not campaign again on its own.
    */
   async resign(_options?: { pause?: Duration }): Promise<void> {
     if (!this.isLeader()) return;
-    this.endTerm('resign', null);
+    this.endTerm('resign', undefined);
     await this.drain();
   }
 
@@ -183,13 +189,15 @@ export class ConsulLeaderServiceStub
     return this.terms.runCall(this.state.term, this.inFlight, call);
   }
 
-  private endTerm(reason: StepDownReason, leader: LeaderInfo | null): void {
+  /** `leader` undefined: as the real service, which no longer vouches for itself, knows no leader. */
+  private endTerm(reason: StepDownReason, leader: LeaderInfo | null | undefined): void {
     this.termController?.abort(new LeadershipLostError(reason));
     this.termController = null;
     this.subject.next({
       ...this.state,
       role: 'follower',
-      leader,
+      leader: leader ?? null,
+      leaderKnown: leader !== undefined,
       term: null,
       stepDownDeadline: null,
     });
@@ -205,11 +213,11 @@ export class ConsulLeaderServiceStub
   }
 
   private async shutDown(): Promise<void> {
-    if (this.isLeader()) this.endTerm('stop', null);
+    if (this.isLeader()) this.endTerm('stop', undefined);
     await this.drain();
     const stopped = this.subject;
     this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));
-    stopped.next({ ...stopped.getValue(), role: 'stopped', leader: null });
+    stopped.next({ ...stopped.getValue(), role: 'stopped', leader: null, leaderKnown: false });
     stopped.complete();
   }
 }

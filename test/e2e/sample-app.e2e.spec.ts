@@ -58,8 +58,15 @@ describe('the sample app with the service stub (README: testing your own app)', 
         since: '2026-01-01T00:00:00.000Z',
         fencingToken: 41,
       },
+      leaderKnown: true,
       fencingToken: null,
     });
+  });
+
+  test('GET /leader says that no leader is known, not that nobody leads, before the first read', async () => {
+    expect(await getLeader()).toMatchObject({ isLeader: false, leader: null, leaderKnown: false });
+    leadership.becomeFollower(null);
+    expect(await getLeader()).toMatchObject({ isLeader: false, leader: null, leaderKnown: true });
   });
 
   test('GET /leader answers as the leader with its fencing token', async () => {

@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       report('leadership', { isLeader, fencingToken: service.fencingToken }),
     complete: () => report('leadership-complete'),
   });
-  service.leader$.subscribe((leader: LeaderInfo | null) =>
+  service.leader$.subscribe((leader: LeaderInfo | null | undefined) =>
     report('leader', {
       leader: leader ? leader.instanceId : null,
       fencingToken: leader ? leader.fencingToken : null,

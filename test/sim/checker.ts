@@ -40,10 +40,37 @@ export interface History {
   readonly maxRequestsPerSecond: number;
   /** Sessions, services and checks of the election still in Consul after every candidate stopped. */
   readonly leftovers: readonly string[];
+  /** What each process published about who leads, and when its link was cut (checker b). */
+  readonly published?: PublishedHistory;
+}
+
+/** What processes said about who leads (their published state), for {@link checkPublished}. */
+export interface PublishedHistory {
+  /** Maximal runs of one answer per process, while the process ran code. */
+  readonly runs: ReadonlyArray<{
+    readonly process: string;
+    readonly leader: string | null;
+    readonly token: number | null;
+    readonly known: boolean;
+    readonly from: number;
+    readonly to: number;
+  }>;
+  /** The times a process's link was cut: from the cut, its first failed request, to the heal. */
+  readonly outages: ReadonlyArray<{
+    readonly process: string;
+    readonly from: number;
+    readonly failedAt: number | null;
+    readonly to: number | null;
+  }>;
+  /** After its first failed request in an outage, a process names nobody within this. */
+  readonly unknownWithinMs: number;
+  /** A connected process names a new leader (or nobody) within this of its first action. */
+  readonly settleMs: number;
 }
 
 export interface Violation {
-  readonly rule: 'safety' | 'tokens' | 'liveness' | 'handoff' | 'load' | 'cleanliness';
+  readonly rule:
+    'safety' | 'tokens' | 'liveness' | 'handoff' | 'load' | 'cleanliness' | 'published-state';
   readonly message: string;
 }
 
@@ -55,6 +82,7 @@ export function check(history: History): Violation[] {
     ...checkHandoffs(history),
     ...checkLoad(history),
     ...checkCleanliness(history),
+    ...checkPublished(history),
   ];
 }
 
@@ -172,6 +200,62 @@ export function checkCleanliness(history: History): Violation[] {
           message: `left in Consul after every candidate stopped: ${history.leftovers.join(', ')}`,
         },
       ];
+}
+
+/**
+ * Published state (issue 18, defect 5): a process that cannot reach Consul names no leader once it
+ * has seen a request fail for longer than the bound; and after a settle window, no process names as
+ * leader an instance whose term has ended — another has acted with a larger token since — unless its
+ * link was cut in that window (the first half of the rule covers it then).
+ */
+export function checkPublished(history: History): Violation[] {
+  const published = history.published;
+  if (!published) return [];
+  const violations: Violation[] = [];
+  const naming = published.runs.filter((run) => run.known && run.leader !== null);
+  for (const outage of published.outages) {
+    if (outage.failedAt === null) continue;
+    const from = outage.failedAt + published.unknownWithinMs;
+    const to = outage.to ?? Number.POSITIVE_INFINITY;
+    if (from > to) continue;
+    const stale = naming.find(
+      (run) => run.process === outage.process && run.to >= from && run.from <= to,
+    );
+    if (stale) {
+      violations.push({
+        rule: 'published-state',
+        message: `${stale.process}, cut off since ${fmt(outage.from)} (first failed request ${fmt(outage.failedAt)}), named ${stale.leader} (token ${stale.token}) ${fmt(stale.from)}–${fmt(stale.to)}, past the bound of ${published.unknownWithinMs.toFixed(0)} ms`,
+      });
+    }
+  }
+  const firstActs = new Map<string, ActingInterval>();
+  for (const interval of history.intervals) {
+    const key = `${interval.process}#${interval.fencingToken}`;
+    const known = firstActs.get(key);
+    if (!known || interval.from < known.from) firstActs.set(key, interval);
+  }
+  for (const run of naming) {
+    for (const acting of history.intervals) {
+      if (run.token === null || acting.fencingToken <= run.token) continue;
+      const first = firstActs.get(`${acting.process}#${acting.fencingToken}`)!;
+      const from = Math.max(run.from, acting.from, first.from + published.settleMs);
+      const to = Math.min(run.to, acting.to);
+      if (from > to) continue;
+      const cut = published.outages.some(
+        (outage) =>
+          outage.process === run.process &&
+          outage.from <= to &&
+          (outage.to ?? Number.POSITIVE_INFINITY) >= first.from,
+      );
+      if (cut) continue;
+      violations.push({
+        rule: 'published-state',
+        message: `${run.process} named ${run.leader} (token ${run.token}) at ${fmt(from)} while ${acting.process} acted with token ${acting.fencingToken} since ${fmt(first.from)} (settle ${published.settleMs.toFixed(0)} ms)`,
+      });
+      break;
+    }
+  }
+  return violations;
 }
 
 function fmt(ms: number): string {

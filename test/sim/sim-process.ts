@@ -2,7 +2,7 @@
 // allows, timers that fire a little early or late), its own network path to the agent (lost
 // requests, lost or late answers, a partition, a proxy's error answers), and the process states
 // a fault can put it in: paused (timers and I/O frozen), crashed (gone for good).
-import type { Clock, TimerHandle } from '../../lib/election';
+import type { Clock, LeadershipState, TimerHandle } from '../../lib/election';
 import type { ConsulModel, ModelAnswer } from '../support/consul-model';
 import { ModelUnavailableError } from '../support/consul-model';
 import {
@@ -31,6 +31,28 @@ export interface NetworkFaults {
   errorStatus: number | null;
 }
 
+/** A maximal run of time in which a process published the same answer to "who leads?" (checker b). */
+export interface PublishedRun {
+  readonly process: string;
+  /** The leader's instance id; null when nobody leads or none is known. */
+  readonly leader: string | null;
+  /** The leader's fencing token as this process published it; null with no leader. */
+  readonly token: number | null;
+  /** False: the process said it does not know who leads. */
+  readonly known: boolean;
+  readonly from: number;
+  to: number;
+}
+
+/** A time the process's link was cut, in true ms (checker b). */
+export interface Outage {
+  readonly from: number;
+  /** When the process first saw a request fail for it (a timeout): null if none did. */
+  failedAt: number | null;
+  /** When the link came back; null if it never did. */
+  to: number | null;
+}
+
 export class SimProcess implements Clock {
   paused = false;
   crashed = false;
@@ -52,6 +74,11 @@ export class SimProcess implements Clock {
   readonly requests: number[] = [];
   private frozen: Array<() => void> = [];
   private readonly offset: number;
+  /** What this process published about who leads, run by run, while it ran code (checker b). */
+  readonly published: PublishedRun[] = [];
+  private publishedRun: PublishedRun | null = null;
+  /** The times its link was cut (checker b). */
+  readonly outages: Outage[] = [];
 
   constructor(
     readonly name: string,
@@ -152,10 +179,14 @@ export class SimProcess implements Clock {
   }
 
   cut(): void {
+    if (!this.faults.partitioned)
+      this.outages.push({ from: this.scheduler.now, failedAt: null, to: null });
     this.faults.partitioned = true;
   }
 
   reconnect(): void {
+    const outage = this.outages.at(-1);
+    if (this.faults.partitioned && outage) outage.to = this.scheduler.now;
     this.faults.partitioned = false;
     const held = this.held;
     this.held = [];
@@ -173,6 +204,33 @@ export class SimProcess implements Clock {
     else go();
   }
 
+  // ------------------------------------------------------------------ published state
+
+  /**
+   * Records what the process publishes about who leads now; `state` null while it runs no code
+   * (paused, catching up, crashed, stopped), when nobody can read what it publishes.
+   */
+  notePublished(state: Pick<LeadershipState, 'leader' | 'leaderKnown'> | null): void {
+    const now = this.scheduler.now;
+    if (state === null) return this.closePublished();
+    // A library without leaderKnown (a mutant, an older build) says nothing of not knowing.
+    const known = state.leaderKnown !== false;
+    const leader = known ? (state.leader?.instanceId ?? null) : null;
+    const token = known ? (state.leader?.fencingToken ?? null) : null;
+    const run = this.publishedRun;
+    if (run && run.leader === leader && run.token === token && run.known === known) {
+      run.to = now;
+      return;
+    }
+    this.closePublished();
+    this.publishedRun = { process: this.name, leader, token, known, from: now, to: now };
+  }
+
+  closePublished(): void {
+    if (this.publishedRun) this.published.push(this.publishedRun);
+    this.publishedRun = null;
+  }
+
   // ------------------------------------------------------------------ network
 
   readonly transport: ModelTransport = {
@@ -187,6 +245,9 @@ export class SimProcess implements Clock {
         if (done) return;
         done = true;
         if (timer) this.clearTimer(timer);
+        const outage = this.outages.at(-1);
+        if (what === 'timeout' && this.faults.partitioned && outage && outage.failedAt === null)
+          outage.failedAt = this.scheduler.now;
         this.trace(`${this.name} ← ${request.name} ${what}`);
         outcome();
       };

@@ -424,6 +424,8 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   );
   const intervals: ActingInterval[] = [];
   const requests = new Map<string, number[]>();
+  /** Every process of the run, restarts included (checker b reads what each published). */
+  const processes: SimProcess[] = [];
   const sessionOwner = new Map<string, SimProcess>();
   const wipes: number[] = [];
   const handoffs: Array<{ at: number; from: string; withinMs: number }> = [];
@@ -460,8 +462,10 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
         candidate.state === 'stopped'
       ) {
         closeRun(candidate);
+        process?.notePublished(null);
         continue;
       }
+      process.notePublished(election.state);
       if (!election.isLeader()) {
         closeRun(candidate);
         continue;
@@ -488,6 +492,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       (line) => log(line),
     );
     requests.set(name, process.requests);
+    processes.push(process);
     process.faults.slowWrites = currentSlowWrites();
     const lines = (level: string) => (message: string) => log(`${name} ${level} ${message}`);
     const election = new LeaderElection({
@@ -1079,6 +1084,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       35_000;
     await scheduler.runUntil(reapBy, afterEach, maxEvents);
     for (const candidate of candidates.values()) closeRun(candidate);
+    for (const process of processes) process.closePublished();
     const stuck = [...candidates.values()].filter((c) => c.state === 'stopping');
     violations.push(
       ...stuck.map((c) => ({
@@ -1099,6 +1105,25 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
         },
         handoffs,
         maxRequestsPerSecond,
+        published: {
+          runs: processes.flatMap((process) => process.published),
+          outages: processes.flatMap((process) =>
+            process.outages.map((outage) => ({ process: process.name, ...outage })),
+          ),
+          // The library's own bound (Consul unanswered for D) on a clock within 0.5% of true
+          // time, with timers up to 3 ms late; a failed session opening is reported only after
+          // its cleanup request (the service's deregistration), itself up to requestTimeout.
+          unknownWithinMs: resolved.leaseDurationMs * 1.01 + resolved.requestTimeoutMs + 10,
+          // A connected follower sees a new leader at its next read: after an error burst or an
+          // ACL revocation (up to 4 s), a backoff (maxDelay), slow answers, or — while errors
+          // last — once it dropped the leader after D.
+          settleMs:
+            4_000 +
+            resolved.retry.maxDelayMs +
+            resolved.leaseDurationMs * 1.02 +
+            3 * resolved.requestTimeoutMs +
+            1_000,
+        },
         leftovers: [
           ...model.sessionIds().map((id) => `session ${id}`),
           ...model.serviceIds().map((id) => `service ${id}`),

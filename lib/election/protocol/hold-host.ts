@@ -1,4 +1,5 @@
 import type { CandidateSession } from '../session/candidate-session';
+import type { PublishedLeader } from '../state/published-leader';
 import type { StatePublisher } from '../state/state-publisher';
 import type { ElectionContext } from './election-context';
 import type { ElectionStage } from './election-stage';
@@ -8,6 +9,8 @@ import type { SuccessorNaming } from './successors';
 /** What the hold (and its view of a key read) needs of the election. */
 export interface HoldHost extends ElectionContext {
   readonly out: StatePublisher;
+  /** Who leads, as this instance can vouch for it: reads and the end of our own terms feed it. */
+  readonly leader: PublishedLeader;
   readonly successors: SuccessorNaming;
   /** The election's stage: the hold lives in it (`holding`), nowhere else. */
   stage(): ElectionStage;

@@ -26,7 +26,7 @@ export function viewOfRead(
       : ours
         ? toLeaderInfo(holding.value, holding.fencingToken)
         : toLeaderInfo(holderValue, holderValue?.token ?? entry.modifyIndex);
-    host.out.publish({ leader });
+    host.leader.read(leader);
   }
   if (holding && current && ours && entry.modifyIndex > holding.acquiredIndex) {
     // Written under our session by someone else (an operator's PUT), or our own rewrite whose

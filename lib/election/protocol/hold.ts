@@ -76,10 +76,9 @@ export class Hold {
     if (this.host.options.healthCheck && !this.host.noLocalAgent())
       void this.host.successors.watch(holding);
     if (takeover.overwritten) this.host.successors.found(holding, null, takeover.modifyIndex);
-    this.host.out.publish({
-      leader: toLeaderInfo(takeover.value, fencingToken),
-      stepDownDeadline: holding.lease.deadline,
-    });
+    // Consul's answer to our acquire is a read of the key too: we hold it.
+    this.host.leader.read(toLeaderInfo(takeover.value, fencingToken));
+    this.host.out.publish({ stepDownDeadline: holding.lease.deadline });
     this.armDeadline();
     this.scheduleConfirm(this.host.options.renewIntervalMs);
     const waitMs = actAt - this.host.clock.now();
@@ -241,9 +240,6 @@ export class Hold {
     const hadTerm = holding.term !== null;
     holding.term?.controller.abort(new LeadershipLostError(reason));
     holding.term = null;
-    const leaderStillUs =
-      this.host.out.state.leader?.fencingToken === holding.fencingToken &&
-      this.host.out.state.leader?.instanceId === this.host.instanceId;
     this.host.out.publish({
       // Running or stopping: a step-down leaves a follower (after stop, the role stays "stopped").
       role:
@@ -252,7 +248,9 @@ export class Hold {
           : this.host.out.state.role,
       term: null,
       stepDownDeadline: null,
-      ...(leaderStillUs && reason !== 'deadline' ? { leader: null } : {}),
+      // Whatever the reason, we cannot vouch for ourselves any more: a step-down for the deadline
+      // happens while Consul may hand the key on (issue 18, defect 5); the next read says who leads.
+      ...this.host.leader.endedPatch(this.host.instanceId, holding.fencingToken),
     });
     if (hadTerm) {
       this.host.logger.log(ElectionMessages.steppedDown(this.host.options.key, reason));

@@ -4,6 +4,7 @@ import type { ConsulRequestError } from '../consul/consul-request.error';
 import type { ElectionLogger, ResolvedElectionOptions } from '../options/election-options';
 import { ElectionMessages } from '../election.messages';
 import type { ElectionProblem } from './leadership-state';
+import type { PublishedLeader } from './published-leader';
 import type { StatePublisher } from './state-publisher';
 
 /** The loops that talk to Consul, each reporting its own problems. */
@@ -45,6 +46,8 @@ export class ElectionProblems {
     private readonly clock: Clock,
     private readonly logger: ElectionLogger,
     private readonly out: StatePublisher,
+    /** Failures start, and the servers' answers end, the count after which no leader is known. */
+    private readonly leader: Pick<PublishedLeader, 'requestFailed' | 'serversAnswered'>,
   ) {}
 
   /**
@@ -53,6 +56,7 @@ export class ElectionProblems {
    * would otherwise leave its last timeout behind for good).
    */
   reportSuccess(source: ProblemSource): void {
+    if (source !== 'check') this.leader.serversAnswered();
     let changed = this.problems.delete(source);
     // A release refused for rights ends its loop by destroying the session, so no release success
     // clears its problem: an acquire Consul answered (no campaign runs beside a release) shows the
@@ -105,6 +109,7 @@ export class ElectionProblems {
                 ...(error.status !== undefined ? { status: error.status } : {}),
               };
     this.out.emit({ type: 'problem', kind: error.kind, operation: error.operation });
+    if (error.transient) this.leader.requestFailed();
     this.problems.set(source, { problem, transient: error.transient });
     this.publishProblems();
     this.out.markSettled();

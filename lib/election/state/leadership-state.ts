@@ -76,8 +76,19 @@ export interface LeadershipState {
   readonly unreachableSince: number | null;
   /** The last unresolved problem with Consul, or null once requests succeed again. */
   readonly problem: ElectionProblem | null;
-  /** Who holds the key now, as this instance last read it; null when nobody does. */
+  /**
+   * Who holds the key, as this instance last read it from Consul; null when nobody does — or when
+   * no leader is known (see {@link leaderKnown}).
+   */
   readonly leader: LeaderInfo | null;
+  /**
+   * Whether this instance can say who leads. False before its first read of the key (not "nobody
+   * leads": the read is ~100 ms away), once its own term ended while it still named itself (the key
+   * may be someone else's by now), after Consul has not answered for longer than the lease (the
+   * leader it read may have stepped down since), and once stopped; `leader` is then null. True again
+   * at the next successful read. "Nobody leads" is `leaderKnown && leader === null`.
+   */
+  readonly leaderKnown: boolean;
   /** This instance's current term; non-null exactly when `role === 'leader'`. */
   readonly term: LeadershipTerm | null;
   /**
@@ -87,7 +98,7 @@ export interface LeadershipState {
   readonly stepDownDeadline: number | null;
 }
 
-/** Where every election starts: a follower that knows no leader yet. */
+/** Where every election starts: a follower that has not read the key yet (no leader known). */
 export function initialLeadershipState(instanceId: string): LeadershipState {
   return {
     instanceId,
@@ -96,6 +107,7 @@ export function initialLeadershipState(instanceId: string): LeadershipState {
     unreachableSince: null,
     problem: null,
     leader: null,
+    leaderKnown: false,
     term: null,
     stepDownDeadline: null,
   };

@@ -193,7 +193,10 @@ describe('an election under faults (real Consul)', () => {
       proxy.partition();
       const steppedDown = await waitForState(cutOff, (s) => s.role === 'follower', 10_000);
       expect(steppedDown.consulReachable).toBe(false);
+      // It no longer names itself (issue 18, defect 5): it cannot tell who leads now.
+      expect(steppedDown).toMatchObject({ leader: null, leaderKnown: false });
       await pollUntil('another candidate to lead', () => others.find((e) => e.isLeader()), 20_000);
+      expect(cutOff.state).toMatchObject({ leader: null, leaderKnown: false });
 
       const [first, second] = recorder.intervals;
       expect(first.instanceId).toBe('cut-off');

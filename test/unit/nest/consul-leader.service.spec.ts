@@ -18,6 +18,7 @@ function leaderState(fencingToken: number, signal = new AbortController().signal
     ...follower,
     role: 'leader',
     leader: { instanceId: 'me', metadata: {}, since, fencingToken },
+    leaderKnown: true,
     term: { fencingToken, number: 1, startedAt: since, signal },
     stepDownDeadline: Number.POSITIVE_INFINITY,
   };
@@ -253,12 +254,13 @@ describe('ConsulLeaderService', () => {
   it('emits leader$ when the holder or its term changes, not on renewals', () => {
     const fake = fakeElection();
     const service = makeService(fake);
-    const seen: Array<number | null> = [];
-    service.leader$.subscribe((leader) => seen.push(leader?.fencingToken ?? null));
+    const seen: Array<number | null | undefined> = [];
+    service.leader$.subscribe((leader) => seen.push(leader && leader.fencingToken));
     fake.subject.next(leaderState(1));
     fake.subject.next({ ...leaderState(1), stepDownDeadline: 5 });
     fake.subject.next(leaderState(2));
-    expect(seen).toEqual([null, 1, 2]);
+    // Not known before the first read (the core's first state), then each term once.
+    expect(seen).toEqual([undefined, 1, 2]);
   });
 
   it("exposes the open term's fencing token and signal, and an aborted signal outside a term", () => {

@@ -38,6 +38,7 @@ describe('ConsulLeaderHealthIndicator', () => {
     const indicator = await indicatorWith({
       ...base,
       leader: { instanceId: 'other', metadata: {}, since: new Date(0), fencingToken: 9 },
+      leaderKnown: true,
     });
     expect(indicator.isHealthy()).toEqual({
       'leader-election': {
@@ -45,6 +46,7 @@ describe('ConsulLeaderHealthIndicator', () => {
         role: 'follower',
         instanceId: 'me',
         leader: 'other',
+        leaderKnown: true,
         fencingToken: 9,
         consulReachable: true,
       },
