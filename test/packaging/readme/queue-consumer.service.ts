@@ -12,7 +12,10 @@ export class QueueConsumer implements OnApplicationBootstrap {
     // Both streams complete when the app shuts down: no need to unsubscribe.
     this.leadership.isLeader$.subscribe((isLeader) => (isLeader ? this.start() : this.stop()));
     this.leadership.leader$.subscribe((leader) =>
-      this.logger.log(`leader: ${leader?.instanceId ?? 'nobody'}`),
+      // undefined: this instance does not know (yet); null: nobody holds the key.
+      this.logger.log(
+        leader === undefined ? 'leader: not known' : `leader: ${leader?.instanceId ?? 'nobody'}`,
+      ),
     );
   }
 
