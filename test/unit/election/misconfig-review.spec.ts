@@ -15,7 +15,7 @@ import {
 } from '../../support/model-consul-client';
 import { Prng } from '../../support/prng';
 import { VirtualClock } from '../../support/virtual-clock';
-import { modelLink, type Link } from '../../support/virtual-elections';
+import { modelLink, useVirtualElections, type Link } from '../../support/virtual-elections';
 
 /**
  * An agent that no longer knows this candidate's service for the next `forget` check registrations
@@ -114,5 +114,24 @@ describe('a 404 naming what the agent does not know', () => {
       kind: 'misconfigured',
       unknown: false,
     });
+  });
+});
+
+describe('a misconfiguration reported by a loop that then stops', () => {
+  const world = useVirtualElections();
+
+  it('ends with the loop: a leader whose confirmations met a bare 404 for a moment shows no problem as a follower whose loops all work', async () => {
+    const a = await world.leading('a');
+    const b = await world.following('b');
+    // What a load balancer in front of the agent answers while its pool is empty: a bare 404.
+    a.link.refuse.set('confirmHolding', () => statusError(404, '', 'hold confirmation'));
+    await world.until(() => b.election.isLeader());
+    a.link.refuse.delete('confirmHolding');
+    expect(a.election.isLeader()).toBe(false);
+    // Every loop of the follower succeeds from here on (key watch, renewals, check updates); its
+    // confirmations, the loop that met the 404, no longer run.
+    await world.clock.advance(65_000);
+    expect(a.election.state.problem).toBeNull();
+    expect(a.election.state.consulReachable).toBe(true);
   });
 });
