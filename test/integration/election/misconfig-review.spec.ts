@@ -116,15 +116,15 @@ describe('a dev agent that restarts, or loses a session (real Consul 1.8.7)', ()
     });
     const watched = watchProblems(election, lines);
     await consul.agent.kill();
+    // What start() resolved on: the first outcome, met with the agent down.
     const started = election.start().then(
-      () => 'resolved',
+      () => `resolved on ${election.state.problem?.kind ?? 'no problem'}`,
       (error: Error) => `rejected: ${error.message}`,
     );
     // Restarted while start() waits: it meets a refused connection, then an agent coming up empty.
     const restarted = consul.agent.restart();
-    expect(await started).toBe('resolved');
-    // start() met the agent down: the first outcome was a refused connection, not a session.
-    expect(election.state.problem?.kind).toBe('unreachable');
+    // A refused connection, or a timeout on a busy machine: Consul not reachable, not misconfigured.
+    expect(await started).toMatch(/^resolved on (unreachable|timeout)$/);
     await restarted;
     await pollUntil(
       'the candidate to lead',
