@@ -235,6 +235,7 @@ export class Hold {
     // A release writes the hold's value: with the successors named last, not those last answered.
     holding.value = this.host.successors.releaseValue(holding);
     this.confirmTimer.clear();
+    this.host.problems.loopStopped('confirm');
     this.deadlineTimer.clear();
     this.actTimer.clear();
     const hadTerm = holding.term !== null;
