@@ -40,7 +40,7 @@ export class SuccessorNaming {
 
   constructor(private readonly host: SuccessorHost) {
     this.retry = host.timers.slot();
-    this.backoff = new Backoff(host.options.retry.initialDelayMs, host.options.retry.maxDelayMs);
+    this.backoff = Backoff.forRetries(host.options.retry);
   }
 
   /**

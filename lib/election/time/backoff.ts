@@ -1,6 +1,13 @@
 import { ConsulRequestError } from '../consul/consul-request.error';
 
 /**
+ * No retry comes sooner than this after the failure it follows, whatever `retry.initialDelay`
+ * (down to 10 ms) says: with full jitter a delay can fall to its floor at every attempt, and the
+ * load promise (SAFETY.md, "Load") is at most 4 requests a second per loop.
+ */
+export const MIN_RETRY_INTERVAL_MS = 250;
+
+/**
  * Capped exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And
  * Jitter"): many candidates that lost Consul at the same moment do not come back in lockstep.
  */
@@ -11,13 +18,25 @@ export class Backoff {
     private readonly initialDelayMs: number,
     private readonly maxDelayMs: number,
     private readonly random: () => number = Math.random,
+    /** The shortest delay, whatever the jitter draws (by default half the initial delay). */
+    private readonly floorMs: number = initialDelayMs / 2,
   ) {}
+
+  /** The election's retries (`retry` option), never sooner than {@link MIN_RETRY_INTERVAL_MS}. */
+  static forRetries(retry: { readonly initialDelayMs: number; readonly maxDelayMs: number }) {
+    return new Backoff(
+      retry.initialDelayMs,
+      Math.max(retry.maxDelayMs, MIN_RETRY_INTERVAL_MS),
+      Math.random,
+      Math.max(retry.initialDelayMs / 2, MIN_RETRY_INTERVAL_MS),
+    );
+  }
 
   /** The delay before the next try; grows with each call until {@link reset}. */
   next(): number {
     const ceiling = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 30);
-    return Math.max(this.initialDelayMs / 2, ceiling * this.random());
+    return Math.max(this.floorMs, ceiling * this.random());
   }
 
   /** The delay after a failed request: a 403 will not heal by itself soon, so the longest one, not a tight loop. */

@@ -6,8 +6,11 @@ import type { ResolvedElectionOptions } from '../options/election-options';
 import type { ElectionProblems } from '../state/election-problems';
 
 /**
- * At most 4 reads a second of an absent key, however fast other keys are written: seeing the key
- * created or deleted is delayed by no more than this.
+ * After an answer that may come back at once, the next read starts no sooner than this (or
+ * `retry.initialDelay`, if longer) after this one did: at most 4 reads a second of an answer that
+ * moves nothing (an `X-Consul-Index` of 0 or none, an index that does not move or went back) or of
+ * an absent key woken by writes to other keys. Consul's blocking-query guidance asks clients to
+ * rate-limit these, which otherwise make a tight loop.
  */
 const MIN_PACED_READ_INTERVAL_MS = 250;
 
@@ -58,9 +61,8 @@ export async function blockingWatch<T extends { readonly index: number }>(
     until?: AbortSignal;
     /**
      * Answers that may come back at once for reasons outside the key (an absent key's read wakes on
-     * every write to any key): after one of these, the next read starts no sooner than
-     * {@link MIN_PACED_READ_INTERVAL_MS} (or `retry.initialDelay`) after this one did, so a busy
-     * KV store never paces the loop.
+     * every write to any key): after one of these, the next read is paced too, so a busy KV store
+     * never paces the loop.
      */
     paceAfter?: (result: T) => boolean;
     /** After a failed read: what the last read showed may describe a store that is gone. */
@@ -68,14 +70,12 @@ export async function blockingWatch<T extends { readonly index: number }>(
     restarts?: WatchRestart;
   } = {},
 ): Promise<void> {
-  const backoff = new Backoff(
-    election.options.retry.initialDelayMs,
-    election.options.retry.maxDelayMs,
-  );
+  const backoff = Backoff.forRetries(election.options.retry);
   const { watchWaitMs, requestTimeoutMs } = election.options;
   const signal = options.until
     ? AbortSignal.any([election.lifetime, options.until])
     : election.lifetime;
+  const paceMs = Math.max(election.options.retry.initialDelayMs, MIN_PACED_READ_INTERVAL_MS);
   let index = 0;
   while (election.running() && !signal.aborted) {
     const startedAt = election.clock.now();
@@ -93,21 +93,25 @@ export async function blockingWatch<T extends { readonly index: number }>(
       });
       if (!election.running() || signal.aborted) return;
       election.problems.reportSuccess(source);
-      backoff.reset();
-      const receivedAt = election.clock.now();
+      const readIndex = index;
+      const blocking = readIndex > 0;
+      // Only a blocking read that succeeds says the long polls work again: when they alone fail (a
+      // proxy or rate limiter that refuses them), the read without an index that follows each
+      // failure succeeds, and resetting on it would keep the backoff at its shortest for ever.
+      if (blocking) backoff.reset();
+      // An index of 0, or none (a proxy that drops the header), counts as 1 (Consul's guidance):
+      // as "went backwards" it would alternate reads at 0 and 1 that both answer at once.
+      const answered = result.index > 0 ? result.index : 1;
       // Indexes can go backwards (agent restart, snapshot restore): start over rather than block forever.
-      const nextIndex = result.index < index ? 0 : Math.max(result.index, 1);
-      const unchangedEarly =
-        nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
-      const continuous = index > 0 && nextIndex > 0;
-      const blocking = index > 0;
-      index = nextIndex;
-      onRead(result, receivedAt, continuous);
-      // Consul may answer early with the same index; never spin on it.
-      const { initialDelayMs } = election.options.retry;
-      const paceMs = Math.max(initialDelayMs, MIN_PACED_READ_INTERVAL_MS);
-      if (unchangedEarly) await election.sleep(initialDelayMs);
-      else if (blocking && options.paceAfter?.(result) && receivedAt - startedAt < paceMs)
+      const backwards = answered < readIndex;
+      index = backwards ? 0 : answered;
+      const receivedAt = election.clock.now();
+      onRead(result, receivedAt, blocking && !backwards);
+      // Never spin on a long poll answered early with nothing moved: the same index (Consul may
+      // answer early; an index of 0 or none comes back as the same 1), or one that went back.
+      const movedNothing = blocking && answered <= readIndex;
+      const early = receivedAt - startedAt < paceMs;
+      if (early && (movedNothing || (blocking && options.paceAfter?.(result))))
         await election.sleep(paceMs - (receivedAt - startedAt));
     } catch (error) {
       if (!election.running() || signal.aborted) {

@@ -1,0 +1,33 @@
+// The load promise (lib/election/SAFETY.md, "Load"), derived from an election's own options: no loop
+// sends two requests less than 250 ms apart (the watch pace, the retry floor) except the hold's
+// confirmations when renewInterval is shorter; so at most ⌈1000 / min(renewInterval, 250 ms)⌉
+// requests in any second per loop, 4 at the defaults. Kept apart from lib/ on purpose: the checker
+// holds the library to the figure its documentation states, not to what its code computes.
+import type { ElectionOptions } from '../../lib/election';
+import { resolveElectionOptions } from '../../lib/election/options/resolve-election-options';
+
+/** The shortest gap a loop leaves between two of its requests, renewInterval aside (SAFETY.md). */
+export const PROMISED_MIN_GAP_MS = 250;
+
+/**
+ * The loops of one process that can send at the same moment: the key watch, the session's renewal
+ * (or the candidacy that opens a session), the check update, the candidates watch, the successors'
+ * write-back, the hold's confirmation, and one of the campaign (acquire, adoption) or the release.
+ */
+export const LOOPS_PER_PROCESS = 7;
+
+/** Requests a second one loop of an election with `options` may send at most, by its own clock. */
+export function requestsPerSecondPerLoop(options: ElectionOptions): number {
+  const resolved = resolveElectionOptions(options);
+  return Math.ceil(1_000 / Math.min(resolved.renewIntervalMs, PROMISED_MIN_GAP_MS));
+}
+
+/**
+ * The same promise for a whole process, in true time: a process's clock may run 1 % slow and a
+ * timer fire up to 1 ms early (sim-process.ts), so each gap may look up to that much shorter.
+ */
+export function requestsPerSecondPerProcess(options: ElectionOptions): number {
+  const resolved = resolveElectionOptions(options);
+  const gapMs = Math.min(resolved.renewIntervalMs, PROMISED_MIN_GAP_MS) * 0.99 - 1;
+  return LOOPS_PER_PROCESS * Math.ceil(1_000 / gapMs);
+}
