@@ -64,7 +64,10 @@ export class SuccessorNaming {
         };
         void this.sync();
       },
-      { until: holding.ended.signal },
+      {
+        until: holding.ended.signal,
+        same: (previous, current) => sameCandidates(previous.candidates, current.candidates),
+      },
     );
   }
 
@@ -215,4 +218,17 @@ export function inheritSuccessors(observation: Observation, instanceId: string):
     return others.slice(0, SUCCESSION_LIST_LENGTH);
   }
   return [...others.slice(0, SUCCESSION_LIST_LENGTH - 1), previous.instanceId];
+}
+
+/** The same candidates in the same order: a health answer woken by a check update alone. */
+function sameCandidates(a: readonly Candidate[], b: readonly Candidate[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every(
+      (candidate, i) =>
+        candidate.instanceId === b[i].instanceId &&
+        candidate.leaderKey === b[i].leaderKey &&
+        candidate.createIndex === b[i].createIndex,
+    )
+  );
 }

@@ -6,11 +6,14 @@ import type { ResolvedElectionOptions } from '../options/election-options';
 import type { ElectionProblems } from '../state/election-problems';
 
 /**
- * After an answer that may come back at once, the next read starts no sooner than this (or
- * `retry.initialDelay`, if longer) after this one did: at most 4 reads a second of an answer that
- * moves nothing (an `X-Consul-Index` of 0 or none, an index that does not move or went back) or of
- * an absent key woken by writes to other keys. Consul's blocking-query guidance asks clients to
- * rate-limit these, which otherwise make a tight loop.
+ * After a long poll answered early with nothing new, the next read starts no sooner than this (or
+ * `retry.initialDelay`, if longer) after it did: at most 4 such reads a second, whatever Consul
+ * answers. Nothing new: an index that did not move (an `X-Consul-Index` of 0 or none counts as 1,
+ * so it never moves), one that went back, or an index that moved for writes elsewhere (an absent
+ * key wakes on every write to any key; the health index on every check). Consul's blocking-query
+ * guidance asks clients to rate-limit such answers, which otherwise make a tight loop. An answer
+ * that shows a change is followed at once: a release seen right after an operator's write is acted
+ * on within milliseconds, and each such read costs Consul no more than the write it follows.
  */
 const MIN_PACED_READ_INTERVAL_MS = 250;
 
@@ -60,15 +63,14 @@ export async function blockingWatch<T extends { readonly index: number }>(
   options: {
     until?: AbortSignal;
     /**
-     * Answers that may come back at once for reasons outside the key (an absent key's read wakes on
-     * every write to any key): after one of these, the next read is paced too, so a busy KV store
-     * never paces the loop.
+     * Whether two answers show the same (the key's entry, the list of candidates): an early answer
+     * the same as the one before is paced (see {@link MIN_PACED_READ_INTERVAL_MS}).
      */
-    paceAfter?: (result: T) => boolean;
+    same: (previous: T, current: T) => boolean;
     /** After a failed read: what the last read showed may describe a store that is gone. */
     onFailure?: () => void;
     restarts?: WatchRestart;
-  } = {},
+  },
 ): Promise<void> {
   const backoff = Backoff.forRetries(election.options.retry);
   const { watchWaitMs, requestTimeoutMs } = election.options;
@@ -77,6 +79,8 @@ export async function blockingWatch<T extends { readonly index: number }>(
     : election.lifetime;
   const paceMs = Math.max(election.options.retry.initialDelayMs, MIN_PACED_READ_INTERVAL_MS);
   let index = 0;
+  /** The last answer, while the reads go on without a failure or the index going back. */
+  let previous: T | null = null;
   while (election.running() && !signal.aborted) {
     const startedAt = election.clock.now();
     const turn = options.restarts?.next();
@@ -107,11 +111,11 @@ export async function blockingWatch<T extends { readonly index: number }>(
       index = backwards ? 0 : answered;
       const receivedAt = election.clock.now();
       onRead(result, receivedAt, blocking && !backwards);
-      // Never spin on a long poll answered early with nothing moved: the same index (Consul may
-      // answer early; an index of 0 or none comes back as the same 1), or one that went back.
-      const movedNothing = blocking && answered <= readIndex;
-      const early = receivedAt - startedAt < paceMs;
-      if (early && (movedNothing || (blocking && options.paceAfter?.(result))))
+      // Never spin on a long poll answered early with nothing new (MIN_PACED_READ_INTERVAL_MS).
+      const nothingNew =
+        answered <= readIndex || (previous !== null && options.same(previous, result));
+      previous = backwards ? null : result;
+      if (blocking && nothingNew && receivedAt - startedAt < paceMs)
         await election.sleep(paceMs - (receivedAt - startedAt));
     } catch (error) {
       if (!election.running() || signal.aborted) {
@@ -127,6 +131,7 @@ export async function blockingWatch<T extends { readonly index: number }>(
       // Never trust the old index after a failed read: an agent that restarted empty holds a query
       // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
       index = 0;
+      previous = null;
       options.onFailure?.();
       await election.sleep(backoff.nextAfter(error));
     }
