@@ -13,6 +13,7 @@ import {
 } from '../support/model-consul-client';
 import type { Prng } from '../support/prng';
 import type { Scheduler, SimEvent } from './scheduler';
+import { AnswerFaults } from './answer-faults';
 
 /** What the network does to this process's requests right now (set and cleared by faults). */
 export interface NetworkFaults {
@@ -48,6 +49,8 @@ export class SimProcess implements Clock {
    * still be carried out by Consul.
    */
   private held: Array<() => void> = [];
+  /** What a proxy does to the answers' contents (answer-faults.ts). */
+  readonly answerFaults = new AnswerFaults();
   /** True times at which this process sent a request (for the load check). */
   readonly requests: number[] = [];
   private frozen: Array<() => void> = [];
@@ -214,8 +217,9 @@ export class SimProcess implements Clock {
         this.trace(`${this.name} → ${request.name} (lost)`);
         return;
       }
-      if (faults.errorStatus !== null) {
-        const status = faults.errorStatus;
+      const refusal = faults.errorStatus ?? this.answerFaults.refusal(request);
+      if (refusal !== null) {
+        const status = refusal;
         this.trace(`${this.name} → ${request.name} (proxy answers ${status})`);
         answerBack(() => resolve({ status, body: proxyBody(status) }), String(status));
         return;
@@ -242,7 +246,8 @@ export class SimProcess implements Clock {
           handled = Promise.reject(error);
         }
         handled.then(
-          (answer) => {
+          (consulAnswer) => {
+            const answer = this.answerFaults.rewrite(consulAnswer);
             if (!blocking && this.random.chance(this.faults.loseAnswers)) {
               this.trace(`${this.name} ✗ ${request.name} answer lost (${answer.status})`);
               return;
