@@ -81,6 +81,8 @@ export async function blockingWatch<T extends { readonly index: number }>(
   let index = 0;
   /** The last answer, while the reads go on without a failure or the index going back. */
   let previous: T | null = null;
+  /** Since a failed read, until a long poll succeeds: the read without an index is paced too. */
+  let recovering = false;
   while (election.running() && !signal.aborted) {
     const startedAt = election.clock.now();
     const turn = options.restarts?.next();
@@ -115,7 +117,11 @@ export async function blockingWatch<T extends { readonly index: number }>(
       const nothingNew =
         answered <= readIndex || (previous !== null && options.same(previous, result));
       previous = backwards ? null : result;
-      if (blocking && nothingNew && receivedAt - startedAt < paceMs)
+      // After a failure, the long poll waits out the pace after the read without an index: where
+      // only long polls fail, a cycle is then two reads in no less than twice the pace.
+      if (blocking) recovering = false;
+      const paced = blocking ? nothingNew : recovering;
+      if (paced && receivedAt - startedAt < paceMs)
         await election.sleep(paceMs - (receivedAt - startedAt));
     } catch (error) {
       if (!election.running() || signal.aborted) {
@@ -132,6 +138,7 @@ export async function blockingWatch<T extends { readonly index: number }>(
       // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
       index = 0;
       previous = null;
+      recovering = true;
       options.onFailure?.();
       await election.sleep(backoff.nextAfter(error));
     }
