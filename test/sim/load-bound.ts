@@ -1,8 +1,10 @@
-// The load promise (lib/election/SAFETY.md, "Load"), derived from an election's own options: no loop
-// sends two requests less than 250 ms apart (the watch pace, the retry floor) except the hold's
-// confirmations when renewInterval is shorter; so at most ⌈1000 / min(renewInterval, 250 ms)⌉
-// requests in any second per loop, 4 at the defaults. Kept apart from lib/ on purpose: the checker
-// holds the library to the figure its documentation states, not to what its code computes.
+// The load promise (lib/election/SAFETY.md, "Load"), derived from an election's own options: a loop
+// leaves at least 250 ms between two of its requests (the watch pace, the retry floor), or
+// renewInterval between the hold's confirmations if that is shorter; the one exception is a watch's
+// read that follows at once an answer showing a change (or its first read). So at most
+// ⌈1000 / min(renewInterval, 250 ms)⌉ + 1 requests in any second per loop: 5 at the defaults.
+// Kept apart from lib/ on purpose: the checker holds the library to the figure its documentation
+// states, not to what its code computes.
 import type { ElectionOptions } from '../../lib/election';
 import { resolveElectionOptions } from '../../lib/election/options/resolve-election-options';
 
@@ -16,10 +18,14 @@ export const PROMISED_MIN_GAP_MS = 250;
  */
 export const LOOPS_PER_PROCESS = 7;
 
-/** Requests a second one loop of an election with `options` may send at most, by its own clock. */
+function perLoop(gapMs: number): number {
+  return Math.ceil(1_000 / gapMs) + 1;
+}
+
+/** Requests one loop of an election with `options` may send in any second, by its own clock. */
 export function requestsPerSecondPerLoop(options: ElectionOptions): number {
   const resolved = resolveElectionOptions(options);
-  return Math.ceil(1_000 / Math.min(resolved.renewIntervalMs, PROMISED_MIN_GAP_MS));
+  return perLoop(Math.min(resolved.renewIntervalMs, PROMISED_MIN_GAP_MS));
 }
 
 /**
@@ -29,5 +35,5 @@ export function requestsPerSecondPerLoop(options: ElectionOptions): number {
 export function requestsPerSecondPerProcess(options: ElectionOptions): number {
   const resolved = resolveElectionOptions(options);
   const gapMs = Math.min(resolved.renewIntervalMs, PROMISED_MIN_GAP_MS) * 0.99 - 1;
-  return LOOPS_PER_PROCESS * Math.ceil(1_000 / gapMs);
+  return LOOPS_PER_PROCESS * perLoop(gapMs);
 }
