@@ -3,7 +3,7 @@ import { ConsulRequestError } from '../consul/consul-request.error';
 /**
  * No retry comes sooner than this after the failure it follows, whatever `retry.initialDelay`
  * (down to 10 ms) says: with full jitter a delay can fall to its floor at every attempt, and the
- * load promise (SAFETY.md, "Load") is at most 4 requests a second per loop.
+ * load promise (SAFETY.md, "Load") counts on at most 4 retries a second in any loop.
  */
 export const MIN_RETRY_INTERVAL_MS = 250;
 
@@ -23,7 +23,10 @@ export class Backoff {
   ) {}
 
   /** The election's retries (`retry` option), never sooner than {@link MIN_RETRY_INTERVAL_MS}. */
-  static forRetries(retry: { readonly initialDelayMs: number; readonly maxDelayMs: number }) {
+  static forRetries(retry: {
+    readonly initialDelayMs: number;
+    readonly maxDelayMs: number;
+  }): Backoff {
     return new Backoff(
       retry.initialDelayMs,
       Math.max(retry.maxDelayMs, MIN_RETRY_INTERVAL_MS),

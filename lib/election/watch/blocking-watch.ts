@@ -10,7 +10,7 @@ import type { ElectionProblems } from '../state/election-problems';
  * `retry.initialDelay`, if longer) after it did: at most 4 such reads a second, whatever Consul
  * answers. Nothing new: an index that did not move (an `X-Consul-Index` of 0 or none counts as 1,
  * so it never moves), one that went back, or an index that moved for writes elsewhere (an absent
- * key wakes on every write to any key; the health index on every check). Consul's blocking-query
+ * key wakes on every write to any key). Consul's blocking-query
  * guidance asks clients to rate-limit such answers, which otherwise make a tight loop. An answer
  * that shows a change is followed at once: a release seen right after an operator's write is acted
  * on within milliseconds, and each such read costs Consul no more than the write it follows.
@@ -63,8 +63,8 @@ export async function blockingWatch<T extends { readonly index: number }>(
   options: {
     until?: AbortSignal;
     /**
-     * Whether two answers show the same (the key's entry, the list of candidates): an early answer
-     * the same as the one before is paced (see {@link MIN_PACED_READ_INTERVAL_MS}).
+     * Whether two answers show the same (for the key, its entry): an early answer the same as the
+     * one before is paced (see {@link MIN_PACED_READ_INTERVAL_MS}); always true paces them all.
      */
     same: (previous: T, current: T) => boolean;
     /** After a failed read: what the last read showed may describe a store that is gone. */
