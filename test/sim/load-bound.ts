@@ -33,7 +33,25 @@ export function requestsPerSecondPerLoop(options: ElectionOptions): number {
  * timer fire up to 1 ms early (sim-process.ts), so each gap may look up to that much shorter.
  */
 export function requestsPerSecondPerProcess(options: ElectionOptions): number {
+  return LOOPS_PER_PROCESS * requestsPerSecondPerLoopInTrueTime(options);
+}
+
+/**
+ * The loop that sent a request, where only one loop sends its kind: the hold's confirmation (the
+ * one read-only transaction) and the candidates watch (the only health read). Others are shared
+ * (a key read may be the watch's, the release's or the adoption's) and count for the process only.
+ */
+export function loopOf(request: {
+  readonly name: string;
+  readonly write: boolean;
+}): 'confirmation' | 'candidates watch' | null {
+  if (request.name === 'Transaction.create' && !request.write) return 'confirmation';
+  if (request.name === 'health.service') return 'candidates watch';
+  return null;
+}
+
+/** {@link requestsPerSecondPerLoop} in true time, as {@link requestsPerSecondPerProcess} counts. */
+export function requestsPerSecondPerLoopInTrueTime(options: ElectionOptions): number {
   const resolved = resolveElectionOptions(options);
-  const gapMs = Math.min(resolved.renewIntervalMs, PROMISED_MIN_GAP_MS) * 0.99 - 1;
-  return LOOPS_PER_PROCESS * perLoop(gapMs);
+  return perLoop(Math.min(resolved.renewIntervalMs, PROMISED_MIN_GAP_MS) * 0.99 - 1);
 }

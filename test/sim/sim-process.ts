@@ -14,6 +14,7 @@ import {
 import type { Prng } from '../support/prng';
 import type { Scheduler, SimEvent } from './scheduler';
 import { AnswerFaults } from './answer-faults';
+import { loopOf } from './load-bound';
 
 /** What the network does to this process's requests right now (set and cleared by faults). */
 export interface NetworkFaults {
@@ -53,6 +54,8 @@ export class SimProcess implements Clock {
   readonly answerFaults = new AnswerFaults();
   /** True times at which this process sent a request (for the load check). */
   readonly requests: number[] = [];
+  /** The same, of the requests whose loop is known (load-bound.ts, loopOf), by loop. */
+  readonly loopRequests = new Map<string, number[]>();
   private frozen: Array<() => void> = [];
   private readonly offset: number;
 
@@ -184,6 +187,12 @@ export class SimProcess implements Clock {
 
   private send(request: ModelRequest): Promise<ModelAnswer> {
     this.requests.push(this.scheduler.now);
+    const loop = loopOf(request);
+    if (loop) {
+      const times = this.loopRequests.get(loop) ?? [];
+      times.push(this.scheduler.now);
+      this.loopRequests.set(loop, times);
+    }
     return new Promise<ModelAnswer>((resolve, reject) => {
       let done = false;
       const finish = (outcome: () => void, what: string): void => {

@@ -15,7 +15,7 @@ import { check, type ActingInterval, type Violation } from './checker';
 import { Scheduler } from './scheduler';
 import { SimProcess } from './sim-process';
 import type { AnswerFaults, IndexFault } from './answer-faults';
-import { requestsPerSecondPerProcess } from './load-bound';
+import { requestsPerSecondPerLoopInTrueTime, requestsPerSecondPerProcess } from './load-bound';
 
 export const SIM_KEY = 'service/sim/leader';
 
@@ -461,6 +461,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   );
   const intervals: ActingInterval[] = [];
   const requests = new Map<string, number[]>();
+  const loopRequests = new Map<string, ReadonlyMap<string, readonly number[]>>();
   const sessionOwner = new Map<string, SimProcess>();
   const wipes: number[] = [];
   const handoffs: Array<{ at: number; from: string; withinMs: number }> = [];
@@ -525,6 +526,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       (line) => log(line),
     );
     requests.set(name, process.requests);
+    loopRequests.set(name, process.loopRequests);
     process.faults.slowWrites = currentSlowWrites();
     const lines = (level: string) => (message: string) => log(`${name} ${level} ${message}`);
     const election = new LeaderElection({
@@ -1049,6 +1051,8 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       Math.max(
         scheduler.now + 2 * resolved.successionStepMs + 500,
         healedAt + resolved.retry.maxDelayMs + 4 * resolved.requestTimeoutMs + 1_000,
+        // And past a watch's long poll held by an index pushed far ahead (blindWatchMs).
+        healedAt + blindWatchMs(schedule, resolved.watchWaitMs),
       ),
       afterEach,
       maxEvents,
@@ -1122,6 +1126,11 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
         },
         handoffs,
         maxRequestsPerSecond,
+        loopRequests,
+        maxRequestsPerSecondPerLoop: requestsPerSecondPerLoopInTrueTime({
+          key: SIM_KEY,
+          ...electionOptions,
+        }),
         leftovers: [
           ...model.sessionIds().map((id) => `session ${id}`),
           ...model.serviceIds().map((id) => `service ${id}`),
