@@ -13,6 +13,8 @@ import {
 } from '../support/model-consul-client';
 import type { Prng } from '../support/prng';
 import type { Scheduler, SimEvent } from './scheduler';
+import { AnswerFaults } from './answer-faults';
+import { loopOf } from './load-bound';
 
 /** What the network does to this process's requests right now (set and cleared by faults). */
 export interface NetworkFaults {
@@ -70,8 +72,12 @@ export class SimProcess implements Clock {
    * still be carried out by Consul.
    */
   private held: Array<() => void> = [];
+  /** What a proxy does to the answers' contents (answer-faults.ts). */
+  readonly answerFaults = new AnswerFaults();
   /** True times at which this process sent a request (for the load check). */
   readonly requests: number[] = [];
+  /** The same, of the requests whose loop is known (load-bound.ts, loopOf), by loop. */
+  readonly loopRequests = new Map<string, number[]>();
   private frozen: Array<() => void> = [];
   private readonly offset: number;
   /** What this process published about who leads, run by run, while it ran code (checker b). */
@@ -239,6 +245,12 @@ export class SimProcess implements Clock {
 
   private send(request: ModelRequest): Promise<ModelAnswer> {
     this.requests.push(this.scheduler.now);
+    const loop = loopOf(request);
+    if (loop) {
+      const times = this.loopRequests.get(loop) ?? [];
+      times.push(this.scheduler.now);
+      this.loopRequests.set(loop, times);
+    }
     return new Promise<ModelAnswer>((resolve, reject) => {
       let done = false;
       const finish = (outcome: () => void, what: string): void => {
@@ -275,8 +287,9 @@ export class SimProcess implements Clock {
         this.trace(`${this.name} → ${request.name} (lost)`);
         return;
       }
-      if (faults.errorStatus !== null) {
-        const status = faults.errorStatus;
+      const refusal = faults.errorStatus ?? this.answerFaults.refusal(request);
+      if (refusal !== null) {
+        const status = refusal;
         this.trace(`${this.name} → ${request.name} (proxy answers ${status})`);
         answerBack(() => resolve({ status, body: proxyBody(status) }), String(status));
         return;
@@ -303,7 +316,8 @@ export class SimProcess implements Clock {
           handled = Promise.reject(error);
         }
         handled.then(
-          (answer) => {
+          (consulAnswer) => {
+            const answer = this.answerFaults.rewrite(consulAnswer);
             if (!blocking && this.random.chance(this.faults.loseAnswers)) {
               this.trace(`${this.name} ✗ ${request.name} answer lost (${answer.status})`);
               return;

@@ -14,6 +14,8 @@ import { Prng } from '../support/prng';
 import { check, type ActingInterval, type Violation } from './checker';
 import { Scheduler } from './scheduler';
 import { SimProcess } from './sim-process';
+import type { AnswerFaults, IndexFault } from './answer-faults';
+import { requestsPerSecondPerLoopInTrueTime, requestsPerSecondPerProcess } from './load-bound';
 
 export const SIM_KEY = 'service/sim/leader';
 
@@ -114,7 +116,8 @@ type FaultKind =
   | 'pause-in-flight'
   | 'cut-delete-leave'
   | 'slow-holder-delete'
-  | 'stale-vacancy';
+  | 'stale-vacancy'
+  | AnswerFaultKind;
 
 function drawSchedule(
   random: Prng,
@@ -347,6 +350,79 @@ function drawRevocations(
   });
 }
 
+type AnswerFaultKind = 'answer-index' | 'fail-blocking' | 'alternate-errors' | 'endpoint-burst';
+
+/**
+ * Faults in what the answers say (answer-faults.ts), drawn from a stream of their own (adding them
+ * left every other draw as it was): an `X-Consul-Index` of 0, missing, backwards or far ahead; the
+ * blocking reads alone refused; every other request refused; a status burst on one endpoint.
+ */
+function drawAnswerFaults(random: Prng, ids: readonly string[], faultPhaseMs: number): Fault[] {
+  const count = random.weighted([
+    [4, 0],
+    [4, 1],
+    [2, 2],
+  ]);
+  return Array.from({ length: count }, () => {
+    const at = random.between(500, faultPhaseMs);
+    const kind = random.pick<AnswerFaultKind>([
+      'answer-index',
+      'fail-blocking',
+      'alternate-errors',
+      'endpoint-burst',
+    ]);
+    const status = random.pick([429, 500, 503]);
+    const detail =
+      kind === 'answer-index'
+        ? { index: random.pick<IndexFault>(['zero', 'missing', 'backwards', 'far-ahead']) }
+        : kind === 'endpoint-burst'
+          ? {
+              status,
+              endpoint: random.pick([
+                'kv.get',
+                'Transaction.create',
+                'session.renew',
+                'agent.check.pass',
+                'health.service',
+              ]),
+            }
+          : { status };
+    return {
+      at,
+      kind,
+      target: random.chance(0.3) ? '*' : random.chance(0.5) ? HOLDER : random.pick(ids),
+      durationMs: Math.min(faultPhaseMs - at, random.between(200, 8_000)),
+      detail,
+    };
+  });
+}
+
+/**
+ * A watch told an index far ahead of the store holds its next long poll for the whole wait (and
+ * Consul's jitter, up to wait/16): nothing in the answer can tell it the index is wrong. After such
+ * a fault a leader is owed that much later (SAFETY.md, "Load": a limitation, not a promise).
+ */
+function blindWatchMs(schedule: readonly Fault[], watchWaitMs: number): number {
+  const farAhead = schedule.some(
+    (fault) => fault.kind === 'answer-index' && fault.detail?.index === 'far-ahead',
+  );
+  return farAhead ? watchWaitMs * (17 / 16) : 0;
+}
+
+/** Sets an answer fault on `processes`; returns what heals it. */
+function applyAnswerFault(fault: Fault, processes: readonly SimProcess[]): () => void {
+  const set = (faults: AnswerFaults): void => {
+    const detail = fault.detail!;
+    if (fault.kind === 'answer-index') faults.index = detail.index as IndexFault;
+    if (fault.kind === 'fail-blocking') faults.failBlocking = detail.status as number;
+    if (fault.kind === 'alternate-errors') faults.alternate = detail.status as number;
+    if (fault.kind === 'endpoint-burst')
+      faults.burst = { endpoint: detail.endpoint as string, status: detail.status as number };
+  };
+  for (const process of processes) set(process.answerFaults);
+  return () => processes.forEach((process) => process.answerFaults.clear());
+}
+
 export interface SimulateOptions {
   readonly traceAll?: boolean;
   /**
@@ -368,6 +444,8 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const staleVacancyRandom = random.fork();
   // And after that one: the partial revocations (issue 18).
   const revocationRandom = random.fork();
+  // And this one after that.
+  const answerFaultRandom = random.fork();
   const electionOptions = drawOptions(optionsRandom);
   const resolved = resolveElectionOptions({ key: SIM_KEY, ...electionOptions });
   const ids = Array.from({ length: scheduleRandom.int(2, 7) }, (_, i) => `c${i + 1}`);
@@ -392,6 +470,10 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     resolved.retry.maxDelayMs,
   );
   if (!options.leaveOut?.includes('partial-acl-revoke')) schedule.push(...revocations);
+  const answerFaults = drawAnswerFaults(answerFaultRandom, ids, faultPhaseMs);
+  // A seed found before stale vacancies existed predates answer faults too.
+  if (!options.leaveOut?.some((kind) => kind === 'answer-faults' || kind === 'stale-vacancy'))
+    schedule.push(...answerFaults);
   schedule.sort((a, b) => a.at - b.at);
 
   const scheduler = new Scheduler();
@@ -426,6 +508,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const requests = new Map<string, number[]>();
   /** Every process of the run, restarts included (checker b reads what each published). */
   const processes: SimProcess[] = [];
+  const loopRequests = new Map<string, ReadonlyMap<string, readonly number[]>>();
   const sessionOwner = new Map<string, SimProcess>();
   const wipes: number[] = [];
   const handoffs: Array<{ at: number; from: string; withinMs: number }> = [];
@@ -493,6 +576,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     );
     requests.set(name, process.requests);
     processes.push(process);
+    loopRequests.set(name, process.loopRequests);
     process.faults.slowWrites = currentSlowWrites();
     const lines = (level: string) => (message: string) => log(`${name} ${level} ${message}`);
     const election = new LeaderElection({
@@ -652,6 +736,19 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
           () => processes.forEach((p) => (p.faults.errorStatus = fault.detail!.status as number)),
           () => processes.forEach((p) => (p.faults.errorStatus = null)),
         );
+        break;
+      }
+      case 'answer-index':
+      case 'fail-blocking':
+      case 'alternate-errors':
+      case 'endpoint-burst': {
+        const targets =
+          fault.target === '*' ? [...candidates.values()] : candidate ? [candidate] : [];
+        const heal = applyAnswerFault(
+          fault,
+          targets.flatMap((c) => (c.process ? [c.process] : [])),
+        );
+        timed(() => undefined, heal);
         break;
       }
       case 'acl-revoke': {
@@ -917,10 +1014,10 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     resolved.retry.maxDelayMs +
     resolved.resignPauseMs +
     4 * resolved.requestTimeoutMs +
-    1_000;
-  const maxRequestsPerSecond = Math.ceil(
-    30 + 3 * (1_000 / resolved.renewIntervalMs) + 4 * (1_000 / resolved.retry.initialDelayMs),
-  );
+    1_000 +
+    blindWatchMs(schedule, resolved.watchWaitMs);
+  // The load promise of SAFETY.md ("Load"), from the options every process here runs with.
+  const maxRequestsPerSecond = requestsPerSecondPerProcess({ key: SIM_KEY, ...electionOptions });
   const maxEvents = 3_000_000;
 
   try {
@@ -1031,6 +1128,8 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       Math.max(
         scheduler.now + 2 * resolved.successionStepMs + 500,
         healedAt + resolved.retry.maxDelayMs + 4 * resolved.requestTimeoutMs + 1_000,
+        // And past a watch's long poll held by an index pushed far ahead (blindWatchMs).
+        healedAt + blindWatchMs(schedule, resolved.watchWaitMs),
       ),
       afterEach,
       maxEvents,
@@ -1124,6 +1223,11 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
             3 * resolved.requestTimeoutMs +
             1_000,
         },
+        loopRequests,
+        maxRequestsPerSecondPerLoop: requestsPerSecondPerLoopInTrueTime({
+          key: SIM_KEY,
+          ...electionOptions,
+        }),
         leftovers: [
           ...model.sessionIds().map((id) => `session ${id}`),
           ...model.serviceIds().map((id) => `service ${id}`),

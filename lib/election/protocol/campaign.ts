@@ -55,7 +55,7 @@ export class Campaign implements AdoptionCampaign {
 
   constructor(private readonly host: CampaignHost) {
     this.timer = host.timers.slot();
-    this.backoff = new Backoff(host.options.retry.initialDelayMs, host.options.retry.maxDelayMs);
+    this.backoff = Backoff.forRetries(host.options.retry);
     this.adoption = new Adoption(host, this);
   }
 
