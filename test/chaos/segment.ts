@@ -400,6 +400,13 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
                   }
                 : null;
               candidate.start();
+              // The next goes only once this one runs (maxUnavailable 1): a process takes seconds
+              // to load on a busy machine, and a leader is owed after the heal.
+              const name = `${candidate.instanceId}#${candidate.incarnation}`;
+              await waitFor(() => {
+                reader.poll();
+                return reader.records.some((r) => r.k === 'started' && r.p === name);
+              }, 30_000);
             } finally {
               candidate.busy = false;
             }
