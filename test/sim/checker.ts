@@ -11,6 +11,11 @@ export interface ActingInterval {
   readonly fencingToken: number;
   readonly from: number;
   readonly to: number;
+  /**
+   * Another election's key, for a process that runs several elections on one Consul client: safety
+   * and tokens hold per key; liveness and handoffs are judged on the main key (no `key`) only.
+   */
+  readonly key?: string;
 }
 
 export interface History {
@@ -44,7 +49,7 @@ export interface History {
   /** Per process, the true times of the requests whose loop is known, by loop. */
   readonly loopRequests?: ReadonlyMap<string, ReadonlyMap<string, readonly number[]>>;
   /** Requests no loop may exceed in any one-second window (the same promise, per loop). */
-  readonly maxRequestsPerSecondPerLoop?: number;
+  readonly maxRequestsPerSecondPerLoop?: number | ((process: string) => number);
   /** Sessions, services and checks of the election still in Consul after every candidate stopped. */
   readonly leftovers: readonly string[];
   /** What each process published about who leads, and when its link was cut (checker b). */
@@ -100,7 +105,7 @@ export function checkSafety(history: History): Violation[] {
   for (let i = 0; i < sorted.length; i += 1) {
     for (let j = i + 1; j < sorted.length && sorted[j].from <= sorted[i].to; j += 1) {
       const [a, b] = [sorted[i], sorted[j]];
-      if (a.process === b.process) continue;
+      if (a.process === b.process || a.key !== b.key) continue;
       violations.push({
         rule: 'safety',
         message: `${a.process} (token ${a.fencingToken}) acted ${fmt(a.from)}–${fmt(a.to)} and ${b.process} (token ${b.fencingToken}) acted ${fmt(b.from)}–${fmt(b.to)}: overlap of ${(Math.min(a.to, b.to) - b.from).toFixed(1)} ms`,
@@ -118,20 +123,24 @@ export function checkSafety(history: History): Violation[] {
 export function checkTokens(history: History): Violation[] {
   const terms = new Map<string, ActingInterval>();
   for (const interval of history.intervals) {
-    const key = `${interval.process}#${interval.fencingToken}`;
+    const key = `${interval.key ?? ''}#${interval.process}#${interval.fencingToken}`;
     const known = terms.get(key);
     if (!known || interval.from < known.from) terms.set(key, interval);
   }
   const ordered = [...terms.values()].sort((a, b) => a.from - b.from);
   const violations: Violation[] = [];
-  for (let i = 1; i < ordered.length; i += 1) {
-    const [previous, next] = [ordered[i - 1], ordered[i]];
+  // Each key's terms in order of their first action: tokens of different keys are unrelated.
+  const lastOfKey = new Map<string | undefined, ActingInterval>();
+  for (const next of ordered) {
+    const previous = lastOfKey.get(next.key);
+    lastOfKey.set(next.key, next);
+    if (!previous) continue;
     const issuedFrom = previous.from - history.tokenIssuedWithinMs;
     const wiped = history.wipes.some((at) => at > issuedFrom && at <= next.from);
     if (!wiped && next.fencingToken <= previous.fencingToken) {
       violations.push({
         rule: 'tokens',
-        message: `token went from ${previous.fencingToken} (${previous.process}, first act ${fmt(previous.from)}) to ${next.fencingToken} (${next.process}, first act ${fmt(next.from)})`,
+        message: `token${next.key ? ` of ${next.key}` : ''} went from ${previous.fencingToken} (${previous.process}, first act ${fmt(previous.from)}) to ${next.fencingToken} (${next.process}, first act ${fmt(next.from)})`,
       });
     }
   }
@@ -143,11 +152,12 @@ export function checkLiveness(history: History): Violation[] {
   const owed = history.liveness;
   if (!owed) return [];
   const deadline = owed.owedFrom + owed.withinMs;
-  const acted = history.intervals.some(
+  const intervals = history.intervals.filter((interval) => interval.key === undefined);
+  const acted = intervals.some(
     (interval) => interval.to >= owed.owedFrom && interval.from <= deadline,
   );
   if (acted) return [];
-  const first = history.intervals
+  const first = intervals
     .filter((interval) => interval.from > owed.owedFrom)
     .sort((a, b) => a.from - b.from)[0];
   return [
@@ -162,7 +172,12 @@ export function checkLiveness(history: History): Violation[] {
 export function checkHandoffs(history: History): Violation[] {
   return history.handoffs.flatMap((handoff) => {
     const next = history.intervals
-      .filter((interval) => interval.process !== handoff.from && interval.from >= handoff.at)
+      .filter(
+        (interval) =>
+          interval.key === undefined &&
+          interval.process !== handoff.from &&
+          interval.from >= handoff.at,
+      )
       .sort((a, b) => a.from - b.from)[0];
     if (next && next.from - handoff.at <= handoff.withinMs) return [];
     return [
@@ -198,7 +213,8 @@ export function checkLoad(history: History): Violation[] {
   const perLoop = history.maxRequestsPerSecondPerLoop;
   if (perLoop !== undefined) {
     for (const [process, loops] of history.loopRequests ?? []) {
-      for (const [loop, times] of loops) over(`${process} (${loop})`, times, perLoop);
+      const bound = typeof perLoop === 'number' ? perLoop : perLoop(process);
+      for (const [loop, times] of loops) over(`${process} (${loop})`, times, bound);
     }
   }
   return violations;

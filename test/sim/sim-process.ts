@@ -161,6 +161,22 @@ export class SimProcess implements Clock {
 
   private pauseOnAnswer: { requestName: string; status: number } | null = null;
 
+  /**
+   * Cuts the link (until {@link reconnect}) right after the next successful read-only answer to
+   * `requestName` reaches the process — for `Transaction.create`, a hold confirmation: the holder
+   * then acts for a whole lease it can no longer confirm. `onCut` runs once it is cut.
+   */
+  cutAfterNextReadAnswer(requestName: string, onCut: () => void): void {
+    this.cutOnAnswer = { requestName, onCut };
+  }
+
+  /** Disarms a cut that has not happened yet. */
+  cancelCutAfterAnswer(): void {
+    this.cutOnAnswer = null;
+  }
+
+  private cutOnAnswer: { requestName: string; onCut: () => void } | null = null;
+
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
@@ -339,6 +355,17 @@ export class SimProcess implements Clock {
                   this.pauseOnAnswer = null;
                   this.trace(`${this.name} paused right after ${request.name} ${answer.status}`);
                   this.pause();
+                }
+                const cutOn = this.cutOnAnswer;
+                if (
+                  cutOn?.requestName === request.name &&
+                  !request.write &&
+                  answer.status === 200
+                ) {
+                  this.cutOnAnswer = null;
+                  this.trace(`${this.name} cut off right after ${request.name} ${answer.status}`);
+                  this.cut();
+                  cutOn.onCut();
                 }
               },
               `${answer.status}${extra ? ` after +${extra.toFixed(0)}ms` : ''}`,
