@@ -325,13 +325,17 @@ export function checkFencing(history: History): Violation[] {
 export function checkSignal(history: History): Violation[] {
   const slackMs = history.signalSlackMs ?? 0;
   return (history.leaderWork ?? []).flatMap((work) => {
-    if (work.interrupted || work.signalAbortedMono === null) return [];
-    const lateMs = work.signalAbortedMono - work.deadlineMono;
+    if (work.interrupted) return [];
+    // Every process stops at the end of a run, and stop() ends the term: a signal never fired is late.
+    const lateMs = (work.signalAbortedMono ?? Number.POSITIVE_INFINITY) - work.deadlineMono;
     if (lateMs <= slackMs) return [];
     return [
       {
         rule: 'signal' as const,
-        message: `${work.process}'s term (token ${work.fencingToken}) signal fired at ${fmt(work.signalAbortedAt ?? 0)}, ${lateMs.toFixed(1)} ms past its deadline on its own clock (slack ${slackMs} ms)`,
+        message:
+          work.signalAbortedAt === null
+            ? `${work.process}'s term (token ${work.fencingToken}, work from ${fmt(work.startedAt)}) signal never fired`
+            : `${work.process}'s term (token ${work.fencingToken}) signal fired at ${fmt(work.signalAbortedAt)}, ${lateMs.toFixed(1)} ms past its deadline on its own clock (slack ${slackMs} ms)`,
       },
     ];
   });

@@ -606,9 +606,9 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     if (work && !work.signal.aborted) {
       // The deadline the signal must fire by holds only while the process runs throughout.
       if (!running || candidate.state === 'stopped') work.record.interrupted = true;
-      else {
-        const deadline = election?.state.stepDownDeadline;
-        if (deadline != null) work.record.deadlineMono = deadline;
+      else if (election?.state.term?.signal === work.signal) {
+        const deadline = election.state.stepDownDeadline;
+        if (deadline !== null) work.record.deadlineMono = deadline;
       }
     }
     const term = election?.state.term;
