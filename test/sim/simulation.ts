@@ -1198,7 +1198,8 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   let healedAt: number | null = null;
   const hc = resolved.healthCheck;
   const livenessWithinMs =
-    resolved.lockDelayMs +
+    // A candidate waits lock-delay × 1.01 on its own clock (campaign.ts: its clock may run fast).
+    resolved.lockDelayMs * 1.01 +
     resolved.leaseDurationMs * 1.02 +
     (2 * SUCCESSION_SLOTS + ids.length) * resolved.successionStepMs +
     resolved.retry.maxDelayMs +

@@ -3,7 +3,7 @@
 // ground of the specs of writes whose outcome is unknown and of the reviews of their fixes. Unlike
 // useVirtualElections() (faults by port method, renewals every 400 ms), the session here is renewed
 // every 30 s, so what a candidate learns only at its renewal, it learns late.
-import { LeaderElection, type ElectionOptions } from '../../lib/election';
+import { LeaderElection, type Clock, type ElectionOptions } from '../../lib/election';
 import { decodeLeaderValue, type LeaderValue } from '../../lib/election/protocol/leader-value';
 import { ConsulModel } from './consul-model';
 import { memoryLogger } from './election-kit';
@@ -40,16 +40,17 @@ class ModelElections extends ElectionWorld {
     return new FaultyLink(this.clock);
   }
 
-  /** An election (not started) whose port on the model goes through `link`. */
+  /** An election (not started) whose port on the model goes through `link`, on `clock` (the world's by default). */
   elect(
     instanceId: string,
     link: ModelTransport = this.link(),
     overrides: Partial<ElectionOptions> = {},
+    clock: Clock = this.clock,
   ): LeaderElection {
     return this.track(
       new LeaderElection({
         ...this.options(instanceId, overrides),
-        clock: this.clock,
+        clock,
         consulPort: modelPort(this.model, link),
         logger: memoryLogger(instanceId),
       }),
