@@ -386,10 +386,11 @@ interface WorkRecord {
 
 /**
  * The herd bound (checkHerd): within half a succession step (ranks are a whole step apart) at most
- * 4 acquires over all processes. Calibrated on seeds 1–300: of 2,130 failovers with an acquire,
- * 2,067 saw at most 1 in any half step, 60 saw 2, 3 saw 3 (two candidates unnamed by the last
- * holder in one hash slot, refused for lock-delay together); with every follower trying at once
- * after lock-delay (mutants/herd-after-lock-delay.patch) up to 5.
+ * 4 acquires over all processes. Calibrated on seeds 1–300: of 2,128 failovers with an acquire,
+ * 2,059 saw at most 1 in any half step, 66 saw 2, 3 saw 3 (followers whose ranks had all passed,
+ * refused together for a lock-delay still on the deleted key's name, or retrying after a slow
+ * answer); with every follower trying at once after lock-delay (mutants/herd-after-lock-delay.patch)
+ * up to 5.
  */
 function herdBound(resolved: ReturnType<typeof resolveElectionOptions>): {
   windowMs: number;
