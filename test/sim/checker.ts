@@ -106,7 +106,11 @@ export interface Failover {
   readonly from: number;
   to: number | null;
   /** Acquires sent while it was free, by any process, with what Consul said (or `unanswered`). */
-  readonly attempts: Array<{ readonly process: string; readonly at: number; outcome: string }>;
+  readonly attempts: Array<{
+    readonly process: string;
+    readonly at: number;
+    outcome: string;
+  }>;
 }
 
 export interface Violation {
@@ -290,18 +294,41 @@ export function checkCleanlinessAtStop(history: History): Violation[] {
 
 /**
  * The fenced sink never accepted a write from a term older than one whose write it had already
- * accepted. Terms are ordered by when their work began (true time), not by their tokens: the check
- * does not take the tokens' word for which term is newer. A wiped agent starts tokens over (the
- * sink is reset with it): a term that began before a wipe is not compared with one after it.
+ * accepted, and never refused one of the newest term (its token must exceed every earlier term's,
+ * or the store fences out the leader and lets nobody write). Terms are ordered by when their work
+ * began (true time), not by their tokens: the check does not take the tokens' word for which term
+ * is newer. A wiped agent starts tokens over (the sink is reset with it): a term that began before
+ * a wipe is not compared with one after it.
  */
 export function checkFencing(history: History): Violation[] {
   const violations: Violation[] = [];
+  const starts = (history.leaderWork ?? []).map((work) => work.startedAt);
   let newest: { began: number; write: SinkWrite } | null = null;
+  let highest: SinkWrite | null = null;
+  let previousAt = Number.NEGATIVE_INFINITY;
   for (const write of history.sinkWrites ?? []) {
-    if (!write.accepted) continue;
+    // The sink forgot its highest token with the cluster's history.
+    if (history.wipes.some((at) => at > previousAt && at <= write.at)) highest = null;
+    previousAt = write.at;
+    if (!write.accepted) {
+      const newestTerm = !starts.some((at) => at > write.termBegan && at <= write.at);
+      // As in checkTokens: the older term's token may have been issued before a wipe it began after.
+      const issuedFrom = highest ? highest.termBegan - history.tokenIssuedWithinMs : 0;
+      const wiped = history.wipes.some((at) => at > issuedFrom && at <= write.termBegan);
+      if (newestTerm && highest && !wiped) {
+        violations.push({
+          rule: 'fencing',
+          message: `the sink refused ${write.process}'s write with token ${write.fencingToken} at ${fmt(write.at)}, the newest term's (began ${fmt(write.termBegan)}): it had accepted token ${highest.fencingToken} of ${highest.process}'s older term (began ${fmt(highest.termBegan)})`,
+        });
+      }
+      continue;
+    }
+    if (!highest || write.fencingToken >= highest.fencingToken) highest = write;
     const since = write.termBegan;
     if (newest && since < newest.began) {
-      const wiped = history.wipes.some((at) => at > since && at <= newest!.began);
+      const wiped = history.wipes.some(
+        (at) => at > since - history.tokenIssuedWithinMs && at <= newest!.began,
+      );
       if (!wiped) {
         violations.push({
           rule: 'fencing',

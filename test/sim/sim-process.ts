@@ -111,6 +111,7 @@ export class SimProcess implements Clock {
       cancelled: false,
     };
     timer.event = this.scheduler.after(trueDelay, () => this.fire(timer));
+    this.pending.add(timer);
     return timer;
   }
 
@@ -119,6 +120,7 @@ export class SimProcess implements Clock {
     timer.cancelled = true;
     if (timer.event) timer.event.cancelled = true;
     this.parked.delete(timer);
+    this.pending.delete(timer);
   }
 
   /**
@@ -127,6 +129,7 @@ export class SimProcess implements Clock {
    */
   private fire(timer: SimTimer): void {
     timer.event = null;
+    this.pending.delete(timer);
     if (timer.cancelled) return;
     if (timer.epoch !== this.clockEpoch) {
       if (this.monoStoppedAt !== null) return void this.parked.add(timer);
@@ -134,6 +137,7 @@ export class SimProcess implements Clock {
       if (leftMs > 0) {
         timer.epoch = this.clockEpoch;
         timer.event = this.scheduler.after(leftMs / this.clockRate, () => this.fire(timer));
+        this.pending.add(timer);
         return;
       }
     }
@@ -152,6 +156,8 @@ export class SimProcess implements Clock {
   private clockEpoch = 0;
   /** Timers that came due by true time while the monotonic clock stood still. */
   private readonly parked = new Set<SimTimer>();
+  /** Timers set and not yet fired: a faster clock brings them forward (see {@link setRate}). */
+  private readonly pending = new Set<SimTimer>();
 
   /** The wall clock is stepped (NTP, an operator): the monotonic clock does not notice. */
   stepWallClock(byMs: number): void {
@@ -193,6 +199,16 @@ export class SimProcess implements Clock {
     this.clockRate = rate;
     this.offset += now - this.now();
     this.clockEpoch += 1;
+    // A timer due at a moment of the monotonic clock now comes at another true time: sooner on a
+    // faster clock (a later one would only be rescheduled when it fired, late).
+    if (this.monoStoppedAt !== null) return;
+    for (const timer of [...this.pending]) {
+      if (timer.event) timer.event.cancelled = true;
+      timer.epoch = this.clockEpoch;
+      timer.event = this.scheduler.after(Math.max(0, (timer.dueMono - now) / rate), () =>
+        this.fire(timer),
+      );
+    }
   }
 
   // ------------------------------------------------------------------ process states

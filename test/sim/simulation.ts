@@ -8,7 +8,7 @@ import crypto = require('node:crypto');
 import { FAST_TIMINGS } from '../support/election-kit';
 import { LeaderElection, type ElectionOptions, type NodeConsulPort } from '../../lib/election';
 import { resolveElectionOptions } from '../../lib/election/options/resolve-election-options';
-import { ConsulModel } from '../support/consul-model';
+import { ConsulModel, type ModelAnswer } from '../support/consul-model';
 import { modelPort } from '../support/model-consul-client';
 import { Prng } from '../support/prng';
 import {
@@ -687,19 +687,36 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   };
   const trackSessions = (process: SimProcess) => ({
     send: async (request: Parameters<SimProcess['transport']['send']>[0]) =>
-      process.transport.send({
-        ...request,
-        handle: async () => {
-          const answer = await request.handle();
-          if (request.name === 'session.create' && answer.status === 200)
-            sessionOwner.set((answer.body as { ID: string }).ID, process);
-          // A hold confirmation (the only read-only transaction) Consul answered yes.
-          if (request.name === 'Transaction.create' && !request.write && answer.status === 200)
-            afterConfirmation.get(process)?.();
-          return answer;
-        },
-      }),
+      learnSessions(
+        request.name,
+        process.transport.send({
+          ...request,
+          handle: async () => {
+            const answer = await request.handle();
+            if (request.name === 'session.create' && answer.status === 200)
+              sessionOwner.set((answer.body as { ID: string }).ID, process);
+            // A hold confirmation (the only read-only transaction) Consul answered yes.
+            if (request.name === 'Transaction.create' && !request.write && answer.status === 200)
+              afterConfirmation.get(process)?.();
+            return answer;
+          },
+        }),
+      ),
   });
+  /**
+   * Sessions whose id reached the process that opened them. A create whose answer was lost or came
+   * after requestTimeout leaves a session the process cannot name: Consul's TTL reaps it.
+   */
+  const learnedSessions = new Set<string>();
+  const learnSessions = async (
+    name: string,
+    answer: Promise<ModelAnswer>,
+  ): Promise<ModelAnswer> => {
+    const settled = await answer;
+    if (name === 'session.create' && settled.status === 200)
+      learnedSessions.add((settled.body as { ID: string }).ID);
+    return settled;
+  };
   /** Per process, what happens once Consul has confirmed its hold (edge-rates-delete). */
   const afterConfirmation = new Map<SimProcess, () => void>();
   /**
@@ -740,7 +757,9 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
    * could reap it (a TTL, a critical check): its sessions, services and their checks.
    */
   const leftAtStop = (process: SimProcess): string[] => {
-    const sessions = model.sessionIds().filter((id) => sessionOwner.get(id) === process);
+    const sessions = model
+      .sessionIds()
+      .filter((id) => sessionOwner.get(id) === process && learnedSessions.has(id));
     const services = new Set(model.serviceIds());
     const checks = new Set(model.checkIds());
     return [
