@@ -371,9 +371,9 @@ export function checkSignal(history: History): Violation[] {
 /**
  * Ordered succession (succession.ts): when the key falls free, rank k tries only k × successionStep
  * after rank 0, and only while it is still free, so a failover costs one acquire however many
- * candidates wait. Within any successionStep-long stretch of a failover, only a few acquires may
- * go out over all processes (two candidates unnamed by the last holder may share a hash slot; one
- * may retry after an error).
+ * candidates wait. Within any `windowMs` of a failover only a few acquires may go out over all
+ * processes (candidates unnamed by the last holder may share a hash slot; one may retry after an
+ * error): a herd is many at once.
  */
 export function checkHerd(history: History): Violation[] {
   if (!history.herd) return [];
