@@ -332,16 +332,6 @@ function drawStaleVacancies(random: Prng, faultPhaseMs: number, leaseMs: number)
 type ClockFaultKind = 'wall-step' | 'suspend' | 'vm-pause' | 'edge-rates-delete';
 
 /**
- * Faults of a process's clocks, drawn from a stream of their own (adding them left every other draw
- * as it was): the wall clock stepped by minutes (NTP, an operator); a suspend (the monotonic clock
- * stands, the wall clock and true time run on); a VM paused by its hypervisor (both clocks stand,
- * true time runs on); and the clocks' rates at the very edges of the 1% margin (the holder slowest,
- * everyone else fastest) with the key deleted a few ms after Consul answered a confirmation of the
- * holder. One at a time, each ending 2 × D + 1 s before the next begins: a wall clock stepped back
- * inside a lease and then a suspend within the same lease would leave the lease no clock that shows
- * the suspend (the report lists that combination as a limitation, not a fault the design covers).
- */
-/**
  * A store that fences on the token: it keeps the highest token it accepted a write with and
  * refuses any lower one. Reset when the cluster's history is lost (a wiped agent), as SAFETY.md
  * tells its users to.
@@ -402,6 +392,16 @@ function herdBound(resolved: ReturnType<typeof resolveElectionOptions>): {
 /** A timer fires up to 3 ms late (sim-process.ts): the signal fires within that of the deadline. */
 const SIGNAL_SLACK_MS = 5;
 
+/**
+ * Faults of a process's clocks, drawn from a stream of their own (adding them left every other draw
+ * as it was): the wall clock stepped by minutes (NTP, an operator); a suspend (the monotonic clock
+ * stands, the wall clock and true time run on); a VM paused by its hypervisor (both clocks stand,
+ * true time runs on); and the clocks' rates at the very edges of the 1% margin (the holder slowest,
+ * everyone else fastest) with the key deleted a few ms after Consul answered a confirmation of the
+ * holder. One at a time, each ending 2 × D + 1 s before the next begins: a wall clock stepped back
+ * inside a lease and then a suspend within the same lease would leave the lease no clock that shows
+ * the suspend (SAFETY.md lists that combination under its assumptions: the fencing token's case).
+ */
 function drawClockFaults(
   random: Prng,
   faultPhaseMs: number,
