@@ -437,9 +437,12 @@ function drawClockFaults(
             { linkBackAfterMs: random.chance(0.7) ? random.between(0, leaseMs) : 0 };
     if (at < freeFrom) continue;
     const fault: Fault =
-      kind === 'wall-step' || kind === 'edge-rates-delete'
+      kind === 'wall-step'
         ? { at, kind, target, detail }
-        : { at, kind, target, durationMs: Math.min(durationMs, faultPhaseMs - at), detail };
+        : kind === 'edge-rates-delete'
+          ? // The holder cut off for a while after the confirmation: it acts on its lease to the end.
+            { at, kind, target, durationMs: Math.min(3 * leaseMs, faultPhaseMs - at), detail }
+          : { at, kind, target, durationMs: Math.min(durationMs, faultPhaseMs - at), detail };
     faults.push(fault);
     freeFrom = at + (fault.durationMs ?? 0) + 2 * leaseMs + 1_000;
   }
@@ -1159,10 +1162,14 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       case 'edge-rates-delete': {
         // The holder's clock the slowest, everyone else's the fastest the margin allows: its lease
         // lasts longest in true time, their waits are shortest. The key is deleted a few ms after
-        // Consul confirmed the hold, so t_inv follows the lease's start by those few ms only.
+        // Consul confirmed the hold, so t_inv follows the lease's start by those few ms only; the
+        // holder is cut off once the confirmation's answer is back (latency ≤ 1.5 ms), so it learns
+        // nothing more and acts to its lease's end: only the margin, and the successor's own
+        // delays (its rank, its acquire's answer), keep the successor from acting beside it.
         for (const other of candidates.values())
           other.process?.setRate(other === candidate ? SLOWEST_RATE : FASTEST_RATE);
-        afterConfirmation.set(process, () => {
+        let cut = false;
+        const afterIt = (): void => {
           afterConfirmation.delete(process);
           scheduler.after(fault.detail!.deleteAfterMs as number, () => {
             if (!model.up || healedAt !== null) return;
@@ -1171,7 +1178,19 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
             );
             model.kvDelete(SIM_KEY);
           });
-        });
+          scheduler.after(2, () => {
+            if (healedAt !== null || process.crashed) return;
+            cut = true;
+            process.cut();
+          });
+        };
+        timed(
+          () => afterConfirmation.set(process, afterIt),
+          () => {
+            afterConfirmation.delete(process);
+            if (cut) process.reconnect();
+          },
+        );
         break;
       }
     }
