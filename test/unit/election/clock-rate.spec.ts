@@ -1,7 +1,8 @@
 // A candidate's clock may run up to CLOCK_RATE_MARGIN (1%) faster than another machine's — Consul's
-// servers', which count lock-delay, included. Found by the simulator's count of acquires per
-// failover (seeds 259 and 272 of the first batch): followers with a clock 0.5% fast were refused
-// for lock-delay at its end and waited a whole lock-delay more.
+// servers', which count lock-delay, included. Found while reading the acquires refused for
+// lock-delay that the simulator's count per failover showed: a follower whose clock ran 0.5% fast
+// tried before Consul's lock-delay ended and waited a whole lock-delay more (4 of the 142 such
+// refusals in seeds 1–300; most others are a lock-delay still on a deleted key's name).
 import type { Clock } from '../../../lib/election';
 import { useModelElections } from '../../support/model-elections';
 import { VIRTUAL_KEY as KEY } from '../../support/virtual-elections';
