@@ -52,8 +52,79 @@ export interface History {
   readonly maxRequestsPerSecondPerLoop?: number | ((process: string) => number);
   /** Sessions, services and checks of the election still in Consul after every candidate stopped. */
   readonly leftovers: readonly string[];
+  // What follows, a run against real processes may not know (test/chaos): a rule without its data passes.
+  /** Moments a process's clocks stood still while true time ran on (see {@link ClockStop}). */
+  readonly clockStops?: readonly ClockStop[];
+  /** After a VM pause ends, how long the paused process may still act on a lease from before it. */
+  readonly vmPauseActsWithinMs?: number;
+  /** Leader work, each run with its term's token and signal. */
+  readonly leaderWork?: readonly LeaderWork[];
+  /** How late (on the process's own clock) a term's signal may fire after the term's deadline. */
+  readonly signalSlackMs?: number;
+  /** Every write leader work sent to the fenced sink, in true-time order, accepted or refused. */
+  readonly sinkWrites?: readonly SinkWrite[];
+  /** Each time the key was free, with every acquire sent while it was. */
+  readonly failovers?: readonly Failover[];
+  /** The herd bound: at most `maxAttempts` acquires, over all processes, within any `windowMs` of a failover. */
+  readonly herd?: { readonly windowMs: number; readonly maxAttempts: number };
+  /** What a gracefully stopped process left in Consul the moment its stop() returned. */
+  readonly stopLeftovers?: ReadonlyArray<{
+    readonly process: string;
+    readonly at: number;
+    readonly leftovers: readonly string[];
+  }>;
   /** What each process published about who leads, and when its link was cut (checker b). */
   readonly published?: PublishedHistory;
+}
+
+/**
+ * A process's clocks stood still while true time ran on. `suspend`: the monotonic clock stood, the
+ * wall clock ran on. `vm-pause`: both stood (a hypervisor paused the VM; the guest's clocks resume
+ * where they were).
+ */
+export interface ClockStop {
+  readonly process: string;
+  readonly kind: 'suspend' | 'vm-pause';
+  readonly from: number;
+  to: number;
+}
+
+/** Leader work of one term (like a `@LeaderOnly` job): from the term's start until it saw the signal. */
+export interface LeaderWork {
+  readonly process: string;
+  readonly fencingToken: number;
+  readonly startedAt: number;
+  /** When the work saw its signal aborted and ended (null: it never ran again, e.g. a crash). */
+  readonly endedAt: number | null;
+  /** True time at which the term's `AbortSignal` fired (null: never). */
+  readonly signalAbortedAt: number | null;
+  /** The term's last deadline, and the moment the signal fired, on the process's monotonic clock. */
+  readonly deadlineMono: number;
+  readonly signalAbortedMono: number | null;
+  /** The process did not run throughout the term (paused, clocks stopped, catching up, stopped). */
+  readonly interrupted: boolean;
+}
+
+/** A write of leader work to a store that keeps the highest token it accepted and refuses lower ones. */
+export interface SinkWrite {
+  readonly process: string;
+  readonly fencingToken: number;
+  /** When the writing term's work began: which term is newer, whatever the tokens say. */
+  readonly termBegan: number;
+  readonly at: number;
+  readonly accepted: boolean;
+}
+
+/** The key free (no session on it) from `from` until an acquire took it at `to` (null: never). */
+export interface Failover {
+  readonly from: number;
+  to: number | null;
+  /** Acquires sent while it was free, by any process, with what Consul said (or `unanswered`). */
+  readonly attempts: Array<{
+    readonly process: string;
+    readonly at: number;
+    outcome: string;
+  }>;
 }
 
 /** What processes said about who leads (their published state), for {@link checkPublished}. */
@@ -82,7 +153,16 @@ export interface PublishedHistory {
 
 export interface Violation {
   readonly rule:
-    'safety' | 'tokens' | 'liveness' | 'handoff' | 'load' | 'cleanliness' | 'published-state';
+    | 'safety'
+    | 'tokens'
+    | 'liveness'
+    | 'handoff'
+    | 'load'
+    | 'cleanliness'
+    | 'fencing'
+    | 'signal'
+    | 'herd'
+    | 'published-state';
   readonly message: string;
 }
 
@@ -95,13 +175,24 @@ export function check(history: History): Violation[] {
     ...checkLoad(history),
     ...checkCleanliness(history),
     ...checkPublished(history),
+    ...checkCleanlinessAtStop(history),
+    ...checkFencing(history),
+    ...checkSignal(history),
+    ...checkHerd(history),
   ];
 }
 
-/** No two processes act at overlapping true times. */
+/**
+ * No two processes act at overlapping true times — except a process right after a VM pause. Both
+ * its clocks stood still, so neither shows the pause: its lease, counted from a confirmation sent
+ * before it, runs on for what was left of it (up to D) while in true time Consul may long have
+ * freed the key and a successor acted. No rule of the lease can see that; only the fencing token
+ * can (checkFencing: the sink must refuse every such stale write). A suspend (the wall clock runs
+ * on) is no exception: the lease's wall-clock bound ends it.
+ */
 export function checkSafety(history: History): Violation[] {
   const violations: Violation[] = [];
-  const sorted = [...history.intervals].sort((a, b) => a.from - b.from);
+  const sorted = withoutVmPauseLeases(history).sort((a, b) => a.from - b.from);
   for (let i = 0; i < sorted.length; i += 1) {
     for (let j = i + 1; j < sorted.length && sorted[j].from <= sorted[i].to; j += 1) {
       const [a, b] = [sorted[i], sorted[j]];
@@ -113,6 +204,22 @@ export function checkSafety(history: History): Violation[] {
     }
   }
   return violations;
+}
+
+/** The acting intervals, less what a process did within `vmPauseActsWithinMs` after a VM pause. */
+function withoutVmPauseLeases(history: History): ActingInterval[] {
+  const pauses = (history.clockStops ?? []).filter((stop) => stop.kind === 'vm-pause');
+  return history.intervals.flatMap((interval) => {
+    let pieces = [interval];
+    for (const pause of pauses.filter((p) => p.process === interval.process)) {
+      const [from, to] = [pause.to, pause.to + (history.vmPauseActsWithinMs ?? 0)];
+      pieces = pieces.flatMap((piece) => [
+        ...(piece.from < from ? [{ ...piece, to: Math.min(piece.to, from) }] : []),
+        ...(piece.to > to ? [{ ...piece, from: Math.max(piece.from, to) }] : []),
+      ]);
+    }
+    return pieces.filter((piece) => piece.from <= piece.to);
+  });
 }
 
 /**
@@ -300,6 +407,124 @@ export function checkPublished(history: History): Violation[] {
     }
   }
   return violations;
+}
+
+/**
+ * The stopped process's session, service and check are gone the moment its stop() returns: not
+ * later, when Consul would reap what a crash leaves (a session's TTL, a critical check).
+ */
+export function checkCleanlinessAtStop(history: History): Violation[] {
+  return (history.stopLeftovers ?? []).map(({ process, at, leftovers }) => ({
+    rule: 'cleanliness' as const,
+    message: `${process}'s stop() returned at ${fmt(at)} with ${leftovers.join(', ')} still in Consul`,
+  }));
+}
+
+/**
+ * The fenced sink never accepted a write from a term older than one whose write it had already
+ * accepted, and never refused one of the newest term (its token must exceed every earlier term's,
+ * or the store fences out the leader and lets nobody write). Terms are ordered by when their work
+ * began (true time), not by their tokens: the check does not take the tokens' word for which term
+ * is newer. A wiped agent starts tokens over (the sink is reset with it): a term that began before
+ * a wipe is not compared with one after it.
+ */
+export function checkFencing(history: History): Violation[] {
+  const violations: Violation[] = [];
+  const starts = (history.leaderWork ?? []).map((work) => work.startedAt);
+  let newest: { began: number; write: SinkWrite } | null = null;
+  let highest: SinkWrite | null = null;
+  let previousAt = Number.NEGATIVE_INFINITY;
+  for (const write of history.sinkWrites ?? []) {
+    // The sink forgot its highest token with the cluster's history.
+    if (history.wipes.some((at) => at > previousAt && at <= write.at)) highest = null;
+    previousAt = write.at;
+    if (!write.accepted) {
+      const newestTerm = !starts.some((at) => at > write.termBegan && at <= write.at);
+      // As in checkTokens: the older term's token may have been issued before a wipe it began after.
+      const issuedFrom = highest ? highest.termBegan - history.tokenIssuedWithinMs : 0;
+      const wiped = history.wipes.some((at) => at > issuedFrom && at <= write.termBegan);
+      if (newestTerm && highest && !wiped) {
+        violations.push({
+          rule: 'fencing',
+          message: `the sink refused ${write.process}'s write with token ${write.fencingToken} at ${fmt(write.at)}, the newest term's (began ${fmt(write.termBegan)}): it had accepted token ${highest.fencingToken} of ${highest.process}'s older term (began ${fmt(highest.termBegan)})`,
+        });
+      }
+      continue;
+    }
+    if (!highest || write.fencingToken >= highest.fencingToken) highest = write;
+    const since = write.termBegan;
+    if (newest && since < newest.began) {
+      const wiped = history.wipes.some(
+        (at) => at > since - history.tokenIssuedWithinMs && at <= newest!.began,
+      );
+      if (!wiped) {
+        violations.push({
+          rule: 'fencing',
+          message: `the sink accepted ${write.process}'s write with token ${write.fencingToken} (term began ${fmt(since)}) at ${fmt(write.at)}, after it had accepted ${newest.write.process}'s with token ${newest.write.fencingToken} (a newer term, began ${fmt(newest.began)}) at ${fmt(newest.write.at)}`,
+        });
+      }
+      continue;
+    }
+    if (!newest || since > newest.began) newest = { began: since, write };
+  }
+  return violations;
+}
+
+/**
+ * A term's signal fires no later than the term's deadline (on the process's own monotonic clock)
+ * plus a timer's lateness, when the process ran throughout: work that watches only its signal then
+ * stops no later than the lease. (A process paused across the deadline runs what came due in
+ * order when it resumes, its work's next step perhaps before the deadline timer: that gap is the
+ * fencing token's to close, SAFETY.md "Assumptions".)
+ */
+export function checkSignal(history: History): Violation[] {
+  const slackMs = history.signalSlackMs ?? 0;
+  return (history.leaderWork ?? []).flatMap((work) => {
+    if (work.interrupted) return [];
+    // Every process stops at the end of a run, and stop() ends the term: a signal never fired is late.
+    const lateMs = (work.signalAbortedMono ?? Number.POSITIVE_INFINITY) - work.deadlineMono;
+    if (lateMs <= slackMs) return [];
+    return [
+      {
+        rule: 'signal' as const,
+        message:
+          work.signalAbortedAt === null
+            ? `${work.process}'s term (token ${work.fencingToken}, work from ${fmt(work.startedAt)}) signal never fired`
+            : `${work.process}'s term (token ${work.fencingToken}) signal fired at ${fmt(work.signalAbortedAt)}, ${lateMs.toFixed(1)} ms past its deadline on its own clock (slack ${slackMs} ms)`,
+      },
+    ];
+  });
+}
+
+/**
+ * Ordered succession (succession.ts): when the key falls free, rank k tries only k × successionStep
+ * after rank 0, and only while it is still free, so a failover costs one acquire however many
+ * candidates wait. Within any `windowMs` of a failover only a few acquires may go out over all
+ * processes (candidates unnamed by the last holder may share a hash slot; one may retry after an
+ * error): a herd is many at once.
+ */
+export function checkHerd(history: History): Violation[] {
+  if (!history.herd) return [];
+  const { windowMs, maxAttempts } = history.herd;
+  return (history.failovers ?? []).flatMap((failover) => {
+    const times = failover.attempts.map((attempt) => attempt.at).sort((a, b) => a - b);
+    let worst = 0;
+    let worstAt = 0;
+    for (let end = 0, start = 0; end < times.length; end += 1) {
+      while (times[end] - times[start] >= windowMs) start += 1;
+      if (end - start + 1 > worst) [worst, worstAt] = [end - start + 1, times[start]];
+    }
+    if (worst <= maxAttempts) return [];
+    const burst = failover.attempts.filter(
+      (attempt) => attempt.at >= worstAt && attempt.at < worstAt + windowMs,
+    );
+    return [
+      {
+        rule: 'herd' as const,
+        message: `${worst} acquires within ${windowMs.toFixed(0)} ms of the failover from ${fmt(failover.from)} (bound ${maxAttempts}): ${burst.map((a) => `${a.process} at ${fmt(a.at)} ${a.outcome}`).join(', ')}`,
+      },
+    ];
+  });
 }
 
 function fmt(ms: number): string {

@@ -6,13 +6,22 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import crypto = require('node:crypto');
 import { FAST_TIMINGS } from '../support/election-kit';
-import { LeaderElection, type ElectionOptions } from '../../lib/election';
+import { LeaderElection, type ElectionOptions, type NodeConsulPort } from '../../lib/election';
 import { resolveElectionOptions } from '../../lib/election/options/resolve-election-options';
-import { ConsulModel, type AclScope } from '../support/consul-model';
+import { ConsulModel, type AclScope, type ModelAnswer } from '../support/consul-model';
 import { modelPort } from '../support/model-consul-client';
 import { Prng } from '../support/prng';
-import { check, type ActingInterval, type Violation } from './checker';
+import {
+  check,
+  type ActingInterval,
+  type ClockStop,
+  type Failover,
+  type LeaderWork,
+  type SinkWrite,
+  type Violation,
+} from './checker';
 import { Scheduler } from './scheduler';
+import { SUCCESSION_LIST_LENGTH, successionRank } from '../../lib/election/protocol/succession';
 import { SimProcess } from './sim-process';
 import type { AnswerFaults, IndexFault } from './answer-faults';
 import { requestsPerSecondPerLoopInTrueTime, requestsPerSecondPerProcess } from './load-bound';
@@ -66,7 +75,16 @@ interface Candidate {
   /** Since when its start waits for the key to exist (see `mayStart`). */
   startWaitSince: number | null;
   startPending: boolean;
+  /** The leader work of the current term, if one began (see observeLeaderWork). */
+  work: { readonly signal: AbortSignal; readonly record: WorkRecord } | null;
 }
+
+/**
+ * The clocks' rates: within the 1% (`CLOCK_RATE_MARGIN`) by which SAFETY.md assumes one machine's
+ * clock may run faster than another's — the fastest at most 1.01 × the slowest.
+ */
+const SLOWEST_RATE = 0.995;
+const FASTEST_RATE = SLOWEST_RATE * 1.01;
 
 const SUCCESSION_SLOTS = 8;
 /** A fault target resolved when the fault happens: the candidate whose session holds the key. */
@@ -140,7 +158,8 @@ type FaultKind =
   | 'stale-vacancy'
   | 'rolling-deploy'
   | 'deploy-cut-delete'
-  | AnswerFaultKind;
+  | AnswerFaultKind
+  | ClockFaultKind;
 
 function drawSchedule(
   random: Prng,
@@ -623,6 +642,136 @@ function drawRollingDeploys(
   return faults;
 }
 
+type ClockFaultKind = 'wall-step' | 'suspend' | 'vm-pause' | 'edge-rates-delete';
+
+/**
+ * A store that fences on the token: it keeps the highest token it accepted a write with and
+ * refuses any lower one. Reset when the cluster's history is lost (a wiped agent), as SAFETY.md
+ * tells its users to.
+ */
+function fencedSink(
+  now: () => number,
+  log: (line: string) => void,
+): {
+  readonly writes: SinkWrite[];
+  write(process: string, fencingToken: number, termBegan: number): void;
+  reset(): void;
+} {
+  let highest = 0;
+  const writes: SinkWrite[] = [];
+  return {
+    writes,
+    write(process, fencingToken, termBegan) {
+      const accepted = fencingToken >= highest;
+      if (accepted) highest = fencingToken;
+      else log(`SINK refused ${process}'s write with token ${fencingToken} (highest ${highest})`);
+      writes.push({ process, fencingToken, termBegan, at: now(), accepted });
+    },
+    reset() {
+      highest = 0;
+    },
+  };
+}
+
+/** A leader work record while the run goes on (see LeaderWork). */
+interface WorkRecord {
+  readonly process: string;
+  readonly fencingToken: number;
+  readonly startedAt: number;
+  endedAt: number | null;
+  signalAbortedAt: number | null;
+  /** The term's deadline on the process's monotonic clock, as the election last published it. */
+  deadlineMono: number;
+  signalAbortedMono: number | null;
+  /** The process did not run throughout (paused, clocks stopped, catching up, stopped). */
+  interrupted: boolean;
+}
+
+/**
+ * The herd bound (checkHerd): at most 3 acquires over all processes within 10 ms (or half a
+ * succession step, if shorter: ranks are a whole step apart). By design only candidates the last
+ * holder did not name, queued in one hash slot, try at the same moment: of c1–c7, at most two share
+ * a slot (c1 and c4, c6 and c7); one more for an unrelated retry. Seeds 1–300: of 2,126 failovers
+ * with an acquire, 2,078 saw at most 1 within the window, 48 saw 2, none more; with every follower
+ * trying at once after lock-delay (mutants/herd-after-lock-delay.patch) 10 saw 3 and 1 saw 4.
+ */
+function herdBound(
+  successionStepMs: number,
+  instanceIds: readonly string[],
+): { windowMs: number; maxAttempts: number } {
+  // Candidates off the successor list try in one of eight slots by a hash of their id
+  // (succession.ts): those that share a slot may try together, and one listed successor with them.
+  const perSlot = new Map<number, number>();
+  for (const id of new Set(instanceIds)) {
+    const slot = successionRank([], id) % SUCCESSION_LIST_LENGTH;
+    perSlot.set(slot, (perSlot.get(slot) ?? 0) + 1);
+  }
+  return {
+    windowMs: Math.min(10, successionStepMs / 2),
+    maxAttempts: Math.max(3, 1 + Math.max(0, ...perSlot.values())),
+  };
+}
+
+/** A timer fires up to 3 ms late (sim-process.ts): the signal fires within that of the deadline. */
+const SIGNAL_SLACK_MS = 5;
+
+/**
+ * Faults of a process's clocks, drawn from a stream of their own (adding them left every other draw
+ * as it was): the wall clock stepped by minutes (NTP, an operator); a suspend (the monotonic clock
+ * stands, the wall clock and true time run on); a VM paused by its hypervisor (both clocks stand,
+ * true time runs on); and the clocks' rates at the very edges of the 1% margin (the holder slowest,
+ * everyone else fastest) with the key deleted a few ms after Consul answered a confirmation of the
+ * holder. One at a time, each ending 2 × D + 1 s before the next begins: a wall clock stepped back
+ * inside a lease and then a suspend within the same lease would leave the lease no clock that shows
+ * the suspend (SAFETY.md lists that combination under its assumptions: the fencing token's case).
+ */
+function drawClockFaults(
+  random: Prng,
+  faultPhaseMs: number,
+  leaseMs: number,
+  takeoverMs: number,
+): Fault[] {
+  const count = random.weighted([
+    [4, 0],
+    [4, 1],
+    [2, 2],
+  ]);
+  const faults: Fault[] = [];
+  let freeFrom = 500;
+  for (const at of Array.from({ length: count }, () => random.between(500, faultPhaseMs)).sort(
+    (a, b) => a - b,
+  )) {
+    const kind = random.weighted<ClockFaultKind>([
+      [3, 'wall-step'],
+      [3, 'suspend'],
+      [2, 'vm-pause'],
+      [3, 'edge-rates-delete'],
+    ]);
+    const target = kind === 'edge-rates-delete' || random.chance(0.7) ? HOLDER : FOLLOWER;
+    // Long enough, often, for Consul to free the key and a successor to act meanwhile.
+    const durationMs = random.between(leaseMs * 0.5, takeoverMs * 1.5);
+    const detail: Record<string, unknown> =
+      kind === 'wall-step'
+        ? { byMs: (random.chance(0.5) ? 1 : -1) * random.between(60_000, 600_000) }
+        : kind === 'edge-rates-delete'
+          ? { deleteAfterMs: random.between(0, 5) }
+          : // The machine's network comes back a little after its CPU (a live-migrated VM, a
+            // laptop's Wi-Fi): until then the process runs on what it knew before the stop.
+            { linkBackAfterMs: random.chance(0.7) ? random.between(0, leaseMs) : 0 };
+    if (at < freeFrom) continue;
+    const fault: Fault =
+      kind === 'wall-step'
+        ? { at, kind, target, detail }
+        : kind === 'edge-rates-delete'
+          ? // The holder cut off for a while after the confirmation: it acts on its lease to the end.
+            { at, kind, target, durationMs: Math.min(3 * leaseMs, faultPhaseMs - at), detail }
+          : { at, kind, target, durationMs: Math.min(durationMs, faultPhaseMs - at), detail };
+    faults.push(fault);
+    freeFrom = at + (fault.durationMs ?? 0) + 2 * leaseMs + 1_000;
+  }
+  return faults;
+}
+
 export interface SimulateOptions {
   readonly traceAll?: boolean;
   /**
@@ -649,6 +798,9 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const fleetRandom = random.fork();
   const revocationRandom = random.fork();
   const answerFaultRandom = random.fork();
+  // And the clock faults, the edge rates and the leader work after those.
+  const clockRandom = random.fork();
+  const workRandom = random.fork();
   const electionOptions = drawOptions(optionsRandom);
   const resolved = resolveElectionOptions({ key: SIM_KEY, ...electionOptions });
   const ids = Array.from({ length: scheduleRandom.int(2, 7) }, (_, i) => `c${i + 1}`);
@@ -679,6 +831,16 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     schedule.push(...answerFaults);
   const fleet = drawFleet(fleetRandom, electionOptions, ids, faultPhaseMs, options.leaveOut ?? []);
   schedule.push(...fleet.faults);
+  const hcOption = resolved.healthCheck;
+  const clockFaults = drawClockFaults(
+    clockRandom,
+    faultPhaseMs,
+    resolved.leaseDurationMs,
+    (hcOption ? hcOption.ttlMs : 2 * resolved.sessionTtlMs) +
+      resolved.lockDelayMs +
+      2 * resolved.leaseDurationMs,
+  );
+  if (!options.leaveOut?.includes('clock')) schedule.push(...clockFaults);
   schedule.sort((a, b) => a.at - b.at);
 
   const scheduler = new Scheduler();
@@ -724,6 +886,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     retired: false,
     startWaitSince: null,
     startPending: false,
+    work: null,
   });
   const candidates = new Map<string, Candidate>(
     [...ids, ...fleet.extraIds].map((instanceId) => [
@@ -749,6 +912,13 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const sessionOwner = new Map<string, SimProcess>();
   const wipes: number[] = [];
   const handoffs: Array<{ at: number; from: string; withinMs: number }> = [];
+  const clockStops: ClockStop[] = [];
+  const leaderWork: LeaderWork[] = [];
+  const sink = fencedSink(() => scheduler.now, log);
+  const failovers: Failover[] = [];
+  const stopLeftovers: Array<{ process: string; at: number; leftovers: string[] }> = [];
+  /** Per process, the services (with their checks) it registered: what its stop() must remove. */
+  const registered = new Map<SimProcess, Array<{ service: string; check: string | null }>>();
   const processName = (candidate: Candidate): string =>
     `${candidate.instanceId}.${candidate.incarnation}`;
 
@@ -784,6 +954,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       if (candidate.others.length > 0) sampleOthers(candidate, now);
       const process = candidate.process;
       const election = candidate.election;
+      observeLeaderWork(candidate);
       // A process that is paused, or still running what came due while it was, runs no user code.
       if (
         !process ||
@@ -902,6 +1073,60 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     return false;
   };
 
+  /**
+   * Leader work, like a `@LeaderOnly` job: it starts when a term begins, runs with the term's token
+   * and `AbortSignal`, and writes to the fenced sink at several moments until it sees the signal
+   * aborted (checked before each write, as well-behaved work does). Its start, end and the moment
+   * the signal fired are recorded: a stale write is one the work made believing its term still on.
+   */
+  const observeLeaderWork = (candidate: Candidate): void => {
+    const { process, election } = candidate;
+    const work = candidate.work;
+    const running = !!process && !process.paused && !process.crashed && process.backlog === 0;
+    if (work && !work.signal.aborted) {
+      // The deadline the signal must fire by holds only while the process runs throughout.
+      if (!running || candidate.state === 'stopped') work.record.interrupted = true;
+      else if (election?.state.term?.signal === work.signal) {
+        const deadline = election.state.stepDownDeadline;
+        if (deadline !== null) work.record.deadlineMono = deadline;
+      }
+    }
+    const term = election?.state.term;
+    if (!running || !process || !term || work?.signal === term.signal) return;
+    const record: WorkRecord = {
+      process: processName(candidate),
+      fencingToken: term.fencingToken,
+      startedAt: scheduler.now,
+      endedAt: null,
+      signalAbortedAt: null,
+      deadlineMono: election.state.stepDownDeadline ?? Number.POSITIVE_INFINITY,
+      signalAbortedMono: null,
+      interrupted: false,
+    };
+    leaderWork.push(record);
+    candidate.work = { signal: term.signal, record };
+    term.signal.addEventListener(
+      'abort',
+      () => {
+        record.signalAbortedAt = scheduler.now;
+        record.signalAbortedMono = process.now();
+      },
+      { once: true },
+    );
+    const step = (): void => {
+      if (term.signal.aborted) {
+        record.endedAt = scheduler.now;
+        return;
+      }
+      sink.write(record.process, record.fencingToken, record.startedAt);
+      process.setWorkTimer(
+        step,
+        workRandom.between(resolved.leaseDurationMs / 10, resolved.leaseDurationMs / 2),
+      );
+    };
+    step();
+  };
+
   const start = (candidate: Candidate): void => {
     if (candidate.state === 'running' || candidate.state === 'stopping') return;
     if (candidate.retired || ending || !mayStart(candidate)) return;
@@ -913,7 +1138,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       scheduler,
       model,
       worldRandom.fork(),
-      worldRandom.between(0.995, 1.005),
+      worldRandom.between(SLOWEST_RATE, FASTEST_RATE),
       (line) => log(line),
     );
     requests.set(name, process.requests);
@@ -941,7 +1166,10 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       };
     };
     // Several elections of one process share its Consul client (one port, one connection).
-    const consulPort = modelPort(model, trackSessions(process), candidate.instanceId);
+    const consulPort = observePort(
+      modelPort(model, trackSessions(process), candidate.instanceId),
+      process,
+    );
     const election = new LeaderElection({
       key: SIM_KEY,
       instanceId: candidate.instanceId,
@@ -978,20 +1206,97 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   };
   const trackSessions = (process: SimProcess) => ({
     send: async (request: Parameters<SimProcess['transport']['send']>[0]) =>
-      process.transport.send({
-        ...request,
-        handle: async () => {
-          const answer = await request.handle();
-          if (request.name === 'session.create' && answer.status === 200)
-            sessionOwner.set((answer.body as { ID: string }).ID, process);
-          return answer;
-        },
-      }),
+      learnSessions(
+        request.name,
+        process.transport.send({
+          ...request,
+          handle: async () => {
+            const answer = await request.handle();
+            if (request.name === 'session.create' && answer.status === 200)
+              sessionOwner.set((answer.body as { ID: string }).ID, process);
+            // A hold confirmation (the only read-only transaction) Consul answered yes.
+            if (request.name === 'Transaction.create' && !request.write && answer.status === 200)
+              afterConfirmation.get(process)?.();
+            return answer;
+          },
+        }),
+      ),
   });
+  /**
+   * Sessions whose id reached the process that opened them. A create whose answer was lost or came
+   * after requestTimeout leaves a session the process cannot name: Consul's TTL reaps it.
+   */
+  const learnedSessions = new Set<string>();
+  const learnSessions = async (
+    name: string,
+    answer: Promise<ModelAnswer>,
+  ): Promise<ModelAnswer> => {
+    const settled = await answer;
+    if (name === 'session.create' && settled.status === 200)
+      learnedSessions.add((settled.body as { ID: string }).ID);
+    return settled;
+  };
+  /** Per process, what happens once Consul has confirmed its hold (edge-rates-delete). */
+  const afterConfirmation = new Map<SimProcess, () => void>();
+  /**
+   * The port as the library calls it, observed: each acquire counted for the failover it was sent
+   * in (the herd check), each service and check it registers remembered (what its stop() removes).
+   */
+  const observePort = (port: NodeConsulPort, process: SimProcess): NodeConsulPort => {
+    const acquire = port.acquire.bind(port);
+    port.acquire = async (request, timeoutMs) => {
+      // A process's second election (another key) shares the port: its acquires are no failover's.
+      if (request.key !== SIM_KEY) return acquire(request, timeoutMs);
+      const open = failovers.at(-1);
+      const attempt = { process: process.name, at: scheduler.now, outcome: 'unanswered' };
+      if (open && open.to === null) open.attempts.push(attempt);
+      const result = await acquire(request, timeoutMs);
+      attempt.outcome = result.acquired ? 'won' : result.reason;
+      return result;
+    };
+    const registerService = port.registerService.bind(port);
+    port.registerService = (service, timeoutMs) => {
+      const mine = registered.get(process) ?? [];
+      registered.set(process, mine);
+      if (!mine.some((known) => known.service === service.id))
+        mine.push({ service: service.id, check: service.check?.id ?? null });
+      return registerService(service, timeoutMs);
+    };
+    return port;
+  };
+  /** The key free (no session on it) from `from` until someone's acquire takes it. */
+  const trackFailovers = (): void => {
+    if (!model.up) return;
+    const held = !!model.entryOf(SIM_KEY)?.Session;
+    const open = failovers.at(-1);
+    if (!held && (!open || open.to !== null))
+      failovers.push({ from: scheduler.now, to: null, attempts: [] });
+    if (held && open && open.to === null) open.to = scheduler.now;
+  };
+  /**
+   * What a process stopped gracefully left in Consul the moment its stop() returned, before Consul
+   * could reap it (a TTL, a critical check): its sessions, services and their checks.
+   */
+  const leftAtStop = (process: SimProcess): string[] => {
+    const sessions = model
+      .sessionIds()
+      .filter((id) => sessionOwner.get(id) === process && learnedSessions.has(id));
+    const services = new Set(model.serviceIds());
+    const checks = new Set(model.checkIds());
+    return [
+      ...sessions.map((id) => `session ${id}`),
+      ...(registered.get(process) ?? []).flatMap(({ service, check }) => [
+        ...(services.has(service) ? [`service ${service}`] : []),
+        ...(check && checks.has(check) ? [`check ${check}`] : []),
+      ]),
+    ];
+  };
   const stop = (candidate: Candidate): void => {
     const { election, process } = candidate;
     if (candidate.state !== 'running' || !election || !process) return;
     candidate.state = 'stopping';
+    // After the calm no fault is on: Consul answers every request, so stop() can remove all it made.
+    const cleanOnReturn = healedAt !== null && !inCalm;
     log(`${processName(candidate)} stop()`);
     const others = candidate.others;
     process.deliver(
@@ -1003,6 +1308,13 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
         ).then(() => {
           if (candidate.election === election) candidate.state = 'stopped';
           log(`${processName(candidate)} stopped`);
+          const left = cleanOnReturn && model.up ? leftAtStop(process) : [];
+          if (left.length > 0)
+            stopLeftovers.push({
+              process: processName(candidate),
+              at: scheduler.now,
+              leftovers: left,
+            });
         }),
     );
   };
@@ -1305,6 +1617,8 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
           () => {
             model.restart(wipe);
             if (wipe) wipes.push(scheduler.now);
+            // A store fenced on the token is reset with the cluster (SAFETY.md, the fencing token).
+            if (wipe) sink.reset();
             log(`agent back (${wipe ? 'wiped' : 'state kept'})`);
           },
         );
@@ -1447,6 +1761,12 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       case 'deploy-cut-delete':
         if (process && live) deployCutDelete(process, fault, end);
         break;
+      case 'wall-step':
+      case 'suspend':
+      case 'vm-pause':
+      case 'edge-rates-delete':
+        if (candidate && process && live) applyClockFault(fault, candidate, process, timed);
+        break;
       case 'stop':
         if (candidate) stop(candidate);
         break;
@@ -1466,6 +1786,88 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     }
   };
 
+  /** The clock faults (drawClockFaults), on a process that runs. */
+  const applyClockFault = (
+    fault: Fault,
+    candidate: Candidate,
+    process: SimProcess,
+    timed: (set: () => void, heal: () => void) => void,
+  ): void => {
+    switch (fault.kind) {
+      case 'wall-step':
+        process.stepWallClock(fault.detail!.byMs as number);
+        break;
+      case 'suspend':
+      case 'vm-pause': {
+        const stop: ClockStop = {
+          process: processName(candidate),
+          kind: fault.kind,
+          from: scheduler.now,
+          to: Number.POSITIVE_INFINITY,
+        };
+        clockStops.push(stop);
+        closeRun(candidate);
+        const linkBackAfterMs = fault.detail!.linkBackAfterMs as number;
+        let linked = false;
+        const linkBack = (): void => {
+          if (linked) return;
+          linked = true;
+          process.reconnect();
+        };
+        timed(
+          () => {
+            process.stopClocks(fault.kind === 'vm-pause');
+            if (linkBackAfterMs > 0) process.cut();
+          },
+          () => {
+            stop.to = scheduler.now;
+            process.resumeClocks();
+            if (linkBackAfterMs <= 0) return;
+            // The heal ends it too, like every fault's delayed parts.
+            if (healedAt !== null) return linkBack();
+            healers.push(linkBack);
+            scheduler.after(linkBackAfterMs, linkBack);
+          },
+        );
+        break;
+      }
+      case 'edge-rates-delete': {
+        // The holder's clock the slowest, everyone else's the fastest the margin allows: its lease
+        // lasts longest in true time, their waits are shortest. The key is deleted a few ms after
+        // Consul confirmed the hold, so t_inv follows the lease's start by those few ms only; the
+        // holder is cut off once the confirmation's answer is back (latency ≤ 1.5 ms), so it learns
+        // nothing more and acts to its lease's end: only the margin, and the successor's own
+        // delays (its rank, its acquire's answer), keep the successor from acting beside it.
+        for (const other of candidates.values())
+          other.process?.setRate(other === candidate ? SLOWEST_RATE : FASTEST_RATE);
+        let cut = false;
+        const afterIt = (): void => {
+          afterConfirmation.delete(process);
+          scheduler.after(fault.detail!.deleteAfterMs as number, () => {
+            if (!model.up || healedAt !== null) return;
+            log(
+              `FAULT (edge-rates-delete) delete-key after ${processName(candidate)}'s confirmation`,
+            );
+            model.kvDelete(SIM_KEY);
+          });
+          scheduler.after(2, () => {
+            if (healedAt !== null || process.crashed) return;
+            cut = true;
+            process.cut();
+          });
+        };
+        timed(
+          () => afterConfirmation.set(process, afterIt),
+          () => {
+            afterConfirmation.delete(process);
+            if (cut) process.reconnect();
+          },
+        );
+        break;
+      }
+    }
+  };
+
   const violations: Violation[] = [];
   let owedFrom: number | null = null;
   /** Between the heal and the end, when a leader is owed. */
@@ -1480,6 +1882,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const afterEach = (): void => {
     sample();
     noteHolders();
+    trackFailovers();
     // In the calm at least one candidate runs: one whose stop() was still under way at the heal is
     // started again once it has stopped (a leader cannot be owed to an empty election).
     // One whose key rule an operator took away for good (a lasting revocation) cannot lead.
@@ -1519,7 +1922,8 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const runningCandidates = (): Candidate[] =>
     [...candidates.values()].filter((c) => c.state === 'running');
   const livenessBound = (): number =>
-    longest((o) => o.lockDelayMs) +
+    // A candidate waits lock-delay × 1.01 on its own clock (campaign.ts: its clock may run fast).
+    longest((o) => o.lockDelayMs) * 1.01 +
     longest((o) => o.leaseDurationMs) * 1.02 +
     (2 * SUCCESSION_SLOTS + candidates.size) * longest((o) => o.successionStepMs) +
     longest((o) => o.retry.maxDelayMs) +
@@ -1768,6 +2172,22 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
         },
         loopRequests,
         maxRequestsPerSecondPerLoop: (process) => loopBounds.get(process) ?? 0,
+        clockStops,
+        // After a VM pause the lease may run on for what was left of it when the VM stopped: up to
+        // D on the process's clock from its last confirmation sent before the pause.
+        vmPauseActsWithinMs: longest((o) => o.leaseDurationMs) / SLOWEST_RATE + 1,
+        leaderWork: leaderWork.map((record) => ({
+          ...record,
+          endedAt: record.endedAt ?? (record.signalAbortedAt === null ? scheduler.now : null),
+        })),
+        signalSlackMs: SIGNAL_SLACK_MS,
+        sinkWrites: sink.writes,
+        failovers,
+        herd: herdBound(
+          Math.min(...[...candidates.values()].map((c) => c.resolved.successionStepMs)),
+          [...candidates.values()].map((c) => c.instanceId),
+        ),
+        stopLeftovers,
         leftovers: [
           ...model.sessionIds().map((id) => `session ${id}`),
           ...model.serviceIds().map((id) => `service ${id}`),
