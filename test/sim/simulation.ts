@@ -1151,9 +1151,12 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       requestsPerSecondPerProcess({ key: SIM_KEY, ...candidate.options }) *
         (1 + candidate.otherKeys.length),
     );
+    // A loop is told apart by its kind of request only: a second election's loop of the same kind
+    // counts under the same name.
     loopBounds.set(
       name,
-      requestsPerSecondPerLoopInTrueTime({ key: SIM_KEY, ...candidate.options }),
+      requestsPerSecondPerLoopInTrueTime({ key: SIM_KEY, ...candidate.options }) *
+        (1 + candidate.otherKeys.length),
     );
     process.faults.slowWrites = currentSlowWrites();
     const logger = (prefix: string) => {
