@@ -33,11 +33,14 @@ export interface RequestPattern {
  *   a client whose timeout is shorter gives up meanwhile, as on a slow Raft commit.
  * - `drop`: forward it, and never pass the answer on (the connection stays open, silent).
  * - `answer`: answer `status` with `body` at once, without forwarding: Consul never sees it.
+ * - `index`: forward it, and pass the answer on with `X-Consul-Index` set to `index`, or without the
+ *   header when `index` is null (a proxy that drops or rewrites it).
  */
 export type Fault =
   | { readonly kind: 'hold'; readonly ms: number }
   | { readonly kind: 'drop' }
-  | { readonly kind: 'answer'; readonly status: number; readonly body?: string };
+  | { readonly kind: 'answer'; readonly status: number; readonly body?: string }
+  | { readonly kind: 'index'; readonly index: number | null };
 
 /**
  * An HTTP proxy between one or more clients and a Consul agent, loopback only, that injects faults
@@ -119,7 +122,7 @@ export async function startHttpFaultProxy(target: {
           ? 'answered'
           : fault?.kind === 'drop'
             ? 'dropped'
-            : fault
+            : fault && fault.kind !== 'index'
               ? 'held'
               : 'forwarded';
       const record: SeenRequest = { ...probe, fate };
@@ -151,6 +154,10 @@ export async function startHttpFaultProxy(target: {
               if (response.destroyed || response.writableEnded) return;
               const headers = { ...answer.headers };
               delete headers['transfer-encoding'];
+              if (fault?.kind === 'index') {
+                delete headers['x-consul-index'];
+                if (fault.index !== null) headers['x-consul-index'] = String(fault.index);
+              }
               response.writeHead(answer.statusCode ?? 502, headers);
               response.end(Buffer.concat(body));
             };
@@ -170,7 +177,7 @@ export async function startHttpFaultProxy(target: {
       upstream.on('error', () => response.destroy());
       // A client that gives up ends a plain forward (a long poll must not outlive it), but a held or
       // dropped request goes on to Consul: the point is that Consul applies what the client never hears of.
-      if (!fault) response.on('close', () => upstream.destroy());
+      if (!fault || fault.kind === 'index') response.on('close', () => upstream.destroy());
       upstream.end(Buffer.concat(chunks));
     });
   });

@@ -68,6 +68,12 @@ export class CandidateProcess {
     return this.alive ? this.child!.pid : undefined;
   }
 
+  /**
+   * Options the next start uses instead of the setup's (a rolling restart's new configuration);
+   * null: the setup's.
+   */
+  options: Partial<ElectionOptions> | null = null;
+
   start(): void {
     this.incarnation += 1;
     const config: CandidateConfig = {
@@ -79,7 +85,7 @@ export class CandidateProcess {
       token: this.setup.token?.secretId,
       logFile: this.setup.logFile,
       electionLogFile: join(this.setup.outDir, `${this.setup.instanceId}.election.log`),
-      options: this.setup.options,
+      options: this.options ?? this.setup.options,
       nemesisPid: process.pid,
     };
     const stderr = openSync(join(this.setup.outDir, `${this.setup.instanceId}.stderr.log`), 'a');

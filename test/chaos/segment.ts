@@ -28,7 +28,8 @@ export type FaultKind =
   | 'key-rule-revoke'
   | 'agent-restart'
   | 'server-restart'
-  | 'raft-leader-kill';
+  | 'raft-leader-kill'
+  | 'rolling-restart';
 
 export interface FaultRecord {
   readonly kind: FaultKind;
@@ -60,6 +61,17 @@ export const CHAOS_TIMINGS = {
   resignPause: '300ms',
   drainTimeout: '1s',
   retry: { initialDelay: '50ms', maxDelay: '1s' },
+} satisfies Partial<ElectionOptions>;
+
+/**
+ * What a rolling restart rolls out (and the next one rolls back): a shorter lease, 800 ms instead
+ * of 1 s, with the same renewal cadence (the load bound holds) and a request timeout that fits it.
+ * A successor with it must still wait out the 1 s a process of the old configuration may act on.
+ */
+export const CHAOS_SHORT_LEASE = {
+  leaseDuration: '800ms',
+  renewInterval: '500ms',
+  requestTimeout: '250ms',
 } satisfies Partial<ElectionOptions>;
 
 const D = 1_000;
@@ -101,6 +113,7 @@ const WEIGHTS: Record<WorldKind, ReadonlyArray<readonly [number, FaultKind]>> = 
     [12, 'session-destroy'],
     [4, 'server-restart'],
     [4, 'raft-leader-kill'],
+    [3, 'rolling-restart'],
   ],
   'acl-agent': [
     [14, 'sigkill'],
@@ -112,6 +125,7 @@ const WEIGHTS: Record<WorldKind, ReadonlyArray<readonly [number, FaultKind]>> = 
     [12, 'acl-revoke'],
     [8, 'key-rule-revoke'],
     [4, 'agent-restart'],
+    [3, 'rolling-restart'],
   ],
 };
 
@@ -119,6 +133,7 @@ const INFRA: ReadonlySet<FaultKind> = new Set([
   'agent-restart',
   'server-restart',
   'raft-leader-kill',
+  'rolling-restart',
 ]);
 const PER_CANDIDATE: ReadonlySet<FaultKind> = new Set([
   'sigkill',
@@ -373,6 +388,48 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
           await cluster.killServer(i, 'SIGKILL');
           await sleep(prng.between(300, 2_000));
           await cluster.restartServer(i);
+          return;
+        }
+        case 'rolling-restart': {
+          // Every candidate in turn: SIGTERM (stop()), then started again with the shorter lease
+          // (or back to the 1 s one), 0.3–1 s apart; the leader cut off and the key deleted while
+          // the others are restarted, in half the cases, so a new successor must wait out the old D.
+          const shorter = candidates.some((c) => c.options === null);
+          const rest = [...candidates];
+          const order = candidates.map(() => rest.splice(prng.int(0, rest.length - 1), 1)[0]);
+          const leader = lastActor();
+          fault.detail = `${shorter ? 'leaseDuration 800 ms' : 'back to 1 s'}: ${order.map((c) => c.instanceId).join(' ')}`;
+          for (const candidate of order) {
+            candidate.busy = true;
+            try {
+              if (candidate === leader && prng.chance(0.5)) {
+                candidate.tcp.partition();
+                await sleep(prng.between(50, 300));
+                await world.deleteKey(key);
+                await sleep(prng.between(0, 600));
+                candidate.tcp.heal();
+              }
+              await candidate.stop(5_000);
+              candidate.options = shorter
+                ? {
+                    ...CHAOS_TIMINGS,
+                    ...CHAOS_SHORT_LEASE,
+                    healthCheck: { ...CHAOS_TIMINGS.healthCheck, serviceName },
+                  }
+                : null;
+              candidate.start();
+              // The next goes only once this one runs (maxUnavailable 1): a process takes seconds
+              // to load on a busy machine, and a leader is owed after the heal.
+              const name = `${candidate.instanceId}#${candidate.incarnation}`;
+              await waitFor(() => {
+                reader.poll();
+                return reader.records.some((r) => r.k === 'started' && r.p === name);
+              }, 30_000);
+            } finally {
+              candidate.busy = false;
+            }
+            await sleep(prng.between(300, 1_000));
+          }
           return;
         }
         case 'raft-leader-kill': {

@@ -25,6 +25,7 @@ const FAULT_COLOURS: Record<FaultKind, string> = {
   'agent-restart': '#7f7f7f',
   'server-restart': '#7f7f7f',
   'raft-leader-kill': '#000000',
+  'rolling-restart': '#2ca02c',
 };
 
 function escape(text: string): string {

@@ -13,6 +13,8 @@ import {
 } from '../support/model-consul-client';
 import type { Prng } from '../support/prng';
 import type { Scheduler, SimEvent } from './scheduler';
+import { AnswerFaults } from './answer-faults';
+import { loopOf } from './load-bound';
 
 /** What the network does to this process's requests right now (set and cleared by faults). */
 export interface NetworkFaults {
@@ -70,10 +72,14 @@ export class SimProcess implements Clock {
    * still be carried out by Consul.
    */
   private held: Array<() => void> = [];
+  /** What a proxy does to the answers' contents (answer-faults.ts). */
+  readonly answerFaults = new AnswerFaults();
   /** True times at which this process sent a request (for the load check). */
   readonly requests: number[] = [];
+  /** The same, of the requests whose loop is known (load-bound.ts, loopOf), by loop. */
+  readonly loopRequests = new Map<string, number[]>();
   private frozen: Array<() => void> = [];
-  private readonly offset: number;
+  private offset: number;
   /** What this process published about who leads, run by run, while it ran code (checker b). */
   readonly published: PublishedRun[] = [];
   private publishedRun: PublishedRun | null = null;
@@ -85,8 +91,8 @@ export class SimProcess implements Clock {
     private readonly scheduler: Scheduler,
     private readonly model: ConsulModel,
     private readonly random: Prng,
-    /** Local seconds per true second (0.995–1.005). */
-    readonly rate: number,
+    /** Local seconds per true second (within the 1% the design allows between two machines). */
+    private clockRate: number,
     private readonly trace: (line: string) => void,
   ) {
     this.offset = random.between(1_000, 100_000);
@@ -94,24 +100,148 @@ export class SimProcess implements Clock {
 
   // ------------------------------------------------------------------ Clock
 
+  /** Local seconds per true second. */
+  get rate(): number {
+    return this.clockRate;
+  }
+
   now(): number {
-    return this.offset + this.scheduler.now * this.rate;
+    const trueNow = this.monoStoppedAt ?? this.scheduler.now;
+    return this.offset + (trueNow - this.monoLostMs) * this.clockRate;
   }
 
   wallNow(): number {
-    return Date.UTC(2026, 0, 1) + this.now();
+    // A wall clock that runs while the monotonic one stands (a suspend) gains on it.
+    const running =
+      this.monoStoppedAt !== null && this.wallStoppedAt === null
+        ? (this.scheduler.now - this.monoStoppedAt) * this.clockRate
+        : 0;
+    return Date.UTC(2026, 0, 1) + this.now() + this.wallOffsetMs + running;
   }
 
   setTimer(callback: () => void, delayMs: number): TimerHandle {
     // Node fires a timer up to about a millisecond early against performance.now(), and late by
     // whatever else the process is doing.
     const skew = this.random.chance(0.2) ? this.random.between(-1, 3) : 0;
-    const trueDelay = Math.max(0, delayMs / this.rate + skew);
-    return this.scheduler.after(trueDelay, () => this.deliver(callback));
+    return this.timerAfter(callback, delayMs, skew);
+  }
+
+  /**
+   * A timer of the application's own code (simulated leader work) on this process's clock: no skew
+   * drawn, so adding such work leaves the library's draws as they were.
+   */
+  setWorkTimer(callback: () => void, delayMs: number): TimerHandle {
+    return this.timerAfter(callback, delayMs, 0);
+  }
+
+  private timerAfter(callback: () => void, delayMs: number, skew: number): TimerHandle {
+    const trueDelay = Math.max(0, delayMs / this.clockRate + skew);
+    const timer: SimTimer = {
+      callback,
+      epoch: this.clockEpoch,
+      dueMono: this.now() + trueDelay * this.clockRate,
+      event: null,
+      cancelled: false,
+    };
+    timer.event = this.scheduler.after(trueDelay, () => this.fire(timer));
+    this.pending.add(timer);
+    return timer;
   }
 
   clearTimer(handle: TimerHandle): void {
-    (handle as SimEvent).cancelled = true;
+    const timer = handle as SimTimer;
+    timer.cancelled = true;
+    if (timer.event) timer.event.cancelled = true;
+    this.parked.delete(timer);
+    this.pending.delete(timer);
+  }
+
+  /**
+   * A timer fires when the monotonic clock reaches its due time (libuv counts timers on it): a
+   * clock that stood still or changed rate since it was set moves it in true time.
+   */
+  private fire(timer: SimTimer): void {
+    timer.event = null;
+    this.pending.delete(timer);
+    if (timer.cancelled) return;
+    if (timer.epoch !== this.clockEpoch) {
+      if (this.monoStoppedAt !== null) return void this.parked.add(timer);
+      const leftMs = timer.dueMono - this.now();
+      if (leftMs > 0) {
+        timer.epoch = this.clockEpoch;
+        timer.event = this.scheduler.after(leftMs / this.clockRate, () => this.fire(timer));
+        this.pending.add(timer);
+        return;
+      }
+    }
+    this.deliver(timer.callback);
+  }
+
+  // ------------------------------------------------------------------ clock faults
+
+  /** True ms during which the monotonic clock stood still (a suspend, a VM pause). */
+  private monoLostMs = 0;
+  private monoStoppedAt: number | null = null;
+  private wallStoppedAt: number | null = null;
+  /** What wall-clock steps and suspends added to the wall clock, beyond the monotonic one. */
+  private wallOffsetMs = 0;
+  /** Bumped whenever the monotonic clock stops, starts or changes rate: timers set before recheck. */
+  private clockEpoch = 0;
+  /** Timers that came due by true time while the monotonic clock stood still. */
+  private readonly parked = new Set<SimTimer>();
+  /** Timers set and not yet fired: a faster clock brings them forward (see {@link setRate}). */
+  private readonly pending = new Set<SimTimer>();
+
+  /** The wall clock is stepped (NTP, an operator): the monotonic clock does not notice. */
+  stepWallClock(byMs: number): void {
+    this.wallOffsetMs += byMs;
+  }
+
+  /**
+   * The machine stops: a suspend (the monotonic clock stands, the wall clock runs on) or, with
+   * `wallToo`, a VM paused by its hypervisor (both stand; the guest's clocks resume where they were).
+   * The process runs nothing until {@link resumeClocks}.
+   */
+  stopClocks(wallToo: boolean): void {
+    if (this.monoStoppedAt !== null) return;
+    this.monoStoppedAt = this.scheduler.now;
+    this.wallStoppedAt = wallToo ? this.scheduler.now : null;
+    this.clockEpoch += 1;
+    this.pause();
+  }
+
+  resumeClocks(): void {
+    const stoppedAt = this.monoStoppedAt;
+    if (stoppedAt === null) return;
+    this.wallOffsetMs =
+      this.wallNow() -
+      Date.UTC(2026, 0, 1) -
+      (this.offset + (stoppedAt - this.monoLostMs) * this.clockRate);
+    this.monoLostMs += this.scheduler.now - stoppedAt;
+    this.monoStoppedAt = null;
+    this.wallStoppedAt = null;
+    this.clockEpoch += 1;
+    for (const timer of this.parked) this.fire(timer);
+    this.parked.clear();
+    this.resume();
+  }
+
+  /** The clock's rate changes (it stays continuous): within the design's 1%, a drift is no fault. */
+  setRate(rate: number): void {
+    const now = this.now();
+    this.clockRate = rate;
+    this.offset += now - this.now();
+    this.clockEpoch += 1;
+    // A timer due at a moment of the monotonic clock now comes at another true time: sooner on a
+    // faster clock (a later one would only be rescheduled when it fired, late).
+    if (this.monoStoppedAt !== null) return;
+    for (const timer of [...this.pending]) {
+      if (timer.event) timer.event.cancelled = true;
+      timer.epoch = this.clockEpoch;
+      timer.event = this.scheduler.after(Math.max(0, (timer.dueMono - now) / rate), () =>
+        this.fire(timer),
+      );
+    }
   }
 
   // ------------------------------------------------------------------ process states
@@ -154,6 +284,22 @@ export class SimProcess implements Clock {
   }
 
   private pauseOnAnswer: { requestName: string; status: number } | null = null;
+
+  /**
+   * Cuts the link (until {@link reconnect}) right after the next successful read-only answer to
+   * `requestName` reaches the process — for `Transaction.create`, a hold confirmation: the holder
+   * then acts for a whole lease it can no longer confirm. `onCut` runs once it is cut.
+   */
+  cutAfterNextReadAnswer(requestName: string, onCut: () => void): void {
+    this.cutOnAnswer = { requestName, onCut };
+  }
+
+  /** Disarms a cut that has not happened yet. */
+  cancelCutAfterAnswer(): void {
+    this.cutOnAnswer = null;
+  }
+
+  private cutOnAnswer: { requestName: string; onCut: () => void } | null = null;
 
   resume(): void {
     if (!this.paused) return;
@@ -239,6 +385,12 @@ export class SimProcess implements Clock {
 
   private send(request: ModelRequest): Promise<ModelAnswer> {
     this.requests.push(this.scheduler.now);
+    const loop = loopOf(request);
+    if (loop) {
+      const times = this.loopRequests.get(loop) ?? [];
+      times.push(this.scheduler.now);
+      this.loopRequests.set(loop, times);
+    }
     return new Promise<ModelAnswer>((resolve, reject) => {
       let done = false;
       const finish = (outcome: () => void, what: string): void => {
@@ -275,8 +427,9 @@ export class SimProcess implements Clock {
         this.trace(`${this.name} → ${request.name} (lost)`);
         return;
       }
-      if (faults.errorStatus !== null) {
-        const status = faults.errorStatus;
+      const refusal = faults.errorStatus ?? this.answerFaults.refusal(request);
+      if (refusal !== null) {
+        const status = refusal;
         this.trace(`${this.name} → ${request.name} (proxy answers ${status})`);
         answerBack(() => resolve({ status, body: proxyBody(status) }), String(status));
         return;
@@ -303,7 +456,8 @@ export class SimProcess implements Clock {
           handled = Promise.reject(error);
         }
         handled.then(
-          (answer) => {
+          (consulAnswer) => {
+            const answer = this.answerFaults.rewrite(consulAnswer);
             if (!blocking && this.random.chance(this.faults.loseAnswers)) {
               this.trace(`${this.name} ✗ ${request.name} answer lost (${answer.status})`);
               return;
@@ -326,6 +480,17 @@ export class SimProcess implements Clock {
                   this.trace(`${this.name} paused right after ${request.name} ${answer.status}`);
                   this.pause();
                 }
+                const cutOn = this.cutOnAnswer;
+                if (
+                  cutOn?.requestName === request.name &&
+                  !request.write &&
+                  answer.status === 200
+                ) {
+                  this.cutOnAnswer = null;
+                  this.trace(`${this.name} cut off right after ${request.name} ${answer.status}`);
+                  this.cut();
+                  cutOn.onCut();
+                }
               },
               `${answer.status}${extra ? ` after +${extra.toFixed(0)}ms` : ''}`,
               extra,
@@ -339,6 +504,14 @@ export class SimProcess implements Clock {
       });
     });
   }
+}
+
+interface SimTimer {
+  readonly callback: () => void;
+  epoch: number;
+  readonly dueMono: number;
+  event: SimEvent | null;
+  cancelled: boolean;
 }
 
 function proxyBody(status: number): string {

@@ -3,7 +3,7 @@
 // ground of the specs of writes whose outcome is unknown and of the reviews of their fixes. Unlike
 // useVirtualElections() (faults by port method, renewals every 400 ms), the session here is renewed
 // every 30 s, so what a candidate learns only at its renewal, it learns late.
-import { LeaderElection, type ElectionOptions } from '../../lib/election';
+import { LeaderElection, type Clock, type ElectionOptions } from '../../lib/election';
 import { decodeLeaderValue, type LeaderValue } from '../../lib/election/protocol/leader-value';
 import { ConsulModel } from './consul-model';
 import { memoryLogger } from './election-kit';
@@ -40,17 +40,21 @@ class ModelElections extends ElectionWorld {
     return new FaultyLink(this.clock);
   }
 
-  /** An election (not started) whose port on the model goes through `link`; its ACL token is its id. */
+  /**
+   * An election (not started) whose port on the model goes through `link`, on `clock` (the world's by
+   * default); its ACL token is its id.
+   */
   elect(
     instanceId: string,
     link: ModelTransport = this.link(),
     overrides: Partial<ElectionOptions> = {},
+    clock: Clock = this.clock,
   ): LeaderElection {
     return this.track(
       new LeaderElection({
         logger: memoryLogger(instanceId),
         ...this.options(instanceId, overrides),
-        clock: this.clock,
+        clock,
         // Each candidate its own ACL token, named after it, so a spec can take rights from one.
         consulPort: modelPort(this.model, link, instanceId),
       }),

@@ -96,6 +96,9 @@ function statusKind(status: number, body: string): ElectionProblemKind {
   if (status === 403) return 'forbidden';
   if (status === 429) return 'rate-limited';
   if (status === 408) return 'timeout';
+  // Recent agents answer a check registration whose service they lost (a restart without state)
+  // 404 with Consul's own text: the check is gone, which isUnknownToAgent must still see.
+  if (status === 404 && unknownToAgent(status, body)) return 'unexpected';
   if (status >= 400 && status < 500 && status !== 409) return 'misconfigured';
   if (status === 500 && /invalid session ttl/i.test(body)) return 'misconfigured';
   return status >= 500 ? 'server-error' : 'unexpected';
@@ -119,7 +122,7 @@ export function classify(error: unknown, operation: string): ConsulRequestError 
 
 /**
  * Whether an agent's answer says it does not know a check (or the service it names): 404 on recent
- * agents, whose text names it (`Unknown check ID "…"`, `Unknown service ID "…"`); on 1.8.7 a 500
+ * agents, whose text names it ({@link CONSUL_UNKNOWN_404}); on 1.8.7 a 500
  * reading `CheckID "…" does not have associated TTL`, `Missing check '…' registration`, `Unknown
  * check "…"` or `ServiceID "…" does not exist`. Only those texts: a 500 such as "ACL not found" says
  * nothing about the check, and taking it for one would make the election abandon a session that
@@ -127,11 +130,19 @@ export function classify(error: unknown, operation: string): ConsulRequestError 
  */
 export function unknownToAgent(status: number | undefined, body: string): boolean {
   return (
-    (status === 404 && /unknown (check|service)|does not exist/i.test(body)) ||
+    (status === 404 && CONSUL_UNKNOWN_404.test(body)) ||
     (status === 500 &&
       /does not exist|missing check|unknown check|does not have associated TTL/i.test(body))
   );
 }
+
+/**
+ * Consul's 404 texts for what the agent does not know, each naming the id in quotes (agent_endpoint.go
+ * on 1.10+): `ServiceID "…" does not exist` (check register), `Unknown check ID "…"` (check update),
+ * `Unknown service ID "…"` (deregister). Anchored, so that a web server's "page does not exist" is
+ * still no Consul agent.
+ */
+const CONSUL_UNKNOWN_404 = /^(ServiceID ".*" does not exist|Unknown (check|service) ID ")/i;
 
 /** A request's failure that says the agent does not know the check (see {@link unknownToAgent}). */
 export function isUnknownToAgent(error: unknown): boolean {

@@ -35,7 +35,10 @@ export interface HealthCheckOptions {
 
 /** Backoff for retries after Consul errors: exponential with full jitter, capped. */
 export interface RetryOptions {
-  /** First delay. Default `'250ms'`, range 10ms–1m. */
+  /**
+   * First delay, from which the backoff grows. Default `'250ms'`, range 10ms–1m. No retry comes
+   * sooner than 250 ms (the hold's confirmation: renewInterval, if shorter), whatever this says.
+   */
   initialDelay?: Duration;
   /** Cap. Default `'10s'`, range `initialDelay`–10m. A 403 waits this long between tries. */
   maxDelay?: Duration;

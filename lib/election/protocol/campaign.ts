@@ -13,10 +13,19 @@ import { decodeLeaderValue, encodeLeaderValue, type LeaderValue } from './leader
 import { heldKeyOf } from './release';
 import { successionRank } from './succession';
 import { inheritSuccessors } from './successors';
-import { actTime, leaseWaitMs, mayClaimReleased, vacancyOf } from './takeover';
+import { CLOCK_RATE_MARGIN, actTime, leaseWaitMs, mayClaimReleased, vacancyOf } from './takeover';
 
-/** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
+/** How long past Consul's lock-delay to try an acquire, beyond what our clock's rate may lose on Consul's. */
 const LOCK_DELAY_MARGIN_MS = 25;
+
+/**
+ * Consul counts lock-delay on its servers' clock; ours may run up to CLOCK_RATE_MARGIN faster
+ * (SAFETY.md), which over a 15 s lock-delay is 150 ms: an acquire at lock-delay + 25 ms by our
+ * clock is refused, and the refusal costs a whole lock-delay more.
+ */
+function lockDelayWaitMs(lockDelayMs: number): number {
+  return lockDelayMs * (1 + CLOCK_RATE_MARGIN) + LOCK_DELAY_MARGIN_MS;
+}
 
 /**
  * The campaign: when the last observation shows the key free, tries to take it at the earliest
@@ -55,7 +64,7 @@ export class Campaign implements AdoptionCampaign {
 
   constructor(private readonly host: CampaignHost) {
     this.timer = host.timers.slot();
-    this.backoff = new Backoff(host.options.retry.initialDelayMs, host.options.retry.maxDelayMs);
+    this.backoff = Backoff.forRetries(host.options.retry);
     this.adoption = new Adoption(host, this);
   }
 
@@ -120,7 +129,7 @@ export class Campaign implements AdoptionCampaign {
     if (vacancyOf(observation.entry, observation.heldBefore) === 'invalidated') {
       notBefore = Math.max(
         notBefore,
-        observation.observedAt + this.host.options.lockDelayMs + LOCK_DELAY_MARGIN_MS,
+        observation.observedAt + lockDelayWaitMs(this.host.options.lockDelayMs),
       );
     }
     const previous = decodeLeaderValue(observation.entry?.value ?? null);
@@ -277,7 +286,7 @@ export class Campaign implements AdoptionCampaign {
     );
     if (result.reason === 'lock-delay') {
       this.lastRefusalWasLockDelay = true;
-      return this.host.options.lockDelayMs + LOCK_DELAY_MARGIN_MS;
+      return lockDelayWaitMs(this.host.options.lockDelayMs);
     }
     if (result.reason === 'session-invalid') this.host.onSessionLost(session);
     // 'changed' and 'held': the watch brings the new state and decides.

@@ -2,6 +2,7 @@ import type { HoldHost } from './hold-host';
 import { LeadershipLostError, type Holding, type StepDownReason, type Takeover } from './holding';
 import { classify } from '../consul/consul-request.error';
 import type { TimerSlot } from '../time/election-timers';
+import { Backoff, MIN_RETRY_INTERVAL_MS } from '../time/backoff';
 import { holdingOf, isRunning } from './election-stage';
 import { ElectionMessages } from '../election.messages';
 import { viewOfRead } from './hold-read';
@@ -19,11 +20,25 @@ export class Hold {
   private readonly confirmTimer: TimerSlot;
   private readonly deadlineTimer: TimerSlot;
   private readonly actTimer: TimerSlot;
+  /**
+   * The confirmation's retries: from retry.initialDelay, never longer than renewInterval (the lease
+   * leaves room for a retry within it), never sooner than the retry floor (or renewInterval, if
+   * shorter). Without it, a consistent read refused fast (500, 429) was retried every initialDelay
+   * until the deadline: 91 a second with a 30 s lease and a 10 ms initialDelay.
+   */
+  private readonly confirmBackoff: Backoff;
 
   constructor(private readonly host: HoldHost) {
     this.confirmTimer = host.timers.slot();
     this.deadlineTimer = host.timers.slot();
     this.actTimer = host.timers.slot();
+    const { renewIntervalMs, retry } = host.options;
+    this.confirmBackoff = new Backoff(
+      Math.min(retry.initialDelayMs, renewIntervalMs),
+      renewIntervalMs,
+      Math.random,
+      Math.min(MIN_RETRY_INTERVAL_MS, renewIntervalMs),
+    );
   }
 
   /** The hold, from the acquire until the step-down; null while not holding the key. */
@@ -80,6 +95,7 @@ export class Hold {
     this.host.leader.read(toLeaderInfo(takeover.value, fencingToken));
     this.host.out.publish({ stepDownDeadline: holding.lease.deadline });
     this.armDeadline();
+    this.confirmBackoff.reset();
     this.scheduleConfirm(this.host.options.renewIntervalMs);
     const waitMs = actAt - this.host.clock.now();
     if (waitMs > 0) {
@@ -162,10 +178,8 @@ export class Hold {
         confirmed: false,
       });
       this.host.problems.reportProblem('confirm', classify(error, 'hold confirmation'));
-      // Retry soon: the lease leaves room for one more try before the deadline.
-      this.scheduleConfirm(
-        Math.min(this.host.options.retry.initialDelayMs, this.host.options.renewIntervalMs),
-      );
+      // Retry soon, backing off: the lease leaves room for one more try before the deadline.
+      this.scheduleConfirm(this.confirmBackoff.nextAfter(error));
       return;
     }
     this.host.out.emit({
@@ -175,6 +189,7 @@ export class Hold {
     });
     if (this.current !== holding) return;
     this.host.problems.reportSuccess('confirm');
+    this.confirmBackoff.reset();
     if (!confirmed) {
       this.host.logger.warn(ElectionMessages.holdNotConfirmed(this.host.options.key));
       this.stepDown('lost');
@@ -235,6 +250,7 @@ export class Hold {
     // A release writes the hold's value: with the successors named last, not those last answered.
     holding.value = this.host.successors.releaseValue(holding);
     this.confirmTimer.clear();
+    this.host.problems.loopStopped('confirm');
     this.deadlineTimer.clear();
     this.actTimer.clear();
     const hadTerm = holding.term !== null;

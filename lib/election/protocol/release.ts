@@ -107,10 +107,7 @@ export class KeyRelease {
   ): Promise<void> {
     let held = heldKeyOf(hold, await claim);
     this.releasing = held;
-    const backoff = new Backoff(
-      this.host.options.retry.initialDelayMs,
-      this.host.options.retry.maxDelayMs,
-    );
+    const backoff = Backoff.forRetries(this.host.options.retry);
     let conflicts = 0;
     let unknownOutcome = false;
     while (this.host.mayGoOn(session)) {

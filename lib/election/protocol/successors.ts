@@ -44,7 +44,7 @@ export class SuccessorNaming {
 
   constructor(private readonly host: SuccessorHost) {
     this.retry = host.timers.slot();
-    this.backoff = new Backoff(host.options.retry.initialDelayMs, host.options.retry.maxDelayMs);
+    this.backoff = Backoff.forRetries(host.options.retry);
   }
 
   /**
@@ -69,7 +69,14 @@ export class SuccessorNaming {
         this.checkVisible(holding, this.latest.candidates);
         void this.sync();
       },
-      { until: holding.ended.signal },
+      {
+        until: holding.ended.signal,
+        // Every early answer is paced, changes too: the order in the key may lag the catalog by the
+        // pace, which changes who is named next, never who may act. Followed at once, candidates
+        // that register and vanish in a loop (their checks refused) made this watch, and the
+        // rewrite after each of its reads, run at the pace of their writes (simulator seed 926).
+        same: () => true,
+      },
     ).finally(() => this.host.problems.reportSuccess('succession'));
   }
 

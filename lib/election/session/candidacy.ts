@@ -41,7 +41,7 @@ export class Candidacy {
     this.serviceId = healthCheck
       ? `${healthCheck.serviceName}-${host.instanceId}-${randomBytes(3).toString('hex')}`
       : null;
-    this.sessionBackoff = new Backoff(retry.initialDelayMs, retry.maxDelayMs);
+    this.sessionBackoff = Backoff.forRetries(retry);
   }
 
   /** The open session, or null while there is none. */

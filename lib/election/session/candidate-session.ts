@@ -54,7 +54,7 @@ export class CandidateSession {
     private readonly clock: Clock,
     private readonly events: CandidateSessionEvents,
   ) {
-    this.renewBackoff = new Backoff(options.retry.initialDelayMs, options.retry.maxDelayMs);
+    this.renewBackoff = Backoff.forRetries(options.retry);
   }
 
   /** Registers the service and its check (passing, so a session can bind to it), then creates the session. */

@@ -71,6 +71,19 @@ export class ElectionProblems {
     if (changed) this.publishProblems();
   }
 
+  /**
+   * The loop of `source` stopped (the confirmations of a term that ended): it will not retry, so a
+   * misconfiguration it met would stand for good, unconfirmed, on an instance whose other loops all
+   * work (health down, ERROR each minute). It ends with the loop; a real one meets the next term's
+   * requests again. Other problems stay: transient ones end at the next success of any loop, and
+   * a refusal (403) is said again by the loops that read or write the key.
+   */
+  loopStopped(source: ProblemSource): void {
+    if (this.problems.get(source)?.problem.kind !== 'misconfigured') return;
+    this.problems.delete(source);
+    this.publishProblems();
+  }
+
   /** Surfaces a failed request in the state (and in the log once per change, not per retry). */
   reportProblem(source: ProblemSource, error: ConsulRequestError): void {
     if (error.node) this.node = error.node;

@@ -7,6 +7,13 @@ import { ConsulRequestError } from '../consul/consul-request.error';
 export const MISCONFIGURED_RETRY_MS = 30_000;
 
 /**
+ * No retry comes sooner than this after the failure it follows, whatever `retry.initialDelay`
+ * (down to 10 ms) says: with full jitter a delay can fall to its floor at every attempt, and the
+ * load promise (SAFETY.md, "Load") counts on at most 4 retries a second in any loop.
+ */
+export const MIN_RETRY_INTERVAL_MS = 250;
+
+/**
  * Capped exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And
  * Jitter"): many candidates that lost Consul at the same moment do not come back in lockstep.
  */
@@ -17,13 +24,28 @@ export class Backoff {
     private readonly initialDelayMs: number,
     private readonly maxDelayMs: number,
     private readonly random: () => number = Math.random,
+    /** The shortest delay, whatever the jitter draws (by default half the initial delay). */
+    private readonly floorMs: number = initialDelayMs / 2,
   ) {}
+
+  /** The election's retries (`retry` option), never sooner than {@link MIN_RETRY_INTERVAL_MS}. */
+  static forRetries(retry: {
+    readonly initialDelayMs: number;
+    readonly maxDelayMs: number;
+  }): Backoff {
+    return new Backoff(
+      retry.initialDelayMs,
+      Math.max(retry.maxDelayMs, MIN_RETRY_INTERVAL_MS),
+      Math.random,
+      Math.max(retry.initialDelayMs / 2, MIN_RETRY_INTERVAL_MS),
+    );
+  }
 
   /** The delay before the next try; grows with each call until {@link reset}. */
   next(): number {
     const ceiling = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 30);
-    return Math.max(this.initialDelayMs / 2, ceiling * this.random());
+    return Math.max(this.floorMs, ceiling * this.random());
   }
 
   /**

@@ -6,8 +6,14 @@ import type { ResolvedElectionOptions } from '../options/election-options';
 import type { ElectionProblems } from '../state/election-problems';
 
 /**
- * At most 4 reads a second of an absent key, however fast other keys are written: seeing the key
- * created or deleted is delayed by no more than this.
+ * After a long poll answered early with nothing new, the next read starts no sooner than this (or
+ * `retry.initialDelay`, if longer) after it did: at most 4 such reads a second, whatever Consul
+ * answers. Nothing new: an index that did not move (an `X-Consul-Index` of 0 or none counts as 1,
+ * so it never moves), one that went back, or an index that moved for writes elsewhere (an absent
+ * key wakes on every write to any key). Consul's blocking-query
+ * guidance asks clients to rate-limit such answers, which otherwise make a tight loop. An answer
+ * that shows a change is followed at once: a release seen right after an operator's write is acted
+ * on within milliseconds, and each such read costs Consul no more than the write it follows.
  */
 const MIN_PACED_READ_INTERVAL_MS = 250;
 
@@ -57,26 +63,26 @@ export async function blockingWatch<T extends { readonly index: number }>(
   options: {
     until?: AbortSignal;
     /**
-     * Answers that may come back at once for reasons outside the key (an absent key's read wakes on
-     * every write to any key): after one of these, the next read starts no sooner than
-     * {@link MIN_PACED_READ_INTERVAL_MS} (or `retry.initialDelay`) after this one did, so a busy
-     * KV store never paces the loop.
+     * Whether two answers show the same (for the key, its entry): an early answer the same as the
+     * one before is paced (see {@link MIN_PACED_READ_INTERVAL_MS}); always true paces them all.
      */
-    paceAfter?: (result: T) => boolean;
+    same: (previous: T, current: T) => boolean;
     /** After a failed read: what the last read showed may describe a store that is gone. */
     onFailure?: () => void;
     restarts?: WatchRestart;
-  } = {},
+  },
 ): Promise<void> {
-  const backoff = new Backoff(
-    election.options.retry.initialDelayMs,
-    election.options.retry.maxDelayMs,
-  );
+  const backoff = Backoff.forRetries(election.options.retry);
   const { watchWaitMs, requestTimeoutMs } = election.options;
   const signal = options.until
     ? AbortSignal.any([election.lifetime, options.until])
     : election.lifetime;
+  const paceMs = Math.max(election.options.retry.initialDelayMs, MIN_PACED_READ_INTERVAL_MS);
   let index = 0;
+  /** The last answer, while the reads go on without a failure or the index going back. */
+  let previous: T | null = null;
+  /** Since a failed read, until a long poll succeeds: the read without an index is paced too. */
+  let recovering = false;
   while (election.running() && !signal.aborted) {
     const startedAt = election.clock.now();
     const turn = options.restarts?.next();
@@ -93,21 +99,29 @@ export async function blockingWatch<T extends { readonly index: number }>(
       });
       if (!election.running() || signal.aborted) return;
       election.problems.reportSuccess(source);
-      backoff.reset();
-      const receivedAt = election.clock.now();
+      const readIndex = index;
+      const blocking = readIndex > 0;
+      // Only a blocking read that succeeds says the long polls work again: when they alone fail (a
+      // proxy or rate limiter that refuses them), the read without an index that follows each
+      // failure succeeds, and resetting on it would keep the backoff at its shortest for ever.
+      if (blocking) backoff.reset();
+      // An index of 0, or none (a proxy that drops the header), counts as 1 (Consul's guidance):
+      // as "went backwards" it would alternate reads at 0 and 1 that both answer at once.
+      const answered = result.index > 0 ? result.index : 1;
       // Indexes can go backwards (agent restart, snapshot restore): start over rather than block forever.
-      const nextIndex = result.index < index ? 0 : Math.max(result.index, 1);
-      const unchangedEarly =
-        nextIndex === index && index > 0 && receivedAt - startedAt < watchWaitMs / 2;
-      const continuous = index > 0 && nextIndex > 0;
-      const blocking = index > 0;
-      index = nextIndex;
-      onRead(result, receivedAt, continuous);
-      // Consul may answer early with the same index; never spin on it.
-      const { initialDelayMs } = election.options.retry;
-      const paceMs = Math.max(initialDelayMs, MIN_PACED_READ_INTERVAL_MS);
-      if (unchangedEarly) await election.sleep(initialDelayMs);
-      else if (blocking && options.paceAfter?.(result) && receivedAt - startedAt < paceMs)
+      const backwards = answered < readIndex;
+      index = backwards ? 0 : answered;
+      const receivedAt = election.clock.now();
+      onRead(result, receivedAt, blocking && !backwards);
+      // Never spin on a long poll answered early with nothing new (MIN_PACED_READ_INTERVAL_MS).
+      const nothingNew =
+        answered <= readIndex || (previous !== null && options.same(previous, result));
+      previous = backwards ? null : result;
+      // After a failure, the long poll waits out the pace after the read without an index: where
+      // only long polls fail, a cycle is then two reads in no less than twice the pace.
+      if (blocking) recovering = false;
+      const paced = blocking ? nothingNew : recovering;
+      if (paced && receivedAt - startedAt < paceMs)
         await election.sleep(paceMs - (receivedAt - startedAt));
     } catch (error) {
       if (!election.running() || signal.aborted) {
@@ -123,6 +137,8 @@ export async function blockingWatch<T extends { readonly index: number }>(
       // Never trust the old index after a failed read: an agent that restarted empty holds a query
       // whose index is ahead of its store for the whole wait (60 s by default) instead of answering.
       index = 0;
+      previous = null;
+      recovering = true;
       options.onFailure?.();
       await election.sleep(backoff.nextAfter(error));
     }

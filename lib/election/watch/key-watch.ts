@@ -81,7 +81,7 @@ export class KeyWatch {
           continuous,
         ),
       {
-        paceAfter: (read) => read.entry === null,
+        same: (previous, current) => previous.entry?.modifyIndex === current.entry?.modifyIndex,
         onFailure: () => this.forget(),
         restarts: this.restarts,
       },

@@ -221,7 +221,8 @@ describe('the election state machine (virtual clock)', () => {
       follower.start();
       await world.clock.advance(5);
     }
-    await world.clock.advance(50);
+    // The candidates watch reads at most every 250 ms (SAFETY.md, "Load"): the list follows by then.
+    await world.clock.advance(300);
     expect(JSON.parse(world.consul.entry!.value!).successors).toEqual(['b', 'c', 'd', 'e']);
 
     const acquires = (): number => world.calls.filter((call) => call === 'acquire').length;
@@ -265,7 +266,8 @@ describe('the election state machine (virtual clock)', () => {
       follower.start();
       await world.clock.advance(5);
     }
-    await world.clock.advance(100);
+    // The candidates watch reads at most every 250 ms (SAFETY.md, "Load"): the list follows by then.
+    await world.clock.advance(300);
     const rewrites = (): number => world.calls.filter((call) => call === 'rewriteHeld').length;
     const before = rewrites();
     await all[0].resign({ pause: '1h' });

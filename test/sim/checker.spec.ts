@@ -1,0 +1,85 @@
+import { checkHandoffs, checkLoad, checkSafety, checkTokens, type History } from './checker';
+
+const history = (overrides: Partial<History>): History => ({
+  intervals: [],
+  requests: new Map(),
+  wipes: [],
+  tokenIssuedWithinMs: 0,
+  liveness: null,
+  handoffs: [],
+  maxRequestsPerSecond: 10,
+  leftovers: [],
+  ...overrides,
+});
+
+describe('the checker over a fleet whose processes run several elections', () => {
+  it('reports two processes acting at once on the same key', () => {
+    const violations = checkSafety(
+      history({
+        intervals: [
+          { process: 'c1.1', fencingToken: 5, from: 0, to: 100, key: 'other' },
+          { process: 'c2.1', fencingToken: 9, from: 50, to: 150, key: 'other' },
+        ],
+      }),
+    );
+
+    expect(violations.map((v) => v.rule)).toEqual(['safety']);
+  });
+
+  it('lets two processes lead different keys at the same time', () => {
+    const violations = checkSafety(
+      history({
+        intervals: [
+          { process: 'c1.1', fencingToken: 5, from: 0, to: 100 },
+          { process: 'c2.1', fencingToken: 9, from: 50, to: 150, key: 'other' },
+        ],
+      }),
+    );
+
+    expect(violations).toEqual([]);
+  });
+
+  it('orders tokens per key: a smaller token on another key is no step back', () => {
+    const violations = checkTokens(
+      history({
+        intervals: [
+          { process: 'c1.1', fencingToken: 50, from: 0, to: 100 },
+          { process: 'c2.1', fencingToken: 7, from: 200, to: 300, key: 'other' },
+          { process: 'c3.1', fencingToken: 40, from: 400, to: 500 },
+        ],
+      }),
+    );
+
+    expect(violations.map((v) => v.message)).toEqual([
+      'token went from 50 (c1.1, first act 0.000s) to 40 (c3.1, first act 0.400s)',
+    ]);
+  });
+
+  it('owes a handoff on the main key only: another key’s leader acting is no successor', () => {
+    const violations = checkHandoffs(
+      history({
+        intervals: [{ process: 'c2.1', fencingToken: 9, from: 1_010, to: 1_100, key: 'other' }],
+        handoffs: [{ at: 1_000, from: 'c1.1', withinMs: 100 }],
+      }),
+    );
+
+    expect(violations.map((v) => v.rule)).toEqual(['handoff']);
+  });
+
+  it('judges each process’s load against its own bound when one is given', () => {
+    const burst = Array.from({ length: 15 }, (_, i) => i * 10);
+    const violations = checkLoad(
+      history({
+        requests: new Map([
+          ['c1.1', burst],
+          ['c2.1', burst],
+        ]),
+        maxRequestsPerSecond: (process) => (process === 'c1.1' ? 20 : 10),
+      }),
+    );
+
+    expect(violations.map((v) => v.message)).toEqual([
+      'c2.1 sent 15 requests in one second from 0.000s (bound 10)',
+    ]);
+  });
+});
