@@ -14,6 +14,7 @@ import {
   type CandidatesRead,
   type ConsulPort,
 } from '../../../lib/election';
+import type { TxnOperation } from '../../../lib/election/consul/consul-port';
 import { startConsulAgent, type ConsulAgent } from '../../../harness';
 import { ConsulModel } from '../../support/consul-model';
 import { modelPort } from '../../support/model-consul-client';
@@ -421,7 +422,7 @@ describe('the Consul model against a real agent', () => {
   }, 300_000);
 
   /** A model on the system clock (its TTLs and checks run in real time, beside the agent's). */
-  const modelSide = (seed: number): { model: ConsulModel; port: ConsulPort } => {
+  const modelSide = (seed: number): { model: ConsulModel; port: NodeConsulPort } => {
     const random = new Prng(seed);
     const model = new ConsulModel(systemClock, () => random.next());
     return { model, port: modelPort(model) };
@@ -738,6 +739,109 @@ describe('the Consul model against a real agent', () => {
     process.stdout.write(
       `conformance (service deregistered): ${scenario.compared} answers compared\n`,
     );
+  }, 30_000);
+
+  it('answers the transactions of a fire claim as Consul does: check-session, cas, check-index, set and get, and the 409 of each failing check with its operation index', async () => {
+    const scenario = new Scenario('fire claim transactions');
+    const { model, port: inModel } = modelSide(106);
+    const port = { consul: consulPort, model: inModel };
+    const prefix = `conformance/${process.pid}/cron`;
+    const electionKey = `${prefix}/leader`;
+    const record = `${prefix}/leader/jobs/nightly`;
+    /** Per side, the record's ModifyIndex that side last saw (indexes differ between the sides). */
+    const seen = { consul: [0], model: [0] };
+    const session = (side: 'consul' | 'model', n = 0): string => scenario.sessions[side][n];
+    const txn = (
+      what: string,
+      operations: (side: 'consul' | 'model') => TxnOperation[],
+    ): Promise<[unknown, unknown]> => {
+      const run = async (side: 'consul' | 'model'): Promise<unknown> => {
+        const outcome = await port[side].transact(operations(side), 5_000);
+        if (side === 'consul') {
+          // The agent stamps every answer with its clock; the model sends no Date header.
+          expect(Math.abs((outcome.serverDate ?? 0) - Date.now())).toBeLessThan(5_000);
+        }
+        if (outcome.ok) {
+          const last = outcome.results.at(-1);
+          if (last?.key === record) seen[side].push(last.modifyIndex);
+          return { ok: true, results: outcome.results };
+        }
+        return { ok: false, errors: outcome.errors };
+      };
+      return scenario.step(
+        what,
+        () => run('consul'),
+        () => run('model'),
+      );
+    };
+    const latest = (side: 'consul' | 'model'): number => seen[side].at(-1)!;
+    const claim = (side: 'consul' | 'model', index: number, value: string): TxnOperation[] => [
+      { verb: 'check-session', key: electionKey, sessionId: session(side) },
+      { verb: 'cas', key: record, index, value },
+      { verb: 'get', key: record },
+    ];
+    try {
+      await sessionStep(scenario, port, 'create the leader session', {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+      });
+      await sessionStep(scenario, port, 'create another session', {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+      });
+      await scenario.both('the leader acquires the election key', port, (side, which) =>
+        side.acquire(
+          { key: electionKey, sessionId: session(which), value: 'leader', expectedModifyIndex: 0 },
+          5_000,
+        ),
+      );
+      await txn('claim the first fire: cas at 0 creates the record', (side) =>
+        claim(side, 0, 'T1'),
+      );
+      await txn('claim again at 0: the record exists, stale', (side) => claim(side, 0, 'T1 again'));
+      await txn('claim the next fire at the index read', (side) => claim(side, latest(side), 'T2'));
+      await txn('claim at the index before: stale', (side) =>
+        claim(side, seen[side].at(-2)!, 'T3'),
+      );
+      await txn('another session claims: the session check fails first', (side) => [
+        { verb: 'check-session', key: electionKey, sessionId: session(side, 1) },
+        { verb: 'cas', key: record, index: latest(side), value: 'T3' },
+      ]);
+      await txn('every failing check is reported, with its operation index', (side) => [
+        { verb: 'check-session', key: `${prefix}/absent`, sessionId: session(side) },
+        { verb: 'check-index', key: record, index: seen[side].at(-2)! },
+        { verb: 'get', key: `${prefix}/absent` },
+        { verb: 'check-index', key: `${prefix}/absent`, index: 1 },
+      ]);
+      await txn('check-index at the index read, then set', (side) => [
+        { verb: 'check-index', key: record, index: latest(side) },
+        { verb: 'set', key: record, value: 'outcome' },
+        { verb: 'get', key: record },
+      ]);
+      await txn('a set of the same value writes nothing: the index stays', () => [
+        { verb: 'set', key: record, value: 'outcome' },
+        { verb: 'get', key: record },
+      ]);
+      const alive = await scenario.both('the leader session is alive', port, (side, which) =>
+        (side as NodeConsulPort).sessionAlive(session(which), 5_000),
+      );
+      expect(alive).toEqual([true, true]);
+      await scenario.both('destroy the leader session', port, (side, which) =>
+        side.destroySession(session(which), 5_000),
+      );
+      const gone = await scenario.both('the destroyed session is gone', port, (side, which) =>
+        (side as NodeConsulPort).sessionAlive(session(which), 5_000),
+      );
+      expect(gone).toEqual([false, false]);
+      await txn('the deposed leader claims late: its session no longer holds the key', (side) =>
+        claim(side, latest(side), 'late'),
+      );
+    } finally {
+      for (const id of scenario.sessions.consul)
+        await consulPort.destroySession(id, 5_000).catch(() => undefined);
+      model.dispose();
+    }
+    process.stdout.write(`conformance (fire claim): ${scenario.compared} answers compared\n`);
   }, 30_000);
 
   // Last: it wipes the agent every other test here uses.
