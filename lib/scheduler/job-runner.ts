@@ -107,6 +107,18 @@ export class JobRunner {
     while (this.state === 'running') {
       const lead = this.ctx.leadership.current();
       let delay = Infinity;
+      if (!lead && this.unrecorded().length > 0) {
+        // Outcomes are written whoever leads: a run left `running` in the record with its owner's
+        // session alive would make the next leader skip every fire as an overlap.
+        try {
+          for (const run of this.unrecorded()) await this.finish(run);
+          failures = 0;
+        } catch (error) {
+          failures += 1;
+          this.ctx.logger.warn(SchedulerMessages.stepFailed(this.ctx.job.name, messageOf(error)));
+          delay = Math.min(RETRY_BASE_MS * 2 ** (failures - 1), RETRY_MAX_MS);
+        }
+      }
       if (lead) {
         try {
           delay = await this.step(lead);
@@ -313,6 +325,11 @@ export class JobRunner {
       }
     })();
     return local.finishing;
+  }
+
+  /** Runs that ended here and whose outcome the record does not have yet. */
+  private unrecorded(): LocalRun[] {
+    return [...this.runs.values()].filter((run) => run.end !== null);
   }
 
   private untilNextFire(decidedThrough: number, now: number): number {

@@ -52,6 +52,29 @@ describe('overlapping runs', () => {
     expect(world.skipped()).toEqual([{ fire: 10, reason: 'overlap', count: 1 }]);
   });
 
+  it('records the outcome of a run that ended after a handoff even when its first write failed, so the next leader does not skip its fires for ever', async () => {
+    const a = await world.instance('a');
+    const b = await world.instance('b');
+    await world.lead(a);
+    world.run(a, {}, firstRunBlocks());
+    world.run(b);
+    await world.until(at(7));
+    await world.stepDown(a);
+    await world.lead(b);
+    // A's run ends while A cannot reach Consul: its outcome is not written.
+    a.link.down = true;
+    world.blocker.releaseAll();
+    await world.until(at(8));
+    a.link.down = false;
+    await world.until(at(21));
+    expect(world.started().map(({ fire, by }) => [fire, by])).toEqual([
+      [5, 'a'],
+      [10, 'b'],
+      [15, 'b'],
+      [20, 'b'],
+    ]);
+  });
+
   it('runs a fire beside the previous run under overlap allow', async () => {
     const a = await world.instance('a');
     await world.lead(a);
