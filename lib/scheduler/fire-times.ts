@@ -33,21 +33,30 @@ export class FireSchedule {
   /**
    * The fire times in `(after, until]`, oldest first, but only the latest `limit` of them, and how
    * many came before those. A job down for a month at one fire a second must not walk millions of
-   * fires: past {@link MAX_WALK} steps the walk starts again nearer `until`, and the count of the
-   * earlier fires becomes a lower bound (`exact: false`).
+   * fires (each costs CronTime a fraction of a millisecond): past {@link MAX_WALK} steps, the walk
+   * starts again near `until`, at a distance the fires seen so far say holds `limit` of them, and
+   * the count of earlier fires becomes an estimate (`exact: false`).
    */
   between(
     after: number,
     until: number,
     limit: number,
   ): { times: number[]; earlier: number; exact: boolean } {
+    const first = this.walk(after, until, limit);
+    if (first.complete) return { times: first.times, earlier: first.earlier, exact: true };
     let from = after;
-    let exact = true;
-    for (;;) {
+    let estimated = 0;
+    for (let density = first.density; ;) {
+      // Twice the span that should hold `limit` fires at the density seen, never less than a step.
+      const span = Math.max(((limit + 1) / density) * 2, 1);
+      const nextFrom = Math.max(from, Math.floor(until - span));
+      estimated += Math.round((nextFrom - from) * density);
+      from = nextFrom;
       const walk = this.walk(from, until, limit);
-      if (walk) return { ...walk, exact };
-      exact = false;
-      from = Math.floor(until - (until - from) / 2);
+      if (walk.complete) {
+        return { times: walk.times, earlier: estimated + walk.earlier, exact: false };
+      }
+      density = walk.density;
     }
   }
 
@@ -55,19 +64,22 @@ export class FireSchedule {
     from: number,
     until: number,
     limit: number,
-  ): { times: number[]; earlier: number } | null {
+  ): { times: number[]; earlier: number; complete: boolean; density: number } {
     const times: number[] = [];
     let earlier = 0;
-    for (let t = this.next(from), steps = 0; t <= until; t = this.next(t), steps += 1) {
-      if (steps >= MAX_WALK) return null;
+    let t = this.next(from);
+    for (let steps = 0; t <= until; t = this.next(t), steps += 1) {
+      if (steps >= MAX_WALK) {
+        return { times, earlier, complete: false, density: steps / Math.max(t - from, 1) };
+      }
       times.push(t);
       if (times.length > limit) {
         times.shift();
         earlier += 1;
       }
     }
-    return { times, earlier };
+    return { times, earlier, complete: true, density: 0 };
   }
 }
 
-const MAX_WALK = 10_000;
+const MAX_WALK = 500;
