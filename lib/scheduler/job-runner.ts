@@ -65,6 +65,8 @@ export class JobRunner {
   private loopDone: Promise<void> = Promise.resolve();
   private unsubscribe: () => void = () => undefined;
   private skewWarned = false;
+  /** The largest token of a run started here: claims only grow, so an adopted one is larger. */
+  private lastStartedToken = 0;
 
   constructor(private readonly ctx: JobRunnerContext) {
     this.schedule = new FireSchedule(ctx.job.cronTime, ctx.job.timeZone);
@@ -149,8 +151,11 @@ export class JobRunner {
       if (local) {
         runningAnywhere = runningHere = true;
       } else if (run.session === lead.sessionId) {
-        // Claimed on our session, yet not started here: a claim whose answer was lost. The record
-        // says it is ours and nobody else's; it runs now, once.
+        // Claimed on our session, yet not started here: a claim whose answer was lost, which is
+        // newer than every run started here. The record says it is ours and nobody else's; it
+        // runs now, once. An older token is a run of ours that ended after this read was
+        // answered (the record is read again at once).
+        if (token <= this.lastStartedToken) return 0;
         this.begin(lead, run.fireTime, token, run.attempt);
         return 0;
       } else if (await this.ctx.port.sessionAlive(run.session, this.ctx.requestTimeoutMs)) {
@@ -270,6 +275,7 @@ export class JobRunner {
       done: Promise.resolve(),
     };
     this.runs.set(token, local);
+    this.lastStartedToken = Math.max(this.lastStartedToken, token);
     const base = {
       job: this.ctx.job.name,
       fireTime,

@@ -85,4 +85,31 @@ describe('claiming a fire', () => {
     expect(world.started()[0].token).toBe(record?.run?.token);
     expect(record?.run?.state).toBe('done');
   });
+
+  it('does not run a fire again when it reads its record as running just before the run ends and its outcome is written', async () => {
+    const a = await world.instance('a');
+    await world.lead(a);
+    let first = true;
+    world.run(a, {}, () => {
+      if (!first) return;
+      first = false;
+      return world.blocker.wait();
+    });
+    await world.until(at(9.9));
+    // The read at 10 s sees the run of 5 s still running; its answer is on the way…
+    a.link.holdReadAnswers = true;
+    await world.until(at(10));
+    // …while the run ends and its outcome is recorded; then the stale answer arrives.
+    a.link.holdReadAnswers = false;
+    world.blocker.releaseAll();
+    await world.until(at(10.1));
+    a.link.releaseHeldAnswers();
+    await world.until(at(11));
+    expect(
+      world
+        .started()
+        .map(({ fire }) => fire)
+        .filter((fire) => fire === 5),
+    ).toEqual([5]);
+  });
 });

@@ -31,10 +31,18 @@ export class SchedulerLink implements ModelTransport {
   holdTransactions = false;
   down = false;
   loseNextClaimAnswer = false;
+  /** Reads are answered from Consul's state when they arrive, but the answer is held. */
+  holdReadAnswers = false;
   private held: Array<() => void> = [];
+  private heldAnswers: Array<() => void> = [];
 
   async send(request: ModelRequest): Promise<ModelAnswer> {
     if (this.down) throw socketError('ECONNREFUSED');
+    if (request.name === 'kv.get' && this.holdReadAnswers) {
+      const answer = await request.handle();
+      await new Promise<void>((resolve) => this.heldAnswers.push(resolve));
+      return answer;
+    }
     const txn = request.name === 'Transaction.create';
     if (txn && this.holdTransactions) await new Promise<void>((resolve) => this.held.push(resolve));
     const answer = await request.handle();
@@ -46,8 +54,15 @@ export class SchedulerLink implements ModelTransport {
     return answer;
   }
 
+  /** Lets the held read answers arrive now (stale). */
+  releaseHeldAnswers(): void {
+    this.holdReadAnswers = false;
+    for (const deliver of this.heldAnswers.splice(0)) deliver();
+  }
+
   /** Lets the held transactions reach Consul now (late). */
   releaseHeld(): void {
+    this.releaseHeldAnswers();
     this.holdTransactions = false;
     for (const deliver of this.held.splice(0)) deliver();
   }
