@@ -9,6 +9,7 @@ import {
   writeRecord,
   type RecordAccess,
   type SchedulerPort,
+  type WriteOutcome,
 } from './claim';
 import type { ClockOffset } from './clock-offset';
 import type { ClusterJob, FireEvent } from './cluster-job';
@@ -67,6 +68,8 @@ export class JobRunner {
   private skewWarned = false;
   /** The largest token of a run started here: claims only grow, so an adopted one is larger. */
   private lastStartedToken = 0;
+  /** A claim sent on this session whose answer was lost: the record may show it, unstarted. */
+  private unresolvedClaim: { sessionId: string } | null = null;
 
   constructor(private readonly ctx: JobRunnerContext) {
     this.schedule = new FireSchedule(ctx.job.cronTime, ctx.job.timeZone);
@@ -109,12 +112,15 @@ export class JobRunner {
     while (this.state === 'running') {
       const lead = this.ctx.leadership.current();
       let delay = Infinity;
-      if (!lead && this.unrecorded().length > 0) {
-        // Outcomes are written whoever leads: a run left `running` in the record with its owner's
-        // session alive would make the next leader skip every fire as an overlap.
+      if (!lead && (this.unrecorded().length > 0 || this.unresolvedClaim)) {
+        // Outcomes are written, and unknown claims resolved, whoever leads: a run left `running`
+        // in the record with its owner's session alive would make the next leader skip every
+        // fire as an overlap.
         try {
           for (const run of this.unrecorded()) await this.finish(run);
+          if (this.unresolvedClaim) await this.giveUpClaim(this.unresolvedClaim);
           failures = 0;
+          if (this.unresolvedClaim) delay = 0;
         } catch (error) {
           failures += 1;
           this.ctx.logger.warn(SchedulerMessages.stepFailed(this.ctx.job.name, messageOf(error)));
@@ -138,6 +144,8 @@ export class JobRunner {
   /** One look at the record and one decision; returns how long to wait before the next look. */
   private async step(lead: Lead): Promise<number> {
     const read = await readRecord(this.access);
+    // A claim of ours whose answer was lost shows in this read, and is handled below.
+    this.unresolvedClaim = null;
     const run = read.record?.run ?? null;
     let runningAnywhere = false;
     let runningHere = false;
@@ -195,7 +203,7 @@ export class JobRunner {
       },
       { fireTimes: plan.skipped, by: this.ctx.instanceId },
     );
-    const written = await writeRecord(this.access, read, claim, lead);
+    const written = await this.claiming(lead, () => writeRecord(this.access, read, claim, lead));
     if (!written.written) return written.reason === 'moved' ? 0 : NOT_LEADER_RETRY_MS;
     this.reportMisfires(plan);
     this.begin(lead, next, written.modifyIndex, 1);
@@ -242,7 +250,7 @@ export class JobRunner {
           },
         }
       : ended;
-    const written = await writeRecord(this.access, read, next, lead);
+    const written = await this.claiming(lead, () => writeRecord(this.access, read, next, lead));
     if (!written.written) return written.reason === 'moved' ? 0 : NOT_LEADER_RETRY_MS;
     this.ctx.logger.warn(
       SchedulerMessages.orphaned(this.ctx.job.name, run.fireTime, token, run.owner, rerun),
@@ -257,6 +265,48 @@ export class JobRunner {
     });
     if (rerun) this.begin(lead, run.fireTime, written.modifyIndex, run.attempt + 1);
     return 0;
+  }
+
+  /** Sends a claim; when its answer is lost, remembers that the record may hold a claim of ours. */
+  private async claiming(lead: Lead, send: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+    try {
+      return await send();
+    } catch (error) {
+      this.unresolvedClaim = { sessionId: lead.sessionId };
+      throw error;
+    }
+  }
+
+  /**
+   * Not leading any more, with a claim whose answer was lost: if the record shows it, unstarted,
+   * it is recorded as orphaned (never run: this instance no longer owns the job, and the fire is
+   * decided). Leading again first, the step would have run it instead.
+   */
+  private async giveUpClaim(claim: { sessionId: string }): Promise<void> {
+    const read = await readRecord(this.access);
+    const run = read.record?.run;
+    const token = run ? tokenOf(run, read.modifyIndex) : 0;
+    if (
+      run?.state === 'running' &&
+      run.session === claim.sessionId &&
+      token > this.lastStartedToken
+    ) {
+      const ended = endedRecord(read, token, {
+        state: 'orphaned',
+        endedAt: this.ctx.clock.wallNow(),
+      });
+      if (!ended || !(await writeRecord(this.access, read, ended, null)).written) return;
+      this.ctx.logger.warn(SchedulerMessages.claimGivenUp(this.ctx.job.name, run.fireTime, token));
+      this.emit({
+        kind: 'orphaned',
+        job: this.ctx.job.name,
+        fireTime: run.fireTime,
+        token,
+        owner: run.owner,
+        instanceId: this.ctx.instanceId,
+      });
+    }
+    this.unresolvedClaim = null;
   }
 
   /** Starts a claimed fire; its signal aborts when the term ends or the runner stops. */

@@ -12,6 +12,9 @@ export const SchedulerMessages = {
   orphaned: (job: string, fireTime: number, token: number, owner: string, rerun: boolean): string =>
     `Job "${job}": run of fire ${at(fireTime)} (token ${token}) by ${owner} orphaned: its session is gone` +
     (rerun ? '; running it again with a new token' : '; not run again (orphans: record)'),
+  claimGivenUp: (job: string, fireTime: number, token: number): string =>
+    `Job "${job}": fire ${at(fireTime)} (token ${token}) was claimed here, but the answer was lost ` +
+    `and leadership moved before it was read back: recorded orphaned, not run`,
   failed: (job: string, fireTime: number, token: number, error: string): string =>
     `Job "${job}": fire ${at(fireTime)} (token ${token}) failed: ${error}`,
   stepFailed: (job: string, error: string): string =>

@@ -112,4 +112,26 @@ describe('claiming a fire', () => {
         .filter((fire) => fire === 5),
     ).toEqual([5]);
   });
+
+  it('gives up a claim whose answer was lost when leadership moves before it could read it back, so the next leader does not skip every fire', async () => {
+    const a = await world.instance('a');
+    const b = await world.instance('b');
+    await world.lead(a);
+    world.run(a);
+    world.run(b);
+    await world.until(at(4.9));
+    a.link.loseNextClaimAnswer = true;
+    await world.until(at(5.05));
+    // A's claim of 5 s was applied but A does not know it; A hands over before it reads it back.
+    await world.stepDown(a);
+    await world.lead(b);
+    await world.until(at(16));
+    expect(world.started().map(({ fire, by }) => [fire, by])).toEqual([
+      [10, 'b'],
+      [15, 'b'],
+    ]);
+    expect(world.events.filter((event) => event.kind === 'orphaned')).toMatchObject([
+      { fireTime: at(5), owner: 'a', instanceId: 'a' },
+    ]);
+  });
 });
