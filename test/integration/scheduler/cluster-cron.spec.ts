@@ -21,6 +21,7 @@ interface Instance {
   readonly election: LeaderElection;
   readonly runner: JobRunner;
   readonly logs: string[];
+  readonly clockOffset: ClockOffset;
   dispose(): Promise<void>;
 }
 
@@ -48,6 +49,7 @@ describe('a cluster cron job on a real agent', () => {
         ...FAST_TIMINGS,
       });
       const leadership = electionLeadership(election, port, 1_000);
+      const clockOffset = new ClockOffset();
       const runner = new JobRunner({
         job: {
           name: 'every-second',
@@ -66,7 +68,7 @@ describe('a cluster cron job on a real agent', () => {
         requestTimeoutMs: 1_000,
         logger,
         onEvent: (event) => events.push(event),
-        clockOffset: new ClockOffset(),
+        clockOffset,
       });
       election.start();
       runner.start();
@@ -76,6 +78,7 @@ describe('a cluster cron job on a real agent', () => {
         election,
         runner,
         logs: logger.lines,
+        clockOffset,
         dispose: async () => {
           await runner.stop();
           await election.stop();
@@ -118,8 +121,15 @@ describe('a cluster cron job on a real agent', () => {
     const lags = started.map((event) => event.at - event.fireTime);
     process.stdout.write(
       `cluster cron on a real agent: ${started.length} fires (${started.map((e) => e.instanceId).join('')}), ` +
-        `${skipped.size} skipped, start lag max ${Math.max(...lags)} ms, tokens ${tokens.join(' ')}\n`,
+        `${skipped.size} skipped, start lag max ${Math.max(...lags)} ms, tokens ${tokens.join(' ')}, ` +
+        `clock offset of a within [${a.clockOffset.bounds()?.low}, ${a.clockOffset.bounds()?.high}] ms\n`,
     );
+    // Both instances bounded their clock's offset against the agent's (the same clock here).
+    for (const { clockOffset } of [a, b]) {
+      expect(clockOffset.bounds()?.low).toBeLessThanOrEqual(0);
+      expect(clockOffset.bounds()?.high).toBeGreaterThanOrEqual(0);
+      expect(clockOffset.beyond(2_000)).toBeNull();
+    }
     expect(startedBy('a')).toBeGreaterThanOrEqual(3);
     expect(startedBy('b')).toBeGreaterThanOrEqual(3);
   }, 40_000);
