@@ -166,7 +166,7 @@ export class JobRunner {
         if (token <= this.lastStartedToken) return 0;
         this.begin(lead, run.fireTime, token, run.attempt);
         return 0;
-      } else if (await this.ctx.port.sessionAlive(run.session, this.ctx.requestTimeoutMs)) {
+      } else if (await this.ownerAlive(run.session, lead)) {
         // Its owner lives (a handoff's drain): the run may still be going.
         runningAnywhere = true;
       } else {
@@ -265,6 +265,20 @@ export class JobRunner {
     });
     if (rerun) this.begin(lead, run.fireTime, written.modifyIndex, run.attempt + 1);
     return 0;
+  }
+
+  /**
+   * Whether the session that claimed a run still lives. Consul filters what a token may not read:
+   * without `session:read`, every session looks gone, so a "gone" is checked against our own
+   * session, which lives while we lead. If that one looks gone too, nothing can be told, and the
+   * owner is taken as alive: an orphan not recorded (logged), rather than a live run taken for dead.
+   */
+  private async ownerAlive(sessionId: string, lead: Lead): Promise<boolean> {
+    const timeoutMs = this.ctx.requestTimeoutMs;
+    if (await this.ctx.port.sessionAlive(sessionId, timeoutMs)) return true;
+    if (await this.ctx.port.sessionAlive(lead.sessionId, timeoutMs)) return false;
+    this.ctx.logger.warn(SchedulerMessages.sessionsHidden(this.ctx.job.name, sessionId));
+    return true;
   }
 
   /** Sends a claim; when its answer is lost, remembers that the record may hold a claim of ours. */

@@ -15,6 +15,10 @@ export const SchedulerMessages = {
   claimGivenUp: (job: string, fireTime: number, token: number): string =>
     `Job "${job}": fire ${at(fireTime)} (token ${token}) was claimed here, but the answer was lost ` +
     `and leadership moved before it was read back: recorded orphaned, not run`,
+  sessionsHidden: (job: string, sessionId: string): string =>
+    `Job "${job}": cannot tell whether session ${sessionId} of its last run lives: Consul shows no ` +
+    `session to this ACL token, not even this instance's own. Its run is taken as still running ` +
+    `(orphans are not detected) until the token has session_prefix "" { policy = "read" }`,
   failed: (job: string, fireTime: number, token: number, error: string): string =>
     `Job "${job}": fire ${at(fireTime)} (token ${token}) failed: ${error}`,
   stepFailed: (job: string, error: string): string =>

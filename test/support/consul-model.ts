@@ -34,7 +34,8 @@ export interface ModelAnswer {
 }
 
 /** Capabilities an ACL token can be denied. */
-export type AclCapability = 'key:read' | 'key:write' | 'session:write' | 'service:write';
+export type AclCapability =
+  'key:read' | 'key:write' | 'session:read' | 'session:write' | 'service:write';
 
 export interface RawKvEntry {
   Key: string;
@@ -449,12 +450,15 @@ export class ConsulModel {
     return { status: 200, body: { ID: session.id } };
   }
 
-  /** `GET /v1/session/info/<id>`: the session in a list, or an empty list when unknown (1.8.7). */
+  /**
+   * `GET /v1/session/info/<id>`: the session in a list, or an empty list when unknown (1.8.7). A
+   * token that may not read sessions gets the empty list too: Consul filters, it does not refuse.
+   */
   sessionRead(id: string, token = ''): ModelAnswer {
     this.ensureUp();
-    void token;
     const session = this.sessionsById.get(id);
-    if (!session) return { status: 200, index: this.raftIndex, body: [] };
+    if (!session || this.isDenied(token, 'session:read'))
+      return { status: 200, index: this.raftIndex, body: [] };
     const body = [{ ID: id, Name: session.name, CreateIndex: session.createIndex }];
     return { status: 200, index: this.raftIndex, body };
   }

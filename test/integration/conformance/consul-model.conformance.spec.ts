@@ -14,7 +14,7 @@ import {
   type CandidatesRead,
   type ConsulPort,
 } from '../../../lib/election';
-import type { TxnOperation } from '../../../lib/election/consul/consul-port';
+import type { TxnOperation, TxnOutcome } from '../../../lib/election/consul/consul-port';
 import { startConsulAgent, type ConsulAgent } from '../../../harness';
 import { ConsulModel } from '../../support/consul-model';
 import { modelPort } from '../../support/model-consul-client';
@@ -315,6 +315,12 @@ class Scenario {
   indexesStartOver(): void {
     this.matcher = new IndexMatcher();
   }
+}
+
+/** A transaction's outcome without Consul's Date header, which the model does not send. */
+function withoutDate(outcome: TxnOutcome): unknown {
+  const { serverDate: _date, ...rest } = outcome;
+  return rest;
 }
 
 async function answerOf(step: () => Promise<unknown>): Promise<unknown> {
@@ -941,9 +947,9 @@ describe('the Consul model against a real agent with ACLs', () => {
     const model = new ConsulModel(systemClock, () => random.next());
     // The model's tokens: the management token may do everything, the read-only one reads keys,
     // the anonymous token (default policy deny) nothing.
-    model.deny(readOnlyToken, ['key:write', 'session:write', 'service:write']);
-    model.deny('', ['key:read', 'key:write', 'session:write', 'service:write']);
-    const ports = (token: string): { consul: NodeConsulPort; model: ConsulPort } => ({
+    model.deny(readOnlyToken, ['key:write', 'session:read', 'session:write', 'service:write']);
+    model.deny('', ['key:read', 'key:write', 'session:read', 'session:write', 'service:write']);
+    const ports = (token: string): { consul: NodeConsulPort; model: NodeConsulPort } => ({
       consul: new NodeConsulPort({ host: agent.host, port: agent.port, secure: false, token }),
       model: modelPort(model, undefined, token),
     });
@@ -981,6 +987,24 @@ describe('the Consul model against a real agent with ACLs', () => {
         side.confirmHolding(key, session(which, 0), 5_000),
       );
       await scenario.both('management token: acquire', admin, acquire(0));
+      const claim = (which: 'consul' | 'model'): TxnOperation[] => [
+        { verb: 'check-session', key, sessionId: session(which, 0) },
+        { verb: 'cas', key: `${key}/jobs/nightly`, index: 0, value: 'claimed' },
+        { verb: 'get', key: `${key}/jobs/nightly` },
+      ];
+      await scenario.both('read-only token: claim a fire', reader, (side, which) =>
+        (side as NodeConsulPort).transact(claim(which), 5_000).then(withoutDate),
+      );
+      await scenario.both('management token: claim a fire', admin, (side, which) =>
+        (side as NodeConsulPort).transact(claim(which), 5_000).then(withoutDate),
+      );
+      // Consul filters what a token may not read: a live session looks gone.
+      await scenario.both('read-only token: is the leader session alive', reader, (side, which) =>
+        (side as NodeConsulPort).sessionAlive(session(which, 0), 5_000),
+      );
+      await scenario.both('anonymous: is the leader session alive', anonymous, (side, which) =>
+        (side as NodeConsulPort).sessionAlive(session(which, 0), 5_000),
+      );
       await scenario.both('read-only token: confirm the hold', reader, (side, which) =>
         side.confirmHolding(key, session(which, 0), 5_000),
       );

@@ -75,6 +75,23 @@ describe('overlapping runs', () => {
     ]);
   });
 
+  it('takes a previous owner whose session its token cannot see as alive, and says which ACL rule is missing, instead of orphaning its run', async () => {
+    const a = await world.instance('a');
+    const b = await world.instance('b');
+    await world.lead(a);
+    world.run(a, {}, firstRunBlocks());
+    world.run(b);
+    await world.until(at(7));
+    await world.stepDown(a);
+    // The instances' token may not read sessions: Consul answers as if none existed.
+    world.model.deny('', ['session:read']);
+    await world.lead(b);
+    await world.until(at(11));
+    expect(world.events.filter((event) => event.kind === 'orphaned')).toEqual([]);
+    expect(world.skipped()).toEqual([{ fire: 10, reason: 'overlap', count: 1 }]);
+    expect(b.logs.lines.join('\n')).toContain('session_prefix "" { policy = "read" }');
+  });
+
   it('runs a fire beside the previous run under overlap allow', async () => {
     const a = await world.instance('a');
     await world.lead(a);
