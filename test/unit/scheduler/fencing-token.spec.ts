@@ -47,4 +47,24 @@ describe('the fencing token', () => {
     expect(world.started()[0].token).toBe(record?.run?.token);
     expect(claimWrites.map((write) => write.index)).toContain(record?.run?.token);
   });
+
+  it('costs two Raft writes per fire in steady state, the claim and the outcome, and at most four reads', async () => {
+    const a = await world.instance('a');
+    await world.lead(a);
+    world.run(a);
+    await world.until(at(2));
+    const writesBefore = world.model.writes.length;
+    const sentBefore = new Map(a.link.sent);
+    await world.until(at(52));
+    const fires = world.started().length;
+    expect(fires).toBe(10);
+    expect((world.model.writes.length - writesBefore) / fires).toBe(2);
+    const per = (name: string): number =>
+      ((a.link.sent.get(name) ?? 0) - (sentBefore.get(name) ?? 0)) / fires;
+    expect(per('Transaction.create')).toBe(2);
+    expect(per('kv.get')).toBeLessThanOrEqual(4);
+    process.stdout.write(
+      `per fire: ${per('Transaction.create')} transactions, ${per('kv.get')} reads\n`,
+    );
+  });
 });

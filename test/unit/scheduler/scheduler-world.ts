@@ -36,8 +36,12 @@ export class SchedulerLink implements ModelTransport {
   private held: Array<() => void> = [];
   private heldAnswers: Array<() => void> = [];
 
+  /** Requests sent, by client call (`kv.get`, `Transaction.create`, `session.info`). */
+  readonly sent = new Map<string, number>();
+
   async send(request: ModelRequest): Promise<ModelAnswer> {
     if (this.down) throw socketError('ECONNREFUSED');
+    this.sent.set(request.name, (this.sent.get(request.name) ?? 0) + 1);
     if (request.name === 'kv.get' && this.holdReadAnswers) {
       const answer = await request.handle();
       await new Promise<void>((resolve) => this.heldAnswers.push(resolve));
