@@ -162,8 +162,8 @@ export class JobRunner {
         // Claimed on our session, yet not started here: a claim whose answer was lost, which is
         // newer than every run started here. The record says it is ours and nobody else's; it
         // runs now, once. An older token is a run of ours that ended after this read was
-        // answered (the record is read again at once).
-        if (token <= this.lastStartedToken) return 0;
+        // answered (the record is read again shortly; never in a tight loop).
+        if (token <= this.lastStartedToken) return STALE_READ_RETRY_MS;
         this.begin(lead, run.fireTime, token, run.attempt);
         return 0;
       } else if (await this.ownerAlive(run.session, lead)) {
@@ -488,4 +488,5 @@ const RETRY_MAX_MS = 5_000;
 /** After a claim refused for leadership: the election will say so soon; look again then at the latest. */
 const NOT_LEADER_RETRY_MS = 1_000;
 const MAX_SLEEP_MS = 60_000;
+const STALE_READ_RETRY_MS = 50;
 const DEFAULT_SKEW_BOUND_MS = 2_000;

@@ -134,4 +134,24 @@ describe('claiming a fire', () => {
       { fireTime: at(5), owner: 'a', instanceId: 'a' },
     ]);
   });
+
+  it('runs each fire once across a handoff between clocks 6 s apart: the fast one fires early, the slow one waits', async () => {
+    const fast = await world.instance('fast', 3_000);
+    const slow = await world.instance('slow', -3_000);
+    await world.lead(fast);
+    world.run(fast);
+    world.run(slow);
+    // The fast clock reads 11 s at 8 s: it has run the fires of 5 and 10 s, each 3 s early.
+    await world.until(at(8));
+    await world.stepDown(fast);
+    await world.lead(slow);
+    // The slow clock reads 5 s now: the record says 10 s is decided, so it waits for 15 s.
+    await world.until(at(19));
+    expect(world.started().map(({ fire, by }) => [fire, by])).toEqual([
+      [5, 'fast'],
+      [10, 'fast'],
+      [15, 'slow'],
+    ]);
+    expect(world.skipped()).toEqual([]);
+  });
 });

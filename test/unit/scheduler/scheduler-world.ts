@@ -2,7 +2,7 @@
 // Consul model (through a link the spec can hold, cut or make lose answers), its own election
 // session, and a leadership the spec hands over (the Leadership seam: who believes it leads is
 // the spec's to say, what Consul says is the model's). Every fire event lands in one ledger.
-import type { NodeConsulPort } from '../../../lib/election';
+import type { Clock, NodeConsulPort } from '../../../lib/election';
 import { ClockOffset } from '../../../lib/scheduler/clock-offset';
 import type { ClusterJob, FireContext, FireEvent } from '../../../lib/scheduler/cluster-job';
 import { decodeJobRecord, jobRecordKey, type JobRecord } from '../../../lib/scheduler/job-record';
@@ -112,6 +112,8 @@ export interface Instance {
   session: string;
   heldIndex: number;
   runner: JobRunner | null;
+  /** The shared virtual clock, with this instance's wall-clock skew. */
+  readonly clock: Clock;
 }
 
 /** A handler that runs until the spec lets it finish (or forever). */
@@ -142,7 +144,8 @@ export class SchedulerWorld {
    */
   private readonly electionPort = modelPort(this.model);
 
-  async instance(id: string): Promise<Instance> {
+  /** An instance; with `skewMs`, its wall clock runs that far ahead of the others' (behind if negative). */
+  async instance(id: string, skewMs = 0): Promise<Instance> {
     const link = new SchedulerLink();
     const port = modelPort(this.model, link);
     const instance: Instance = {
@@ -154,6 +157,12 @@ export class SchedulerWorld {
       session: await port.createSession({ name: id, ttlMs: 0, lockDelayMs: 0, checks: [] }, 1_000),
       heldIndex: 0,
       runner: null,
+      clock: {
+        now: () => this.clock.now(),
+        wallNow: () => this.clock.wallNow() + skewMs,
+        setTimer: (callback, delayMs) => this.clock.setTimer(callback, delayMs),
+        clearTimer: (handle) => this.clock.clearTimer(handle),
+      },
     };
     this.instances.push(instance);
     return instance;
@@ -219,7 +228,7 @@ export class SchedulerWorld {
         },
       },
       port: instance.port,
-      clock: this.clock,
+      clock: instance.clock,
       leadership: instance.leadership,
       instanceId: instance.id,
       recordKey: jobRecordKey(ELECTION_KEY, name),
