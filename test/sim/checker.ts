@@ -379,14 +379,16 @@ export function checkPublished(history: History): Violation[] {
       });
     }
   }
+  // What processes publish is the main election's (a second election's terms have tokens of their own).
+  const intervals = history.intervals.filter((interval) => interval.key === undefined);
   const firstActs = new Map<string, ActingInterval>();
-  for (const interval of history.intervals) {
+  for (const interval of intervals) {
     const key = `${interval.process}#${interval.fencingToken}`;
     const known = firstActs.get(key);
     if (!known || interval.from < known.from) firstActs.set(key, interval);
   }
   for (const run of naming) {
-    for (const acting of history.intervals) {
+    for (const acting of intervals) {
       if (run.token === null || acting.fencingToken <= run.token) continue;
       const first = firstActs.get(`${acting.process}#${acting.fencingToken}`)!;
       const from = Math.max(run.from, acting.from, first.from + published.settleMs);

@@ -35,7 +35,8 @@ export interface ModelAnswer {
 }
 
 /** Capabilities an ACL token can be denied. */
-export type AclCapability = 'key:read' | 'key:write' | 'session:write' | 'service:write';
+export type AclCapability =
+  'key:read' | 'key:write' | 'session:read' | 'session:write' | 'service:write';
 
 /**
  * What an operator's edit of a token's policy takes away: the key rule (`key`), the session rule
@@ -399,6 +400,12 @@ export class ConsulModel {
         };
         return this.store(kv, existing, entry);
       }
+      case 'cas': {
+        // Index 0: only if absent; else only at that ModifyIndex. Then a `set` (seen on 1.8.7).
+        const stale = op.Index === 0 ? existing !== undefined : existing?.ModifyIndex !== op.Index;
+        if (stale) return `failed to set key "${op.Key}", index is stale`;
+        return this.applyTxnOp(kv, { ...op, Verb: 'set' }, index);
+      }
       case 'set': {
         const entry: RawKvEntry = {
           Key: op.Key,
@@ -463,6 +470,19 @@ export class ConsulModel {
     this.sessionsById.set(session.id, session);
     this.armSession(session);
     return { status: 200, body: { ID: session.id } };
+  }
+
+  /**
+   * `GET /v1/session/info/<id>`: the session in a list, or an empty list when unknown (1.8.7). A
+   * token that may not read sessions gets the empty list too: Consul filters, it does not refuse.
+   */
+  sessionRead(id: string, token = ''): ModelAnswer {
+    this.ensureUp();
+    const session = this.sessionsById.get(id);
+    if (!session || this.isDenied(token, 'session:read'))
+      return { status: 200, index: this.raftIndex, body: [] };
+    const body = [{ ID: id, Name: session.name, CreateIndex: session.createIndex }];
+    return { status: 200, index: this.raftIndex, body };
   }
 
   sessionRenew(id: string, token = ''): ModelAnswer {

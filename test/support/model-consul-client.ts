@@ -132,6 +132,15 @@ export function modelClient(model: ConsulModel, transport: ModelTransport, token
             token,
           ),
         ),
+      // The client hands back the first entry of the list (undefined for an empty one).
+      info: (options: Options & { id: string }) =>
+        call(
+          'session.info',
+          false,
+          options,
+          () => model.sessionRead(options.id, token),
+          (answer) => (answer.body as unknown[])[0],
+        ),
       renew: (options: Options & { id: string }) =>
         call('session.renew', true, options, () => model.sessionRenew(options.id, token)),
       destroy: (options: Options & { id: string }) =>

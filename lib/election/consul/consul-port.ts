@@ -144,3 +144,52 @@ export interface CandidatesRead {
   readonly candidates: readonly Candidate[];
   readonly index: number;
 }
+
+/**
+ * What the cluster scheduler needs of Consul beyond the election's key operations: a transaction of
+ * several KV operations (a fire's claim is one, see docs/design/cluster-cron.md) and whether a
+ * session still lives (an orphaned run's owner died with it). Kept apart from {@link ConsulPort} so
+ * that ports which only serve elections need not implement it.
+ */
+export interface ConsulTxnPort {
+  /**
+   * One `POST /v1/txn`: applied whole, or not at all when a check fails (Consul answers 409 with
+   * the failing operations; `ok: false`). A write transaction, so answered by the Raft leader.
+   */
+  transact(operations: readonly TxnOperation[], timeoutMs: number): Promise<TxnOutcome>;
+  /** True while Consul knows the session (`GET /v1/session/info/<id>`). */
+  sessionAlive(sessionId: string, timeoutMs: number): Promise<boolean>;
+}
+
+/** The KV transaction operations the scheduler uses, by Consul's verbs. */
+export type TxnOperation =
+  /** Fails unless `key` exists and is held by `sessionId`. */
+  | { readonly verb: 'check-session'; readonly key: string; readonly sessionId: string }
+  /** Fails unless `key` exists at `index`. */
+  | { readonly verb: 'check-index'; readonly key: string; readonly index: number }
+  /** Writes `value` only if `key` is at `index` (0: only if the key does not exist). */
+  | { readonly verb: 'cas'; readonly key: string; readonly index: number; readonly value: string }
+  /** Writes `value` (keeps the key's session; resets its LockIndex to 0). */
+  | { readonly verb: 'set'; readonly key: string; readonly value: string }
+  /** Returns the key with its value; fails when it does not exist. */
+  | { readonly verb: 'get'; readonly key: string };
+
+/** A key as a transaction returns it: only `get` carries the value (null for the other verbs). */
+export interface TxnEntry extends KeyEntry {
+  readonly key: string;
+}
+
+export type TxnOutcome =
+  | {
+      readonly ok: true;
+      /** One entry per operation, in order (every verb above returns its key; only `get` its value). */
+      readonly results: readonly TxnEntry[];
+      /** Consul's `Date` header (ms since epoch, 1 s resolution), when the answer carried one. */
+      readonly serverDate: number | null;
+    }
+  | {
+      readonly ok: false;
+      /** Why it rolled back: the failing operations' positions and Consul's text. */
+      readonly errors: ReadonlyArray<{ readonly opIndex: number; readonly what: string }>;
+      readonly serverDate: number | null;
+    };

@@ -21,6 +21,8 @@ export interface ConsulAnswer {
   readonly status: number;
   readonly index: number;
   readonly body: unknown;
+  /** Consul's `Date` header in ms since epoch (1 s resolution), null when absent or unreadable. */
+  readonly date?: number | null;
 }
 
 /** What the client's calls accept besides their own fields: per-request timeout and context. */
@@ -51,7 +53,13 @@ export async function send(
   if (isHttpResponse(response)) {
     const index = Number(response.headers['x-consul-index'] ?? 0);
     const body = Array.isArray(outcome) ? outcome[1] : response.body;
-    return { status: response.statusCode, index: Number.isFinite(index) ? index : 0, body };
+    const date = Date.parse(String(response.headers.date ?? ''));
+    return {
+      status: response.statusCode,
+      index: Number.isFinite(index) ? index : 0,
+      body,
+      date: Number.isFinite(date) ? date : null,
+    };
   }
   throw classify(outcome, operation);
 }

@@ -7,17 +7,21 @@ import type {
   CandidateService,
   CandidatesRead,
   ConsulPort,
+  ConsulTxnPort,
   KeyRead,
   NewSession,
   ReadKeyRequest,
   ReleaseRequest,
   TtlCheck,
+  TxnOperation,
+  TxnOutcome,
 } from './consul-port';
 import type { ResolvedElectionOptions } from '../options/election-options';
 import { ConsulRequestError } from './consul-request.error';
 import * as agentCalls from './node-consul-agent';
 import * as keyCalls from './node-consul-keys';
 import * as sessionCalls from './node-consul-sessions';
+import * as txnCalls from './node-consul-txn';
 import type { ConsulClient } from './node-consul-transport';
 
 /** The client's request pipeline (papi), where an extension can amend a request before it is built. */
@@ -71,7 +75,7 @@ export function createConsulClient(connection: ResolvedElectionOptions['consul']
  * API: `node-consul-keys.ts`, `node-consul-sessions.ts`, `node-consul-agent.ts`; each reads the
  * client from here at every call.
  */
-export class NodeConsulPort implements ConsulPort {
+export class NodeConsulPort implements ConsulPort, ConsulTxnPort {
   private readonly client: ConsulClient;
   private readonly agent: http.Agent;
   /** The agent's node name, once a refused request made us ask for it (see namingNode). */
@@ -113,6 +117,14 @@ export class NodeConsulPort implements ConsulPort {
 
   confirmHolding(key: string, sessionId: string, timeoutMs: number): Promise<boolean> {
     return this.namingNode(() => keyCalls.confirmHolding(this.client, key, sessionId, timeoutMs));
+  }
+
+  transact(operations: readonly TxnOperation[], timeoutMs: number): Promise<TxnOutcome> {
+    return this.namingNode(() => txnCalls.transact(this.client, operations, timeoutMs));
+  }
+
+  sessionAlive(sessionId: string, timeoutMs: number): Promise<boolean> {
+    return this.namingNode(() => txnCalls.sessionAlive(this.client, sessionId, timeoutMs));
   }
 
   registerService(service: CandidateService, timeoutMs: number): Promise<void> {

@@ -41,6 +41,8 @@ export class SuccessorNaming {
   private acting: Holding | null = null;
   private readonly retry: TimerSlot;
   private readonly backoff: Backoff;
+  /** When the candidates watch last read, across holds: the next hold's watch keeps the pace. */
+  private readonly lastCandidatesRead: { at: number | null } = { at: null };
 
   constructor(private readonly host: SuccessorHost) {
     this.retry = host.timers.slot();
@@ -76,6 +78,7 @@ export class SuccessorNaming {
         // that register and vanish in a loop (their checks refused) made this watch, and the
         // rewrite after each of its reads, run at the pace of their writes (simulator seed 926).
         same: () => true,
+        lastRead: this.lastCandidatesRead,
       },
     ).finally(() => this.host.problems.reportSuccess('succession'));
   }

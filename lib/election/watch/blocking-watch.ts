@@ -70,6 +70,13 @@ export async function blockingWatch<T extends { readonly index: number }>(
     /** After a failed read: what the last read showed may describe a store that is gone. */
     onFailure?: () => void;
     restarts?: WatchRestart;
+    /**
+     * When this loop last sent a read, kept by its owner across the loop's runs: a watch started
+     * again soon after the last one ended (the candidates watch of a hold that follows another
+     * within a second) waits out the pace before its first read, or each run's first read and the
+     * long poll that follows it at once would add up past the load promise (SAFETY.md, "Load").
+     */
+    lastRead?: { at: number | null };
   },
 ): Promise<void> {
   const backoff = Backoff.forRetries(election.options.retry);
@@ -83,8 +90,12 @@ export async function blockingWatch<T extends { readonly index: number }>(
   let previous: T | null = null;
   /** Since a failed read, until a long poll succeeds: the read without an index is paced too. */
   let recovering = false;
+  const lastReadAt = options.lastRead?.at ?? null;
+  if (lastReadAt !== null && election.clock.now() - lastReadAt < paceMs)
+    await election.sleep(paceMs - (election.clock.now() - lastReadAt));
   while (election.running() && !signal.aborted) {
     const startedAt = election.clock.now();
+    if (options.lastRead) options.lastRead.at = startedAt;
     const turn = options.restarts?.next();
     if (turn?.fromScratch) index = 0;
     try {

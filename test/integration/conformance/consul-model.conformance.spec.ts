@@ -14,6 +14,7 @@ import {
   type CandidatesRead,
   type ConsulPort,
 } from '../../../lib/election';
+import type { TxnOperation, TxnOutcome } from '../../../lib/election/consul/consul-port';
 import { startConsulAgent, type ConsulAgent } from '../../../harness';
 import { ConsulModel, type AclScope } from '../../support/consul-model';
 import { aclPut } from '../../support/consul-acl';
@@ -317,6 +318,12 @@ class Scenario {
   }
 }
 
+/** A transaction's outcome without Consul's Date header, which the model does not send. */
+function withoutDate(outcome: TxnOutcome): unknown {
+  const { serverDate: _date, ...rest } = outcome;
+  return rest;
+}
+
 async function answerOf(step: () => Promise<unknown>): Promise<unknown> {
   try {
     return await step();
@@ -422,7 +429,7 @@ describe('the Consul model against a real agent', () => {
   }, 300_000);
 
   /** A model on the system clock (its TTLs and checks run in real time, beside the agent's). */
-  const modelSide = (seed: number): { model: ConsulModel; port: ConsulPort } => {
+  const modelSide = (seed: number): { model: ConsulModel; port: NodeConsulPort } => {
     const random = new Prng(seed);
     const model = new ConsulModel(systemClock, () => random.next());
     return { model, port: modelPort(model) };
@@ -741,6 +748,109 @@ describe('the Consul model against a real agent', () => {
     );
   }, 30_000);
 
+  it('answers the transactions of a fire claim as Consul does: check-session, cas, check-index, set and get, and the 409 of each failing check with its operation index', async () => {
+    const scenario = new Scenario('fire claim transactions');
+    const { model, port: inModel } = modelSide(106);
+    const port = { consul: consulPort, model: inModel };
+    const prefix = `conformance/${process.pid}/cron`;
+    const electionKey = `${prefix}/leader`;
+    const record = `${prefix}/leader/jobs/nightly`;
+    /** Per side, the record's ModifyIndex that side last saw (indexes differ between the sides). */
+    const seen = { consul: [0], model: [0] };
+    const session = (side: 'consul' | 'model', n = 0): string => scenario.sessions[side][n];
+    const txn = (
+      what: string,
+      operations: (side: 'consul' | 'model') => TxnOperation[],
+    ): Promise<[unknown, unknown]> => {
+      const run = async (side: 'consul' | 'model'): Promise<unknown> => {
+        const outcome = await port[side].transact(operations(side), 5_000);
+        if (side === 'consul') {
+          // The agent stamps every answer with its clock; the model sends no Date header.
+          expect(Math.abs((outcome.serverDate ?? 0) - Date.now())).toBeLessThan(5_000);
+        }
+        if (outcome.ok) {
+          const last = outcome.results.at(-1);
+          if (last?.key === record) seen[side].push(last.modifyIndex);
+          return { ok: true, results: outcome.results };
+        }
+        return { ok: false, errors: outcome.errors };
+      };
+      return scenario.step(
+        what,
+        () => run('consul'),
+        () => run('model'),
+      );
+    };
+    const latest = (side: 'consul' | 'model'): number => seen[side].at(-1)!;
+    const claim = (side: 'consul' | 'model', index: number, value: string): TxnOperation[] => [
+      { verb: 'check-session', key: electionKey, sessionId: session(side) },
+      { verb: 'cas', key: record, index, value },
+      { verb: 'get', key: record },
+    ];
+    try {
+      await sessionStep(scenario, port, 'create the leader session', {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+      });
+      await sessionStep(scenario, port, 'create another session', {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+      });
+      await scenario.both('the leader acquires the election key', port, (side, which) =>
+        side.acquire(
+          { key: electionKey, sessionId: session(which), value: 'leader', expectedModifyIndex: 0 },
+          5_000,
+        ),
+      );
+      await txn('claim the first fire: cas at 0 creates the record', (side) =>
+        claim(side, 0, 'T1'),
+      );
+      await txn('claim again at 0: the record exists, stale', (side) => claim(side, 0, 'T1 again'));
+      await txn('claim the next fire at the index read', (side) => claim(side, latest(side), 'T2'));
+      await txn('claim at the index before: stale', (side) =>
+        claim(side, seen[side].at(-2)!, 'T3'),
+      );
+      await txn('another session claims: the session check fails first', (side) => [
+        { verb: 'check-session', key: electionKey, sessionId: session(side, 1) },
+        { verb: 'cas', key: record, index: latest(side), value: 'T3' },
+      ]);
+      await txn('every failing check is reported, with its operation index', (side) => [
+        { verb: 'check-session', key: `${prefix}/absent`, sessionId: session(side) },
+        { verb: 'check-index', key: record, index: seen[side].at(-2)! },
+        { verb: 'get', key: `${prefix}/absent` },
+        { verb: 'check-index', key: `${prefix}/absent`, index: 1 },
+      ]);
+      await txn('check-index at the index read, then set', (side) => [
+        { verb: 'check-index', key: record, index: latest(side) },
+        { verb: 'set', key: record, value: 'outcome' },
+        { verb: 'get', key: record },
+      ]);
+      await txn('a set of the same value writes nothing: the index stays', () => [
+        { verb: 'set', key: record, value: 'outcome' },
+        { verb: 'get', key: record },
+      ]);
+      const alive = await scenario.both('the leader session is alive', port, (side, which) =>
+        (side as NodeConsulPort).sessionAlive(session(which), 5_000),
+      );
+      expect(alive).toEqual([true, true]);
+      await scenario.both('destroy the leader session', port, (side, which) =>
+        side.destroySession(session(which), 5_000),
+      );
+      const gone = await scenario.both('the destroyed session is gone', port, (side, which) =>
+        (side as NodeConsulPort).sessionAlive(session(which), 5_000),
+      );
+      expect(gone).toEqual([false, false]);
+      await txn('the deposed leader claims late: its session no longer holds the key', (side) =>
+        claim(side, latest(side), 'late'),
+      );
+    } finally {
+      for (const id of scenario.sessions.consul)
+        await consulPort.destroySession(id, 5_000).catch(() => undefined);
+      model.dispose();
+    }
+    process.stdout.write(`conformance (fire claim): ${scenario.compared} answers compared\n`);
+  }, 30_000);
+
   // Last: it wipes the agent every other test here uses.
   it('forgets every session and key when a dev agent restarts, and its indexes start over, as Consul does', async () => {
     const scenario = new Scenario('agent restart');
@@ -828,9 +938,9 @@ describe('the Consul model against a real agent with ACLs', () => {
     const model = new ConsulModel(systemClock, () => random.next());
     // The model's tokens: the management token may do everything, the read-only one reads keys,
     // the anonymous token (default policy deny) nothing.
-    model.deny(readOnlyToken, ['key:write', 'session:write', 'service:write']);
-    model.deny('', ['key:read', 'key:write', 'session:write', 'service:write']);
-    const ports = (token: string): { consul: NodeConsulPort; model: ConsulPort } => ({
+    model.deny(readOnlyToken, ['key:write', 'session:read', 'session:write', 'service:write']);
+    model.deny('', ['key:read', 'key:write', 'session:read', 'session:write', 'service:write']);
+    const ports = (token: string): { consul: NodeConsulPort; model: NodeConsulPort } => ({
       consul: new NodeConsulPort({ host: agent.host, port: agent.port, secure: false, token }),
       model: modelPort(model, undefined, token),
     });
@@ -868,6 +978,24 @@ describe('the Consul model against a real agent with ACLs', () => {
         side.confirmHolding(key, session(which, 0), 5_000),
       );
       await scenario.both('management token: acquire', admin, acquire(0));
+      const claim = (which: 'consul' | 'model'): TxnOperation[] => [
+        { verb: 'check-session', key, sessionId: session(which, 0) },
+        { verb: 'cas', key: `${key}/jobs/nightly`, index: 0, value: 'claimed' },
+        { verb: 'get', key: `${key}/jobs/nightly` },
+      ];
+      await scenario.both('read-only token: claim a fire', reader, (side, which) =>
+        (side as NodeConsulPort).transact(claim(which), 5_000).then(withoutDate),
+      );
+      await scenario.both('management token: claim a fire', admin, (side, which) =>
+        (side as NodeConsulPort).transact(claim(which), 5_000).then(withoutDate),
+      );
+      // Consul filters what a token may not read: a live session looks gone.
+      await scenario.both('read-only token: is the leader session alive', reader, (side, which) =>
+        (side as NodeConsulPort).sessionAlive(session(which, 0), 5_000),
+      );
+      await scenario.both('anonymous: is the leader session alive', anonymous, (side, which) =>
+        (side as NodeConsulPort).sessionAlive(session(which, 0), 5_000),
+      );
       await scenario.both('read-only token: confirm the hold', reader, (side, which) =>
         side.confirmHolding(key, session(which, 0), 5_000),
       );
