@@ -1,5 +1,5 @@
 import { Backoff } from '../time/backoff';
-import { blockingWatch, type WatchContext } from '../watch/blocking-watch';
+import { blockingWatch, newReadPace, type WatchContext } from '../watch/blocking-watch';
 import type { Candidate } from '../consul/consul-port';
 import { ConsulRequestError } from '../consul/consul-request.error';
 import type { ElectionContext } from './election-context';
@@ -41,8 +41,8 @@ export class SuccessorNaming {
   private acting: Holding | null = null;
   private readonly retry: TimerSlot;
   private readonly backoff: Backoff;
-  /** When the candidates watch last read, across holds: the next hold's watch keeps the pace. */
-  private readonly lastCandidatesRead: { at: number | null } = { at: null };
+  /** The candidates watch's pace, across holds: the next hold's watch keeps it. */
+  private readonly candidatesPace = newReadPace();
 
   constructor(private readonly host: SuccessorHost) {
     this.retry = host.timers.slot();
@@ -78,7 +78,7 @@ export class SuccessorNaming {
         // that register and vanish in a loop (their checks refused) made this watch, and the
         // rewrite after each of its reads, run at the pace of their writes (simulator seed 926).
         same: () => true,
-        lastRead: this.lastCandidatesRead,
+        pace: this.candidatesPace,
       },
     ).finally(() => this.host.problems.reportSuccess('succession'));
   }

@@ -54,6 +54,16 @@ export class WatchRestart {
 }
 
 /** A blocking-query loop with Consul's index rules and capped, jittered backoff on errors. */
+/** When a loop last read, and when it last read sooner than the pace after the read before. */
+export interface ReadPace {
+  lastAt: number | null;
+  soonAt: number | null;
+}
+
+export function newReadPace(): ReadPace {
+  return { lastAt: null, soonAt: null };
+}
+
 export async function blockingWatch<T extends { readonly index: number }>(
   election: WatchContext,
   source: 'watch' | 'candidates',
@@ -71,12 +81,12 @@ export async function blockingWatch<T extends { readonly index: number }>(
     onFailure?: () => void;
     restarts?: WatchRestart;
     /**
-     * When this loop last sent a read, kept by its owner across the loop's runs: a watch started
-     * again soon after the last one ended (the candidates watch of a hold that follows another
-     * within a second) waits out the pace before its first read, or each run's first read and the
-     * long poll that follows it at once would add up past the load promise (SAFETY.md, "Load").
+     * The loop's pace, kept by its owner across the loop's runs: a watch started again soon after
+     * the last one ended (the candidates watch of a hold that follows another within a second)
+     * keeps the pace of the last run instead of starting afresh, or each run's first read and the
+     * long poll after it would add up past the load promise.
      */
-    lastRead?: { at: number | null };
+    pace?: ReadPace;
   },
 ): Promise<void> {
   const backoff = Backoff.forRetries(election.options.retry);
@@ -90,12 +100,24 @@ export async function blockingWatch<T extends { readonly index: number }>(
   let previous: T | null = null;
   /** Since a failed read, until a long poll succeeds: the read without an index is paced too. */
   let recovering = false;
-  const lastReadAt = options.lastRead?.at ?? null;
-  if (lastReadAt !== null && election.clock.now() - lastReadAt < paceMs)
-    await election.sleep(paceMs - (election.clock.now() - lastReadAt));
+  const pace = options.pace ?? null;
   while (election.running() && !signal.aborted) {
+    if (pace) {
+      // A watch its owner starts again and again (the candidates watch, once per hold) keeps the
+      // load promise across its runs (SAFETY.md, "Load"): a read comes at least the pace after the
+      // one before, but for one a second that may follow at once (a run's first read and the long
+      // poll after it). The key watch runs once per election and follows a change at once, so that
+      // a release is acted on within milliseconds (the documented exception).
+      const sinceLast = pace.lastAt === null ? Infinity : election.clock.now() - pace.lastAt;
+      if (sinceLast < paceMs) {
+        if (pace.soonAt !== null && election.clock.now() - pace.soonAt < 1_000) {
+          await election.sleep(paceMs - sinceLast);
+          if (!election.running() || signal.aborted) return;
+        } else pace.soonAt = election.clock.now();
+      }
+    }
     const startedAt = election.clock.now();
-    if (options.lastRead) options.lastRead.at = startedAt;
+    if (pace) pace.lastAt = startedAt;
     const turn = options.restarts?.next();
     if (turn?.fromScratch) index = 0;
     try {
