@@ -302,7 +302,11 @@ export class SimProcess implements Clock {
   private cutOnAnswer: { requestName: string; onCut: () => void } | null = null;
 
   resume(): void {
-    if (!this.paused) return;
+    // A pause that ends while the machine is suspended or its VM paused (a GC pause or a SIGSTOP
+    // that overlapped a clock stop) leaves the process stopped: it runs nothing until its clocks
+    // run again (resumeClocks). Otherwise it would run code on a clock that stands — no timer of
+    // it comes due, so its stale-leader drop after D never fires (simulator seed 736).
+    if (!this.paused || this.monoStoppedAt !== null) return;
     this.paused = false;
     const frozen = this.frozen;
     this.frozen = [];
