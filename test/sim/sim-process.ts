@@ -376,6 +376,17 @@ export class SimProcess implements Clock {
     this.publishedRun = { process: this.name, leader, token, known, from: now, to: now };
   }
 
+  /**
+   * A request of the election whose published state the checker judges (the main key's) timed
+   * out. Only its own failures start its count: a second election on the same client has requests
+   * of its own, and their timeouts tell the main election nothing (simulator seed 780).
+   */
+  noteRequestTimedOut(): void {
+    const outage = this.outages.at(-1);
+    if (this.faults.partitioned && outage && outage.failedAt === null)
+      outage.failedAt = this.scheduler.now;
+  }
+
   closePublished(): void {
     if (this.publishedRun) this.published.push(this.publishedRun);
     this.publishedRun = null;
@@ -401,9 +412,6 @@ export class SimProcess implements Clock {
         if (done) return;
         done = true;
         if (timer) this.clearTimer(timer);
-        const outage = this.outages.at(-1);
-        if (what === 'timeout' && this.faults.partitioned && outage && outage.failedAt === null)
-          outage.failedAt = this.scheduler.now;
         this.trace(`${this.name} ← ${request.name} ${what}`);
         outcome();
       };

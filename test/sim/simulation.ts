@@ -6,7 +6,12 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import crypto = require('node:crypto');
 import { FAST_TIMINGS } from '../support/election-kit';
-import { LeaderElection, type ElectionOptions, type NodeConsulPort } from '../../lib/election';
+import {
+  ConsulRequestError,
+  LeaderElection,
+  type ElectionOptions,
+  type NodeConsulPort,
+} from '../../lib/election';
 import { resolveElectionOptions } from '../../lib/election/options/resolve-election-options';
 import { ConsulModel, type AclScope, type ModelAnswer } from '../support/consul-model';
 import { modelPort } from '../support/model-consul-client';
@@ -449,6 +454,28 @@ function blindWatchMs(schedule: readonly Fault[], watchWaitMs: number): number {
     (fault) => fault.kind === 'answer-index' && fault.detail?.index === 'far-ahead',
   );
   return farAhead ? watchWaitMs * (17 / 16) : 0;
+}
+
+/**
+ * The shared port as one election calls it, telling `onTimeout` when a request of that election
+ * timed out: the transport sees the requests of every election on the client and cannot tell whose
+ * a request is.
+ */
+function reportingTimeouts(port: NodeConsulPort, onTimeout: () => void): NodeConsulPort {
+  return new Proxy(port, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]): unknown => {
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (result instanceof Promise)
+          result.catch((error: unknown) => {
+            if (error instanceof ConsulRequestError && error.kind === 'timeout') onTimeout();
+          });
+        return result;
+      };
+    },
+  });
 }
 
 /** Sets an answer fault on `processes`; returns what heals it. */
@@ -1177,7 +1204,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       key: SIM_KEY,
       instanceId: candidate.instanceId,
       ...candidate.options,
-      consulPort,
+      consulPort: reportingTimeouts(consulPort, () => process.noteRequestTimedOut()),
       clock: process,
       logger: logger(name),
     });
