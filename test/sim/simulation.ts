@@ -2193,12 +2193,18 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
           // A connected follower sees a new leader at its next read: after an error burst or an
           // ACL revocation (up to 4 s), a backoff (maxDelay), slow answers, or — while errors
           // last — once it dropped the leader after D.
+          // And after an index pushed far ahead, its next read is the long poll that index held
+          // for the whole watchWait (SAFETY.md, "Load": a limitation, not a promise; seed 289).
           settleMs:
             4_000 +
             longest((o) => o.retry.maxDelayMs) +
             longest((o) => o.leaseDurationMs) * 1.02 +
             3 * longest((o) => o.requestTimeoutMs) +
-            1_000,
+            1_000 +
+            blindWatchMs(
+              schedule,
+              longest((o) => o.watchWaitMs),
+            ),
         },
         loopRequests,
         maxRequestsPerSecondPerLoop: (process) => loopBounds.get(process) ?? 0,
