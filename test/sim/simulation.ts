@@ -2046,6 +2046,8 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     inCalm = false;
     setSlowCommits(null);
     // The operator puts the key rules back: the handoffs that follow are owed to every candidate.
+    // A candidate refused until now may be in a 403's backoff (maxDelay) that began just before.
+    const rulesBackAt = lastingRevocations.size > 0 ? scheduler.now : null;
     for (const token of lastingRevocations.keys()) {
       log(`${token}'s key rule given back`);
       model.deny(token, []);
@@ -2085,7 +2087,9 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     await scheduler.runUntil(
       Math.max(
         scheduler.now + 2 * longest((o) => o.successionStepMs) + 500,
-        healedAt +
+        // Or since its key rule came back, for one whose lasting revocation outlived the heal
+        // (seed 253: a 403 at 27.5 s, the rule back at 32.9 s, the probe at 34.5 s in its backoff).
+        Math.max(healedAt, rulesBackAt ?? healedAt) +
           longest((o) => o.retry.maxDelayMs) +
           4 * longest((o) => o.requestTimeoutMs) +
           1_000,
