@@ -1,4 +1,11 @@
-import { checkHandoffs, checkLoad, checkSafety, checkTokens, type History } from './checker';
+import {
+  checkHandoffs,
+  checkLoad,
+  checkPublished,
+  checkSafety,
+  checkTokens,
+  type History,
+} from './checker';
 
 const history = (overrides: Partial<History>): History => ({
   intervals: [],
@@ -81,5 +88,29 @@ describe('the checker over a fleet whose processes run several elections', () =>
     expect(violations.map((v) => v.message)).toEqual([
       'c2.1 sent 15 requests in one second from 0.000s (bound 10)',
     ]);
+  });
+});
+
+describe('the published-state rule over a process whose clocks stood', () => {
+  const cutOff = (clockStops: History['clockStops']): History =>
+    history({
+      clockStops,
+      published: {
+        // Named a leader until 8.3 s; cut off at 2 s, its first request failed at 2.3 s.
+        runs: [{ process: 'c2.1', leader: 'c2', token: 23, known: true, from: 0, to: 8_300 }],
+        outages: [{ process: 'c2.1', from: 2_000, failedAt: 2_300, to: 8_400 }],
+        unknownWithinMs: 3_000,
+        settleMs: 10_000,
+      },
+    });
+
+  it('reports a cut-off process that names a leader past the bound', () => {
+    expect(checkPublished(cutOff([])).map((v) => v.rule)).toEqual(['published-state']);
+  });
+
+  it('counts the bound on the process’s clock: a suspend within it does not count', () => {
+    const suspended = [{ process: 'c2.1', kind: 'suspend' as const, from: 3_700, to: 8_000 }];
+
+    expect(checkPublished(cutOff(suspended))).toEqual([]);
   });
 });

@@ -302,7 +302,11 @@ export class SimProcess implements Clock {
   private cutOnAnswer: { requestName: string; onCut: () => void } | null = null;
 
   resume(): void {
-    if (!this.paused) return;
+    // A pause that ends while the machine is suspended or its VM paused (a GC pause or a SIGSTOP
+    // that overlapped a clock stop) leaves the process stopped: it runs nothing until its clocks
+    // run again (resumeClocks). Otherwise it would run code on a clock that stands — no timer of
+    // it comes due, so its stale-leader drop after D never fires (simulator seed 736).
+    if (!this.paused || this.monoStoppedAt !== null) return;
     this.paused = false;
     const frozen = this.frozen;
     this.frozen = [];
@@ -372,6 +376,17 @@ export class SimProcess implements Clock {
     this.publishedRun = { process: this.name, leader, token, known, from: now, to: now };
   }
 
+  /**
+   * A request of the election whose published state the checker judges (the main key's) timed
+   * out. Only its own failures start its count: a second election on the same client has requests
+   * of its own, and their timeouts tell the main election nothing (simulator seed 780).
+   */
+  noteRequestTimedOut(): void {
+    const outage = this.outages.at(-1);
+    if (this.faults.partitioned && outage && outage.failedAt === null)
+      outage.failedAt = this.scheduler.now;
+  }
+
   closePublished(): void {
     if (this.publishedRun) this.published.push(this.publishedRun);
     this.publishedRun = null;
@@ -397,9 +412,6 @@ export class SimProcess implements Clock {
         if (done) return;
         done = true;
         if (timer) this.clearTimer(timer);
-        const outage = this.outages.at(-1);
-        if (what === 'timeout' && this.faults.partitioned && outage && outage.failedAt === null)
-          outage.failedAt = this.scheduler.now;
         this.trace(`${this.name} ← ${request.name} ${what}`);
         outcome();
       };
