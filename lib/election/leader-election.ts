@@ -25,6 +25,7 @@ import type { LeaderValue } from './protocol/leader-value';
 import type { LeadershipState } from './state/leadership-state';
 import { NodeConsulPort } from './consul/node-consul.port';
 import { heldKeyOf, KeyRelease, type HeldKey } from './protocol/release';
+import { releaseAfterResign } from './protocol/resignation';
 import { resolveElectionOptions } from './options/resolve-election-options';
 import { PublishedLeader } from './state/published-leader';
 import { StatePublisher } from './state/state-publisher';
@@ -39,7 +40,7 @@ import { mayClaimReleased } from './protocol/takeover';
  * `sent` being the send time of its last confirmation (`check-session` transaction) that Consul
  * answered yes. A candidate that takes over a key acts only once the previous holder's lease has run
  * out (takeover.ts, actTime), unless that holder released it with a marker it was entitled to write
- * (mayClaimReleased). Lock-delay ≥ D is a second layer; the fencing token is the acquire's ModifyIndex.
+ * (mayClaimReleased). The fencing token is the acquire's ModifyIndex.
  */
 export class LeaderElection {
   readonly options: ResolvedElectionOptions;
@@ -252,19 +253,7 @@ export class LeaderElection {
     const drained = options.drain
       ? drainWithin(this.options, this.clock, this.logger, options.drain)
       : Promise.resolve(true);
-    let attempted = (): void => undefined;
-    const firstAttempt = new Promise<void>((resolve) => (attempted = resolve));
-    const released = this.release.release(
-      holding.session,
-      holding,
-      drained.then((workDrained) =>
-        mayClaimReleased({ acted, workDrained, vacancy: holding.vacancy }),
-      ),
-      attempted,
-    );
-    // Resolves once Consul answered the first release; when it refused, the retries go on in the
-    // background with backoff, and resign() does not hang on a Consul that keeps refusing.
-    await Promise.race([released, firstAttempt]);
+    await releaseAfterResign(this.release, holding, acted, drained);
   }
 
   /**
