@@ -9,6 +9,7 @@ import type {
   ConsulPort,
   KeyRead,
   NewSession,
+  ReadCandidatesRequest,
   ReadKeyRequest,
   ReleaseRequest,
   TtlCheck,
@@ -123,7 +124,7 @@ export class NodeConsulPort implements ConsulPort {
     return this.namingNode(() => agentCalls.registerTtlCheck(this.client, check, timeoutMs));
   }
 
-  readCandidates(serviceName: string, request: ReadKeyRequest): Promise<CandidatesRead> {
+  readCandidates(serviceName: string, request: ReadCandidatesRequest): Promise<CandidatesRead> {
     return this.namingNode(() => agentCalls.readCandidates(this.client, serviceName, request));
   }
 

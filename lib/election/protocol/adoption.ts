@@ -7,6 +7,7 @@ import { decodeLeaderValue, type LeaderValue } from './leader-value';
 import { heldKeyOf } from './release';
 import { isOwnRewrite } from './successors';
 import { leaseWaitMs } from './takeover';
+import { longestCandidateLeaseMs } from './candidate-leases';
 
 /** What an adoption needs of the campaign that found the hold. */
 export interface AdoptionCampaign {
@@ -101,7 +102,11 @@ export class Adoption {
       return null;
     }
     if (this.host.session() !== session || this.host.holding()) return null;
-    const successorWaitMs = this.successorWaitMs();
+    // The lost acquire may have taken the key absent: the catalog names the longest lease of a
+    // holder before us that this instance may never have read (candidate-leases.ts).
+    const catalogLeaseMs = await longestCandidateLeaseMs(this.host);
+    if (this.host.session() !== session || this.host.holding()) return null;
+    const successorWaitMs = Math.max(this.successorWaitMs(), catalogLeaseMs ?? 0);
     // The token is Consul's index of the entry, never one read from the value: an operator's
     // import may have put an old one there.
     const token = entry.modifyIndex;
