@@ -7,7 +7,7 @@ import { decodeLeaderValue, type LeaderValue } from './leader-value';
 import { heldKeyOf } from './release';
 import { isOwnRewrite } from './successors';
 import { leaseWaitMs } from './takeover';
-import { longestCandidateLeaseMs } from './candidate-leases';
+import { LEASE_DURATION_MAX_MS } from '../options/option-durations';
 
 /** What an adoption needs of the campaign that found the hold. */
 export interface AdoptionCampaign {
@@ -102,11 +102,7 @@ export class Adoption {
       return null;
     }
     if (this.host.session() !== session || this.host.holding()) return null;
-    // The lost acquire may have taken the key absent: the catalog names the longest lease of a
-    // holder before us that this instance may never have read (candidate-leases.ts).
-    const catalogLeaseMs = await longestCandidateLeaseMs(this.host);
-    if (this.host.session() !== session || this.host.holding()) return null;
-    const successorWaitMs = Math.max(this.successorWaitMs(), catalogLeaseMs ?? 0);
+    const successorWaitMs = this.successorWaitMs();
     // The token is Consul's index of the entry, never one read from the value: an operator's
     // import may have put an old one there.
     const token = entry.modifyIndex;
@@ -122,6 +118,12 @@ export class Adoption {
     }
     this.host.logger.log(ElectionMessages.adopted(this.host.options.key, entry.modifyIndex));
     this.campaign.won();
+    // The lost acquire may have taken the key absent: until the catalog names the leases of the
+    // key's candidates, wait out the longest one allowed (candidate-leases.ts).
+    const leasesUnknown = this.host.options.healthCheck
+      ? { from: observation.observedAt, knownMs: successorWaitMs }
+      : undefined;
+    const waitMs = leaseWaitMs(leasesUnknown ? LEASE_DURATION_MAX_MS : successorWaitMs, undefined);
     this.host.onAcquired({
       session,
       value: held.value,
@@ -129,8 +131,9 @@ export class Adoption {
       modifyIndex: entry.modifyIndex,
       leaseFrom: sent,
       vacancy: 'invalidated',
-      actAt: Math.max(sent.mono, observation.observedAt + leaseWaitMs(successorWaitMs, undefined)),
+      actAt: Math.max(sent.mono, observation.observedAt + waitMs),
       successorWaitMs,
+      leasesUnknown,
       previousHolder: undefined,
       overwritten,
     });

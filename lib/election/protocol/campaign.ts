@@ -14,7 +14,7 @@ import { heldKeyOf } from './release';
 import { successionRank } from './succession';
 import { inheritSuccessors } from './successors';
 import { actTime, leaseWaitMs, mayClaimReleased, vacancyOf } from './takeover';
-import { longestCandidateLeaseMs } from './candidate-leases';
+import { LEASE_DURATION_MAX_MS } from '../options/option-durations';
 
 /** How long past Consul's lock-delay to try an acquire, so that our clock's rate does not race Consul's. */
 const LOCK_DELAY_MARGIN_MS = 25;
@@ -233,12 +233,13 @@ export class Campaign implements AdoptionCampaign {
     if (result.acquired) {
       const vacancy = vacancyOf(observation.entry, observation.heldBefore);
       // An absent key names no lease of the holder before us, which may be longer than any this
-      // instance read (a rolling change that lengthens leaseDuration): the catalog names every
-      // candidate that may still act, with its lease (SAFETY.md, rule 2). The wait counts from the
-      // acquire's answer all the same; the key's leaseMs follows through the successors' rewrite.
-      const catalogLeaseMs =
-        vacancy === 'absent' ? await longestCandidateLeaseMs(this.host) : undefined;
-      const waitedMs = Math.max(successorWaitMs, catalogLeaseMs ?? 0);
+      // instance read (a rolling change that lengthens leaseDuration): until the catalog names the
+      // leases of the key's candidates, the hold waits out the longest one allowed (SAFETY.md,
+      // rule 2; candidate-leases.ts).
+      const leasesUnknown =
+        vacancy === 'absent' && this.host.options.healthCheck
+          ? { from: answeredAt, knownMs: successorWaitMs }
+          : undefined;
       const takeover: Takeover = {
         session,
         value: { ...value, token: result.modifyIndex },
@@ -251,25 +252,30 @@ export class Campaign implements AdoptionCampaign {
           sentAt: sent.mono,
           answeredAt,
           freeSeenAt: observation.observedAt,
-          waitMs: leaseWaitMs(waitedMs, undefined),
+          waitMs: leaseWaitMs(leasesUnknown ? LEASE_DURATION_MAX_MS : successorWaitMs, undefined),
         }),
-        successorWaitMs: waitedMs,
+        successorWaitMs,
+        leasesUnknown,
         previousHolder: decodeLeaderValue(observation.entry?.value ?? null)?.instanceId,
         neverSeenHeld: vacancy === 'absent' && !observation.heldBefore,
       };
       // stop() began, or resign() was called, while the acquire was in flight: never act.
       const neverActed = mayClaimReleased({ acted: false, workDrained: true, vacancy });
-      const held = {
-        value: takeover.value,
-        acquiredIndex: takeover.modifyIndex,
-        successorWaitMs: waitedMs,
-      };
       if (!this.host.running()) {
-        this.host.onAcquiredWhileStopping(heldKeyOf(held, neverActed));
+        this.host.onAcquiredWhileStopping(
+          heldKeyOf(
+            { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
+            neverActed,
+          ),
+        );
         return null;
       }
       if (answeredAt < this.pausedUntil) {
-        this.host.release(session, held, Promise.resolve(neverActed));
+        this.host.release(
+          session,
+          { value: takeover.value, acquiredIndex: takeover.modifyIndex, successorWaitMs },
+          Promise.resolve(neverActed),
+        );
         return null;
       }
       this.backoff.reset();

@@ -1,5 +1,6 @@
 import type { ElectionContext } from './election-context';
-import { LEASE_DURATION_MAX_MS } from '../options/option-durations';
+import { Backoff } from '../time/backoff';
+import type { TimerSlot } from '../time/election-timers';
 import { ElectionMessages } from '../election.messages';
 
 /**
@@ -11,31 +12,58 @@ import { ElectionMessages } from '../election.messages';
  * after its check turned critical, so for as long as it may still act: a read sent after our
  * acquire was answered lists it.
  *
- * Undefined without a health check (no service, no catalog: the holder knows only what the key
- * told it). A read that fails gives the longest lease allowed: never a shorter wait than the
- * catalog would have named.
+ * Until a read answers, the hold waits out the longest lease allowed; a failed read is retried with
+ * the backoff (one loop, in the place of the campaign, which does not run while we hold the key).
  */
-export async function longestCandidateLeaseMs(
-  context: ElectionContext,
-): Promise<number | undefined> {
-  const { healthCheck, key, requestTimeoutMs } = context.options;
-  if (!healthCheck) return undefined;
-  try {
-    const read = await context.port.readCandidates(healthCheck.serviceName, {
-      timeoutMs: requestTimeoutMs,
-      includeCritical: true,
-    });
-    // By key, not by service name alone: a user may give two keys one `serviceName`.
-    return Math.max(
-      0,
-      ...read.candidates
+export class CandidateLeases {
+  private readonly timer: TimerSlot;
+  private readonly backoff: Backoff;
+
+  constructor(private readonly context: ElectionContext) {
+    this.timer = context.timers.slot();
+    this.backoff = Backoff.forRetries(context.options.retry);
+  }
+
+  /**
+   * Reads the catalog until one read answers, while `pending()`; then calls `learned` with the
+   * longest lease of the key's candidates (0 when none says). Does nothing without a health check:
+   * no service, no catalog.
+   */
+  learn(pending: () => boolean, learned: (longestMs: number) => void): void {
+    this.timer.clear();
+    this.backoff.reset();
+    void this.attempt(pending, learned, true);
+  }
+
+  private async attempt(
+    pending: () => boolean,
+    learned: (longestMs: number) => void,
+    first: boolean,
+  ): Promise<void> {
+    const { healthCheck, key, requestTimeoutMs } = this.context.options;
+    if (!healthCheck || !pending()) return;
+    try {
+      const read = await this.context.port.readCandidates(healthCheck.serviceName, {
+        timeoutMs: requestTimeoutMs,
+        includeCritical: true,
+      });
+      if (!pending()) return;
+      // By key, not by service name alone: a user may give two keys one `serviceName`.
+      const leases = read.candidates
         .filter((candidate) => candidate.leaderKey === key)
-        .map((candidate) => candidate.leaseMs ?? 0),
-    );
-  } catch (error) {
-    context.logger.warn(
-      ElectionMessages.candidateLeasesUnread(key, healthCheck.serviceName, String(error)),
-    );
-    return LEASE_DURATION_MAX_MS;
+        .map((candidate) => candidate.leaseMs ?? 0);
+      learned(Math.max(0, ...leases));
+    } catch (error) {
+      if (!pending()) return;
+      if (first) {
+        this.context.logger.warn(
+          ElectionMessages.candidateLeasesUnread(key, healthCheck.serviceName, String(error)),
+        );
+      }
+      this.timer.arm(
+        () => void this.attempt(pending, learned, false),
+        this.backoff.nextAfter(error),
+      );
+    }
   }
 }
