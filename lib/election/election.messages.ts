@@ -92,6 +92,10 @@ export const ElectionMessages = {
   acquiredWaiting: (key: string, fencingToken: number, waitMs: number) =>
     `Acquired "${key}" (fencing token ${fencingToken}); acting in ${describeDuration(waitMs)}, ` +
     "once the previous holder's lease has run out",
+  candidateLeasesUnread: (key: string, serviceName: string, error: string) =>
+    `Could not read the candidates of service "${serviceName}" after taking "${key}", which did ` +
+    `not exist (${error}); retrying with backoff, and acting only once a read names their leases ` +
+    'or the longest lease allowed has passed',
   acquiredAbsentWaiting: (key: string, fencingToken: number, waitMs: number) =>
     `Acquired "${key}" (fencing token ${fencingToken}), which did not exist; acting in ` +
     `${describeDuration(waitMs)}: a key deleted under a live leader looks the same as a new one, so ` +

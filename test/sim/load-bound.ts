@@ -38,15 +38,17 @@ export function requestsPerSecondPerProcess(options: ElectionOptions): number {
 
 /**
  * The loop that sent a request, where only one loop sends its kind: the hold's confirmation (the
- * one read-only transaction) and the candidates watch (the only health read). Others are shared
+ * one read-only transaction) and the candidates watch (the only health read of passing instances;
+ * a campaign that took the key absent reads all of them, once per acquire). Others are shared
  * (a key read may be the watch's, the release's or the adoption's) and count for the process only.
  */
 export function loopOf(request: {
   readonly name: string;
   readonly write: boolean;
+  readonly passingOnly?: boolean;
 }): 'confirmation' | 'candidates watch' | null {
   if (request.name === 'Transaction.create' && !request.write) return 'confirmation';
-  if (request.name === 'health.service') return 'candidates watch';
+  if (request.name === 'health.service' && request.passingOnly !== false) return 'candidates watch';
   return null;
 }
 

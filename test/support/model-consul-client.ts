@@ -20,6 +20,8 @@ export interface ModelRequest {
   readonly write: boolean;
   /** A blocking query (a long poll with an index). */
   readonly blocking: boolean;
+  /** A health read of the passing instances only (the candidates watch's), not of all of them. */
+  readonly passingOnly?: boolean;
   readonly timeoutMs: number;
   /** The client's cancel context (emits `cancel`). */
   readonly ctx?: EventEmitter;
@@ -82,6 +84,7 @@ export function modelClient(model: ConsulModel, transport: ModelTransport, token
         name,
         write,
         blocking: Number(options.index ?? 0) > 0,
+        ...(name === 'health.service' && { passingOnly: !!options.passing }),
         timeoutMs: options.timeout ?? 0,
         ctx: options.ctx,
         handle,

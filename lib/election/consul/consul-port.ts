@@ -52,8 +52,11 @@ export interface ConsulAgentPort {
    * sessions bound to a check across a re-registration that stays passing (checked on 1.8.7).
    */
   registerTtlCheck(check: TtlCheck, timeoutMs: number): Promise<void>;
-  /** The instances of a service whose checks all pass, for ordered succession; a blocking query with `index`. */
-  readCandidates(serviceName: string, request: ReadKeyRequest): Promise<CandidatesRead>;
+  /**
+   * The instances of a service whose checks all pass, for ordered succession; a blocking query with
+   * `index`. With `includeCritical`, every instance in the catalog, its checks passing or not.
+   */
+  readCandidates(serviceName: string, request: ReadCandidatesRequest): Promise<CandidatesRead>;
   passCheck(checkId: string, timeoutMs: number): Promise<'passed' | 'not-found'>;
   deregisterService(serviceId: string, timeoutMs: number): Promise<void>;
 }
@@ -64,6 +67,11 @@ export interface ReadKeyRequest {
   readonly waitMs?: number;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+}
+
+export interface ReadCandidatesRequest extends ReadKeyRequest {
+  /** Every instance of the service, not only those whose checks all pass. */
+  readonly includeCritical?: boolean;
 }
 
 export interface KeyEntry {
@@ -138,6 +146,11 @@ export interface Candidate {
   readonly leaderKey: string | null;
   /** Raft index of the service registration: earlier registrations come first in the succession. */
   readonly createIndex: number;
+  /**
+   * The candidate's own `leaseDuration` in ms (its service's `lease-ms` meta): how long it may act
+   * after its last confirmation. Null when not set (a version of the library from before it was).
+   */
+  readonly leaseMs: number | null;
 }
 
 export interface CandidatesRead {

@@ -1,4 +1,9 @@
-import type { CandidateService, CandidatesRead, ReadKeyRequest, TtlCheck } from './consul-port';
+import type {
+  CandidateService,
+  CandidatesRead,
+  ReadCandidatesRequest,
+  TtlCheck,
+} from './consul-port';
 import { bodyText, unknownToAgent } from './consul-request.error';
 import { toConsulDuration } from '../time/duration';
 import { blocking, expect, send, type ConsulClient } from './node-consul-transport';
@@ -59,12 +64,12 @@ export async function registerTtlCheck(
 export async function readCandidates(
   client: ConsulClient,
   serviceName: string,
-  request: ReadKeyRequest,
+  request: ReadCandidatesRequest,
 ): Promise<CandidatesRead> {
   const answer = await send('candidates read', request.timeoutMs, request.signal, (options) =>
     client.health.service({
       service: serviceName,
-      passing: true,
+      passing: !request.includeCritical,
       ...blocking(request),
       ...options,
     } as never),
@@ -77,7 +82,15 @@ export async function readCandidates(
     const instanceId = meta?.['instance-id'];
     if (!instanceId) return [];
     const leaderKey = meta?.['leader-key'] ?? null;
-    return [{ instanceId, leaderKey, createIndex: entry.Service?.CreateIndex ?? 0 }];
+    const leaseMs = Number(meta?.['lease-ms']);
+    return [
+      {
+        instanceId,
+        leaderKey,
+        createIndex: entry.Service?.CreateIndex ?? 0,
+        leaseMs: Number.isFinite(leaseMs) && leaseMs > 0 ? leaseMs : null,
+      },
+    ];
   });
   return { candidates, index: answer.index };
 }

@@ -10,6 +10,7 @@ import type {
   ConsulTxnPort,
   KeyRead,
   NewSession,
+  ReadCandidatesRequest,
   ReadKeyRequest,
   ReleaseRequest,
   TtlCheck,
@@ -135,7 +136,7 @@ export class NodeConsulPort implements ConsulPort, ConsulTxnPort {
     return this.namingNode(() => agentCalls.registerTtlCheck(this.client, check, timeoutMs));
   }
 
-  readCandidates(serviceName: string, request: ReadKeyRequest): Promise<CandidatesRead> {
+  readCandidates(serviceName: string, request: ReadCandidatesRequest): Promise<CandidatesRead> {
     return this.namingNode(() => agentCalls.readCandidates(this.client, serviceName, request));
   }
 

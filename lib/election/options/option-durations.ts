@@ -4,6 +4,11 @@ import { ElectionMessages } from '../election.messages';
 
 export const SECOND = 1_000;
 export const MINUTE = 60 * SECOND;
+/**
+ * The longest `leaseDuration` accepted: a candidate that cannot learn the leases of the others
+ * (SAFETY.md, rule 2) waits this one out, which no instance of the fleet outlasts.
+ */
+export const LEASE_DURATION_MAX_MS = MINUTE;
 export const HOUR = 60 * MINUTE;
 
 /** The duration option `field` in milliseconds, its fallback when unset; out of range, an error naming the range. */

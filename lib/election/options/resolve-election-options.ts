@@ -5,7 +5,7 @@ import { ElectionMessages } from '../election.messages';
 import { resolveConsul } from './consul-connection-options';
 import { resolveHealthCheck } from './health-check-options';
 import { checkLogger, resolveInstanceId, resolveKey, resolveMetadata } from './identity-options';
-import { durationIn, HOUR, MINUTE, SECOND } from './option-durations';
+import { durationIn, HOUR, LEASE_DURATION_MAX_MS, MINUTE, SECOND } from './option-durations';
 import { checkSafetyRules } from './option-safety-rules';
 import { refuseUnknownKeys, type KnownKeys } from './option-keys';
 
@@ -60,7 +60,13 @@ export function resolveElectionOptions(
   const instanceId = resolveInstanceId(options.instanceId);
   const metadata = resolveMetadata(options.metadata);
 
-  const leaseDurationMs = durationIn('leaseDuration', options.leaseDuration, 2_500, 200, MINUTE);
+  const leaseDurationMs = durationIn(
+    'leaseDuration',
+    options.leaseDuration,
+    2_500,
+    200,
+    LEASE_DURATION_MAX_MS,
+  );
   // Half the lease: a confirmation that times out can be retried once before the deadline.
   const renewIntervalMs = durationIn(
     'renewInterval',

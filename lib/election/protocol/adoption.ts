@@ -7,6 +7,7 @@ import { decodeLeaderValue, type LeaderValue } from './leader-value';
 import { heldKeyOf } from './release';
 import { isOwnRewrite } from './successors';
 import { leaseWaitMs } from './takeover';
+import { LEASE_DURATION_MAX_MS } from '../options/option-durations';
 
 /** What an adoption needs of the campaign that found the hold. */
 export interface AdoptionCampaign {
@@ -117,6 +118,12 @@ export class Adoption {
     }
     this.host.logger.log(ElectionMessages.adopted(this.host.options.key, entry.modifyIndex));
     this.campaign.won();
+    // The lost acquire may have taken the key absent: until the catalog names the leases of the
+    // key's candidates, wait out the longest one allowed (candidate-leases.ts).
+    const leasesUnknown = this.host.options.healthCheck
+      ? { from: observation.observedAt, knownMs: successorWaitMs }
+      : undefined;
+    const waitMs = leaseWaitMs(leasesUnknown ? LEASE_DURATION_MAX_MS : successorWaitMs, undefined);
     this.host.onAcquired({
       session,
       value: held.value,
@@ -124,8 +131,9 @@ export class Adoption {
       modifyIndex: entry.modifyIndex,
       leaseFrom: sent,
       vacancy: 'invalidated',
-      actAt: Math.max(sent.mono, observation.observedAt + leaseWaitMs(successorWaitMs, undefined)),
+      actAt: Math.max(sent.mono, observation.observedAt + waitMs),
       successorWaitMs,
+      leasesUnknown,
       previousHolder: undefined,
       overwritten,
     });

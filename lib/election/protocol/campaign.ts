@@ -14,6 +14,7 @@ import { heldKeyOf } from './release';
 import { successionRank } from './succession';
 import { inheritSuccessors } from './successors';
 import { CLOCK_RATE_MARGIN, actTime, leaseWaitMs, mayClaimReleased, vacancyOf } from './takeover';
+import { LEASE_DURATION_MAX_MS } from '../options/option-durations';
 
 /** How long past Consul's lock-delay to try an acquire, beyond what our clock's rate may lose on Consul's. */
 const LOCK_DELAY_MARGIN_MS = 25;
@@ -240,6 +241,14 @@ export class Campaign implements AdoptionCampaign {
     this.host.problems.reportSuccess('campaign');
     if (result.acquired) {
       const vacancy = vacancyOf(observation.entry, observation.heldBefore);
+      // An absent key names no lease of the holder before us, which may be longer than any this
+      // instance read (a rolling change that lengthens leaseDuration): until the catalog names the
+      // leases of the key's candidates, the hold waits out the longest one allowed (SAFETY.md,
+      // rule 2; candidate-leases.ts).
+      const leasesUnknown =
+        vacancy === 'absent' && this.host.options.healthCheck
+          ? { from: answeredAt, knownMs: successorWaitMs }
+          : undefined;
       const takeover: Takeover = {
         session,
         value: { ...value, token: result.modifyIndex },
@@ -252,9 +261,10 @@ export class Campaign implements AdoptionCampaign {
           sentAt: sent.mono,
           answeredAt,
           freeSeenAt: observation.observedAt,
-          waitMs: leaseWaitMs(successorWaitMs, undefined),
+          waitMs: leaseWaitMs(leasesUnknown ? LEASE_DURATION_MAX_MS : successorWaitMs, undefined),
         }),
         successorWaitMs,
+        leasesUnknown,
         previousHolder: decodeLeaderValue(observation.entry?.value ?? null)?.instanceId,
         neverSeenHeld: vacancy === 'absent' && !observation.heldBefore,
       };

@@ -9,6 +9,8 @@ import { viewOfRead } from './hold-read';
 import type { Observation } from '../watch/key-watch';
 import { Lease, instantOf } from './lease';
 import { toLeaderInfo, type LeaderValue } from './leader-value';
+import { CandidateLeases } from './candidate-leases';
+import { leaseWaitMs } from './takeover';
 
 /**
  * The key while this instance holds it (SAFETY.md rules 1 and 2): the act time (a term begins only
@@ -27,8 +29,10 @@ export class Hold {
    * until the deadline: 91 a second with a 30 s lease and a 10 ms initialDelay.
    */
   private readonly confirmBackoff: Backoff;
+  private readonly leases: CandidateLeases;
 
   constructor(private readonly host: HoldHost) {
+    this.leases = new CandidateLeases(host);
     this.confirmTimer = host.timers.slot();
     this.deadlineTimer = host.timers.slot();
     this.actTimer = host.timers.slot();
@@ -97,6 +101,7 @@ export class Hold {
     this.armDeadline();
     this.confirmBackoff.reset();
     this.scheduleConfirm(this.host.options.renewIntervalMs);
+    if (takeover.leasesUnknown) return this.learnLeases(holding, takeover);
     const waitMs = actAt - this.host.clock.now();
     if (waitMs > 0) {
       this.host.logger.log(
@@ -108,6 +113,39 @@ export class Hold {
     } else {
       this.beginTerm(holding);
     }
+  }
+
+  /**
+   * A key taken absent: acts at the longest lease allowed unless the catalog names the leases of the
+   * key's candidates first; then from the acquire's answer + the longest of those and the ones we
+   * knew, which the key's value then advertises to our successor too (SAFETY.md, rule 2).
+   */
+  private learnLeases(holding: Holding, takeover: Takeover): void {
+    this.armActTimer(holding);
+    const { from, knownMs } = takeover.leasesUnknown!;
+    this.leases.learn(
+      () => this.current === holding && !holding.term,
+      (longestMs) => {
+        const owedMs = Math.max(knownMs, longestMs);
+        holding.actAt = Math.min(holding.actAt, from + leaseWaitMs(owedMs, undefined));
+        if (owedMs > holding.successorWaitMs) {
+          holding.successorWaitMs = owedMs;
+          this.host.successors.leaseOwed(holding);
+        }
+        const waitMs = holding.actAt - this.host.clock.now();
+        if (waitMs <= 0) return this.beginTerm(holding);
+        this.host.logger.log(
+          takeover.neverSeenHeld
+            ? ElectionMessages.acquiredAbsentWaiting(
+                this.host.options.key,
+                holding.fencingToken,
+                waitMs,
+              )
+            : ElectionMessages.acquiredWaiting(this.host.options.key, holding.fencingToken, waitMs),
+        );
+        this.armActTimer(holding);
+      },
+    );
   }
 
   private armActTimer(holding: Holding): void {

@@ -34,8 +34,11 @@ export interface Holding {
   readonly lease: Lease;
   /** How the key was free when we took it (decides whether a release before acting may claim the marker). */
   readonly vacancy: Vacancy;
-  /** Monotonic time from which this instance may act (later than the acquire when the old lease may still run). */
-  readonly actAt: number;
+  /**
+   * Monotonic time from which this instance may act (later than the acquire when the old lease may
+   * still run); brought forward once the catalog names the leases a takeover did not know.
+   */
+  actAt: number;
   /**
    * The lease a successor must wait out if this hold ends without the marker, advertised in the
    * key's `leaseMs`: the longer one we wait out ourselves until our term begins, our own D from
@@ -62,6 +65,12 @@ export interface Takeover {
    * (under a leader that may still act) before this instance watched it — the two look the same.
    */
   readonly neverSeenHeld?: boolean;
+  /**
+   * The key was taken absent (or by an adoption, which cannot tell): `actAt` waits out the longest
+   * lease allowed until the catalog names the leases of the key's candidates; then the hold acts
+   * from `from` + the longest of those and `knownMs` (candidate-leases.ts).
+   */
+  readonly leasesUnknown?: { readonly from: number; readonly knownMs: number };
   /** The key holds someone else's value under our session (an operator's plain PUT): ours is written back. */
   readonly overwritten?: boolean;
 }

@@ -37,7 +37,7 @@ export class SuccessorNaming {
   private overwritten: { holding: Holding; index: number } | null = null;
   /** The hold whose value we last wrote back, until the key is seen with our value. */
   private wroteBack: Holding | null = null;
-  /** A hold whose term began: its value must advertise the lease it owes now (its own D). */
+  /** A hold whose value must advertise the lease it owes now (its term began, or the catalog named a longer one). */
   private acting: Holding | null = null;
   private readonly retry: TimerSlot;
   private readonly backoff: Backoff;
@@ -136,6 +136,14 @@ export class SuccessorNaming {
    * knows the longer lease we waited out is over.
    */
   termBegan(holding: Holding): void {
+    this.leaseOwed(holding);
+  }
+
+  /**
+   * `holding` owes its successor another lease than its value advertises: its term began (its own
+   * D from then on), or the catalog named a longer lease before it (candidate-leases.ts).
+   */
+  leaseOwed(holding: Holding): void {
     this.acting = holding;
     void this.sync();
   }

@@ -16,7 +16,7 @@ export async function registerCandidate(
   serviceId: string,
   checkId: string,
 ): Promise<void> {
-  const { key, healthCheck, requestTimeoutMs, instanceId } = options;
+  const { key, healthCheck, requestTimeoutMs, instanceId, leaseDurationMs } = options;
   // The check comes in the same request as the service: one that arrives after its deregister
   // (a request that timed out during a partition and was applied later) turns critical and is
   // reaped, where a service registered alone would stay in the catalog with no check.
@@ -30,7 +30,10 @@ export async function registerCandidate(
     {
       id: serviceId,
       name: healthCheck!.serviceName,
-      meta: { 'leader-key': key, 'instance-id': instanceId },
+      // Its lease, for a candidate that takes the key absent: it waits out the longest lease of the
+      // key's candidates, since the holder before it may have written its own into a value it
+      // never saw (SAFETY.md, rule 2).
+      meta: { 'leader-key': key, 'instance-id': instanceId, 'lease-ms': String(leaseDurationMs) },
       check,
     },
     requestTimeoutMs,

@@ -645,7 +645,7 @@ describe('the Consul model against a real agent', () => {
     const service = {
       id: `conformance-embedded-${process.pid}`,
       name: `conformance-embedded-${process.pid}`,
-      meta: { 'leader-key': 'conformance/embedded', 'instance-id': 'embedded' },
+      meta: { 'leader-key': 'conformance/embedded', 'instance-id': 'embedded', 'lease-ms': '1500' },
       check: {
         id: `conformance-embedded-check-${process.pid}`,
         name: 'conformance',
@@ -674,6 +674,18 @@ describe('the Consul model against a real agent', () => {
         ),
       ).toBe(true);
       await scenario.both('read the candidates once the check ran out', port, candidates);
+      // A holder of an absent key reads every candidate, critical ones too, with its lease.
+      const [all] = await scenario.both('read every candidate, its check critical', port, (side) =>
+        side.readCandidates(service.name, {
+          index: 0,
+          waitMs: 0,
+          timeoutMs: 5_000,
+          includeCritical: true,
+        }),
+      );
+      expect((all as CandidatesRead).candidates).toEqual([
+        expect.objectContaining({ instanceId: 'embedded', leaseMs: 1_500 }),
+      ]);
     } finally {
       for (const id of scenario.sessions.consul)
         await consulPort.destroySession(id, 5_000).catch(() => undefined);

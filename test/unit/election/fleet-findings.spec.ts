@@ -111,7 +111,7 @@ describe('a rolling change that shortens leaseDuration (virtual clock, Consul mo
     expect(overlap).toEqual({ ms: 0, who: [] });
   });
 
-  it('advertises the old lease only until its term begins, so a deletion after that costs its successor the new lease alone', async () => {
+  it('advertises the old lease only until its term begins, so a deletion after that, once the old holder left the catalog, costs its successor the new lease alone', async () => {
     const oldLink = link();
     const old = elect('old', oldLink, OLD);
     old.start();
@@ -130,6 +130,9 @@ describe('a rolling change that shortens leaseDuration (virtual clock, Consul mo
     expect(valueInKey()?.leaseMs).toBe(4_000);
     await until(() => n1.isLeader(), 10_000);
     await until(() => valueInKey()?.leaseMs === 1_000, 500);
+    // A holder that takes the key absent waits out the lease of every candidate in the catalog:
+    // old's service leaves it deregisterCriticalServiceAfter (1 min) after its check turned critical.
+    await until(() => !world.model.serviceIds().some((id) => id.includes('-old-')), 120_000);
     // n1 is cut off and the key deleted: n2 owes n1's lease, old's is long over.
     n1Link.cut = true;
     world.model.kvDelete(KEY);
@@ -140,5 +143,86 @@ describe('a rolling change that shortens leaseDuration (virtual clock, Consul mo
     // reads of an absent key; old's would have cost 4.04 s.
     const ledAt = n2.state.term!.startedAt.getTime();
     expect(ledAt - deletedAt).toBeLessThan(2_000);
+  });
+});
+
+// Issue 18, defect 1, the rolling change that LENGTHENS leaseDuration (simulator seed 3803): a holder
+// of the longer lease writes it into the key, but an instance that never read that value knows only
+// its own shorter D. Every candidate's service carries its lease, and one that takes the key absent
+// waits out the longest lease of the key's candidates in the catalog, critical ones too.
+describe('a rolling change that lengthens leaseDuration (virtual clock, Consul model)', () => {
+  const world = useModelElections({ successionStep: 100 });
+  const { link, elect, until } = world;
+  /** The old config: D = 1 s. */
+  const SHORT: Partial<ElectionOptions> = { leaseDuration: 1_000, lockDelay: '1s' };
+  /** The new config: D = 10 s (long enough to outlast the follower's read that the cut dropped). */
+  const LONG: Partial<ElectionOptions> = { leaseDuration: 10_000, lockDelay: '10s' };
+
+  const cutRightAfterConfirmation = async (
+    election: LeaderElection,
+    electionLink: FaultyLink,
+  ): Promise<void> => {
+    const deadline = election.state.stepDownDeadline;
+    await until(() => election.state.stepDownDeadline !== deadline, 10_000);
+    electionLink.cut = true;
+  };
+  const overlapOf = async (
+    elections: Record<string, LeaderElection>,
+    forMs: number,
+  ): Promise<{ ms: number; who: string[] }> => {
+    let ms = 0;
+    const who = new Set<string>();
+    for (let waited = 0; waited < forMs; waited += 5) {
+      const leading = Object.keys(elections).filter((id) => elections[id]!.isLeader());
+      if (leading.length > 1) {
+        ms += 5;
+        leading.forEach((id) => who.add(id));
+      }
+      await world.clock.advance(5);
+    }
+    return { ms, who: [...who].sort() };
+  };
+
+  it('never leads beside a cut-off holder of the longer lease whose whole hold it missed, once the key was deleted', async () => {
+    const first = elect('first', link(), SHORT);
+    first.start();
+    await until(() => first.isLeader(), 10_000);
+    const followerLink = link();
+    // A short long poll and backoff, so that it campaigns soon after the cut ends.
+    const follower = elect('follower', followerLink, {
+      ...SHORT,
+      watchWait: '2s',
+      retry: { maxDelay: 500 },
+    });
+    follower.start();
+    await until(() => follower.state.leader?.instanceId === 'first', 10_000);
+    // The follower is paused (cut off here) through the whole hold of the first longer-lease holder.
+    followerLink.cut = true;
+    await first.stop();
+    const longLink = link();
+    const long = elect('long', longLink, LONG);
+    long.start();
+    await until(() => long.isLeader(), 10_000);
+    await cutRightAfterConfirmation(long, longLink);
+    world.model.kvDelete(KEY);
+    followerLink.cut = false;
+    const overlap = await overlapOf({ long, follower }, 16_000);
+    expect(follower.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
+  });
+
+  it('never leads beside a cut-off holder of the longer lease when it starts after the key was deleted', async () => {
+    const longLink = link();
+    const long = elect('long', longLink, LONG);
+    long.start();
+    // The first holder of an absent key waits out its own lease before it acts.
+    await until(() => long.isLeader(), 20_000);
+    await cutRightAfterConfirmation(long, longLink);
+    world.model.kvDelete(KEY);
+    const late = elect('late', link(), SHORT);
+    late.start();
+    const overlap = await overlapOf({ long, late }, 16_000);
+    expect(late.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
   });
 });
