@@ -554,8 +554,24 @@ function drawFleet(
     : [];
   const all = [...ids, ...extraIds];
   const mixed = optionsRandom.chance(0.5);
-  const options = new Map(
+  const drawn = new Map(
     all.map((id) => [id, mixed && optionsRandom.chance(0.5) ? drawOptions(optionsRandom) : base]),
+  );
+  // The same premise as a deploy's (drawDeployOptions): a fleet with an instance without a health
+  // check keeps one leaseDuration; an option set that does not admit it falls back to the base.
+  const unchecked = [...drawn.values()].some((o) => o.healthCheck === false);
+  const baseLease = resolveElectionOptions({ key: SIM_KEY, ...base }).leaseDurationMs;
+  const options = new Map(
+    [...drawn].map(([id, o]) => {
+      if (!unchecked || o === base) return [id, o];
+      const same = { ...o, leaseDuration: baseLease, lockDelay: baseLease };
+      try {
+        resolveElectionOptions({ key: SIM_KEY, ...same });
+        return [id, same];
+      } catch {
+        return [id, base];
+      }
+    }),
   );
   const multiElection = new Set(
     multiRandom.chance(0.15) ? all.filter(() => multiRandom.chance(0.5)) : [],
@@ -585,9 +601,15 @@ function drawDeployOptions(random: Prng, base: Partial<ElectionOptions>): Partia
       : was.healthCheck && random.chance(0.6)
         ? { ttl: checkTtl, standbyTtl: random.int(checkTtl, 30_000) }
         : base.healthCheck;
+    // Premise (SAFETY.md rule 2, its limit): without a health check on either side, the holder of
+    // an absent key has no catalog to learn a longer lease from, and the operator keeps
+    // leaseDuration unchanged. The draw is made all the same, so the other draws stay as they were.
+    const checked =
+      (healthCheck === undefined ? base.healthCheck !== false : !!healthCheck) && !!was.healthCheck;
+    const leaseMs = checked ? lease : was.leaseDurationMs;
     const changes: Partial<ElectionOptions> = {
-      leaseDuration: lease,
-      lockDelay: random.chance(0.5) ? lease : random.int(lease, Math.min(60_000, 3 * lease)),
+      leaseDuration: leaseMs,
+      lockDelay: random.chance(0.5) ? leaseMs : random.int(leaseMs, Math.min(60_000, 3 * leaseMs)),
       ...(healthCheck === undefined ? {} : { healthCheck }),
     };
     for (const options of [
@@ -1058,18 +1080,21 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     }
   };
   /**
-   * The operator's rule for a shorter `leaseDuration` (SAFETY.md, rule 2): a process whose lease is
+   * The operator's rule for a shorter `leaseDuration` without health checks (SAFETY.md, rule 2): a process whose lease is
    * shorter than one a running process may still act on starts only while the key exists (so that it
    * reads the longer `leaseMs`), or once the key has been absent for that longer lease. A start
    * that must wait is tried again every 20 ms.
    */
   const mayStart = (candidate: Candidate): boolean => {
     const leaseMs = candidate.resolved.leaseDurationMs;
+    // With health checks on both sides the holder of an absent key reads the longer lease from
+    // the catalog (candidate-leases.ts): the rule is needed only where one of them has none.
     const longer = [...candidates.values()].filter(
       (c) =>
         c !== candidate &&
         (c.state === 'running' || c.state === 'stopping') &&
-        c.resolved.leaseDurationMs > leaseMs,
+        c.resolved.leaseDurationMs > leaseMs &&
+        (!c.resolved.healthCheck || !candidate.resolved.healthCheck),
     );
     // Only a key such a process has held: it may act on it, cut off, after the key is gone.
     const keys = [SIM_KEY, ...candidate.otherKeys].filter((key) =>

@@ -54,6 +54,12 @@ export class WatchRestart {
 }
 
 /** A blocking-query loop with Consul's index rules and capped, jittered backoff on errors. */
+/**
+ * One read sooner than the pace per this window: a second as another machine's clock may count it
+ * (a clock may run up to 1 % fast, SAFETY.md), with a timer's early fire.
+ */
+const SOON_READ_WINDOW_MS = 1_000 * 1.01 + 5;
+
 /** When a loop last read, and when it last read sooner than the pace after the read before. */
 export interface ReadPace {
   lastAt: number | null;
@@ -110,7 +116,7 @@ export async function blockingWatch<T extends { readonly index: number }>(
       // a release is acted on within milliseconds (the documented exception).
       const sinceLast = pace.lastAt === null ? Infinity : election.clock.now() - pace.lastAt;
       if (sinceLast < paceMs) {
-        if (pace.soonAt !== null && election.clock.now() - pace.soonAt < 1_000) {
+        if (pace.soonAt !== null && election.clock.now() - pace.soonAt < SOON_READ_WINDOW_MS) {
           await election.sleep(paceMs - sinceLast);
           if (!election.running() || signal.aborted) return;
         } else pace.soonAt = election.clock.now();
