@@ -241,9 +241,16 @@ export class SuccessorNaming {
 
 /** The hold's value with the lease it owes now (holding.ts, successorWaitMs). */
 function advertised(holding: Holding): LeaderValue {
-  return holding.value.leaseMs === holding.successorWaitMs
-    ? holding.value
-    : { ...holding.value, leaseMs: holding.successorWaitMs };
+  const termBegan = holding.leaseIsOwn || undefined;
+  if (holding.value.leaseMs === holding.successorWaitMs && holding.value.termBegan === termBegan)
+    return holding.value;
+  const { termBegan: _before, ...value } = holding.value;
+  return {
+    ...value,
+    leaseMs: holding.successorWaitMs,
+    // Only after our term began may a follower take our lease for shorter than one it remembers.
+    ...(termBegan ? { termBegan } : {}),
+  };
 }
 
 /**
