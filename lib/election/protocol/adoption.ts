@@ -54,17 +54,7 @@ export class Adoption {
     const successorWaitMs = this.successorWaitMs();
     const fresh = this.campaign.valueToWrite(observation, successorWaitMs);
     const overwritten =
-      !inKey ||
-      !isOwnRewrite(
-        // Our acquire after a released vacancy marked its term begun (campaign.ts): still ours.
-        {
-          ...fresh,
-          since: inKey.since,
-          token: inKey.token,
-          ...(inKey.termBegan ? { termBegan: true } : {}),
-        },
-        inKey,
-      );
+      !inKey || !isOwnRewrite({ ...fresh, since: inKey.since, token: inKey.token }, inKey);
     const value = overwritten ? fresh : inKey;
     if (this.campaign.isPausedAt(this.host.clock.now())) {
       this.host.release(

@@ -219,14 +219,7 @@ export class Campaign implements AdoptionCampaign {
       if (this.host.observation() !== observation) return null;
     }
     const successorWaitMs = this.ownLeaseAfter(observation);
-    // After a released vacancy nobody before us can still act: our term begins with the acquire,
-    // and the value may say so at once (no rewrite for it when the term begins: KeyWatch).
-    const value: LeaderValue = {
-      ...this.valueToWrite(observation, successorWaitMs),
-      ...(vacancyOf(observation.entry, observation.heldBefore) === 'released'
-        ? { termBegan: true as const }
-        : {}),
-    };
+    const value = this.valueToWrite(observation, successorWaitMs);
     const sent = instantOf(this.host.clock);
     let result: AcquireResult;
     try {

@@ -83,8 +83,7 @@ export class Hold {
       vacancy: takeover.vacancy,
       actAt,
       successorWaitMs: takeover.successorWaitMs,
-      // Set by an acquire after a released vacancy (campaign.ts): the term begins with it.
-      leaseIsOwn: takeover.value.termBegan === true,
+      leaseIsOwn: false,
       term: null,
     };
     this.host.enter({ kind: 'holding', holding });

@@ -241,15 +241,14 @@ export class SuccessorNaming {
 
 /** The hold's value with the lease it owes now (holding.ts, successorWaitMs). */
 function advertised(holding: Holding): LeaderValue {
-  const termBegan = holding.leaseIsOwn || undefined;
-  if (holding.value.leaseMs === holding.successorWaitMs && holding.value.termBegan === termBegan)
-    return holding.value;
-  const { termBegan: _before, ...value } = holding.value;
+  if (holding.value.leaseMs === holding.successorWaitMs) return holding.value;
+  // Only after our term began may a follower take our lease for shorter than one it remembers
+  // (KeyWatch). A value that already named our own D is not rewritten for the flag alone: a
+  // follower that remembers longer keeps waiting that out after a deletion, longer, never shorter.
   return {
-    ...value,
+    ...holding.value,
     leaseMs: holding.successorWaitMs,
-    // Only after our term began may a follower take our lease for shorter than one it remembers.
-    ...(termBegan ? { termBegan } : {}),
+    ...(holding.leaseIsOwn ? { termBegan: true as const } : {}),
   };
 }
 
