@@ -1,4 +1,5 @@
 import {
+  checkFencing,
   checkHandoffs,
   checkLoad,
   checkPublished,
@@ -112,5 +113,38 @@ describe('the published-state rule over a process whose clocks stood', () => {
     const suspended = [{ process: 'c2.1', kind: 'suspend' as const, from: 3_700, to: 8_000 }];
 
     expect(checkPublished(cutOff(suspended))).toEqual([]);
+  });
+});
+
+describe('the fencing rule across a wiped agent', () => {
+  // Seed 972: c6.1 (token 24, term from 8.912 s) was suspended past its lease; c5.2's term (token 38)
+  // wrote at 15.666 s; the agent restarted wiped at 17.326 s and reset the sink; c6.1 resumed at
+  // 20.21 s and its write came before it saw its deadline. The reset sink had nothing to refuse it by.
+  it('does not hold against a reset sink a write it accepted from a term older than one it forgot', () => {
+    const violations = checkFencing(
+      history({
+        wipes: [17_326],
+        sinkWrites: [
+          { process: 'c6.1', fencingToken: 24, termBegan: 8_912, at: 9_000, accepted: true },
+          { process: 'c5.2', fencingToken: 38, termBegan: 15_666, at: 15_666, accepted: true },
+          { process: 'c6.1', fencingToken: 24, termBegan: 8_912, at: 20_210, accepted: true },
+        ],
+      }),
+    );
+    expect(violations).toEqual([]);
+  });
+
+  it('still reports a write of an older term accepted after a newer term wrote, with no wipe between', () => {
+    const violations = checkFencing(
+      history({
+        wipes: [5_000],
+        sinkWrites: [
+          { process: 'c6.1', fencingToken: 24, termBegan: 8_912, at: 9_000, accepted: true },
+          { process: 'c5.2', fencingToken: 38, termBegan: 15_666, at: 15_666, accepted: true },
+          { process: 'c6.1', fencingToken: 24, termBegan: 8_912, at: 20_210, accepted: true },
+        ],
+      }),
+    );
+    expect(violations.map((v) => v.rule)).toEqual(['fencing']);
   });
 });

@@ -454,7 +454,7 @@ export function checkCleanlinessAtStop(history: History): Violation[] {
  * or the store fences out the leader and lets nobody write). Terms are ordered by when their work
  * began (true time), not by their tokens: the check does not take the tokens' word for which term
  * is newer. A wiped agent starts tokens over (the sink is reset with it): a term that began before
- * a wipe is not compared with one after it.
+ * a wipe is not compared with one after it, nor a write after a wipe with one the sink accepted before.
  */
 export function checkFencing(history: History): Violation[] {
   const violations: Violation[] = [];
@@ -463,8 +463,13 @@ export function checkFencing(history: History): Violation[] {
   let highest: SinkWrite | null = null;
   let previousAt = Number.NEGATIVE_INFINITY;
   for (const write of history.sinkWrites ?? []) {
-    // The sink forgot its highest token with the cluster's history.
-    if (history.wipes.some((at) => at > previousAt && at <= write.at)) highest = null;
+    // The sink forgot its highest token with the cluster's history, and with it every newer term
+    // it had seen: a reset sink has nothing to refuse an older term's write by (a suspended leader
+    // resumed after the wipe, seed 972), so such a write is judged only against writes since.
+    if (history.wipes.some((at) => at > previousAt && at <= write.at)) {
+      highest = null;
+      newest = null;
+    }
     previousAt = write.at;
     if (!write.accepted) {
       const newestTerm = !starts.some((at) => at > write.termBegan && at <= write.at);

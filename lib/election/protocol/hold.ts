@@ -87,6 +87,7 @@ export class Hold {
       vacancy: takeover.vacancy,
       actAt,
       successorWaitMs: takeover.successorWaitMs,
+      leaseIsOwn: false,
       term: null,
     };
     this.host.enter({ kind: 'holding', holding });
@@ -162,6 +163,7 @@ export class Hold {
     // successor now owes only our own D. The key says so too, or the longer lease would be
     // inherited from holder to holder for as long as the key lives.
     holding.successorWaitMs = this.host.options.leaseDurationMs;
+    holding.leaseIsOwn = true;
     this.host.successors.termBegan(holding);
     this.host.onTermBegan();
     const controller = new AbortController();

@@ -45,6 +45,8 @@ export interface Holding {
    * then on (the one before us has stopped by then: SAFETY.md, rule 2).
    */
   successorWaitMs: number;
+  /** Our term began: `successorWaitMs` is our own D, and the key's value says so (`termBegan`). */
+  leaseIsOwn: boolean;
   term: (LeadershipTerm & { readonly controller: AbortController }) | null;
 }
 

@@ -24,6 +24,12 @@ export interface LeaderValue {
    * (SAFETY.md, rule 2: how a rolling change of `leaseDuration` stays safe, and where it does not).
    */
   readonly leaseMs?: number;
+  /**
+   * Set by the holder once its term began: its `leaseMs` is then its own D, and every lease before
+   * it is over. Only such a value may shorten the lease a follower remembers; a holder before its
+   * term may not have known the longer lease (it started, or came back, after the key was deleted).
+   */
+  readonly termBegan?: true;
   /** The holder's fencing token (the acquire's ModifyIndex), once it rewrote the key after acquiring. */
   readonly token?: number;
   /** The holder's succession order: who should take over, first to last (see succession.ts). */
@@ -48,6 +54,7 @@ export function decodeLeaderValue(raw: string | null): LeaderValue | null {
         ...(typeof parsed.releasedBy === 'string' ? { releasedBy: parsed.releasedBy } : {}),
         ...(typeof parsed.handedBackAt === 'string' ? { handedBackAt: parsed.handedBackAt } : {}),
         ...(isPositiveNumber(parsed.leaseMs) ? { leaseMs: parsed.leaseMs } : {}),
+        ...(parsed.termBegan === true ? { termBegan: true as const } : {}),
         ...(isPositiveNumber(parsed.token) ? { token: parsed.token } : {}),
         ...(Array.isArray(parsed.successors)
           ? { successors: parsed.successors.filter((id): id is string => typeof id === 'string') }

@@ -249,9 +249,15 @@ export class SuccessorNaming {
 
 /** The hold's value with the lease it owes now (holding.ts, successorWaitMs). */
 function advertised(holding: Holding): LeaderValue {
-  return holding.value.leaseMs === holding.successorWaitMs
-    ? holding.value
-    : { ...holding.value, leaseMs: holding.successorWaitMs };
+  if (holding.value.leaseMs === holding.successorWaitMs) return holding.value;
+  // Only after our term began may a follower take our lease for shorter than one it remembers
+  // (KeyWatch). A value that already named our own D is not rewritten for the flag alone: a
+  // follower that remembers longer keeps waiting that out after a deletion, longer, never shorter.
+  return {
+    ...holding.value,
+    leaseMs: holding.successorWaitMs,
+    ...(holding.leaseIsOwn ? { termBegan: true as const } : {}),
+  };
 }
 
 /**

@@ -29,8 +29,10 @@ export class KeyWatch {
   private last: Observation | null = null;
   /**
    * The lease the last other hold we saw wrote into the key: an absent key's successor waits it out
-   * too. The latest one counts even when it is shorter: a holder advertises only its own D once its
-   * term began, when the longer lease it had waited out was over (SAFETY.md, rule 2).
+   * too. The latest one counts even when it is shorter only when its holder's term had begun
+   * (`termBegan`): the longer lease it had waited out was over (SAFETY.md, rule 2). A holder before
+   * its term may not have known a longer lease at all (it came after the key was deleted), so its
+   * value only lengthens what we remember.
    */
   lastHolderLeaseMs: number | undefined;
   /** The hold we last saw on the key (session and token), to which a marker must be bound (vacancyOf). */
@@ -127,13 +129,16 @@ export class KeyWatch {
     // over it), never a predecessor's: it must not replace what we know of the one before.
     // A plain PUT or an import (LockIndex 0) is an operator's, bound by no rule of ours: its lease
     // may lengthen what we know, never shorten it (a backup's shorter lease is no proof that the
-    // holder before has stopped).
+    // holder before has stopped). Nor may a holder's whose term had not begun: one that started, or
+    // was cut off, while the longer-lease holder held the key and took it after a deletion knows
+    // only its own D (simulator seed 989: a follower took that shorter lease from its hand-back and
+    // acted beside the cut-off holder).
     const ownSession = this.ownSession();
     if (holderValue?.leaseMs && (!entry?.session || entry.session !== ownSession)) {
       this.lastHolderLeaseMs =
-        entry!.lockIndex < 1
-          ? Math.max(this.lastHolderLeaseMs ?? 0, holderValue.leaseMs)
-          : holderValue.leaseMs;
+        entry!.lockIndex >= 1 && holderValue.termBegan
+          ? holderValue.leaseMs
+          : Math.max(this.lastHolderLeaseMs ?? 0, holderValue.leaseMs);
     }
     if (entry?.session) {
       // The term's token as first seen, kept across writes of the same hold that carry none (an

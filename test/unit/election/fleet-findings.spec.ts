@@ -4,7 +4,7 @@
 // vacancies lie between. On the virtual clock and the Consul model, each candidate behind a link
 // that can be cut off.
 import type { ElectionOptions, LeaderElection } from '../../../lib/election';
-import type { FaultyLink } from '../../support/faulty-link';
+import { refusedWith, writingTxn, type FaultyLink } from '../../support/faulty-link';
 import { useModelElections } from '../../support/model-elections';
 import { VIRTUAL_KEY as KEY } from '../../support/virtual-elections';
 
@@ -143,6 +143,35 @@ describe('a rolling change that shortens leaseDuration (virtual clock, Consul mo
     // reads of an absent key; old's would have cost 4.04 s.
     const ledAt = n2.state.term!.startedAt.getTime();
     expect(ledAt - deletedAt).toBeLessThan(2_000);
+  });
+
+  // Simulator seed 989: the old holder (D = 4.9 s) cut off and its key deleted; an instance that
+  // never saw the old value (cut off throughout that hold) took the absent key, owing only its own
+  // D, and stopped before its term began; a follower that had seen the old value took the
+  // handed-back key and believed its shorter lease, as if the longer one were over.
+  it('does not believe a shorter lease from a holder whose term had not begun: it may not have known the longer one', async () => {
+    const oldLink = link();
+    const old = elect('old', oldLink, OLD);
+    old.start();
+    await until(() => old.isLeader(), 10_000);
+    const n2Link = link();
+    const n2 = elect('n2', n2Link, NEW);
+    n2.start();
+    await until(() => valueInKey()?.successors?.includes('n2') === true, 10_000);
+    await cutRightAfterConfirmation(old, oldLink);
+    // n2 watches on but its acquires are refused, so that n1 takes the absent key.
+    n2Link.fate = (request) => (writingTxn(request) ? refusedWith(500) : null);
+    world.model.kvDelete(KEY);
+    // n1 starts after the deletion: it knows only its own D, the documented limit of rule 2.
+    const n1 = elect('n1', link(), NEW);
+    n1.start();
+    await until(() => valueInKey()?.instanceId === 'n1', 10_000);
+    expect(valueInKey()?.leaseMs).toBe(1_000);
+    await n1.stop();
+    n2Link.fate = null;
+    const overlap = await overlapOf({ old, n1, n2 }, 6_000);
+    expect(n2.isLeader()).toBe(true);
+    expect(overlap).toEqual({ ms: 0, who: [] });
   });
 });
 
