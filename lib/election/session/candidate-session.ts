@@ -255,8 +255,11 @@ export class CandidateSession {
     const session = await this.renew();
     if (this.closed) return;
     if (session === 'not-found') return this.lose();
+    // Asked again with the renewal's backoff (no sooner than 250 ms, SAFETY.md "Load"): each try
+    // is a check update and a renewal, and retry.initialDelay alone let a Consul whose renewals
+    // answer 500 take 40 a second from this loop (simulator seed 375).
     if (session instanceof ConsulRequestError)
-      return this.scheduleCheck(this.options.retry.initialDelayMs);
+      return this.scheduleCheck(this.renewBackoff.nextAfter(session));
     this.close();
     this.events.onNoLocalAgent(this);
   }
