@@ -162,8 +162,9 @@ describe('a rolling change that shortens leaseDuration (virtual clock, Consul mo
     // n2 watches on but its acquires are refused, so that n1 takes the absent key.
     n2Link.fate = (request) => (writingTxn(request) ? refusedWith(500) : null);
     world.model.kvDelete(KEY);
-    // n1 starts after the deletion: it knows only its own D, the documented limit of rule 2.
-    const n1 = elect('n1', link(), NEW);
+    // n1 starts after the deletion, without a health check: no catalog tells it the old lease, so
+    // it knows only its own D (the limit rule 2 states for healthCheck: false).
+    const n1 = elect('n1', link(), { ...NEW, healthCheck: false });
     n1.start();
     await until(() => valueInKey()?.instanceId === 'n1', 10_000);
     expect(valueInKey()?.leaseMs).toBe(1_000);
