@@ -148,3 +148,26 @@ describe('the fencing rule across a wiped agent', () => {
     expect(violations.map((v) => v.rule)).toEqual(['fencing']);
   });
 });
+
+describe('the tokens rule and a VM pause', () => {
+  // Seed 2377: c2.1 acquired (token 17) and waited for its act time when its VM paused with both
+  // clocks stopped; c1.1 took over (token 22); c2.1 resumed, its clocks showing no pause, and began
+  // the term of its old hold. The fenced sink refused its writes: the fencing token's job.
+  const resumedOnOldHold = (vmPauseActsWithinMs: number): History =>
+    history({
+      intervals: [
+        { process: 'c1.1', fencingToken: 22, from: 8_457, to: 12_000 },
+        { process: 'c2.1', fencingToken: 17, from: 10_922, to: 11_500 },
+      ],
+      clockStops: [{ process: 'c2.1', kind: 'vm-pause', from: 3_437, to: 10_612 }],
+      vmPauseActsWithinMs,
+    });
+
+  it('does not count a term begun on a lease from before a VM pause as a successor', () => {
+    expect(checkTokens(resumedOnOldHold(3_300))).toEqual([]);
+  });
+
+  it('still counts it once the lease from before the pause has run out', () => {
+    expect(checkTokens(resumedOnOldHold(100)).map((v) => v.rule)).toEqual(['tokens']);
+  });
+});

@@ -206,6 +206,22 @@ export function checkSafety(history: History): Violation[] {
   return violations;
 }
 
+/**
+ * Whether `process` acted at `at` on a lease from before a VM pause: within `vmPauseActsWithinMs`
+ * after the pause ended. Neither of its clocks saw the pause, so to it no time had passed: a hold
+ * acquired before the pause may even begin its term then (SAFETY.md, "Assumptions"). What it does
+ * then is the fencing token's to stop, and the sink's rule checks that it does.
+ */
+function onLeaseFromBeforeVmPause(history: History, process: string, at: number): boolean {
+  return (history.clockStops ?? []).some(
+    (stop) =>
+      stop.kind === 'vm-pause' &&
+      stop.process === process &&
+      at >= stop.to &&
+      at <= stop.to + (history.vmPauseActsWithinMs ?? 0),
+  );
+}
+
 /** The acting intervals, less what a process did within `vmPauseActsWithinMs` after a VM pause. */
 function withoutVmPauseLeases(history: History): ActingInterval[] {
   const pauses = (history.clockStops ?? []).filter((stop) => stop.kind === 'vm-pause');
@@ -229,7 +245,9 @@ function withoutVmPauseLeases(history: History): ActingInterval[] {
  */
 export function checkTokens(history: History): Violation[] {
   const terms = new Map<string, ActingInterval>();
-  for (const interval of history.intervals) {
+  // A term a VM-paused process began on a hold from before its pause is no successor's term: its
+  // token is the old one, and the fencing rule holds the sink to refusing what it writes.
+  for (const interval of withoutVmPauseLeases(history)) {
     const key = `${interval.key ?? ''}#${interval.process}#${interval.fencingToken}`;
     const known = terms.get(key);
     if (!known || interval.from < known.from) terms.set(key, interval);
@@ -458,7 +476,12 @@ export function checkCleanlinessAtStop(history: History): Violation[] {
  */
 export function checkFencing(history: History): Violation[] {
   const violations: Violation[] = [];
-  const starts = (history.leaderWork ?? []).map((work) => work.startedAt);
+  // A term begun on a lease from before a VM pause is not a newer term (onLeaseFromBeforeVmPause).
+  const stale = (process: string, began: number): boolean =>
+    onLeaseFromBeforeVmPause(history, process, began);
+  const starts = (history.leaderWork ?? [])
+    .filter((work) => !stale(work.process, work.startedAt))
+    .map((work) => work.startedAt);
   let newest: { began: number; write: SinkWrite } | null = null;
   let highest: SinkWrite | null = null;
   let previousAt = Number.NEGATIVE_INFINITY;
@@ -476,7 +499,7 @@ export function checkFencing(history: History): Violation[] {
       // As in checkTokens: the older term's token may have been issued before a wipe it began after.
       const issuedFrom = highest ? highest.termBegan - history.tokenIssuedWithinMs : 0;
       const wiped = history.wipes.some((at) => at > issuedFrom && at <= write.termBegan);
-      if (newestTerm && highest && !wiped) {
+      if (newestTerm && highest && !wiped && !stale(write.process, write.termBegan)) {
         violations.push({
           rule: 'fencing',
           message: `the sink refused ${write.process}'s write with token ${write.fencingToken} at ${fmt(write.at)}, the newest term's (began ${fmt(write.termBegan)}): it had accepted token ${highest.fencingToken} of ${highest.process}'s older term (began ${fmt(highest.termBegan)})`,
