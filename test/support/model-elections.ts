@@ -71,6 +71,31 @@ class ModelElections extends ElectionWorld {
   valueInKey(): LeaderValue | null {
     return decodeLeaderValue(this.rawInKey());
   }
+
+  /** Waits for `election`'s next confirmation to be answered, then cuts its link off. */
+  async cutRightAfterConfirmation(election: LeaderElection, link: FaultyLink): Promise<void> {
+    const deadline = election.state.stepDownDeadline;
+    await this.until(() => election.state.stepDownDeadline !== deadline, 10_000);
+    link.cut = true;
+  }
+
+  /** Samples every 5 ms for `forMs` who leads: how long (ms) two or more led at once, and who. */
+  async overlapOf(
+    elections: Record<string, LeaderElection>,
+    forMs: number,
+  ): Promise<{ ms: number; who: string[] }> {
+    let ms = 0;
+    const who = new Set<string>();
+    for (let waited = 0; waited < forMs; waited += 5) {
+      const leading = Object.keys(elections).filter((id) => elections[id]!.isLeader());
+      if (leading.length > 1) {
+        ms += 5;
+        leading.forEach((id) => who.add(id));
+      }
+      await this.clock.advance(5);
+    }
+    return { ms, who: [...who].sort() };
+  }
 }
 
 /** The current test's elections, for the specs of a `describe` that calls {@link useModelElections}. */

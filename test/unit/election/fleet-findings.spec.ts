@@ -15,37 +15,7 @@ const NEW: Partial<ElectionOptions> = { leaseDuration: 1_000, lockDelay: '1s' };
 
 describe('a rolling change that shortens leaseDuration (virtual clock, Consul model)', () => {
   const world = useModelElections({ successionStep: 100 });
-  const { link, elect, until, valueInKey } = world;
-
-  /** Waits for `election`'s next confirmation to be answered, then cuts its link off. */
-  const cutRightAfterConfirmation = async (
-    election: LeaderElection,
-    electionLink: FaultyLink,
-  ): Promise<void> => {
-    const deadline = election.state.stepDownDeadline;
-    await until(() => election.state.stepDownDeadline !== deadline, 10_000);
-    electionLink.cut = true;
-  };
-  /**
-   * Samples every 5 ms for `forMs` the instances that lead: returns how long (ms) two or more led
-   * at once, and who.
-   */
-  const overlapOf = async (
-    elections: Record<string, LeaderElection>,
-    forMs: number,
-  ): Promise<{ ms: number; who: string[] }> => {
-    let ms = 0;
-    const who = new Set<string>();
-    for (let waited = 0; waited < forMs; waited += 5) {
-      const leading = Object.keys(elections).filter((id) => elections[id]!.isLeader());
-      if (leading.length > 1) {
-        ms += 5;
-        leading.forEach((id) => who.add(id));
-      }
-      await world.clock.advance(5);
-    }
-    return { ms, who: [...who].sort() };
-  };
+  const { link, elect, until, valueInKey, cutRightAfterConfirmation, overlapOf } = world;
 
   it('never leads beside a cut-off old holder after a new holder that was waiting out the old lease was cut off too and the key deleted twice', async () => {
     const oldLink = link();

@@ -88,34 +88,8 @@ class PausableClock implements Clock {
 
 describe('adversarial review of the lease a holder advertises (virtual clock, Consul model)', () => {
   const world = useModelElections({ successionStep: 100 });
-  const { link, elect, until, valueInKey } = world;
+  const { link, elect, until, valueInKey, cutRightAfterConfirmation, overlapOf } = world;
 
-  /** Waits for `election`'s next confirmation to be answered, then cuts its link off. */
-  const cutRightAfterConfirmation = async (
-    election: LeaderElection,
-    electionLink: FaultyLink,
-  ): Promise<void> => {
-    const deadline = election.state.stepDownDeadline;
-    await until(() => election.state.stepDownDeadline !== deadline, 10_000);
-    electionLink.cut = true;
-  };
-  /** Samples every 5 ms for `forMs` who leads: how long (ms) two or more led at once, and who. */
-  const overlapOf = async (
-    elections: Record<string, LeaderElection>,
-    forMs: number,
-  ): Promise<{ ms: number; who: string[] }> => {
-    let ms = 0;
-    const who = new Set<string>();
-    for (let waited = 0; waited < forMs; waited += 5) {
-      const leading = Object.keys(elections).filter((id) => elections[id]!.isLeader());
-      if (leading.length > 1) {
-        ms += 5;
-        leading.forEach((id) => who.add(id));
-      }
-      await world.clock.advance(5);
-    }
-    return { ms, who: [...who].sort() };
-  };
   /**
    * `old` (D = 4 s) leads, `n1` then `n2` (D = 1 s) follow and are named; old is cut off right
    * after a confirmation and the key deleted: n1 takes the absent key and waits out old's lease.
