@@ -751,7 +751,9 @@ function herdBound(
   // Candidates off the successor list try in one of eight slots by a hash of their id
   // (succession.ts): those that share a slot may try together, and one listed successor with them.
   const perSlot = new Map<number, number>();
-  for (const id of new Set(instanceIds)) {
+  // Per process, not per id: processes of one id (a rolling deploy under the same instance id, the
+  // old process beside the new) share its slot.
+  for (const id of instanceIds) {
     const slot = successionRank([], id) % SUCCESSION_LIST_LENGTH;
     perSlot.set(slot, (perSlot.get(slot) ?? 0) + 1);
   }

@@ -45,7 +45,12 @@ export class Backoff {
   next(): number {
     const ceiling = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 30);
-    return Math.max(this.floorMs, ceiling * this.random());
+    const draw = this.random();
+    const delay = ceiling * draw;
+    // A draw under the floor lands jittered above it, not on it: a floor that caught every small
+    // draw had candidates that failed together retry together, in lockstep at the floor (simulator
+    // seed 5695: four acquires within 4 ms, every 250 ms, through a burst of 429s).
+    return delay >= this.floorMs ? delay : this.floorMs * (1 + draw);
   }
 
   /**
