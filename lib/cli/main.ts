@@ -6,7 +6,7 @@ import { ConsulRequestError } from '../election/consul/consul-request.error';
 import { ElectionOptionsError } from '../election/options/election-options.error';
 import { resolveConsul } from '../election/options/consul-connection-options';
 import { resolveHealthCheck } from '../election/options/health-check-options';
-import { createConsulClient } from '../election/consul/node-consul.port';
+import { createConsulClient } from '../election/consul/consul-client';
 import { readElectionStatus } from './election-status';
 import { formatStatus } from './status-table';
 

@@ -1,6 +1,4 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
-import Consul from 'consul';
+import type * as http from 'node:http';
 import type {
   AcquireRequest,
   AcquireResult,
@@ -23,46 +21,8 @@ import * as agentCalls from './node-consul-agent';
 import * as keyCalls from './node-consul-keys';
 import * as sessionCalls from './node-consul-sessions';
 import * as txnCalls from './node-consul-txn';
+import { createConsulClient } from './consul-client';
 import type { ConsulClient } from './node-consul-transport';
-
-/** The client's request pipeline (papi), where an extension can amend a request before it is built. */
-interface PapiClient {
-  _ext(
-    event: 'onCreate',
-    callback: (request: { opts: { method?: string; body?: unknown } }, next: () => void) => void,
-  ): void;
-}
-
-/**
- * A `consul` npm client for a resolved connection, over one keep-alive agent (`agent.destroy()`
- * frees its sockets). Shared by the port and the `status` command, so both reach Consul alike.
- */
-export function createConsulClient(connection: ResolvedElectionOptions['consul']): {
-  client: ConsulClient;
-  agent: http.Agent;
-} {
-  const agent = connection.secure
-    ? new https.Agent({ keepAlive: true, ca: connection.ca })
-    : new http.Agent({ keepAlive: true });
-  const client = new Consul({
-    host: connection.host,
-    port: connection.port,
-    secure: connection.secure,
-    agent,
-    defaults: {
-      ...(connection.token ? { token: connection.token } : {}),
-      ...(connection.dc ? { dc: connection.dc } : {}),
-    },
-  });
-  // The client sends PUTs without a body (renew, check pass, destroy, deregister) with
-  // Content-Length 0; newer Consul checks the length of writes, so every PUT carries `{}`,
-  // which each of those endpoints ignores (checked on 1.8.7).
-  (client as unknown as PapiClient)._ext('onCreate', (request, next) => {
-    if (request.opts.method === 'PUT' && request.opts.body === undefined) request.opts.body = {};
-    next();
-  });
-  return { client, agent };
-}
 
 /**
  * {@link ConsulPort} on the `consul` npm client (v2), over one keep-alive agent so that a renewal
