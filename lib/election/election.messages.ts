@@ -58,6 +58,11 @@ export const ElectionMessages = {
     `${detail}: the ACL token may not write key "${key}" (key:write), so the key could not be released. ` +
     `Destroyed session ${sessionId} instead, which frees the key (the next leader waits lock-delay); ` +
     `campaigning again with a new session, which can take the key once the token may write it again.`,
+  unknownAcquireForbiddenSessionDestroyed: (key: string, sessionId: string, detail: string) =>
+    `${detail}: the ACL token may not read key "${key}" (key:write), and an acquire of session ${sessionId} ` +
+    `went unanswered, so the key may be held by that session without this instance knowing. ` +
+    `Destroyed the session, which frees the key should it hold it (the next leader waits lock-delay); ` +
+    `campaigning again with a new session, which can take the key once the token may write it again.`,
   stopStepFailed: (key: string, detail: string, attempt: number, attempts: number) =>
     `Could not release "${key}" at stop (try ${attempt} of ${attempts}): ${detail}`,
   stopCleanupFailed: (key: string, sessionId: string, detail: string) =>

@@ -152,6 +152,12 @@ export class LeaderElection {
       released: (session, modifyIndex) => this.release.released(session, modifyIndex),
       release: (session, hold, claim) => void this.release.release(session, hold, claim),
       onSessionLost: (session) => this.candidacy.lost(session),
+      giveUp: (session, refused) =>
+        this.candidacy.giveUp(
+          session,
+          refused,
+          ElectionMessages.unknownAcquireForbiddenSessionDestroyed,
+        ),
       onAcquired: (takeover) => this.hold.onAcquired(takeover),
       onAcquiredWhileStopping: (acquired) => {
         if (this.stage.kind === 'stopping') this.stage = { kind: 'stopping', acquired };
@@ -179,6 +185,7 @@ export class LeaderElection {
       onRead: (observation, holderValue) => this.onKeyRead(observation, holderValue),
       // Campaigns wait for a fresh read.
       onForget: () => this.campaign.cancel(),
+      onReadFailed: (error) => this.campaign.onKeyReadFailed(error),
     });
     this.state$ = this.out.state$;
     this.events$ = this.out.events$;

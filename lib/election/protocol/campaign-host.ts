@@ -1,4 +1,5 @@
 import type { CandidateSession } from '../session/candidate-session';
+import type { ConsulRequestError } from '../consul/consul-request.error';
 import type { Observation } from '../watch/key-watch';
 import type { ElectionContext } from './election-context';
 import type { Takeover } from './holding';
@@ -18,6 +19,8 @@ export interface CampaignHost extends ElectionContext {
   released(session: CandidateSession, modifyIndex: number): boolean;
   release(session: CandidateSession, hold: ReleasableHold, claim: Promise<boolean>): void;
   onSessionLost(session: CandidateSession): void;
+  /** Gives up `session` by destroying it (Candidacy.giveUp); true once Consul destroyed it. */
+  giveUp(session: CandidateSession, refused: ConsulRequestError): Promise<boolean>;
   /** The key is ours: the hold begins. */
   onAcquired(takeover: Takeover): void;
   /** An acquire or adoption won the key after stop() began: stop() releases it. */

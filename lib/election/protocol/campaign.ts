@@ -303,6 +303,26 @@ export class Campaign implements AdoptionCampaign {
     return null;
   }
 
+  /**
+   * A key read failed. Refused for rights (403) while an acquire of our session went unanswered,
+   * the key may be ours without our knowing: Consul keeps it for as long as the session lives, and
+   * our renewals (still allowed) keep it alive, while no read can tell us we hold it, so nobody
+   * leads until the key rule comes back (simulator seed 11119). We give the key up the way a holder
+   * whose release is refused does: by destroying the session (SAFETY.md rule 4). We never acted on
+   * that hold, so its successor, which waits out lock-delay and our written lease, owes nothing more.
+   */
+  onKeyReadFailed(error: unknown): void {
+    const session = this.unanswered;
+    if (!session || session !== this.host.session() || this.host.holding()) return;
+    const refused = classify(error, 'key watch');
+    if (refused.kind !== 'forbidden') return;
+    this.unanswered = null;
+    void this.host.giveUp(session, refused).then((destroyed) => {
+      // Not destroyed (denied or unanswered too): the next refused read tries again.
+      if (!destroyed && this.host.session() === session) this.unanswered = session;
+    });
+  }
+
   cancel(): void {
     this.timer.clear();
   }

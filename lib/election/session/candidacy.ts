@@ -169,7 +169,16 @@ export class Candidacy {
    * too (the caller retries with its backoff). The service and its check stay: the next session
    * binds to them again, keeping this instance's place in the succession order.
    */
-  async giveUp(session: CandidateSession, refused: ConsulRequestError): Promise<boolean> {
+  async giveUp(
+    session: CandidateSession,
+    refused: ConsulRequestError,
+    /** What to log once destroyed: by default, that the key could not be released. */
+    say: (
+      key: string,
+      sessionId: string,
+      detail: string,
+    ) => string = ElectionMessages.releaseForbiddenSessionDestroyed,
+  ): Promise<boolean> {
     if (this.current !== session) return true;
     const { key, requestTimeoutMs } = this.host.options;
     try {
@@ -179,9 +188,7 @@ export class Candidacy {
       // alike, let Consul invalidate the session by itself; the release is retried meanwhile.
       return false;
     }
-    this.host.logger.error(
-      ElectionMessages.releaseForbiddenSessionDestroyed(key, session.id, refused.message),
-    );
+    this.host.logger.error(say(key, session.id, refused.message));
     if (this.current !== session) return true;
     this.host.onSessionGone(session);
     session.close();

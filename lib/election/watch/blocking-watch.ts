@@ -84,7 +84,7 @@ export async function blockingWatch<T extends { readonly index: number }>(
      */
     same: (previous: T, current: T) => boolean;
     /** After a failed read: what the last read showed may describe a store that is gone. */
-    onFailure?: () => void;
+    onFailure?: (error: unknown) => void;
     restarts?: WatchRestart;
     /**
      * The loop's pace, kept by its owner across the loop's runs: a watch started again soon after
@@ -178,7 +178,7 @@ export async function blockingWatch<T extends { readonly index: number }>(
       index = 0;
       previous = null;
       recovering = true;
-      options.onFailure?.();
+      options.onFailure?.(error);
       await election.sleep(backoff.nextAfter(error));
     }
   }

@@ -47,6 +47,8 @@ export class KeyWatch {
     private readonly events: {
       onRead(observation: Observation, holderValue: LeaderValue | null): void;
       onForget(): void;
+      /** A read failed (after onForget): a refusal for rights may concern a hold we cannot see. */
+      onReadFailed(error: unknown): void;
     },
   ) {}
 
@@ -84,7 +86,10 @@ export class KeyWatch {
         ),
       {
         same: (previous, current) => previous.entry?.modifyIndex === current.entry?.modifyIndex,
-        onFailure: () => this.forget(),
+        onFailure: (error) => {
+          this.forget();
+          this.events.onReadFailed(error);
+        },
         restarts: this.restarts,
       },
     );
