@@ -74,6 +74,21 @@ describe('the checker over a fleet whose processes run several elections', () =>
     expect(violations.map((v) => v.rule)).toEqual(['handoff']);
   });
 
+  it('counts a resigner’s own action as the next leader’s only when it may come back first, and only after its pause', () => {
+    const judge = (mayReturnAfterMs: number | undefined, from: number) =>
+      checkHandoffs(
+        history({
+          intervals: [{ process: 'c1.1', fencingToken: 9, from, to: from + 100 }],
+          handoffs: [{ at: 1_000, from: 'c1.1', withinMs: 2_000, mayReturnAfterMs }],
+        }),
+      ).map((v) => v.rule);
+
+    expect(judge(undefined, 1_990)).toEqual(['handoff']);
+    expect(judge(890, 1_990)).toEqual([]);
+    // Back before its pause ended: no successor's action.
+    expect(judge(890, 1_500)).toEqual(['handoff']);
+  });
+
   it('judges each process’s load against its own bound when one is given', () => {
     const burst = Array.from({ length: 15 }, (_, i) => i * 10);
     const violations = checkLoad(

@@ -40,6 +40,12 @@ export interface History {
     readonly at: number;
     readonly from: string;
     readonly withinMs: number;
+    /**
+     * A resigned leader whose own turn (its resign pause, then last in line by its own succession
+     * step) may come before every other running candidate's (a fleet whose steps differ): its own
+     * action this long after `at` or later counts as the next leader's.
+     */
+    readonly mayReturnAfterMs?: number;
   }>;
   /**
    * Requests no process may exceed in any one-second window: the load promise (SAFETY.md, "Load"),
@@ -300,8 +306,10 @@ export function checkHandoffs(history: History): Violation[] {
       .filter(
         (interval) =>
           interval.key === undefined &&
-          interval.process !== handoff.from &&
-          interval.from >= handoff.at,
+          interval.from >= handoff.at &&
+          (interval.process !== handoff.from ||
+            (handoff.mayReturnAfterMs !== undefined &&
+              interval.from - handoff.at >= handoff.mayReturnAfterMs)),
       )
       .sort((a, b) => a.from - b.from)[0];
     if (next && next.from - handoff.at <= handoff.withinMs) return [];

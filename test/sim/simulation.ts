@@ -962,7 +962,12 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const loopRequests = new Map<string, ReadonlyMap<string, readonly number[]>>();
   const sessionOwner = new Map<string, SimProcess>();
   const wipes: number[] = [];
-  const handoffs: Array<{ at: number; from: string; withinMs: number }> = [];
+  const handoffs: Array<{
+    at: number;
+    from: string;
+    withinMs: number;
+    mayReturnAfterMs?: number;
+  }> = [];
   const clockStops: ClockStop[] = [];
   const leaderWork: LeaderWork[] = [];
   const sink = fencedSink(() => scheduler.now, log);
@@ -2140,6 +2145,48 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       handoffSteps * longest((o) => o.successionStepMs, running) +
       4 * longest((o) => o.requestTimeoutMs, running) +
       300;
+    /**
+     * The premise that another candidate leads after a resign holds only when the resigner's own
+     * turn comes after someone else's. It waits its resign pause, then queues last (succession.ts:
+     * the holder that left gets rank list + 8), both counted with its own options; the others
+     * queue by their rank times their own step. In a fleet whose succession steps differ, that
+     * "last" may come first (seed 9618: c1.2, pause 898 ms and step 11 ms, back after 986 ms; c2-r1
+     * and c3, steps of 317 ms in hash slots 6 and 7, due after 1,902 and 2,219 ms). resign() keeps
+     * it out for its pause only (README), so its own action from then on counts — only where its
+     * turn, with a 1 % clock-rate margin and a timer's lateness, may come before every other's.
+     */
+    const resignerMayReturn = (
+      leader: Candidate,
+      held: string | null | undefined,
+    ): { mayReturnAfterMs?: number } => {
+      let successors: readonly string[] | undefined;
+      try {
+        const value: unknown = held ? JSON.parse(Buffer.from(held, 'base64').toString()) : null;
+        const listed = (value as { successors?: unknown } | null)?.successors;
+        successors = Array.isArray(listed) ? (listed as string[]) : undefined;
+      } catch {
+        successors = undefined;
+      }
+      const own = leader.resolved;
+      const ownTurnMs =
+        own.resignPauseMs +
+        successionRank(successors, leader.instanceId, leader.instanceId) * own.successionStepMs;
+      const othersTurnMs = Math.min(
+        ...runningCandidates()
+          .filter((c) => c !== leader)
+          .map(
+            (c) =>
+              successionRank(successors, c.instanceId, leader.instanceId) *
+              c.resolved.successionStepMs,
+          ),
+      );
+      if (!(ownTurnMs < othersTurnMs * (FASTEST_RATE / SLOWEST_RATE) + 5)) return {};
+      log(
+        `PROBE ${processName(leader)} may come back first: its turn after ${ownTurnMs} ms, the others' after ${othersTurnMs} ms`,
+      );
+      // Its pause on the fastest clock, a timer up to 1 ms early.
+      return { mayReturnAfterMs: own.resignPauseMs / FASTEST_RATE - 1 };
+    };
     for (let probe = 0; probe < 2; probe += 1) {
       const leader = [...candidates.values()].find(
         (c) => c.state === 'running' && c.election?.isLeader(),
@@ -2158,8 +2205,13 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
         await scheduler.runUntil(scheduler.now + worldRandom.between(0, 30), afterEach, maxEvents);
       }
       const graceful = worldRandom.chance(0.5) ? 'resign' : 'stop';
-      handoffs.push({ at: scheduler.now, from: processName(leader), withinMs: handoffWithinMs });
       const held = model.entryOf(SIM_KEY)?.Value;
+      handoffs.push({
+        at: scheduler.now,
+        from: processName(leader),
+        withinMs: handoffWithinMs,
+        ...(graceful === 'resign' ? resignerMayReturn(leader, held) : {}),
+      });
       log(
         `PROBE ${processName(leader)} ${graceful}() (key value: ${held ? Buffer.from(held, 'base64').toString() : 'none'})`,
       );
