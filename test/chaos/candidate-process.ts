@@ -10,6 +10,7 @@ import { startHttpFaultProxy, type HttpFaultProxy } from '../../harness/http-fau
 import { startTcpProxy, type TcpProxy } from '../../harness/tcp-proxy';
 import type { CandidateConfig } from './candidate';
 import type { CandidateToken } from './consul-world';
+import type { ProcessStart } from './load';
 
 export interface CandidateSetup {
   readonly key: string;
@@ -36,6 +37,8 @@ function killSpawned(): void {
 
 export class CandidateProcess {
   incarnation = 0;
+  /** Each start of a process, for the load rule (load.ts): its requests are told apart by when. */
+  readonly starts: ProcessStart[] = [];
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   paused = false;
@@ -111,6 +114,11 @@ export class CandidateProcess {
     );
     this.child = child;
     this.paused = false;
+    this.starts.push({
+      at: performance.now(),
+      name: `${this.setup.instanceId}#${this.incarnation}`,
+      options: config.options,
+    });
   }
 
   /** Sends `signal` to the process we spawned (by its PID, through its handle). */

@@ -15,6 +15,7 @@ import {
 } from '../sim/checker';
 import { LogReader, monotonicMs, type ActRecord } from './chaos-log';
 import { CandidateProcess } from './candidate-process';
+import { chaosLoad, loadSummary } from './load';
 import { ConsulWorld, type CandidateToken, type WorldKind } from './consul-world';
 
 export type FaultKind =
@@ -80,8 +81,6 @@ const SESSION_TTL = 2_000;
 const STEP = 100;
 const MAX_DELAY = 1_000;
 const REQUEST_TIMEOUT = 300;
-const INITIAL_DELAY = 50;
-const RENEW = D / 2;
 /** Longest SIGSTOP the nemesis makes (3 × D). */
 const MAX_PAUSE = 3 * D;
 
@@ -539,27 +538,29 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
     `[${options.world}] leftovers after ${((monotonicMs() - endedAt) / 1_000).toFixed(0)} s: ${leftovers.length}`,
   );
   reader.poll();
-  const requests = new Map<string, number[]>();
-  for (const candidate of candidates) {
-    requests.set(
-      candidate.instanceId,
-      candidate.http.seen.map((r) => r.at + perfOffset).sort((a, b) => a - b),
-    );
-    await candidate.close();
-  }
+  // The load promise of SAFETY.md ("Load"), the simulator's figure from each process's own options,
+  // per process and per loop the request tells apart (load.ts).
+  const load = chaosLoad(
+    candidates.map((c) => ({ key, starts: c.starts, seen: c.http.seen })),
+    perfOffset,
+  );
+  log(`[${options.world}] load: ${loadSummary(load)}`);
+  for (const candidate of candidates) await candidate.close();
   await world.stop();
 
   const acts = reader.records.filter((r): r is ActRecord => r.k === 'act');
   const intervals = actingIntervals(acts);
   const history: History = {
     intervals,
-    requests,
+    requests: load.requests,
+    loopRequests: load.loopRequests,
     wipes,
     // A term first acts at most its wait (D, or a lock-delay) plus a SIGSTOP after its acquire.
     tokenIssuedWithinMs: Math.max(D, LOCK_DELAY) * 1.02 + REQUEST_TIMEOUT + MAX_PAUSE + 1_000,
     liveness: null,
     handoffs: [],
-    maxRequestsPerSecond: Math.ceil(30 + 3 * (1_000 / RENEW) + 4 * (1_000 / INITIAL_DELAY)),
+    maxRequestsPerSecond: (process) => load.perProcess.get(process) ?? 0,
+    maxRequestsPerSecondPerLoop: (process) => load.perLoop.get(process) ?? 0,
     leftovers,
   };
   const violations: Violation[] = [

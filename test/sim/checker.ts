@@ -354,7 +354,7 @@ export function checkLoad(history: History): Violation[] {
 }
 
 /** The most requests among `times` (sorted) within any window shorter than one second. */
-function busiestSecond(times: readonly number[]): { count: number; from: number } {
+export function busiestSecond(times: readonly number[]): { count: number; from: number } {
   let start = 0;
   let count = 0;
   let from = 0;
