@@ -28,6 +28,7 @@ import {
 import { Scheduler } from './scheduler';
 import { SUCCESSION_LIST_LENGTH, successionRank } from '../../lib/election/protocol/succession';
 import { SimProcess } from './sim-process';
+import { drawLeaseChains, type LeaseChainDetail } from './lease-chain';
 import type { AnswerFaults, IndexFault } from './answer-faults';
 import { requestsPerSecondPerLoopInTrueTime, requestsPerSecondPerProcess } from './load-bound';
 
@@ -163,6 +164,7 @@ type FaultKind =
   | 'stale-vacancy'
   | 'rolling-deploy'
   | 'deploy-cut-delete'
+  | 'lease-chain'
   | AnswerFaultKind
   | ClockFaultKind;
 
@@ -852,6 +854,8 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   // And the clock faults, the edge rates and the leader work after those.
   const clockRandom = random.fork();
   const workRandom = random.fork();
+  // Then the lease chains (lease-chain.ts), timed into the rolling deploys drawn before.
+  const leaseChainRandom = random.fork();
   const electionOptions = drawOptions(optionsRandom);
   const resolved = resolveElectionOptions({ key: SIM_KEY, ...electionOptions });
   const ids = Array.from({ length: scheduleRandom.int(2, 7) }, (_, i) => `c${i + 1}`);
@@ -882,6 +886,13 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     schedule.push(...answerFaults);
   const fleet = drawFleet(fleetRandom, electionOptions, ids, faultPhaseMs, options.leaveOut ?? []);
   schedule.push(...fleet.faults);
+  const leaseChains = drawLeaseChains(
+    leaseChainRandom,
+    fleet.faults,
+    faultPhaseMs,
+    resolved.leaseDurationMs,
+  );
+  if (!options.leaveOut?.includes('lease-chain')) schedule.push(...leaseChains);
   const hcOption = resolved.healthCheck;
   const clockFaults = drawClockFaults(
     clockRandom,
@@ -1527,6 +1538,97 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       });
     });
   };
+  /** The composite `lease-chain` (lease-chain.ts): the interleaving of issue 18's defect 1. */
+  const leaseChain = (fault: Fault, end: number): void => {
+    const detail = fault.detail as unknown as LeaseChainDetail;
+    const lookUntil = Math.min(fault.at + detail.lookMs, end);
+    const running = (): Candidate[] =>
+      [...candidates.values()].filter(
+        (c) => c.state === 'running' && c.process && !c.process.crashed && !c.process.paused,
+      );
+    const holderCandidate = (): Candidate | undefined => {
+      const session = model.up ? model.entryOf(SIM_KEY)?.Session : undefined;
+      const owner = session ? sessionOwner.get(session) : undefined;
+      return owner ? running().find((c) => c.process === owner) : undefined;
+    };
+    const cutProcesses: SimProcess[] = [];
+    const heal = (): void => {
+      for (const cut of cutProcesses.splice(0)) {
+        cut.cancelCutAfterAnswer();
+        cut.reconnect();
+      }
+    };
+    healers.push(heal);
+    later(end, heal);
+    // Whoever holds the key now, with a lease longer than some running follower's.
+    const look = (): void => {
+      if (healedAt !== null || scheduler.now > lookUntil) return;
+      const old = holderCandidate();
+      const longMs = old?.resolved.leaseDurationMs ?? 0;
+      if (!old || !running().some((c) => c !== old && c.resolved.leaseDurationMs < longMs))
+        return void scheduler.after(50, look, true);
+      const oldProcess = old.process!;
+      log(`FAULT (lease-chain) ${processName(old)} (lease ${longMs} ms) is cut off next`);
+      cutProcesses.push(oldProcess);
+      oldProcess.cutAfterNextReadAnswer('Transaction.create', () => {
+        scheduler.after(detail.deleteAfterMs, () => {
+          if (healedAt !== null || !model.up) return;
+          log('FAULT (lease-chain) delete-key');
+          model.kvDelete(SIM_KEY);
+          whenTaken(oldProcess, longMs);
+        });
+      });
+    };
+    // A follower of a shorter lease takes the absent key and waits out the old one meanwhile.
+    const whenTaken = (oldProcess: SimProcess, longMs: number): void => {
+      if (healedAt !== null || scheduler.now >= end) return;
+      const waiting = holderCandidate();
+      if (!waiting || waiting.process === oldProcess || waiting.resolved.leaseDurationMs >= longMs)
+        return void scheduler.after(5, () => whenTaken(oldProcess, longMs), true);
+      const session = model.entryOf(SIM_KEY)!.Session!;
+      // A follower of a shorter lease restarted now knows of the old lease only what the waiting
+      // holder wrote into the key.
+      const fresh = running().filter(
+        (c) => c !== waiting && c.process !== oldProcess && c.resolved.leaseDurationMs < longMs,
+      );
+      // The first of them in line (succession.ts): informed followers ahead of it would take the
+      // key first and wait out the old lease, as they must.
+      const value = model.entryOf(SIM_KEY)?.Value;
+      let named: { successors?: string[]; instanceId?: string } | null = null;
+      try {
+        named = value ? JSON.parse(Buffer.from(value, 'base64').toString()) : null;
+      } catch {
+        named = null;
+      }
+      const rankOf = (c: Candidate): number =>
+        successionRank(named?.successors, c.instanceId, named?.instanceId);
+      const first = Math.min(...fresh.map(rankOf));
+      const inLine = fresh.filter((c) => rankOf(c) === first);
+      const restarted = inLine[Math.floor(detail.restartPick * inLine.length)];
+      if (restarted) {
+        log(
+          `FAULT (lease-chain) ${processName(restarted)} restarts while ${processName(waiting)} waits`,
+        );
+        crash(restarted);
+        start(restarted);
+      }
+      scheduler.after(detail.cutAfterMs, () => {
+        if (healedAt !== null || !model.up || waiting.process?.crashed) return;
+        if (model.entryOf(SIM_KEY)?.Session !== session) return;
+        log(`FAULT (lease-chain) ${processName(waiting)} cut off`);
+        cutProcesses.push(waiting.process!);
+        waiting.process!.cut();
+        if (detail.destroy) {
+          log('FAULT (lease-chain) destroy-session of the waiting holder');
+          model.sessionDestroy(session);
+        } else {
+          log('FAULT (lease-chain) delete-key again');
+          model.kvDelete(SIM_KEY);
+        }
+      });
+    };
+    look();
+  };
   const applyFault = (planned: Fault): void => {
     const fault =
       planned.target === HOLDER
@@ -1822,6 +1924,9 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
         break;
       case 'deploy-cut-delete':
         if (process && live) deployCutDelete(process, fault, end);
+        break;
+      case 'lease-chain':
+        leaseChain(fault, end);
         break;
       case 'wall-step':
       case 'suspend':
