@@ -26,7 +26,10 @@ export interface LeaseChainDetail {
   readonly destroy: boolean;
 }
 
-/** One lease chain for half the rolling deploys, timed into the deploy. */
+/** The share of rolling deploys that get a lease chain. */
+const LEASE_CHAIN_SHARE = 0.8;
+
+/** One lease chain for most rolling deploys, timed into the deploy. */
 export function drawLeaseChains(
   random: Prng,
   deploys: readonly Fault[],
@@ -42,7 +45,7 @@ export function drawLeaseChains(
       overlapMs: number | null;
     };
     const spanMs = detail.order.length * (detail.gapMs + (detail.overlapMs ?? 200));
-    if (!random.chance(0.5)) continue;
+    if (!random.chance(LEASE_CHAIN_SHARE)) continue;
     const at = Math.min(faultPhaseMs, deploy.at + random.between(0, spanMs / 2));
     const lease: LeaseChainDetail = {
       lookMs: spanMs,
