@@ -29,6 +29,7 @@ export {
   ConsulLeaderServiceStub,
   createConsulLeaderServiceStub,
   type ConsulLeaderServiceStubOptions,
+  type ClusterCronRun,
 } from './testing';
 
 // The election core (usable without Nest)

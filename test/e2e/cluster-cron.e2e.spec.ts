@@ -12,6 +12,9 @@ import {
   type MetricData,
 } from '@opentelemetry/sdk-metrics';
 import { Test } from '@nestjs/testing';
+import { ModuleRef } from '@nestjs/core';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { ConsulLeaderHealthIndicator } from '../../lib/terminus';
 import {
   ClusterCron,
   ClusterScheduler,
@@ -103,7 +106,7 @@ describe('@ClusterCron in Nest apps on a real Consul agent', () => {
           ...FAST_TIMINGS,
         }),
       ],
-      providers: [jobsOf(instanceId)],
+      providers: [jobsOf(instanceId), HealthIndicatorService],
     }).compile();
     moduleRef.useLogger(false);
     await moduleRef.init();
@@ -201,6 +204,13 @@ describe('@ClusterCron in Nest apps on a real Consul agent', () => {
     expectOncePerFire();
     expect(leader.get(ClusterScheduler).ownedJobs()).toEqual(['Jobs.everySecond', 'two-seconds']);
     expect(follower.get(ClusterScheduler).ownedJobs()).toEqual([]);
+    const health = (app: INestApplicationContext) =>
+      new ConsulLeaderHealthIndicator(
+        app.get(HealthIndicatorService),
+        app.get(ModuleRef),
+      ).isHealthy('leader').leader;
+    expect(health(leader)).toMatchObject({ jobs: ['Jobs.everySecond', 'two-seconds'] });
+    expect(health(follower)).toMatchObject({ jobs: [] });
   }, 60_000);
 
   it('counts fires by outcome and records their lag', async () => {
