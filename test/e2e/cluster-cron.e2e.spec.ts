@@ -9,7 +9,6 @@ import {
   InMemoryMetricExporter,
   MeterProvider,
   PeriodicExportingMetricReader,
-  type MetricData,
 } from '@opentelemetry/sdk-metrics';
 import { Test } from '@nestjs/testing';
 import { ModuleRef } from '@nestjs/core';
@@ -26,6 +25,7 @@ import {
 import { ClusterCronMetricNames } from '../../lib/metrics';
 import { startConsulAgent, type ConsulAgent } from '../../harness';
 import { FAST_TIMINGS, pollUntil, uniqueKey } from '../support/election-kit';
+import { metricPoints } from '../support/metric-points';
 
 interface Fire {
   readonly job: string;
@@ -220,13 +220,7 @@ describe('@ClusterCron in Nest apps on a real Consul agent', () => {
       '2 fires of everySecond ended',
       () => ledger.filter((entry) => entry.job === 'everySecond').length >= 2 || undefined,
     );
-    const collected = async (name: string) => {
-      const { resourceMetrics } = await reader.collect();
-      const metric: MetricData | undefined = resourceMetrics.scopeMetrics
-        .flatMap((scope) => scope.metrics)
-        .find((candidate) => candidate.descriptor.name === name);
-      return (metric?.dataPoints ?? []).filter((point) => point.attributes.key === key);
-    };
+    const collected = (name: string) => metricPoints(reader, name, key);
     const ran = await pollUntil('ran counted', async () => {
       const points = await collected(ClusterCronMetricNames.fires);
       const point = points.find(

@@ -1,30 +1,14 @@
 // The @ClusterCron instruments on their own, with the real @opentelemetry/sdk-metrics, fed the
 // FireEvents a runner emits. What a real runner records is in test/e2e/cluster-cron.e2e.spec.ts.
-import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { ClusterCronMetricNames, clusterCronMetrics } from '../../../lib/metrics';
-
-class CollectingReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
+import { CollectingReader, metricPoints } from '../../support/metric-points';
 
 describe('the @ClusterCron metrics', () => {
   const reader = new CollectingReader();
   const meter = new MeterProvider({ readers: [reader] }).getMeter('test');
   const record = clusterCronMetrics(meter, { key: 'svc/leader', instanceId: 'me' });
-  const points = async (name: string) => {
-    const { resourceMetrics } = await reader.collect();
-    const metric = resourceMetrics.scopeMetrics
-      .flatMap((scope) => scope.metrics)
-      .find((candidate) => candidate.descriptor.name === name);
-    return (metric?.dataPoints ?? []).map((point) => ({
-      attributes: point.attributes,
-      value: point.value,
-    }));
-  };
+  const points = (name: string) => metricPoints(reader, name);
   const base = { job: 'report', instanceId: 'me' };
 
   it('counts each fire by outcome, a summary of skipped fires by its count, and a first run’s lag', async () => {
