@@ -11,10 +11,12 @@ import type { DeclaredJob } from './cluster-cron.jobs';
 import { ClusterCronMessages } from './cluster-cron.messages';
 import {
   ATTACH_CLUSTER_JOBS,
+  CONSUL_LEADER_DRAINS,
   CONSUL_LEADER_ELECTION,
   CONSUL_LEADER_MODULE_OPTIONS,
   CONSUL_LEADER_NAME,
 } from './consul-leader.constants';
+import type { LeaderWorkDrains } from './consul-leader.drains';
 import { consulLeaderLoggerContext } from './consul-leader.service';
 import { getConsulLeaderToken } from './consul-leader.tokens';
 import { NodeConsulPort, systemClock, type LeaderElection } from './election';
@@ -61,6 +63,7 @@ export class ClusterScheduler implements OnApplicationBootstrap, BeforeApplicati
     @Inject(CONSUL_LEADER_NAME) private readonly name: string | null,
     private readonly explorer: ClusterCronExplorer,
     private readonly moduleRef: ModuleRef,
+    @Inject(CONSUL_LEADER_DRAINS) private readonly drains: LeaderWorkDrains,
   ) {
     this.logger = new Logger(consulLeaderLoggerContext(name));
   }
@@ -88,7 +91,16 @@ export class ClusterScheduler implements OnApplicationBootstrap, BeforeApplicati
     const port = this.schedulerPort();
     const { requestTimeoutMs, key } = this.election.options;
     const leadership = electionLeadership(this.election, port, requestTimeoutMs);
-    this.disposeLeadership = () => leadership.dispose();
+    // The election releases its key (resign, shutdown) only once the runs its step-down aborted
+    // have ended and their outcomes are written, while its session still vouches for them.
+    const started: JobRunner[] = [];
+    const removeDrain = this.drains.add(() =>
+      Promise.all(started.map((runner) => runner.settled())),
+    );
+    this.disposeLeadership = () => {
+      removeDrain();
+      leadership.dispose();
+    };
     const meter = this.options.metrics === false ? null : defaultMeter();
     const measure = meter
       ? clusterCronMetrics(meter, { key, instanceId: this.election.instanceId })
@@ -108,6 +120,7 @@ export class ClusterScheduler implements OnApplicationBootstrap, BeforeApplicati
         clockOffset: this.clockOffset,
       });
       this.runners.set(job.name, runner);
+      started.push(runner);
       runner.start();
     }
   }

@@ -46,3 +46,6 @@ export const CLUSTER_CRON_METADATA = 'nestjs-consul-leader:cluster-cron';
  * service (the testing stub), which runs them on demand instead of on a schedule.
  */
 export const ATTACH_CLUSTER_JOBS = Symbol.for('nestjs-consul-leader:attach-cluster-jobs');
+
+/** Module-local token of the election's {@link LeaderWorkDrains}. */
+export const CONSUL_LEADER_DRAINS = 'nestjs-consul-leader:drains';

@@ -10,6 +10,7 @@ import { ElectionMessages } from './election/election.messages';
 import { refuseUnknownKeys, type KnownKeys } from './election/options/option-keys';
 import { ELECTION_OPTION_KEYS } from './election/options/resolve-election-options';
 import {
+  CONSUL_LEADER_DRAINS,
   CONSUL_LEADER_ELECTION,
   CONSUL_LEADER_MODULE_OPTIONS,
   CONSUL_LEADER_NAME,
@@ -18,6 +19,7 @@ import {
 import { ClusterCronExplorer } from './cluster-cron.explorer';
 import { ClusterScheduler } from './cluster-scheduler.service';
 import { getClusterSchedulerToken } from './cluster-scheduler.tokens';
+import { LeaderWorkDrains } from './consul-leader.drains';
 import { ConsulLeaderExplorer } from './consul-leader.explorer';
 import {
   EXTRA_IN_OPTIONS,
@@ -85,6 +87,7 @@ function withElection(definition: DynamicModule, extras: ConsulLeaderModuleExtra
     providers: [
       ...(definition.providers ?? []),
       { provide: CONSUL_LEADER_NAME, useValue: name },
+      { provide: CONSUL_LEADER_DRAINS, useFactory: () => new LeaderWorkDrains() },
       {
         provide: CONSUL_LEADER_ELECTION,
         useFactory: createElection,

@@ -123,6 +123,14 @@ export class JobRunner {
   }
 
   /**
+   * Settles when every run started so far has ended and its outcome write has settled (without
+   * stopping the runner): what a leader waits for before it releases its key.
+   */
+  settled(): Promise<void> {
+    return this.runs.settled();
+  }
+
+  /**
    * Runs a manual fire now, claimed and fenced like a scheduled one: once the scheduled fires due
    * by now are decided, a fire at T = now (or just after the latest decided fire) is claimed in one
    * transaction under the leader's session, and runs with the token of that claim. Resolves when it

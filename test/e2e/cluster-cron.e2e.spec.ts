@@ -213,6 +213,57 @@ describe('@ClusterCron in Nest apps on a real Consul agent', () => {
     expect(health(follower)).toMatchObject({ jobs: [] });
   }, 60_000);
 
+  it("writes an aborted run's outcome before the leader releases its key: the next leader finds no orphan", async () => {
+    const key = uniqueKey('cluster-cron-drain');
+    const lines: string[] = [];
+    const logger = (id: string) => ({
+      log: () => undefined,
+      debug: () => undefined,
+      warn: (message: string) => void lines.push(`${id} ${message}`),
+      error: (message: string) => void lines.push(`${id} ${message}`),
+    });
+    let running = 0;
+    @Injectable()
+    class Slow {
+      // Runs until its signal aborts, then takes 300 ms to clean up.
+      @ClusterCron('* * * * * *', { name: 'slow' })
+      async run({ signal }: FireContext): Promise<void> {
+        running += 1;
+        await new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () => setTimeout(resolve, 300), { once: true }),
+        );
+      }
+    }
+    const start = async (instanceId: string) => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          ConsulLeaderModule.forRoot({
+            key,
+            instanceId,
+            consul: { host: agent.host, port: agent.port },
+            ...FAST_TIMINGS,
+            logger: logger(instanceId),
+          }),
+        ],
+        providers: [Slow],
+      }).compile();
+      moduleRef.useLogger(false);
+      await moduleRef.init();
+      apps.push(moduleRef);
+      return moduleRef;
+    };
+    const pair = [await start('a'), await start('b')];
+    const leader = await leaderOf(pair);
+    const follower = pair.find((app) => app !== leader)!;
+    await pollUntil('the slow job runs', () => running >= 1 || undefined);
+    apps.splice(apps.indexOf(leader), 1);
+    await leader.close();
+    await pollUntil('the follower runs the next fire', () => running >= 2 || undefined);
+    const [slow] = await follower.get(ClusterScheduler).describe();
+    expect(slow.lastFire?.state).toBe('running');
+    expect(lines.filter((line) => /orphaned/.test(line))).toEqual([]);
+  }, 60_000);
+
   it('counts fires by outcome and records their lag', async () => {
     const key = uniqueKey('cluster-cron-metrics');
     await startApp(key, 'm');
