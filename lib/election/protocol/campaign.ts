@@ -62,16 +62,6 @@ export class Campaign implements AdoptionCampaign {
    * asks Consul about the session first (see CandidateSession.verify).
    */
   private unanswered: CandidateSession | null = null;
-  /**
-   * Our acquire at our succession turn was refused only because Consul no longer knew the session
-   * (an operator or a failed check destroyed it while we followed; without a health check and with
-   * a long TTL, the refusal is the first we hear of it). The new session's watch reads afresh, and
-   * its first sighting of the vacancy would count our turn again (simulator seed 17001: a second
-   * 6 × 285 ms, a handoff of 3.4 s against 2.8 s). The turn decides only when to try, never when
-   * to act (SAFETY.md, rule 2's act time counts from the fresh read), so while the key stays free
-   * we try again at once; anyone seen holding it since ends this.
-   */
-  private turnServed = false;
 
   constructor(private readonly host: CampaignHost) {
     this.timer = host.timers.slot();
@@ -93,7 +83,6 @@ export class Campaign implements AdoptionCampaign {
   won(): void {
     this.backoff.reset();
     this.unanswered = null;
-    this.turnServed = false;
   }
 
   /** Resolves once the campaign step in flight, if any, has settled. */
@@ -103,8 +92,6 @@ export class Campaign implements AdoptionCampaign {
 
   /** Someone holds the key: a wait for Consul's lock-delay is over (Consul let them take it). */
   onKeyHeld(): void {
-    // A new hold: the next vacancy is another one, with a turn of its own.
-    this.turnServed = false;
     if (this.waitIsLockDelay) {
       this.retryAt = 0;
       this.waitIsLockDelay = false;
@@ -147,9 +134,7 @@ export class Campaign implements AdoptionCampaign {
       );
     }
     const previous = decodeLeaderValue(observation.entry?.value ?? null);
-    const rank = this.turnServed
-      ? 0
-      : successionRank(previous?.successors, this.host.instanceId, previous?.instanceId);
+    const rank = successionRank(previous?.successors, this.host.instanceId, previous?.instanceId);
     notBefore =
       Math.max(notBefore, observation.freeSeenAt) + rank * this.host.options.successionStepMs;
     this.cancel();
@@ -236,7 +221,6 @@ export class Campaign implements AdoptionCampaign {
     }
     const successorWaitMs = this.ownLeaseAfter(observation);
     const value = this.valueToWrite(observation, successorWaitMs);
-    this.turnServed = false;
     const sent = instantOf(this.host.clock);
     let result: AcquireResult;
     try {
@@ -314,10 +298,7 @@ export class Campaign implements AdoptionCampaign {
       this.lastRefusalWasLockDelay = true;
       return lockDelayWaitMs(this.host.options.lockDelayMs);
     }
-    if (result.reason === 'session-invalid') {
-      this.turnServed = true;
-      this.host.onSessionLost(session);
-    }
+    if (result.reason === 'session-invalid') this.host.onSessionLost(session);
     // 'changed' and 'held': the watch brings the new state and decides.
     return null;
   }

@@ -39,4 +39,28 @@ describe('a follower whose session was destroyed (virtual clock, Consul model)',
     expect(ledAt - resignedAt).toBeGreaterThanOrEqual(SLOT * STEP - 10);
     expect(ledAt - resignedAt).toBeLessThan((SLOT + 0.5) * STEP);
   });
+
+  it('keeps its place in the succession when a renewal tells it, while it waits its turn, that its session was destroyed', async () => {
+    const a = elect('a');
+    a.start();
+    await until(() => a.isLeader(), 10_000);
+    const bId = instanceIdInSlot('b', SLOT);
+    const b = elect(bId);
+    const bStartedAt = world.clock.now();
+    b.start();
+    await world.clock.advance(2_000);
+    const bSession = world.model
+      .sessionIds()
+      .find((id) => world.model.sessionInfo(id)?.name === `${KEY}#${bId}`);
+    world.model.sessionDestroy(bSession!);
+    // b renews every 30 s (sessionTtl 60 s): a resigns so that b's renewal comes 3 steps into b's
+    // wait for its turn, and answers 404.
+    await world.clock.advance(bStartedAt + 30_000 - 3 * STEP - world.clock.now());
+    const resignedAt = world.clock.now();
+    await a.resign({ pause: '1h' });
+    const ledAt = await until(() => b.isLeader(), 30_000);
+    // The new session's watch reads the same released entry afresh: the turn still counts from the
+    // first sighting of this vacancy.
+    expect(ledAt - resignedAt).toBeLessThan((SLOT + 0.5) * STEP);
+  });
 });
