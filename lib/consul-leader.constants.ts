@@ -37,3 +37,15 @@ export const RUN_AS_LEADER = Symbol.for('nestjs-consul-leader:run-as-leader');
  * when one is expected, where to redirect). A symbol for the same reasons as {@link RUN_AS_LEADER}.
  */
 export const FOLLOWER_ANSWER = Symbol.for('nestjs-consul-leader:follower-answer');
+
+/** On a `@ClusterCron` method: its cron expression and options ({@link ClusterCronMetadata}). */
+export const CLUSTER_CRON_METADATA = 'nestjs-consul-leader:cluster-cron';
+
+/**
+ * The method through which the Nest layer hands an app's `@ClusterCron` jobs to a stand-in of the
+ * service (the testing stub), which runs them on demand instead of on a schedule.
+ */
+export const ATTACH_CLUSTER_JOBS = Symbol.for('nestjs-consul-leader:attach-cluster-jobs');
+
+/** Module-local token of the election's {@link LeaderWorkDrains}. */
+export const CONSUL_LEADER_DRAINS = 'nestjs-consul-leader:drains';

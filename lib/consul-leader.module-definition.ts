@@ -10,11 +10,16 @@ import { ElectionMessages } from './election/election.messages';
 import { refuseUnknownKeys, type KnownKeys } from './election/options/option-keys';
 import { ELECTION_OPTION_KEYS } from './election/options/resolve-election-options';
 import {
+  CONSUL_LEADER_DRAINS,
   CONSUL_LEADER_ELECTION,
   CONSUL_LEADER_MODULE_OPTIONS,
   CONSUL_LEADER_NAME,
   CONSUL_LEADER_ORIGIN,
 } from './consul-leader.constants';
+import { ClusterCronExplorer } from './cluster-cron.explorer';
+import { ClusterScheduler } from './cluster-scheduler.service';
+import { getClusterSchedulerToken } from './cluster-scheduler.tokens';
+import { LeaderWorkDrains } from './consul-leader.drains';
 import { ConsulLeaderExplorer } from './consul-leader.explorer';
 import {
   EXTRA_IN_OPTIONS,
@@ -53,8 +58,8 @@ export const {
 
 /**
  * Completes the module that `forRoot`/`forRootAsync` built around the options provider. Every
- * provider here is local to this module instance; only the service's token is exported. A named
- * election gets a different token and a name provider, so its dynamic module differs from the
+ * provider here is local to this module instance; only the service's and the `ClusterScheduler`'s
+ * tokens are exported. A named election gets a different token and a name provider, so its dynamic module differs from the
  * default one's and Nest makes it a separate module instance with its own options, election,
  * service and explorer: `forRoot({ name: 'a' })` and `forRoot({ name: 'b' })` live side by side.
  */
@@ -70,6 +75,11 @@ function withElection(definition: DynamicModule, extras: ConsulLeaderModuleExtra
     token === ConsulLeaderService
       ? ConsulLeaderService
       : { provide: token, useClass: ConsulLeaderService };
+  const schedulerToken = getClusterSchedulerToken(extras.name);
+  const scheduler: Provider =
+    schedulerToken === ClusterScheduler
+      ? ClusterScheduler
+      : { provide: schedulerToken, useClass: ClusterScheduler };
   return {
     ...definition,
     global: extras.isGlobal,
@@ -77,6 +87,7 @@ function withElection(definition: DynamicModule, extras: ConsulLeaderModuleExtra
     providers: [
       ...(definition.providers ?? []),
       { provide: CONSUL_LEADER_NAME, useValue: name },
+      { provide: CONSUL_LEADER_DRAINS, useFactory: () => new LeaderWorkDrains() },
       {
         provide: CONSUL_LEADER_ELECTION,
         useFactory: createElection,
@@ -84,8 +95,10 @@ function withElection(definition: DynamicModule, extras: ConsulLeaderModuleExtra
       },
       service,
       ConsulLeaderExplorer,
+      ClusterCronExplorer,
+      scheduler,
     ],
-    exports: [token],
+    exports: [token, schedulerToken],
   };
 }
 

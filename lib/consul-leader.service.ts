@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
@@ -23,6 +24,7 @@ import type {
   ResolvedElectionOptions,
 } from './election';
 import {
+  CONSUL_LEADER_DRAINS,
   CONSUL_LEADER_ELECTION,
   FOLLOWER_ANSWER,
   CONSUL_LEADER_LOGGER_CONTEXT,
@@ -30,6 +32,7 @@ import {
   CONSUL_LEADER_NAME,
   RUN_AS_LEADER,
 } from './consul-leader.constants';
+import type { LeaderWorkDrains } from './consul-leader.drains';
 import { InFlightCalls } from './consul-leader.in-flight';
 import { leaderStreamOf } from './consul-leader.leader-stream';
 import { CALL_SKIPPED, DRAINING, SETTLED_AS, WAITING_FOR_ELECTION } from './consul-leader.messages';
@@ -52,7 +55,7 @@ export const consulLeaderLoggerContext = (name: string | null): string =>
  * Lifecycle: joins the election at `onApplicationBootstrap` (without blocking bootstrap unless
  * `waitForElection`). At `beforeApplicationShutdown` it steps down locally (the term's signal aborts,
  * `isLeader()` turns false, `@LeaderOnly` calls are skipped), waits for in-flight `@LeaderOnly` calls
- * up to `drainTimeout`, then releases the key and destroys its session; the streams complete.
+ * and `@ClusterCron` runs (their outcomes written) up to `drainTimeout`, then releases the key and destroys its session; the streams complete.
  * `beforeApplicationShutdown` runs after every `onModuleDestroy` but before the app closes its HTTP
  * and microservice servers and before any `onApplicationShutdown`, where most libraries close their
  * connections (TypeORM, Mongoose, clients): in-flight leader work can still finish its writes.
@@ -76,6 +79,8 @@ export class ConsulLeaderService
     @Inject(CONSUL_LEADER_MODULE_OPTIONS) private readonly options: ConsulLeaderModuleOptions,
     /** The election's name; null for the default election. */
     @Inject(CONSUL_LEADER_NAME) readonly name: string | null,
+    /** Other leader work to wait for before releasing (the module's `@ClusterCron` runs). */
+    @Optional() @Inject(CONSUL_LEADER_DRAINS) private readonly drains?: LeaderWorkDrains,
   ) {
     this.logger = options.logger ?? new Logger(consulLeaderLoggerContext(name));
     this.state$ = election.state$;
@@ -190,6 +195,6 @@ export class ConsulLeaderService
 
   private async drainInFlight(): Promise<void> {
     if (this.inFlight.size > 0) this.logger.log(DRAINING(this.inFlight.size));
-    await this.inFlight.drain();
+    await Promise.all([this.inFlight.drain(), this.drains?.drain()]);
   }
 }

@@ -9,7 +9,14 @@ export { LeaderOnly } from './decorators/leader-only.decorator';
 export { InjectConsulLeader } from './decorators/inject-consul-leader.decorator';
 export { LEADER_HEADER, LeaderOnlyGuard, NOT_LEADER_CODE } from './guards/leader-only.guard';
 export { NotLeaderError } from './errors/not-leader.error';
+export { ClusterCron } from './decorators/cluster-cron.decorator';
+export { ClusterScheduler } from './cluster-scheduler.service';
+export { getClusterSchedulerToken } from './cluster-scheduler.tokens';
+export type { FireContext } from './scheduler/cluster-job';
+export type { TriggeredFire } from './scheduler/job-runner';
 export type {
+  ClusterCronOptions,
+  ClusterJobDescription,
   ConsulLeader,
   ConsulLeaderHttpOptions,
   ConsulLeaderModuleExtras,
@@ -22,6 +29,7 @@ export {
   ConsulLeaderServiceStub,
   createConsulLeaderServiceStub,
   type ConsulLeaderServiceStubOptions,
+  type ClusterCronRun,
 } from './testing';
 
 // The election core (usable without Nest)

@@ -4,6 +4,7 @@ import { ConsulLeaderModule } from '../lib';
 import { JobsService } from './jobs.service';
 import { LeaderController } from './leader.controller';
 import { LeadershipLoggerService } from './leadership-logger.service';
+import { ReportsService } from './reports.service';
 import { readSampleSettings } from './settings';
 
 const settings = readSampleSettings();
@@ -22,6 +23,6 @@ const settings = readSampleSettings();
     }),
   ],
   controllers: [LeaderController],
-  providers: [JobsService, LeadershipLoggerService],
+  providers: [JobsService, ReportsService, LeadershipLoggerService],
 })
 export class AppModule {}

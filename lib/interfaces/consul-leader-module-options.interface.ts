@@ -17,8 +17,8 @@ export interface ConsulLeaderModuleOptions extends ElectionOptions {
   /** How `LeaderOnlyGuard` answers an HTTP caller that reached a follower. */
   http?: ConsulLeaderHttpOptions;
   /**
-   * Record OpenTelemetry metrics (`leader_election.*`) on the global meter provider when
-   * `@opentelemetry/api` is installed. Default true; without a registered SDK they cost nothing.
+   * Record OpenTelemetry metrics (`leader_election.*`, and `cluster_cron.*` for `@ClusterCron` jobs)
+   * on the global meter provider when `@opentelemetry/api` is installed. Default true; without a registered SDK they cost nothing.
    */
   metrics?: boolean;
 }

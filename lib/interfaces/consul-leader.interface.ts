@@ -12,7 +12,8 @@ export interface ConsulLeader {
   /**
    * Who holds the key now, as this instance last read it: the leader; `null` when nobody leads;
    * `undefined` when this instance does not know — before its first read of the key, once its own
-   * term ended, after Consul has not answered for longer than the lease, after shutdown
+   * term ended, after Consul has not answered — or its reads of the key have failed, a 403 too — for
+   * longer than the lease, after shutdown
    * (`state.leaderKnown` false). Alert on "no leader" on `null`, never on `undefined`.
    * Replays the current value, emits on change only, completes at shutdown.
    */

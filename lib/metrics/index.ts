@@ -6,3 +6,8 @@ export {
   recordElectionMetrics,
   type MeasuredElection,
 } from './election-metrics';
+export {
+  ClusterCronMetricNames,
+  clusterCronMetrics,
+  type FireOutcome,
+} from './cluster-cron-metrics';

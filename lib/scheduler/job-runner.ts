@@ -2,9 +2,7 @@ import type { ElectionLogger } from '../election/options/election-options';
 import type { Clock, TimerHandle } from '../election/time/clock';
 import {
   claimedRecord,
-  endedRecord,
   readRecord,
-  recordOutcome,
   skippedRecord,
   writeRecord,
   type RecordAccess,
@@ -13,10 +11,13 @@ import {
 } from './claim';
 import type { ClockOffset } from './clock-offset';
 import type { ClusterJob, FireEvent } from './cluster-job';
+import { FireReports } from './fire-reports';
+import { FireRuns, messageOf } from './fire-runs';
 import { FireSchedule } from './fire-times';
-import { tokenOf, type JobRun, type ReadRecord } from './job-record';
+import { tokenOf, type ReadRecord } from './job-record';
 import type { Lead, Leadership } from './leadership';
 import { planFires, type FirePlan } from './misfire-plan';
+import { giveUpClaim, ownerAlive, recordOrphan, type OrphanContext } from './orphan-runs';
 import { SchedulerMessages } from './scheduler.messages';
 
 export interface JobRunnerContext {
@@ -36,15 +37,15 @@ export interface JobRunnerContext {
   readonly skewBoundMs?: number;
 }
 
-/** One run this instance started; kept until its outcome is recorded (or superseded). */
-interface LocalRun {
-  readonly fireTime: number;
-  readonly token: number;
-  readonly attempt: number;
-  readonly controller: AbortController;
-  end: { state: 'done' | 'failed'; endedAt: number; error?: string } | null;
-  finishing: Promise<void> | null;
-  done: Promise<void>;
+/** A fire started by {@link JobRunner.trigger}. */
+export interface TriggeredFire {
+  readonly fireTime: Date;
+  readonly fencingToken: number;
+}
+
+interface PendingTrigger {
+  resolve(fire: TriggeredFire): void;
+  reject(error: Error): void;
 }
 
 /**
@@ -57,7 +58,9 @@ interface LocalRun {
 export class JobRunner {
   private readonly schedule: FireSchedule;
   private readonly access: RecordAccess;
-  private readonly runs = new Map<number, LocalRun>();
+  private readonly runs: FireRuns;
+  private readonly reports: FireReports;
+  private readonly orphans: OrphanContext;
   /** Wall-clock start: a job without a record missed no fire before it. */
   private startedAt = 0;
   private state: 'idle' | 'running' | 'stopped' = 'idle';
@@ -66,10 +69,10 @@ export class JobRunner {
   private loopDone: Promise<void> = Promise.resolve();
   private unsubscribe: () => void = () => undefined;
   private skewWarned = false;
-  /** The largest token of a run started here: claims only grow, so an adopted one is larger. */
-  private lastStartedToken = 0;
   /** A claim sent on this session whose answer was lost: the record may show it, unstarted. */
   private unresolvedClaim: { sessionId: string } | null = null;
+  /** Manual fires asked for, claimed one per step once the scheduled fires due are decided. */
+  private readonly triggers: PendingTrigger[] = [];
 
   constructor(private readonly ctx: JobRunnerContext) {
     this.schedule = new FireSchedule(ctx.job.cronTime, ctx.job.timeZone);
@@ -80,11 +83,23 @@ export class JobRunner {
       wallNow: () => ctx.clock.wallNow(),
       observe: (sent, received, date) => this.observeClock(sent, received, date),
     };
+    this.reports = new FireReports(ctx.job.name, ctx.instanceId, ctx.logger, ctx.onEvent);
+    this.runs = new FireRuns({
+      job: ctx.job,
+      clock: ctx.clock,
+      instanceId: ctx.instanceId,
+      logger: ctx.logger,
+      access: this.access,
+      emit: (event) => this.reports.emit(event),
+      running: () => this.state === 'running',
+      onSettled: () => this.wake(),
+    });
+    this.orphans = { ...ctx, access: this.access, reports: this.reports };
   }
 
   /** Fires started here and not yet recorded as ended, by token. */
   get activeTokens(): number[] {
-    return [...this.runs.values()].filter((run) => !run.end).map((run) => run.token);
+    return this.runs.activeTokens;
   }
 
   start(): void {
@@ -100,11 +115,39 @@ export class JobRunner {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     this.unsubscribe();
-    for (const run of this.runs.values())
-      run.controller.abort(new Error(SchedulerMessages.stopped));
+    this.runs.abortAll(new Error(SchedulerMessages.stopped));
+    this.rejectTriggers(SchedulerMessages.triggerStopped(this.ctx.job.name));
     this.wake();
     await this.loopDone;
-    await Promise.all([...this.runs.values()].map((run) => run.done));
+    await this.runs.settled();
+  }
+
+  /**
+   * Settles when every run started so far has ended and its outcome write has settled (without
+   * stopping the runner): what a leader waits for before it releases its key.
+   */
+  settled(): Promise<void> {
+    return this.runs.settled();
+  }
+
+  /**
+   * Runs a manual fire now, claimed and fenced like a scheduled one: once the scheduled fires due
+   * by now are decided, a fire at T = now (or just after the latest decided fire) is claimed in one
+   * transaction under the leader's session, and runs with the token of that claim. Resolves when it
+   * starts. Rejects when this instance does not lead, when the overlap policy is `skip` and a run
+   * still runs, when the runner stops, or when the claim's answer is lost (the fire then runs only
+   * if the claim was applied: never twice).
+   */
+  trigger(): Promise<TriggeredFire> {
+    const name = this.ctx.job.name;
+    if (this.state !== 'running')
+      return Promise.reject(new Error(SchedulerMessages.triggerStopped(name)));
+    if (!this.ctx.leadership.current())
+      return Promise.reject(new Error(SchedulerMessages.triggerNotLeading(name)));
+    return new Promise<TriggeredFire>((resolve, reject) => {
+      this.triggers.push({ resolve, reject });
+      this.wake();
+    });
   }
 
   private async loop(): Promise<void> {
@@ -112,13 +155,18 @@ export class JobRunner {
     while (this.state === 'running') {
       const lead = this.ctx.leadership.current();
       let delay = Infinity;
-      if (!lead && (this.unrecorded().length > 0 || this.unresolvedClaim)) {
+      if (!lead) this.rejectTriggers(SchedulerMessages.triggerNotLeading(this.ctx.job.name));
+      if (!lead && (this.runs.unrecorded().length > 0 || this.unresolvedClaim)) {
         // Outcomes are written, and unknown claims resolved, whoever leads: a run left `running`
         // in the record with its owner's session alive would make the next leader skip every
         // fire as an overlap.
         try {
-          for (const run of this.unrecorded()) await this.finish(run);
-          if (this.unresolvedClaim) await this.giveUpClaim(this.unresolvedClaim);
+          for (const run of this.runs.unrecorded()) await this.runs.finish(run);
+          if (this.unresolvedClaim) {
+            const { lastStartedToken } = this.runs;
+            if (await giveUpClaim(this.orphans, this.unresolvedClaim, lastStartedToken))
+              this.unresolvedClaim = null;
+          }
           failures = 0;
           if (this.unresolvedClaim) delay = 0;
         } catch (error) {
@@ -153,7 +201,7 @@ export class JobRunner {
       const token = tokenOf(run, read.modifyIndex);
       const local = this.runs.get(token);
       if (local?.end) {
-        await this.finish(local);
+        await this.runs.finish(local);
         return 0;
       }
       if (local) {
@@ -163,14 +211,21 @@ export class JobRunner {
         // newer than every run started here. The record says it is ours and nobody else's; it
         // runs now, once. An older token is a run of ours that ended after this read was
         // answered (the record is read again shortly; never in a tight loop).
-        if (token <= this.lastStartedToken) return STALE_READ_RETRY_MS;
-        this.begin(lead, run.fireTime, token, run.attempt);
+        if (token <= this.runs.lastStartedToken) return STALE_READ_RETRY_MS;
+        this.runs.begin(lead, run.fireTime, token, run.attempt);
         return 0;
-      } else if (await this.ownerAlive(run.session, lead)) {
+      } else if (await ownerAlive(this.orphans, run.session, lead)) {
         // Its owner lives (a handoff's drain): the run may still be going.
         runningAnywhere = true;
       } else {
-        return this.orphan(lead, read, run, token);
+        const orphaned = await recordOrphan(this.orphans, lead, read, run, token, (send) =>
+          this.claiming(lead, send),
+        );
+        if (!orphaned) return 0;
+        if (!orphaned.outcome.written) return this.afterRefusal(orphaned.outcome);
+        if (orphaned.rerunAttempt !== null)
+          this.runs.begin(lead, run.fireTime, orphaned.outcome.modifyIndex, orphaned.rerunAttempt);
+        return 0;
       }
     }
     const now = this.ctx.clock.wallNow();
@@ -184,30 +239,71 @@ export class JobRunner {
     );
     const next = plan.run[0];
     if (next === undefined) {
-      if (plan.skipped.length === 0) return this.untilNextFire(decidedThrough, now);
-      return this.skip(lead, read, plan, [], 'misfire');
+      if (plan.skipped.length > 0) return this.skip(lead, read, plan, [], 'misfire');
+      if (this.triggers.length > 0) return this.claimTriggered(lead, read, now, runningAnywhere);
+      return this.untilNextFire(decidedThrough, now);
     }
     if (runningAnywhere && this.ctx.job.overlap === 'skip') {
       // A fire caught up late waits for the run before it here; one on time is skipped.
       if (runningHere && now - next > this.ctx.job.graceMs) return Infinity;
       return this.skip(lead, read, plan, plan.run, 'overlap');
     }
+    const written = await this.claim(lead, read, next, plan.skipped);
+    if (!written.written) return this.afterRefusal(written);
+    this.reports.misfires(plan);
+    this.runs.begin(lead, next, written.modifyIndex, 1);
+    return 0;
+  }
+
+  /** Claims a triggered fire at T = now: every scheduled fire up to now is decided already. */
+  private async claimTriggered(
+    lead: Lead,
+    read: ReadRecord,
+    now: number,
+    runningAnywhere: boolean,
+  ): Promise<number> {
+    if (runningAnywhere && this.ctx.job.overlap === 'skip') {
+      this.rejectTriggers(SchedulerMessages.triggerOverlap(this.ctx.job.name));
+      return 0;
+    }
+    const fireTime = Math.max(now, (read.record?.decidedThrough ?? 0) + 1);
+    let written: WriteOutcome;
+    try {
+      written = await this.claim(lead, read, fireTime, []);
+    } catch (error) {
+      this.rejectTriggers(
+        SchedulerMessages.triggerAnswerLost(this.ctx.job.name, messageOf(error)),
+        1,
+      );
+      throw error;
+    }
+    if (!written.written) return this.afterRefusal(written);
+    this.triggers
+      .shift()
+      ?.resolve({ fireTime: new Date(fireTime), fencingToken: written.modifyIndex });
+    this.runs.begin(lead, fireTime, written.modifyIndex, 1);
+    return 0;
+  }
+
+  /** Claims `fireTime`, deciding the misfires `skipped` before it in the same write. */
+  private claim(
+    lead: Lead,
+    read: ReadRecord,
+    fireTime: number,
+    skipped: readonly number[],
+  ): Promise<WriteOutcome> {
     const claim = claimedRecord(
       read,
       {
-        fireTime: next,
+        fireTime,
         attempt: 1,
         owner: this.ctx.instanceId,
         session: lead.sessionId,
-        startedAt: now,
+        startedAt: this.ctx.clock.wallNow(),
       },
-      { fireTimes: plan.skipped, by: this.ctx.instanceId },
+      { fireTimes: skipped, by: this.ctx.instanceId },
     );
-    const written = await this.claiming(lead, () => writeRecord(this.access, read, claim, lead));
-    if (!written.written) return written.reason === 'moved' ? 0 : NOT_LEADER_RETRY_MS;
-    this.reportMisfires(plan);
-    this.begin(lead, next, written.modifyIndex, 1);
-    return 0;
+    return this.claiming(lead, () => writeRecord(this.access, read, claim, lead));
   }
 
   /** Decides `plan.skipped` (misfire) and `overlapping` (overlap) as skipped, in one write. */
@@ -225,60 +321,14 @@ export class JobRunner {
       skippedRecord(read, fireTimes, reason, this.ctx.instanceId),
       lead,
     );
-    if (!written.written) return written.reason === 'moved' ? 0 : NOT_LEADER_RETRY_MS;
-    this.reportMisfires(plan);
-    for (const fireTime of overlapping) this.reportSkip(fireTime, 'overlap', 1);
+    if (!written.written) return this.afterRefusal(written);
+    this.reports.misfires(plan);
+    for (const fireTime of overlapping) this.reports.skip(fireTime, 'overlap');
     return 0;
   }
 
-  /** A `running` run whose session is gone: recorded orphaned; with `rerun`, claimed again. */
-  private async orphan(lead: Lead, read: ReadRecord, run: JobRun, token: number): Promise<number> {
-    const now = this.ctx.clock.wallNow();
-    const ended = endedRecord(read, token, { state: 'orphaned', endedAt: now });
-    if (!ended) return 0;
-    const rerun = this.ctx.job.orphans === 'rerun';
-    const next = rerun
-      ? {
-          ...ended,
-          run: {
-            fireTime: run.fireTime,
-            owner: this.ctx.instanceId,
-            session: lead.sessionId,
-            state: 'running' as const,
-            attempt: run.attempt + 1,
-            startedAt: now,
-          },
-        }
-      : ended;
-    const written = await this.claiming(lead, () => writeRecord(this.access, read, next, lead));
-    if (!written.written) return written.reason === 'moved' ? 0 : NOT_LEADER_RETRY_MS;
-    this.ctx.logger.warn(
-      SchedulerMessages.orphaned(this.ctx.job.name, run.fireTime, token, run.owner, rerun),
-    );
-    this.emit({
-      kind: 'orphaned',
-      job: this.ctx.job.name,
-      fireTime: run.fireTime,
-      token,
-      owner: run.owner,
-      instanceId: this.ctx.instanceId,
-    });
-    if (rerun) this.begin(lead, run.fireTime, written.modifyIndex, run.attempt + 1);
-    return 0;
-  }
-
-  /**
-   * Whether the session that claimed a run still lives. Consul filters what a token may not read:
-   * without `session:read`, every session looks gone, so a "gone" is checked against our own
-   * session, which lives while we lead. If that one looks gone too, nothing can be told, and the
-   * owner is taken as alive: an orphan not recorded (logged), rather than a live run taken for dead.
-   */
-  private async ownerAlive(sessionId: string, lead: Lead): Promise<boolean> {
-    const timeoutMs = this.ctx.requestTimeoutMs;
-    if (await this.ctx.port.sessionAlive(sessionId, timeoutMs)) return true;
-    if (await this.ctx.port.sessionAlive(lead.sessionId, timeoutMs)) return false;
-    this.ctx.logger.warn(SchedulerMessages.sessionsHidden(this.ctx.job.name, sessionId));
-    return true;
+  private afterRefusal(written: WriteOutcome & { written: false }): number {
+    return written.reason === 'moved' ? 0 : NOT_LEADER_RETRY_MS;
   }
 
   /** Sends a claim; when its answer is lost, remembers that the record may hold a claim of ours. */
@@ -291,152 +341,13 @@ export class JobRunner {
     }
   }
 
-  /**
-   * Not leading any more, with a claim whose answer was lost: if the record shows it, unstarted,
-   * it is recorded as orphaned (never run: this instance no longer owns the job, and the fire is
-   * decided). Leading again first, the step would have run it instead.
-   */
-  private async giveUpClaim(claim: { sessionId: string }): Promise<void> {
-    const read = await readRecord(this.access);
-    const run = read.record?.run;
-    const token = run ? tokenOf(run, read.modifyIndex) : 0;
-    if (
-      run?.state === 'running' &&
-      run.session === claim.sessionId &&
-      token > this.lastStartedToken
-    ) {
-      const ended = endedRecord(read, token, {
-        state: 'orphaned',
-        endedAt: this.ctx.clock.wallNow(),
-      });
-      if (!ended || !(await writeRecord(this.access, read, ended, null)).written) return;
-      this.ctx.logger.warn(SchedulerMessages.claimGivenUp(this.ctx.job.name, run.fireTime, token));
-      this.emit({
-        kind: 'orphaned',
-        job: this.ctx.job.name,
-        fireTime: run.fireTime,
-        token,
-        owner: run.owner,
-        instanceId: this.ctx.instanceId,
-      });
-    }
-    this.unresolvedClaim = null;
-  }
-
-  /** Starts a claimed fire; its signal aborts when the term ends or the runner stops. */
-  private begin(lead: Lead, fireTime: number, token: number, attempt: number): void {
-    const controller = new AbortController();
-    const onTermEnd = (): void => controller.abort(new Error(SchedulerMessages.leadershipEnded));
-    if (lead.signal.aborted || this.state !== 'running') onTermEnd();
-    else lead.signal.addEventListener('abort', onTermEnd, { once: true });
-    const local: LocalRun = {
-      fireTime,
-      token,
-      attempt,
-      controller,
-      end: null,
-      finishing: null,
-      done: Promise.resolve(),
-    };
-    this.runs.set(token, local);
-    this.lastStartedToken = Math.max(this.lastStartedToken, token);
-    const base = {
-      job: this.ctx.job.name,
-      fireTime,
-      token,
-      attempt,
-      instanceId: this.ctx.instanceId,
-    };
-    this.emit({ kind: 'started', ...base, at: this.ctx.clock.wallNow() });
-    local.done = (async () => {
-      let end: { state: 'done' | 'failed'; error?: string };
-      try {
-        await this.ctx.job.handler({
-          jobName: this.ctx.job.name,
-          fireTime: new Date(fireTime),
-          fencingToken: token,
-          signal: controller.signal,
-          attempt,
-        });
-        end = { state: 'done' };
-      } catch (error) {
-        end = { state: 'failed', error: messageOf(error) };
-        this.ctx.logger.error(
-          SchedulerMessages.failed(this.ctx.job.name, fireTime, token, end.error!),
-        );
-      } finally {
-        lead.signal.removeEventListener('abort', onTermEnd);
-      }
-      local.end = { ...end, endedAt: this.ctx.clock.wallNow() };
-      this.emit({
-        kind: 'ended',
-        ...base,
-        outcome: end.state,
-        at: local.end.endedAt,
-        ...(end.error ? { error: end.error } : {}),
-      });
-      await this.finish(local).catch((error: unknown) =>
-        this.ctx.logger.warn(
-          SchedulerMessages.outcomeNotRecorded(this.ctx.job.name, token, messageOf(error)),
-        ),
-      );
-      this.wake();
-    })();
-  }
-
-  /** Writes a finished run's outcome (once at a time); the run is forgotten once the record has it. */
-  private finish(local: LocalRun): Promise<void> {
-    local.finishing ??= (async () => {
-      try {
-        await recordOutcome(this.access, local.token, local.end!);
-        this.runs.delete(local.token);
-      } finally {
-        local.finishing = null;
-      }
-    })();
-    return local.finishing;
-  }
-
-  /** Runs that ended here and whose outcome the record does not have yet. */
-  private unrecorded(): LocalRun[] {
-    return [...this.runs.values()].filter((run) => run.end !== null);
+  private rejectTriggers(message: string, count = Infinity): void {
+    const refused = this.triggers.splice(0, count);
+    for (const pending of refused) pending.reject(new Error(message));
   }
 
   private untilNextFire(decidedThrough: number, now: number): number {
     return Math.max(1, this.schedule.next(Math.max(decidedThrough, now)) - now);
-  }
-
-  private reportMisfires(plan: FirePlan): void {
-    if (plan.skippedUnlisted > 0) {
-      this.ctx.logger.warn(
-        SchedulerMessages.skippedEarlier(this.ctx.job.name, plan.skippedUnlisted, plan.exact),
-      );
-      this.emit({
-        kind: 'skipped',
-        job: this.ctx.job.name,
-        reason: 'misfire',
-        fireTime: null,
-        count: plan.skippedUnlisted,
-        instanceId: this.ctx.instanceId,
-      });
-    }
-    for (const fireTime of plan.skipped) this.reportSkip(fireTime, 'misfire', 1);
-  }
-
-  private reportSkip(fireTime: number, reason: 'overlap' | 'misfire', count: number): void {
-    this.ctx.logger.warn(SchedulerMessages.skipped(this.ctx.job.name, fireTime, reason));
-    this.emit({
-      kind: 'skipped',
-      job: this.ctx.job.name,
-      reason,
-      fireTime,
-      count,
-      instanceId: this.ctx.instanceId,
-    });
-  }
-
-  private emit(event: FireEvent): void {
-    this.ctx.onEvent?.(event);
   }
 
   private observeClock(sentWall: number, receivedWall: number, serverDate: number): void {
@@ -477,10 +388,6 @@ export class JobRunner {
     this.pendingWake = true;
     this.wakeUp?.();
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 const RETRY_BASE_MS = 250;

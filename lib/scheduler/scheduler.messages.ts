@@ -28,6 +28,13 @@ export const SchedulerMessages = {
   clockSkew: (offsetMs: number, boundMs: number): string =>
     `This instance's clock is ${Math.round(Math.abs(offsetMs))} ms ${offsetMs > 0 ? 'behind' : 'ahead of'} Consul's ` +
     `(bound ${boundMs} ms): cron fires will start early or late by that much`,
+  triggerNotLeading: (job: string): string =>
+    `Job "${job}" cannot be triggered here: this instance does not run the jobs (it does not lead); trigger it on the leader`,
+  triggerOverlap: (job: string): string =>
+    `Job "${job}" was not triggered: its previous run still runs and its overlap policy is 'skip'`,
+  triggerAnswerLost: (job: string, error: string): string =>
+    `Job "${job}": the answer to the triggered fire's claim was lost (${error}); the fire runs if the claim was applied (see describe())`,
+  triggerStopped: (job: string): string => `Job "${job}" was not triggered: its runner stopped`,
   stopped: 'the job runner stopped',
   leadershipEnded: 'this instance no longer leads',
 };

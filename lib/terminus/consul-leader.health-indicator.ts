@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { getConsulLeaderToken } from '../consul-leader.tokens';
+import { getClusterSchedulerToken } from '../cluster-scheduler.tokens';
 import type { LeadershipState } from '../election';
 import type { ConsulLeader } from '../interfaces/consul-leader.interface';
 import {
@@ -66,7 +67,9 @@ const CONFIGURATION_PROBLEMS: ReadonlySet<string> = new Set(['forbidden', 'misco
  * ready() { return this.health.check([() => this.leader.isHealthy('leader', { probe: 'readiness' })]); }
  * ```
  * Details: `role`, `leader` (its instanceId; null when nobody leads or none is known),
- * `leaderKnown`, `fencingToken`, `consulReachable`, and `message` when there is a problem.
+ * `leaderKnown`, `fencingToken`, `consulReachable`, `message` when there is a problem, and `jobs`
+ * (the `@ClusterCron` jobs this instance runs now: all of the election's while it leads, else none)
+ * when the election has any.
  */
 @Injectable()
 export class ConsulLeaderHealthIndicator {
@@ -91,8 +94,20 @@ export class ConsulLeaderHealthIndicator {
       (probe === 'status' || (probe === 'readiness' && options.requireConsul)
         ? outage(state, leaseMs)
         : null);
-    if (problem) return indicator.down(describe(state, problem));
-    return indicator.up(describe(state, state.problem?.message ?? null));
+    const jobs = this.ownedJobs(options.name);
+    if (problem) return indicator.down({ ...describe(state, problem), ...jobs });
+    return indicator.up({ ...describe(state, state.problem?.message ?? null), ...jobs });
+  }
+
+  /** `jobs`: the `@ClusterCron` jobs this instance runs now, when the election has any. */
+  private ownedJobs(name: string | undefined): { jobs?: string[] } {
+    let scheduler: { jobNames: string[]; ownedJobs(): string[] } | undefined;
+    try {
+      scheduler = this.moduleRef.get(getClusterSchedulerToken(name), { strict: false });
+    } catch {
+      return {};
+    }
+    return scheduler && scheduler.jobNames.length > 0 ? { jobs: scheduler.ownedJobs() } : {};
   }
 
   private election(name: string | undefined): CheckedElection | null {

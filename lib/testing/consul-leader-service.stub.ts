@@ -10,7 +10,9 @@ import {
   type LeadershipState,
   type StepDownReason,
 } from '../election';
-import { RUN_AS_LEADER } from '../consul-leader.constants';
+import { ATTACH_CLUSTER_JOBS, RUN_AS_LEADER } from '../consul-leader.constants';
+import type { ClusterJob, FireContext } from '../scheduler/cluster-job';
+import { OnDemandJobs, type ClusterCronRun } from './on-demand-jobs';
 import { InFlightCalls } from '../consul-leader.in-flight';
 import { leaderStreamOf } from '../consul-leader.leader-stream';
 import { STUB_DRAIN_TIMEOUT } from '../consul-leader.messages';
@@ -51,6 +53,7 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
  * are waited for up to `drainTimeout`, `state$` emits `stopped` and completes. Unlike the real
  * service, one stub serves one app after another: after its `stop()` it is a follower again with
  * fresh streams, so a stub shared by several tests keeps working.
+ * `@ClusterCron` jobs run when the test says, with `runClusterCron(name, { fireTime })`.
  * It proves nothing about Consul: the real election's behaviour is covered by the library's own tests.
  */
 export class ConsulLeaderServiceStub
@@ -71,6 +74,7 @@ export class ConsulLeaderServiceStub
   private lastFencingToken = 0;
   private termCount = 0;
   private stopping: Promise<void> | null = null;
+  private readonly clusterJobs = new OnDemandJobs();
 
   constructor(options: ConsulLeaderServiceStubOptions = {}) {
     this.instanceId = options.instanceId ?? 'stub-instance';
@@ -184,6 +188,26 @@ export class ConsulLeaderServiceStub
     return this.stop();
   }
 
+  /**
+   * Runs the `@ClusterCron` job `name` (its `name` option, or `Class.method`) now, whoever leads, with
+   * a `FireContext`: `fireTime` as given (default now), a `fencingToken` larger than the last one this
+   * stub gave, a `signal` that aborts when the stub steps down or stops. Settles as the job does. The
+   * stub never runs the jobs on their schedule: a test says when.
+   */
+  runClusterCron(name: string, run: ClusterCronRun = {}): Promise<FireContext> {
+    return this.clusterJobs.run(name, run, this.termController?.signal ?? null);
+  }
+
+  /** The names of the `@ClusterCron` jobs the app handed this stub. */
+  get clusterCronJobs(): string[] {
+    return this.clusterJobs.names;
+  }
+
+  /** @internal The app's jobs, from `ClusterScheduler` at bootstrap: run on demand instead. */
+  [ATTACH_CLUSTER_JOBS](jobs: readonly ClusterJob[]): void {
+    this.clusterJobs.attach(jobs);
+  }
+
   [RUN_AS_LEADER]<T>(_label: string, call: () => T): T | undefined {
     if (!this.isLeader()) return undefined;
     return this.terms.runCall(this.state.term, this.inFlight, call);
@@ -214,6 +238,7 @@ export class ConsulLeaderServiceStub
 
   private async shutDown(): Promise<void> {
     if (this.isLeader()) this.endTerm('stop', undefined);
+    this.clusterJobs.abortAll();
     await this.drain();
     const stopped = this.subject;
     this.subject = new BehaviorSubject(initialLeadershipState(this.instanceId));

@@ -3,3 +3,4 @@ export {
   createConsulLeaderServiceStub,
   type ConsulLeaderServiceStubOptions,
 } from './consul-leader-service.stub';
+export type { ClusterCronRun } from './on-demand-jobs';

@@ -1,5 +1,6 @@
 import type { Paint } from './ansi';
 import { formatMs } from './demo-console';
+import { describeLedger, type JobLedger } from './fire-ledger';
 
 /** A step of the story that did not happen as it should: the summary says which, no stack. */
 export class StepFailed extends Error {}
@@ -20,6 +21,8 @@ export interface DemoResults {
   handoff?: Transition & { exitMs: number | undefined };
   /** Ticks logged by an instance that, by its own log, was not leading at the time. */
   followerTicks: number;
+  /** Each `@ClusterCron` job's fires, from every instance's log (fire-ledger.ts). */
+  ledger?: readonly JobLedger[];
 }
 
 /** The summary for a person, then one `DEMO_RESULT {json}` line for CI logs and scripts. */
@@ -47,6 +50,7 @@ export function printSummary(r: DemoResults, paint: Paint, ok: boolean, error?: 
       : 'not seen',
   );
   line('follower ticks', String(r.followerTicks));
+  for (const job of r.ledger ?? []) line(`job ${job.job}`, describeLedger(job));
   if (error) line('failed', error.message);
   console.log(ok ? paint('green', 'DEMO OK') : paint('red', 'DEMO FAILED'));
   console.log(
@@ -57,6 +61,19 @@ export function printSummary(r: DemoResults, paint: Paint, ok: boolean, error?: 
       handoffMs: r.handoff && Math.round(r.handoff.electedMs),
       handoffFirstTickMs: r.handoff && Math.round(r.handoff.firstTickMs),
       followerTicks: r.followerTicks,
+      fires: Object.fromEntries(
+        (r.ledger ?? []).map((l) => [
+          l.job,
+          {
+            fires: l.fires,
+            ran: l.ran,
+            skipped: l.skipped,
+            orphaned: l.orphaned,
+            doubled: l.doubled.length,
+            lost: l.lost.length,
+          },
+        ]),
+      ),
     })}`,
   );
 }

@@ -4,6 +4,8 @@ import type { AnsiColour } from './ansi';
 import { compileSample } from './compile-sample';
 import { DemoConsole, formatMs } from './demo-console';
 import { printSummary, StepFailed, type DemoResults, type Transition } from './demo-results';
+import { fireNoteOf, ledgerOf, type FireNote } from './fire-ledger';
+import { SAMPLE_CLUSTER_JOBS } from '../../sample/reports.service';
 import { InstanceEvents } from './instance-events';
 import { SampleInstance, type InstanceEvent } from './sample-instance';
 
@@ -46,6 +48,8 @@ export class Demo {
   private lastLoss: { instance: SampleInstance; at: number } | undefined;
   private stopping: Promise<void> | undefined;
   readonly results: DemoResults = { followerTicks: 0 };
+  /** What the instances said about each `@ClusterCron` fire, for the fire ledger. */
+  private readonly fireNotes: FireNote[] = [];
 
   constructor(private readonly options: DemoOptions) {
     this.out = new DemoConsole(options.verbose);
@@ -60,7 +64,13 @@ export class Demo {
   }
 
   printSummary(ok: boolean, error?: Error): void {
-    printSummary(this.results, this.out.paint, ok, error);
+    this.results.ledger = Object.entries(SAMPLE_CLUSTER_JOBS).map(([job, cron]) =>
+      ledgerOf(job, cron, this.fireNotes),
+    );
+    const clean = this.results.ledger.every(
+      (l) => l.fires > 0 && l.doubled.length === 0 && l.lost.length === 0 && l.tokensGrow,
+    );
+    printSummary(this.results, this.out.paint, ok && clean, error);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -102,7 +112,11 @@ export class Demo {
           env: { CONSUL_HTTP_ADDR: this.consul.address, LEADER_KEY: key },
         },
         {
-          onLine: (inst, raw, line) => this.out.printLine(inst, raw, line),
+          onLine: (inst, raw, line) => {
+            this.out.printLine(inst, raw, line);
+            const note = line && fireNoteOf(line.message, inst.name);
+            if (note) this.fireNotes.push(note);
+          },
           onEvent: (event) => this.onEvent(event),
           onExit: (inst, code, signal) => this.onExit(inst, code, signal),
         },

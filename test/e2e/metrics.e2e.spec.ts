@@ -8,7 +8,6 @@ import {
   InMemoryMetricExporter,
   MeterProvider,
   PeriodicExportingMetricReader,
-  type MetricData,
 } from '@opentelemetry/sdk-metrics';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -16,11 +15,7 @@ import { ConsulLeaderModule, ConsulLeaderService } from '../../lib';
 import { ElectionMetricNames } from '../../lib/metrics';
 import { startConsulAgent, type ConsulAgent } from '../../harness';
 import { FAST_TIMINGS, pollUntil, uniqueKey } from '../support/election-kit';
-
-interface Point {
-  readonly attributes: Record<string, unknown>;
-  readonly value: unknown;
-}
+import { metricPoints, type Point } from '../support/metric-points';
 
 describe('OpenTelemetry metrics with the real SDK and a real Consul agent', () => {
   let agent: ConsulAgent;
@@ -70,15 +65,7 @@ describe('OpenTelemetry metrics with the real SDK and a real Consul agent', () =
   }
 
   /** The data points of one instrument at a collection now. */
-  async function points(name: string, key: string): Promise<Point[]> {
-    const { resourceMetrics } = await reader.collect();
-    const metric: MetricData | undefined = resourceMetrics.scopeMetrics
-      .flatMap((scope) => scope.metrics)
-      .find((candidate) => candidate.descriptor.name === name);
-    return (metric?.dataPoints ?? [])
-      .map((point) => ({ attributes: point.attributes, value: point.value }))
-      .filter((point) => point.attributes.key === key);
-  }
+  const points = (name: string, key: string): Promise<Point[]> => metricPoints(reader, name, key);
 
   const leaderOf = (running: INestApplicationContext[]) =>
     running.find((app) => app.get(ConsulLeaderService).isLeader());

@@ -314,6 +314,9 @@ function stoppedByShutdownHooks(child: FixtureProcess): boolean {
   return child.exitCode === 0 || child.exitSignal === 'SIGTERM';
 }
 
+/** A fire of the README's `@ClusterCron` job (reports.job.ts), with its fire time. */
+const REPORT_LINE = /Report for (\S+) \(fencing token \d+\)/g;
+
 describe.each(README_SPECS.map((spec) => [spec.name, spec] as const))(
   "the README's snippets in a fresh app: %s",
   (name, spec) => {
@@ -357,6 +360,7 @@ describe.each(README_SPECS.map((spec) => [spec.name, spec] as const))(
       try {
         const leads = (child: FixtureProcess) =>
           /Became leader of "service\/billing\/leader"/.test(child.stdout);
+        const reports = (child: FixtureProcess) => (child.stdout.match(REPORT_LINE) ?? []).length;
         const sends = (child: FixtureProcess) =>
           (child.stdout.match(/Sending due invoices \(fencing token \d+\)/g) ?? []).length;
         // Polled: each process's own waiters wake only on its own output, and a quiet follower
@@ -365,6 +369,13 @@ describe.each(README_SPECS.map((spec) => [spec.name, spec] as const))(
         const [leader, follower] = leads(first) ? [first, second] : [second, first];
         await leader.waitUntil("the leader's job to run", () => sends(leader) >= 1, 20_000);
         expect(sends(follower)).toBe(0);
+        // The @ClusterCron job (every 5 s) runs on the leader too, each fire once.
+        await leader.waitUntil(
+          "the leader's @ClusterCron fire",
+          () => reports(leader) >= 1,
+          20_000,
+        );
+        expect(reports(follower)).toBe(0);
         // Both listen (PORT), and the follower's skipped ticks are logged once, not on every tick.
         for (const child of [leader, follower])
           expect(child.stdout).toMatch(/Nest application successfully started/);
@@ -376,6 +387,15 @@ describe.each(README_SPECS.map((spec) => [spec.name, spec] as const))(
         expect(leader.stdout).toMatch(/Left the election for "service\/billing\/leader"/);
         await follower.waitUntil('the other instance to take over', () => leads(follower), 15_000);
         await follower.waitUntil("the new leader's job to run", () => sends(follower) >= 1, 20_000);
+        await follower.waitUntil(
+          "the new leader's @ClusterCron fire",
+          () => reports(follower) >= 1,
+          20_000,
+        );
+        const fireTimes = [leader, follower].flatMap((child) =>
+          [...child.stdout.matchAll(REPORT_LINE)].map((match) => match[1]),
+        );
+        expect(fireTimes.filter((t, i) => fireTimes.indexOf(t) !== i)).toEqual([]);
         follower.signal('SIGTERM');
         await follower.waitExit(15_000);
         expect(stoppedByShutdownHooks(follower)).toBe(true);

@@ -328,6 +328,12 @@ export class ConsulModel {
     const results: Array<{ KV: RawKvEntry }> = [];
     const errors: Array<{ OpIndex: number; What: string }> = [];
     ops.forEach((op, i) => {
+      if (op.KV.Verb === 'get-tree') {
+        // Every key under the prefix, in key order; none is not an error (seen on 1.8.7).
+        const keys = [...scratch.keys()].filter((key) => key.startsWith(op.KV.Key)).sort();
+        for (const key of keys) results.push({ KV: scratch.get(key)! });
+        return;
+      }
       const outcome = this.applyTxnOp(scratch, op.KV, index);
       if (typeof outcome === 'string') errors.push({ OpIndex: i, What: outcome });
       else if (outcome) results.push({ KV: outcome });

@@ -33,6 +33,11 @@ export class VirtualClock implements Clock {
     this.wallAhead += ms;
   }
 
+  /** The wall clock is set by `byMs` (an NTP step, an operator's `date -s`); the monotonic one is not. */
+  stepWall(byMs: number): void {
+    this.wallAhead += byMs;
+  }
+
   setTimer(callback: () => void, delayMs: number): TimerHandle {
     // Early, but never at once for a timer that asked for a delay: time must still move.
     const fireIn = delayMs <= 0 ? 0 : Math.max(1, delayMs - this.timersFireEarlyBy);

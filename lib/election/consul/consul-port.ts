@@ -185,7 +185,9 @@ export type TxnOperation =
   /** Writes `value` (keeps the key's session; resets its LockIndex to 0). */
   | { readonly verb: 'set'; readonly key: string; readonly value: string }
   /** Returns the key with its value; fails when it does not exist. */
-  | { readonly verb: 'get'; readonly key: string };
+  | { readonly verb: 'get'; readonly key: string }
+  /** Returns every key under the prefix `key`, with its value (none: no entry, no failure). */
+  | { readonly verb: 'get-tree'; readonly key: string };
 
 /** A key as a transaction returns it: only `get` carries the value (null for the other verbs). */
 export interface TxnEntry extends KeyEntry {
@@ -195,7 +197,7 @@ export interface TxnEntry extends KeyEntry {
 export type TxnOutcome =
   | {
       readonly ok: true;
-      /** One entry per operation, in order (every verb above returns its key; only `get` its value). */
+      /** The entries, in operation order: one per operation (only `get` with its value), any number for `get-tree`. */
       readonly results: readonly TxnEntry[];
       /** Consul's `Date` header (ms since epoch, 1 s resolution), when the answer carried one. */
       readonly serverDate: number | null;

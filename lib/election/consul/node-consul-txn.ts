@@ -94,6 +94,7 @@ function toRawOperation(operation: TxnOperation): { KV: Record<string, unknown> 
     case 'set':
       return { KV: { Verb: operation.verb, Key: operation.key, Value: base64(operation.value) } };
     case 'get':
+    case 'get-tree':
       return { KV: { Verb: operation.verb, Key: operation.key } };
   }
 }

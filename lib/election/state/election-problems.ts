@@ -46,8 +46,14 @@ export class ElectionProblems {
     private readonly clock: Clock,
     private readonly logger: ElectionLogger,
     private readonly out: StatePublisher,
-    /** Failures start, and the servers' answers end, the count after which no leader is known. */
-    private readonly leader: Pick<PublishedLeader, 'requestFailed' | 'serversAnswered'>,
+    /**
+     * Failures start, and the servers' answers end, the count after which no leader is known; a
+     * failed read of the key only an answer about the key.
+     */
+    private readonly leader: Pick<
+      PublishedLeader,
+      'requestFailed' | 'keyReadFailed' | 'serversAnswered' | 'keyAnswered'
+    >,
   ) {}
 
   /**
@@ -56,7 +62,9 @@ export class ElectionProblems {
    * would otherwise leave its last timeout behind for good).
    */
   reportSuccess(source: ProblemSource): void {
-    if (source !== 'check') this.leader.serversAnswered();
+    // A read of the key, or the holder's confirmation (a consistent read of it), says who holds it.
+    if (source === 'watch' || source === 'confirm') this.leader.keyAnswered();
+    else if (source !== 'check') this.leader.serversAnswered();
     let changed = this.problems.delete(source);
     // A release refused for rights ends its loop by destroying the session, so no release success
     // clears its problem: an acquire Consul answered (no campaign runs beside a release) shows the
@@ -122,7 +130,10 @@ export class ElectionProblems {
                 ...(error.status !== undefined ? { status: error.status } : {}),
               };
     this.out.emit({ type: 'problem', kind: error.kind, operation: error.operation });
-    if (error.transient) this.leader.requestFailed();
+    // A read of the key that fails, refused or not, leaves this instance unable to vouch for the
+    // leader it last read; another request refused (403) says nothing of who holds the key.
+    if (source === 'watch') this.leader.keyReadFailed();
+    else if (error.transient) this.leader.requestFailed();
     this.problems.set(source, { problem, transient: error.transient });
     this.publishProblems();
     this.out.markSettled();

@@ -85,7 +85,8 @@ export interface LeadershipState {
    * Whether this instance can say who leads. False before its first read of the key (not "nobody
    * leads": the read is ~100 ms away), once its own term ended while it still named itself (the key
    * may be someone else's by now), after Consul has not answered for longer than the lease (the
-   * leader it read may have stepped down since), and once stopped; `leader` is then null. True again
+   * leader it read may have stepped down since), after its reads of the key have failed for that
+   * long (a 403 too: a token that lost its key rights), and once stopped; `leader` is then null. True again
    * at the next successful read. "Nobody leads" is `leaderKnown && leader === null`.
    */
   readonly leaderKnown: boolean;

@@ -15,7 +15,12 @@ import type { StatePublisher } from './state-publisher';
  *   holder does so within D of its last confirmation) and another taken over. D is also where the
  *   health indicator tells a blip from an outage. A quiet blocking read proves nothing either way:
  *   it is the failures that start the count, and only an answer from the servers (not the local
- *   agent's answer to a check update) ends it.
+ *   agent's answer to a check update) ends it;
+ * - a read of the key failed, for any reason (a 403 too: a token that lost its key rights), and no
+ *   read of the key has succeeded since, for longer than D. Here only an answer about the key (a
+ *   read, or the holder's confirmation) ends the count: the servers answering session renewals
+ *   say nothing of who holds the key (simulator seed 12579: a follower refused its reads named
+ *   the leader it had last read for good, while another led with a larger token).
  * It is known again only from the next successful read. When it drops the leader for an outage it
  * reads the key afresh (then with backoff while that fails), rather than wait on the blocking read in
  * flight, which may not answer before `watchWait` when the key does not change: a drop for a
@@ -25,6 +30,8 @@ export class PublishedLeader {
   private readonly staleTimer: TimerSlot;
   /** Monotonic time of the first failed request since the servers last answered; null if none. */
   private failingSince: number | null = null;
+  /** A read of the key failed since one last succeeded: only an answer about the key ends the count. */
+  private keyUnread = false;
 
   constructor(
     private readonly leaseDurationMs: number,
@@ -60,6 +67,12 @@ export class PublishedLeader {
       this.out.publish({ leader: null, leaderKnown: false });
   }
 
+  /** A read of the key failed, for whatever reason: a refusal (403) too, which may last. */
+  keyReadFailed(): void {
+    this.keyUnread = true;
+    this.requestFailed();
+  }
+
   /** A request failed for a reason that may pass (network, timeout, 5xx, 429). */
   requestFailed(): void {
     if (this.failingSince !== null) return;
@@ -74,9 +87,19 @@ export class PublishedLeader {
     this.staleTimer.arm(check, this.leaseDurationMs);
   }
 
-  /** The Consul servers answered a request (not only the local agent). */
+  /**
+   * The Consul servers answered a request (not only the local agent): ends the count, unless a read
+   * of the key failed since the last that succeeded.
+   */
   serversAnswered(): void {
+    if (this.keyUnread) return;
     this.failingSince = null;
     this.staleTimer.clear();
+  }
+
+  /** The servers answered about the key itself (a read of it, the holder's confirmation). */
+  keyAnswered(): void {
+    this.keyUnread = false;
+    this.serversAnswered();
   }
 }

@@ -760,7 +760,7 @@ describe('the Consul model against a real agent', () => {
     );
   }, 30_000);
 
-  it('answers the transactions of a fire claim as Consul does: check-session, cas, check-index, set and get, and the 409 of each failing check with its operation index', async () => {
+  it('answers the transactions of a fire claim as Consul does: check-session, cas, check-index, set, get and get-tree, and the 409 of each failing check with its operation index', async () => {
     const scenario = new Scenario('fire claim transactions');
     const { model, port: inModel } = modelSide(106);
     const port = { consul: consulPort, model: inModel };
@@ -840,6 +840,12 @@ describe('the Consul model against a real agent', () => {
       await txn('a set of the same value writes nothing: the index stays', () => [
         { verb: 'set', key: record, value: 'outcome' },
         { verb: 'get', key: record },
+      ]);
+      await txn("describe()'s listing: get-tree returns every key under the jobs prefix", () => [
+        { verb: 'get-tree', key: `${prefix}/leader/jobs/` },
+      ]);
+      await txn('get-tree of a prefix with no key: no entry, no failure', () => [
+        { verb: 'get-tree', key: `${prefix}/none/` },
       ]);
       const alive = await scenario.both('the leader session is alive', port, (side, which) =>
         (side as NodeConsulPort).sessionAlive(session(which), 5_000),

@@ -6,9 +6,14 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LeaderElection } from '../../../lib/election';
+import { NodeConsulPort, systemClock, type LeaderElection } from '../../../lib/election';
+import type { FireEvent } from '../../../lib/scheduler/cluster-job';
+import { listJobRecords } from '../../../lib/scheduler/job-listing';
+import { jobRecordKey } from '../../../lib/scheduler/job-record';
+import { JobRunner } from '../../../lib/scheduler/job-runner';
+import { electionLeadership } from '../../../lib/scheduler/leadership';
 import { pollUntil, startConsulAgent, type ConsulAgent } from '../../../harness';
-import { createElection, uniqueKey, waitForState } from '../../support/election-kit';
+import { createElection, memoryLogger, uniqueKey, waitForState } from '../../support/election-kit';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const MANAGEMENT = randomUUID();
@@ -134,6 +139,90 @@ describe('the least-privilege ACL policy (real Consul, default deny)', () => {
       expect(election.isLeader()).toBe(false);
     },
   );
+
+  /** A leader on `token` running an every-second job; its fire events and log lines. */
+  async function cronLeader(key: string, token: string) {
+    const election = candidate(key, 'acl-cron', token);
+    await waitForState(election, (state) => state.role === 'leader');
+    const port = new NodeConsulPort({ host: agent.host, port: agent.port, secure: false, token });
+    const leadership = electionLeadership(election, port, 1_000);
+    const events: FireEvent[] = [];
+    const logger = memoryLogger('acl-cron');
+    const runner = new JobRunner({
+      job: {
+        name: 'every-second',
+        cronTime: '* * * * * *',
+        overlap: 'skip',
+        misfire: 'run-once',
+        orphans: 'record',
+        graceMs: 1_000,
+        handler: () => undefined,
+      },
+      port,
+      clock: systemClock,
+      leadership,
+      instanceId: 'acl-cron',
+      recordKey: jobRecordKey(key, 'every-second'),
+      requestTimeoutMs: 1_000,
+      logger,
+      onEvent: (event) => events.push(event),
+    });
+    runner.start();
+    return {
+      events,
+      port,
+      logs: logger.lines,
+      stop: async () => {
+        await runner.stop();
+        leadership.dispose();
+        port.close();
+      },
+    };
+  }
+
+  it('claims and runs a @ClusterCron fire with a token holding candidate.hcl and cluster-cron.hcl', async () => {
+    const key = uniqueKey('acl-cron');
+    const filled = fill(key);
+    const rules = [
+      ...policyRules('candidate.hcl', filled),
+      ...policyRules('cluster-cron.hcl', filled),
+    ];
+    expect(policyRules('cluster-cron.hcl', filled).map(oneLine)).toEqual([
+      `key_prefix "${key}/jobs/" { policy = "write" }`,
+      'session_prefix "" { policy = "read" }',
+    ]);
+    const cron = await cronLeader(key, await tokenWith(rules));
+    try {
+      await pollUntil(
+        'a fire ran and its outcome was written',
+        () =>
+          cron.events.some((event) => event.kind === 'ended' && event.outcome === 'done') ||
+          undefined,
+      );
+      expect(cron.logs.filter((line) => /denied|cannot/i.test(line))).toEqual([]);
+      // describe()'s one prefix read is allowed too.
+      const listed = await listJobRecords(cron.port, key, 1_000);
+      expect(listed.get('every-second')?.record?.run?.owner).toBe('acl-cron');
+    } finally {
+      await cron.stop();
+    }
+  });
+
+  it('runs no @ClusterCron fire without the key_prefix rule, and says why', async () => {
+    const key = uniqueKey('acl-cron-without');
+    const cron = await cronLeader(key, await tokenWith(policyRules('candidate.hcl', fill(key))));
+    try {
+      await pollUntil(
+        'the refusal logged',
+        () =>
+          cron.logs.some((line) => /cannot reach its record.*(403|denied)/i.test(line)) ||
+          undefined,
+      );
+      expect(cron.events.filter((event) => event.kind === 'started')).toEqual([]);
+    } finally {
+      await cron.stop();
+    }
+  });
 
   it('lets the status command read everything with a token holding exactly the read-only policy', async () => {
     const key = uniqueKey('acl-status');

@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { ConsulLeaderModule } from 'nestjs-consul-leader';
 import { InvoicesJob } from './invoices.job.js';
 import { InvoicesRepository } from './invoices.repository.js';
+import { ReportsJob } from './reports.job.js';
 
 @Module({
   imports: [
@@ -13,6 +14,6 @@ import { InvoicesRepository } from './invoices.repository.js';
       metadata: { region: 'eu-1' }, // shown to every instance in `leader$`
     }),
   ],
-  providers: [InvoicesJob, InvoicesRepository],
+  providers: [InvoicesJob, InvoicesRepository, ReportsJob],
 })
 export class AppModule {}

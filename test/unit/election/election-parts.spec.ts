@@ -66,6 +66,18 @@ describe('the lease', () => {
     expect(lease.remainingAt(at(400, 5_000))).toBe(0);
   });
 
+  it('counts the wall-clock bound from the latest confirmation sent, also after the wall clock was stepped back', () => {
+    const lease = new Lease(1_000, at(100));
+    // The wall clock is set back a minute; the next confirmation is sent at mono 600.
+    lease.confirm(at(600, -60_000));
+    expect(lease.isValidAt(...pair(at(1_500, -60_000)))).toBe(true);
+    // A suspend of 5 s after that: only the wall clock shows it, and it must.
+    expect(lease.isValidAt(...pair(at(700, -55_000)))).toBe(false);
+    // An answer that arrives out of order (sent earlier, on the old wall clock) does not undo it.
+    lease.confirm(at(500));
+    expect(lease.isValidAt(...pair(at(700, -55_000)))).toBe(false);
+  });
+
   it('is not extended by a wall clock stepped back', () => {
     const lease = new Lease(1_000, at(100));
     expect(lease.isValidAt(...pair(at(1_100, -60_000)))).toBe(false);

@@ -3,8 +3,8 @@
 // this instance can no longer vouch for it — its own term ended, or Consul has not answered for
 // longer than the lease D. Before the first read it is "not known" too, never "nobody leads".
 // Virtual clock and the Consul model; a cut-off link times requests out as a real client does.
-import type { LeadershipState } from '../../../lib/election';
-import { FaultyLink } from '../../support/faulty-link';
+import type { ElectionOptions, LeadershipState } from '../../../lib/election';
+import { FaultyLink, refusedWith, type Fate } from '../../support/faulty-link';
 import { VIRTUAL_D as D, modelLink, useVirtualElections } from '../../support/virtual-elections';
 
 /** Who a state names as leader: its instance id, `nobody`, or `not known`. */
@@ -16,10 +16,32 @@ describe('the published leader (virtual clock)', () => {
   const { candidate, leading, following, until } = world;
 
   /** A candidate behind a link that can be cut off: its requests then time out. */
-  const cuttable = (instanceId: string) => {
+  const cuttable = (instanceId: string, options: Partial<ElectionOptions> = {}) => {
     const link = new FaultyLink(world.clock);
-    return { ...candidate(instanceId, {}, modelLink(world.model, world.clock, link)), link };
+    return { ...candidate(instanceId, options, modelLink(world.model, world.clock, link)), link };
   };
+
+  /**
+   * `b` follows `a` with a session TTL, whose renewals (every 500 ms) reach the servers — a check
+   * alone is the local agent's — and its first read names `a`; from its first long poll on, its
+   * reads of the key meet `fate` for as long as `failing()` says so.
+   */
+  async function followerWhoseReadsFail(fate: Fate) {
+    await leading('a');
+    const b = cuttable('b', { sessionTtl: '1s', sessionTtlMin: '1s' });
+    let failedAt: number | null = null;
+    let failing = true;
+    b.link.fate = (request) => {
+      if (request.name !== 'kv.get' || !failing) return null;
+      if (failedAt === null && !request.blocking) return null;
+      failedAt ??= world.clock.now();
+      return fate;
+    };
+    b.election.start();
+    await until(() => failedAt !== null);
+    expect(named(b.election.state)).toBe('a');
+    return { b, failedAt: failedAt!, readsAnswered: () => (failing = false) };
+  }
 
   it('says the leader is not known yet before the first read of the key, not that nobody leads', () => {
     const { election } = candidate('a');
@@ -137,5 +159,49 @@ describe('the published leader (virtual clock)', () => {
     await world.clock.advance(50);
     expect(stopped).toBe(false);
     expect(named(b.election.state)).toBe('not known');
+  });
+
+  // Simulator seed 12579: a follower whose token lost its key rights kept naming the leader it had
+  // last read for good — the session renewals Consul answered ended the count its failed reads had
+  // started. What names the leader is the key: only a read of it ends a count a failed read began.
+  it.each([
+    ['refused (403: the token lost its key rights)', refusedWith(403)],
+    ['answered 500', refusedWith(500)],
+  ])(
+    'a follower whose reads of the key are %s while Consul answers its session renewals names no leader once the lease has passed',
+    async (_how, fate) => {
+      const { b, failedAt } = await followerWhoseReadsFail(fate);
+      const renewed = b.link.count('session.renew');
+      const droppedAt = await until(() => named(b.election.state) === 'not known', 10 * D);
+      expect(droppedAt - failedAt).toBeLessThanOrEqual(D + 2 * 200 + 50);
+      // The servers answered all along: it is the key this instance cannot read, not Consul.
+      expect(b.link.count('session.renew')).toBeGreaterThan(renewed);
+      await world.clock.advance(5 * D);
+      expect(named(b.election.state)).toBe('not known');
+    },
+  );
+
+  it('a follower refused its reads of the key names the leader again once its token may read it', async () => {
+    const { b, readsAnswered } = await followerWhoseReadsFail(refusedWith(403));
+    await until(() => named(b.election.state) === 'not known', 10 * D);
+    readsAnswered();
+    // A refusal is retried after retry.maxDelay (2 s here): the next read names the leader.
+    await until(() => named(b.election.state) === 'a', 2_000 + 2 * 200 + 50);
+  });
+
+  it('a leader whose reads of the key fail while its confirmations succeed keeps naming itself', async () => {
+    const a = cuttable('a');
+    a.election.start();
+    await until(() => a.election.isLeader());
+    const seen: string[] = [];
+    a.election.state$.subscribe((state) => seen.push(named(state)));
+    // The confirmation is a consistent read of the key too (a transaction): it says who holds it.
+    a.link.fate = (request) => (request.name === 'kv.get' ? refusedWith(500) : null);
+    // A follower joins: the leader names it in the key, which wakes its long poll; the next fail.
+    candidate('b').election.start();
+    await world.clock.advance(5 * D);
+    expect(a.link.faulted).toBeGreaterThan(2);
+    expect(a.election.isLeader()).toBe(true);
+    expect(seen).not.toContain('not known');
   });
 });

@@ -304,6 +304,21 @@ describe('takeover under faults (virtual clock)', () => {
     expect(a.election.state.role).toBe('follower');
   });
 
+  it('stops leading at once after a suspend also when the wall clock was stepped back earlier in the term', async () => {
+    // Simulator seed 12560: the wall clock stepped back 6 minutes, later confirmations all came
+    // in, and then a 4 s suspend: the leader went on acting for 319 ms after it resumed, because
+    // the wall-clock bound still counted from before the step.
+    const a = await leading('a');
+    const signal = a.election.state.term!.signal;
+    world.clock.stepWall(-6 * 60_000);
+    await world.clock.advance(3 * D);
+    expect(a.election.isLeader()).toBe(true);
+    world.clock.suspend(5 * D);
+    expect(a.election.isLeader()).toBe(false);
+    await world.clock.advance(0);
+    expect(signal.aborted).toBe(true);
+  });
+
   it('waits out the longer lease of a previous holder that runs with an older, longer leaseDuration', async () => {
     const old = candidate('old', { leaseDuration: 3 * D, lockDelay: 3 * D });
     old.election.start();

@@ -1,33 +1,17 @@
 // recordElectionMetrics on its own, with the real @opentelemetry/sdk-metrics and a reader the test
 // collects from, over an election stand-in whose events the test emits. What three real elections
 // record is in test/e2e/metrics.e2e.spec.ts.
-import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { config, EMPTY, Subject, type Observable } from 'rxjs';
 import type { ElectionEvent } from '../../../lib';
 import { ElectionMetricNames, recordElectionMetrics } from '../../../lib/metrics';
-
-class CollectingReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
+import { CollectingReader, metricPoints } from '../../support/metric-points';
 
 function setup() {
   const reader = new CollectingReader();
   const provider = new MeterProvider({ readers: [reader] });
   const meter = provider.getMeter('test');
-  const points = async (name: string) => {
-    const { resourceMetrics } = await reader.collect();
-    const metric = resourceMetrics.scopeMetrics
-      .flatMap((scope) => scope.metrics)
-      .find((candidate) => candidate.descriptor.name === name);
-    return (metric?.dataPoints ?? []).map((point) => ({
-      attributes: point.attributes,
-      value: point.value,
-    }));
-  };
+  const points = (name: string) => metricPoints(reader, name);
   return { meter, points };
 }
 
