@@ -13,7 +13,9 @@ import {
   type History,
   type Violation,
 } from '../sim/checker';
+import { CHAOS_JOBS } from './candidate-jobs';
 import { LogReader, monotonicMs, type ActRecord } from './chaos-log';
+import { checkCronLedger, type CronViolation, type JobLedgerStats } from './cron-ledger';
 import { CandidateProcess } from './candidate-process';
 import { ConsulWorld, type CandidateToken, type WorldKind } from './consul-world';
 
@@ -171,7 +173,9 @@ export interface SegmentResult {
   readonly stopOutcomes: Readonly<Record<string, 'stopped' | 'killed'>>;
   readonly imprecise: number;
   readonly tornLines: number;
-  readonly violations: readonly Violation[];
+  readonly violations: ReadonlyArray<Violation | CronViolation>;
+  /** The ClusterCron jobs' ledger, per job. */
+  readonly cron: Readonly<Record<string, JobLedgerStats>>;
   readonly error: string | null;
 }
 
@@ -562,7 +566,7 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
     maxRequestsPerSecond: Math.ceil(30 + 3 * (1_000 / RENEW) + 4 * (1_000 / INITIAL_DELAY)),
     leftovers,
   };
-  const violations: Violation[] = [
+  const violations: Array<Violation | CronViolation> = [
     ...check(history),
     ...calms.flatMap((calm) =>
       checkLiveness({
@@ -575,6 +579,13 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
       }),
     ),
   ];
+  const cron = checkCronLedger({
+    records: reader.records,
+    jobs: CHAOS_JOBS,
+    wipes,
+    wallOffsetMs: Date.now() - monotonicMs(),
+  });
+  violations.push(...cron.violations);
   if (error) violations.push({ rule: 'liveness', message: `the run stopped early: ${error}` });
   for (const [instance, outcome] of Object.entries(stopOutcomes)) {
     if (outcome === 'killed') {
@@ -599,6 +610,7 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
     imprecise: reader.records.filter((r) => r.k === 'imprecise').length,
     tornLines: reader.torn,
     violations,
+    cron: cron.jobs,
     error,
   };
 }
