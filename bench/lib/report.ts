@@ -236,7 +236,7 @@ export function renderTable(r: BenchResults): string {
       `ClusterCron fire lag (start − T), steady · first fire after a leader SIGKILL`,
       `p50 ${ms(c.lag.p50)} · p99 ${ms(c.lag.p99)} (n=${c.lag.n})` +
         (c.crash
-          ? ` · failover ${ms(c.crash.failoverMs)}, first fire ${ms(c.crash.firstFireAfterKillMs)} after the kill, first-fire lag p50 ${ms(c.crash.firstFireLag.p50)} max ${ms(c.crash.firstFireLag.max)}, ${c.crash.skippedMisfire} fires skipped (misfire), ${c.crash.lateRuns} run late`
+          ? ` · failover ${ms(c.crash.failoverMs)} (J=0: ${ms(c.failoverWithoutJobsMs)}), first fire ${ms(c.crash.firstFireAfterKillMs)} after the kill, first-fire lag p50 ${ms(c.crash.firstFireLag.p50)} max ${ms(c.crash.firstFireLag.max)}, ${c.crash.skippedMisfire} fires skipped (misfire), ${c.crash.lateRuns} run late`
           : ' · crash not measured'),
       '',
       '',

@@ -66,6 +66,8 @@ export interface CronResult {
   readonly requestsPerFire: number;
   /** Start − T of the fires in the loaded window. */
   readonly lag: Distribution;
+  /** Failover after a SIGKILL of the leader with J = 0 (the same processes, before their jobs). */
+  readonly failoverWithoutJobsMs: number;
   readonly crash: {
     readonly failoverMs: number;
     /** Per job: start − T of its first fire on the next leader. */
@@ -94,30 +96,36 @@ export async function runCron(ctx: BenchContext): Promise<CronResult> {
   const key = ctx.uniqueKey('cron');
   const target = { host: ctx.agent.host, port: ctx.agent.port };
   const instances: Instance[] = [];
+  /** Every instance started, the replaced ones too, to stop at the end. */
+  const started: Instance[] = [];
+  const spawnInstance = async (id: string): Promise<Instance> => {
+    const proxy = await startHttpFaultProxy(target);
+    const child = spawnTs(ctx.registry, 'bench/lib/cron-child.ts', [
+      '127.0.0.1',
+      String(proxy.port),
+      key,
+      id,
+    ]);
+    const events: CronEvent[] = [];
+    onLines(child, (line) => {
+      try {
+        events.push(JSON.parse(line) as CronEvent);
+      } catch {
+        // not ours
+      }
+    });
+    const instance = { id, child, proxy, events };
+    started.push(instance);
+    return instance;
+  };
   try {
-    for (let i = 0; i < n; i += 1) {
-      const proxy = await startHttpFaultProxy(target);
-      const id = `cron-${i}`;
-      const child = spawnTs(ctx.registry, 'bench/lib/cron-child.ts', [
-        '127.0.0.1',
-        String(proxy.port),
-        key,
-        id,
-      ]);
-      const events: CronEvent[] = [];
-      onLines(child, (line) => {
-        try {
-          events.push(JSON.parse(line) as CronEvent);
-        } catch {
-          // not ours
-        }
-      });
-      instances.push({ id, child, proxy, events });
-    }
+    for (let i = 0; i < n; i += 1) instances.push(await spawnInstance(`cron-${i}`));
     const leaderOf = (): Instance | undefined =>
       instances.find((i) => {
         const roles = i.events.filter((e) => e.ev === 'leader' || e.ev === 'follower');
-        return roles.at(-1)?.ev === 'leader' && i.child.exitCode === null;
+        return (
+          roles.at(-1)?.ev === 'leader' && i.child.exitCode === null && i.child.signalCode === null
+        );
       });
     const until = async (what: string, probe: () => boolean, timeoutMs: number): Promise<void> => {
       const deadline = performance.now() + timeoutMs;
@@ -186,6 +194,28 @@ export async function runCron(ctx: BenchContext): Promise<CronResult> {
 
     ctx.log(`  cron: N=${n} instances, J=0 baseline window ${windowSeconds} s …`);
     const baseline = await measure(0);
+    // The same crash without jobs: the failover the jobs' crash below is compared with. The killed
+    // instance is replaced by a fresh process, so that N instances run the jobs.
+    const baselineLeader = baseline.leader;
+    const k0 = wallNow();
+    signal(baselineLeader.child.pid, 'SIGKILL');
+    await waitExit(baselineLeader.child, 5_000);
+    await until('a leader after the J = 0 crash', () => leaderOf() !== undefined, 60_000);
+    const failoverWithoutJobsMs = Math.round(
+      Math.min(
+        ...instances.flatMap((i) =>
+          i.events.filter((e) => e.ev === 'leader' && e.at! > k0).map((e) => e.at!),
+        ),
+      ) - k0,
+    );
+    ctx.log(`  cron: J=0 crash failover ${failoverWithoutJobsMs} ms`);
+    const replaced = instances.indexOf(baselineLeader);
+    instances[replaced] = await spawnInstance(`${baselineLeader.id}-b`);
+    await until(
+      'the replacement ready',
+      () => instances[replaced].events.some((e) => e.ev === 'ready'),
+      90_000,
+    );
     for (const instance of instances) instance.child.stdin?.write(`jobs ${jobs}\n`);
     await until(
       'the jobs started',
@@ -199,12 +229,12 @@ export async function runCron(ctx: BenchContext): Promise<CronResult> {
     const leader = leaderOf()!;
     // Counted over every instance: a deposed leader still writes its runs' outcomes.
     const requestsIn = (from: number, to: number) =>
-      instances.flatMap((i) => countedBetween(i.proxy, from, to));
+      started.flatMap((i) => countedBetween(i.proxy, from, to));
     const withJobs = requestsIn(loaded.from, loaded.to);
     const baseRequests = requestsIn(baseline.from, baseline.to);
     const scale = (loaded.to - loaded.from) / (baseline.to - baseline.from);
     const writes = (list: typeof withJobs): number => list.filter((r) => isWrite(r.kind)).length;
-    const jobTxns = instances
+    const jobTxns = started
       .flatMap((i) => i.proxy.seen)
       .map((s) => ({ s, at: performance.timeOrigin + s.at }))
       .filter(({ s, at }) => at >= loaded.from && at < loaded.to && s.path === '/v1/txn')
@@ -275,17 +305,18 @@ export async function runCron(ctx: BenchContext): Promise<CronResult> {
       outcomesPerStartedFire: round(outcomes / fires),
       requestsPerFire: round((withJobs.length - baseRequests.length * scale) / decided),
       lag: summarize(lags),
+      failoverWithoutJobsMs,
       crash,
       what:
         `N=${n} instances (one process each, each through its own counting proxy, default timings) on one dev agent; ` +
         `J=${jobs} jobs '* * * * * *' (overlap skip, misfire run-once, no-op handler) run by the leader. ` +
         `Windows of ${windowSeconds} s: J=0 (the same processes before their jobs start), then J=${jobs}. ` +
-        `Raft writes from the agent's applied_index; then SIGKILL of the leader's process.`,
+        `Raft writes from the agent's applied_index. SIGKILL of the leader's process after the J=0 window (replaced by a fresh process) and again with J=${jobs}.`,
     };
   } finally {
-    for (const instance of instances) signal(instance.child.pid, 'SIGTERM');
-    await Promise.all(instances.map((i) => waitExit(i.child, 15_000)));
-    for (const instance of instances) {
+    for (const instance of started) signal(instance.child.pid, 'SIGTERM');
+    await Promise.all(started.map((i) => waitExit(i.child, 15_000)));
+    for (const instance of started) {
       if (instance.child.exitCode === null && instance.child.signalCode === null)
         signal(instance.child.pid, 'SIGKILL');
       await instance.proxy.close();
@@ -293,10 +324,12 @@ export async function runCron(ctx: BenchContext): Promise<CronResult> {
   }
 }
 
+/** The window as the results keep it: without its bounds and its leader's process and proxy. */
 function strip({
   from: _from,
   to: _to,
+  leader: _leader,
   ...window
-}: CronWindow & { from: number; to: number }): CronWindow {
+}: CronWindow & { from: number; to: number; leader: Instance }): CronWindow {
   return window;
 }
