@@ -29,4 +29,18 @@ describe('fires skipped in a write whose answer was lost', () => {
       { fire: 10, reason: 'misfire', count: 1 },
     ]);
   });
+
+  it.failing('are reported when the write was a skip alone (overlap)', async () => {
+    const a = await world.instance('a');
+    await world.lead(a);
+    world.run(a, {}, () => world.blocker.wait());
+    // The run of 5 s still runs at 10 s: the fire of 10 s is skipped for overlap, in a write whose
+    // answer is lost.
+    await world.until(at(9.9));
+    a.link.loseNextClaimAnswer = true;
+    await world.until(at(12));
+    expect(world.started().map(({ fire }) => fire)).toEqual([5]);
+    expect(world.record()?.decidedThrough).toBe(at(10));
+    expect(world.skipped()).toEqual([{ fire: 10, reason: 'overlap', count: 1 }]);
+  });
 });
