@@ -369,8 +369,12 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
         case 'key-rule-revoke': {
           const token = tokens.get(fault.target)!;
           fault.detail = `${wasLeader ? 'the leader: ' : ''}every rule but the key rule, through the calm`;
+          // Listed for the calm before the rule is taken: on a loaded agent the calm can end
+          // before the revocation returns, and a resolver listed after it was never called (the
+          // run of seed 7 hung there, 170 faults into the acl-agent world).
+          const calmEnded = new Promise<void>((resolve) => keyRulesTaken.push(resolve));
           await world.keyRule(token, false);
-          await new Promise<void>((resolve) => keyRulesTaken.push(resolve));
+          await calmEnded;
           await world.keyRule(token, true);
           return;
         }
