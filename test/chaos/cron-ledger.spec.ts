@@ -103,4 +103,19 @@ describe('the ledger checker of the chaos run’s ClusterCron jobs', () => {
     expect(rules(records)).toEqual(['cron-overlap']);
     expect(rules(records, job({ overlap: 'allow' }))).toEqual([]);
   });
+
+  it('does not take two runs with the same token on either side of a wipe for one run', () => {
+    // Tokens start again after a wipe: c1#1 runs token 10 before it and again after it (here the
+    // monotonic clock is the wall clock: offset 0).
+    const records = [
+      fire(1_000, 10, 'c1#1', 1, 1_000),
+      work(10, 1_000, 1_100),
+      fire(2_000, 12, 'c1#1', 1, 2_000),
+      work(12, 2_000, 2_100),
+      fire(9_000, 10, 'c1#1', 1, 9_000),
+      work(10, 9_000, 9_100),
+    ];
+
+    expect(rules(records, job(), [5_000])).not.toContain('cron-overlap');
+  });
 });

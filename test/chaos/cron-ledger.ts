@@ -171,7 +171,8 @@ export function checkCronLedger(input: CronLedgerInput): CronLedgerResult {
     // overlap: runs (work steps grouped by process and token) of a 'skip' job never intersect.
     const runs = new Map<string, { p: string; tok: number; from: number; to: number }>();
     for (const step of steps) {
-      const id = `${step.p}|${step.tok}`;
+      // After a wipe, tokens start again: the same process may hold the same token twice.
+      const id = `${epochOf(step.t0)}|${step.p}|${step.tok}`;
       const run = runs.get(id);
       if (!run) runs.set(id, { p: step.p, tok: step.tok, from: step.t0, to: step.t1 });
       else [run.from, run.to] = [Math.min(run.from, step.t0), Math.max(run.to, step.t1)];
