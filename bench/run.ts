@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=handoff,crash,herd,steady,decorator,memory]`: every
+// `npm run bench [-- --quick] [-- --only=handoff,crash,herd,steady,decorator,memory,cron]`: every
 // scenario against a harness-started Consul dev agent, side by side with `consul lock` where it
 // applies; prints a table, writes bench/results/latest.json, a dated copy and latest.svg (quick mode:
 // the same files under bench/.tmp/results/).
@@ -12,12 +12,13 @@ import type { BenchContext } from './lib/context';
 import { evaluateGoals, renderTable, type BenchResults } from './lib/report';
 import { ProcessRegistry, repoRoot } from './lib/processes';
 import { runConsulLockCrash, runCrash } from './scenarios/crash';
+import { runCron } from './scenarios/cron';
 import { runDecorator, runMemory } from './scenarios/decorator-and-memory';
 import { runHandoff } from './scenarios/handoff';
 import { runHerd } from './scenarios/herd';
 import { runSteady } from './scenarios/steady';
 
-const SCENARIOS = ['handoff', 'crash', 'herd', 'steady', 'decorator', 'memory'] as const;
+const SCENARIOS = ['handoff', 'crash', 'herd', 'steady', 'decorator', 'memory', 'cron'] as const;
 
 async function main(): Promise<number> {
   const quick = process.argv.includes('--quick');
@@ -112,6 +113,10 @@ async function main(): Promise<number> {
     if (only.has('memory')) {
       log('6. memory over leadership transitions …');
       results.memory = await runMemory(ctx);
+    }
+    if (only.has('cron')) {
+      log('7. ClusterCron: J jobs × N instances …');
+      results.cron = await runCron(ctx);
     }
     results.durationSeconds = Math.round((performance.now() - started) / 1000);
     results.goals = evaluateGoals(results);

@@ -1,4 +1,5 @@
 import type { ConsulLockCrashResult, CrashResult } from '../scenarios/crash';
+import type { CronResult } from '../scenarios/cron';
 import type { DecoratorResult, MemoryResult } from '../scenarios/decorator-and-memory';
 import type { HandoffResult } from '../scenarios/handoff';
 import type { HerdResult, HerdSeries } from '../scenarios/herd';
@@ -21,6 +22,7 @@ export interface BenchResults {
   steady?: SteadyResult;
   decorator?: DecoratorResult;
   memory?: MemoryResult;
+  cron?: CronResult;
   goals?: Goal[];
 }
 
@@ -126,6 +128,28 @@ export function evaluateGoals(r: BenchResults): Goal[] {
       met: Math.abs(m.heapGrowthAfterReferenceBytes) <= HEAP_NOISE_BYTES,
     });
   }
+  if (r.cron) {
+    const c = r.cron;
+    goals.push({
+      goal: `ClusterCron: at most 2 Raft writes per fire (J = ${c.jobs}, N = ${c.instances})`,
+      measured: `${c.raftWritesPerFire} Raft writes per fire decided (applied index, less the J = 0 rate); ${c.jobWritesPerFire} write requests: ${c.decisionsPerFire} claim/skip transactions per fire decided + ${c.outcomesPerStartedFire} outcomes per fire run (${c.loaded.fires} run, ${c.loaded.skipped} skipped)`,
+      comparison: `${c.requestsPerFire} requests per fire decided`,
+      // The Raft figure subtracts the J = 0 window's rate: allow it 5% of noise.
+      met:
+        c.raftWritesPerFire <= 2.1 &&
+        c.decisionsPerFire <= 1.05 &&
+        c.outcomesPerStartedFire <= 1.05,
+    });
+    const ratio = c.loaded.leaderRequestsPerSecond / c.baseline.leaderRequestsPerSecond;
+    goals.push({
+      goal: `ClusterCron: steady requests/s per instance independent of J (J = ${c.jobs} vs J = 0)`,
+      measured: `leader ${c.loaded.leaderRequestsPerSecond} vs ${c.baseline.leaderRequestsPerSecond}; followers mean ${c.loaded.followerRequestsPerSecond.mean} vs ${c.baseline.followerRequestsPerSecond.mean} (leader/follower transitions in the windows: ${c.baseline.roleChanges}, ${c.loaded.roleChanges})`,
+      comparison: `leader ${x(ratio)}, followers ${x(c.loaded.followerRequestsPerSecond.mean / c.baseline.followerRequestsPerSecond.mean)}`,
+      met:
+        ratio <= 1.2 &&
+        c.loaded.followerRequestsPerSecond.mean <= 1.2 * c.baseline.followerRequestsPerSecond.mean,
+    });
+  }
   return goals;
 }
 
@@ -196,6 +220,24 @@ export function renderTable(r: BenchResults): string {
     rows.push([
       `memory: heap / RSS MiB after ${r.memory.first.transitions} → ${r.memory.reference.transitions} → ${r.memory.last.transitions} transitions`,
       `${mib(r.memory.first.heapUsed)} → ${mib(r.memory.reference.heapUsed)} → ${mib(r.memory.last.heapUsed)} / ${mib(r.memory.first.rss)} → ${mib(r.memory.reference.rss)} → ${mib(r.memory.last.rss)}`,
+      '',
+      '',
+    ]);
+  }
+  if (r.cron) {
+    const c = r.cron;
+    rows.push([
+      `ClusterCron J=${c.jobs} × N=${c.instances}: Raft writes / fire · leader req/s (J=0) · follower req/s (J=0)`,
+      `${c.raftWritesPerFire} · ${c.loaded.leaderRequestsPerSecond} (${c.baseline.leaderRequestsPerSecond}) · ${c.loaded.followerRequestsPerSecond.mean} (${c.baseline.followerRequestsPerSecond.mean})`,
+      '',
+      '',
+    ]);
+    rows.push([
+      `ClusterCron fire lag (start − T), steady · first fire after a leader SIGKILL`,
+      `p50 ${ms(c.lag.p50)} · p99 ${ms(c.lag.p99)} (n=${c.lag.n})` +
+        (c.crash
+          ? ` · failover ${ms(c.crash.failoverMs)} (J=0: ${ms(c.failoverWithoutJobsMs)}), first fire ${ms(c.crash.firstFireAfterKillMs)} after the kill, first-fire lag p50 ${ms(c.crash.firstFireLag.p50)} max ${ms(c.crash.firstFireLag.max)}, ${c.crash.skippedMisfire} fires skipped (misfire), ${c.crash.lateRuns} run late`
+          : ' · crash not measured'),
       '',
       '',
     ]);

@@ -5,7 +5,8 @@
 //   node -r ts-node/register/transpile-only test/chaos/candidate.ts '<CandidateConfig as JSON>'
 import { appendFileSync, createWriteStream } from 'node:fs';
 import type { ElectionOptions, LeadershipTerm } from '../../lib/election';
-import { LeaderElection } from '../../lib/election';
+import { LeaderElection, NodeConsulPort } from '../../lib/election';
+import { startJobs } from './candidate-jobs';
 import { monotonicMs, type ChaosRecord } from './chaos-log';
 
 export interface CandidateConfig {
@@ -48,12 +49,26 @@ const logLine =
   (message: string): void =>
     void electionLog.write(`${monotonicMs().toFixed(1)} ${processName} ${level} ${message}\n`);
 
+const logger = { log: logLine('log'), warn: logLine('warn'), error: logLine('error') };
+const consul = { host: config.host, port: config.port, token: config.token };
+// One port for the election and its ClusterCron jobs, as the Nest module shares it.
+const port = new NodeConsulPort({ ...consul, secure: false });
 const election = new LeaderElection({
   ...config.options,
   key: config.key,
   instanceId: config.instanceId,
-  consul: { host: config.host, port: config.port, token: config.token },
-  logger: { log: logLine('log'), warn: logLine('warn'), error: logLine('error') },
+  consul,
+  consulPort: port,
+  logger,
+});
+const jobs = startJobs({
+  election,
+  port,
+  processName,
+  instanceId: config.instanceId,
+  requestTimeoutMs: election.options.requestTimeoutMs,
+  logger,
+  write,
 });
 
 let lastRole: string | null = null;
@@ -126,7 +141,10 @@ async function actionLoop(): Promise<void> {
 async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
+  // The jobs first: their runs end and their outcomes are written while the session still leads.
+  await jobs.stop();
   await election.stop();
+  port.close();
   write({ k: 'stopped', p: processName, pid: process.pid, t: monotonicMs() });
   electionLog.end(() => process.exit(0));
 }

@@ -47,7 +47,72 @@ export interface LifeRecord {
   readonly t: number;
 }
 
-export type ChaosRecord = ActRecord | RoleRecord | ImpreciseRecord | LifeRecord;
+/**
+ * A ClusterCron fire this process started (the runner's `started` event): job, fire time T (wall
+ * ms), fencing token, attempt; `t` monotonic, `w` wall ms (the fire's lag is `w − T`).
+ */
+export interface FireRecord {
+  readonly k: 'fire';
+  readonly p: string;
+  readonly job: string;
+  readonly T: number;
+  readonly tok: number;
+  readonly att: number;
+  readonly t: number;
+  readonly w: number;
+}
+
+/**
+ * One step of a fire's work, taken only after its `signal` said not aborted, dated between `t0`
+ * and `t1` (as an action step is). `ld`: whether `isLeader()` said yes too (a signal that lags the
+ * lease deadline shows as `ld: false`).
+ */
+export interface WorkRecord {
+  readonly k: 'work';
+  readonly p: string;
+  readonly job: string;
+  readonly tok: number;
+  readonly t0: number;
+  readonly t1: number;
+  readonly ld: boolean;
+}
+
+/** A fire's run ended (the runner's `ended` event); `aborted`: its signal had been aborted. */
+export interface FireEndRecord {
+  readonly k: 'fire-end';
+  readonly p: string;
+  readonly job: string;
+  readonly T: number;
+  readonly tok: number;
+  readonly outcome: 'done' | 'failed';
+  readonly t: number;
+}
+
+/** A fire skipped with a reason; `T` null: a summary of `n` earlier fires not listed. */
+export interface SkipRecord {
+  readonly k: 'skip';
+  readonly p: string;
+  readonly job: string;
+  readonly T: number | null;
+  readonly n: number;
+  readonly reason: 'overlap' | 'misfire';
+  readonly t: number;
+}
+
+/** A run whose owner died mid-run (or whose claim was given up), recorded orphaned by `p`. */
+export interface OrphanRecord {
+  readonly k: 'orphan';
+  readonly p: string;
+  readonly job: string;
+  readonly T: number;
+  readonly tok: number;
+  readonly owner: string;
+  readonly t: number;
+}
+
+export type CronRecord = FireRecord | WorkRecord | FireEndRecord | SkipRecord | OrphanRecord;
+
+export type ChaosRecord = ActRecord | RoleRecord | ImpreciseRecord | LifeRecord | CronRecord;
 
 /** Reads the lines appended since the last call (a line cut by a SIGKILL mid-write is skipped). */
 export class LogReader {

@@ -132,6 +132,7 @@ function summary(result: SegmentResult) {
       (counts, v) => ({ ...counts, [v.rule]: (counts[v.rule] ?? 0) + 1 }),
       {},
     ),
+    cron: result.cron,
     violations: result.violations.slice(0, 50).map((v) => `${v.rule}: ${v.message}`),
     error: result.error,
   };
@@ -223,6 +224,13 @@ async function main(): Promise<void> {
         `(bound ${segment.livenessBoundMs} ms); ${segment.terms} terms; leftovers ${segment.leftovers.length}; ` +
         `violations ${JSON.stringify(segment.violationsByRule)}`,
     );
+    for (const [job, stats] of Object.entries(segment.cron)) {
+      log(
+        `  [${segment.world}] ${job}: ${stats.started} started (${stats.reruns} re-runs), skipped ${JSON.stringify(stats.skipped)}, ` +
+          `${stats.orphaned} orphaned, lag p50 ${stats.lagMs.p50} ms p99 ${stats.lagMs.p99} ms max ${stats.lagMs.max} ms, ` +
+          `${stats.staleStartsRefusedBySink} stale starts refused by the sink, ${stats.stepsPastLeadership} steps past leadership`,
+      );
+    }
     for (const line of segment.violations.slice(0, 10)) log(`  VIOLATION ${line}`);
   }
   log(

@@ -13,7 +13,9 @@ import {
   type History,
   type Violation,
 } from '../sim/checker';
+import { CHAOS_JOBS } from './candidate-jobs';
 import { LogReader, monotonicMs, type ActRecord } from './chaos-log';
+import { checkCronLedger, type CronViolation, type JobLedgerStats } from './cron-ledger';
 import { CandidateProcess } from './candidate-process';
 import { chaosLoad, loadSummary } from './load';
 import { ConsulWorld, type CandidateToken, type WorldKind } from './consul-world';
@@ -170,7 +172,9 @@ export interface SegmentResult {
   readonly stopOutcomes: Readonly<Record<string, 'stopped' | 'killed'>>;
   readonly imprecise: number;
   readonly tornLines: number;
-  readonly violations: readonly Violation[];
+  readonly violations: ReadonlyArray<Violation | CronViolation>;
+  /** The ClusterCron jobs' ledger, per job. */
+  readonly cron: Readonly<Record<string, JobLedgerStats>>;
   readonly error: string | null;
 }
 
@@ -364,8 +368,12 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
         case 'key-rule-revoke': {
           const token = tokens.get(fault.target)!;
           fault.detail = `${wasLeader ? 'the leader: ' : ''}every rule but the key rule, through the calm`;
+          // Listed for the calm before the rule is taken: on a loaded agent the calm can end
+          // before the revocation returns, and a resolver listed after it was never called (the
+          // run of seed 7 hung there, 170 faults into the acl-agent world).
+          const calmEnded = new Promise<void>((resolve) => keyRulesTaken.push(resolve));
           await world.keyRule(token, false);
-          await new Promise<void>((resolve) => keyRulesTaken.push(resolve));
+          await calmEnded;
           await world.keyRule(token, true);
           return;
         }
@@ -563,7 +571,7 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
     maxRequestsPerSecondPerLoop: (process) => load.perLoop.get(process) ?? 0,
     leftovers,
   };
-  const violations: Violation[] = [
+  const violations: Array<Violation | CronViolation> = [
     ...check(history),
     ...calms.flatMap((calm) =>
       checkLiveness({
@@ -576,6 +584,13 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
       }),
     ),
   ];
+  const cron = checkCronLedger({
+    records: reader.records,
+    jobs: CHAOS_JOBS,
+    wipes,
+    wallOffsetMs: Date.now() - monotonicMs(),
+  });
+  violations.push(...cron.violations);
   if (error) violations.push({ rule: 'liveness', message: `the run stopped early: ${error}` });
   for (const [instance, outcome] of Object.entries(stopOutcomes)) {
     if (outcome === 'killed') {
@@ -600,6 +615,7 @@ export async function runSegment(options: SegmentOptions): Promise<SegmentResult
     imprecise: reader.records.filter((r) => r.k === 'imprecise').length,
     tornLines: reader.torn,
     violations,
+    cron: cron.jobs,
     error,
   };
 }
