@@ -83,9 +83,10 @@ export function assignJobs(
 
 /**
  * The order in which the instances try to take a job whose owner key fell free: first the owner
- * the assignment names over the members without the previous holder (where the job will settle, so
- * it moves once; `current` without the freed job), then the rest in the job's rendezvous order; the previous holder last (it left:
- * crashed, or handed the job on). An instance's rank in it is how many succession steps it waits.
+ * the assignment names (where the job will settle, so it moves once; `current` without the freed
+ * job), then the rest in the job's rendezvous order, the previous holder last. `members` are those
+ * that may own it: without a previous holder whose session died (a crash: the catalog may still
+ * list it for a moment), with one that handed the job over (it is alive and keeps its quota).
  */
 export function takeoverOrder(
   job: string,
@@ -94,11 +95,12 @@ export function takeoverOrder(
   current: ReadonlyMap<string, string>,
   previousHolder: string | null,
 ): string[] {
-  const survivors = unique(members).filter((id) => id !== previousHolder);
-  const preferred = assignJobs(survivors, jobs, current).get(job);
-  const order = rendezvousOrder(job, survivors).filter((id) => id !== preferred);
+  const preferred = assignJobs(members, jobs, current).get(job);
+  const order = rendezvousOrder(job, members).filter(
+    (id) => id !== preferred && id !== previousHolder,
+  );
   return [
-    ...(preferred ? [preferred] : []),
+    ...(preferred && preferred !== previousHolder ? [preferred] : []),
     ...order,
     ...(previousHolder && members.includes(previousHolder) ? [previousHolder] : []),
   ];
