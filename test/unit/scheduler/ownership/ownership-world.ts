@@ -95,8 +95,18 @@ export class OwnershipWorld {
   readonly random: Prng;
   readonly model: ConsulModel;
   readonly instances = new Map<string, OwnershipInstance>();
-  /** The live membership every instance sees (the candidates' catalog read, as the spec sets it). */
-  members: string[] = [];
+  /**
+   * What the spec says the catalog shows, instead of the catalog itself: a stale read (a dead
+   * instance still listed) or a flapping one.
+   */
+  membersOverride: string[] | null = null;
+
+  /** The live membership every instance sees: the instances whose check passes, as the catalog's read. */
+  get members(): string[] {
+    if (this.membersOverride) return this.membersOverride;
+    const passing = new Set(this.model.passingCheckIds());
+    return [...this.instances.keys()].filter((id) => passing.has(`svc-${id}:alive`));
+  }
   /** Per job, a moment and the instances that could act on it then, when more than one could. */
   readonly overlaps: Array<{ job: string; at: number; actors: string[] }> = [];
   private sampler: TimerHandle | null = null;
@@ -178,7 +188,6 @@ export class OwnershipWorld {
       crashed: false,
     };
     this.instances.set(id, added);
-    if (!this.members.includes(id)) this.members = [...this.members, id];
     ownership.start();
     return added;
   }
