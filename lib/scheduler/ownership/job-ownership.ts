@@ -225,15 +225,27 @@ export class JobOwnership {
     // first to start, every one of them would move again, one by one, once the others show up.
     if (vacancy === 'absent' && answeredAt - this.membersSince < options.settleMs) return;
     if (answeredAt < opensAt + rank * options.successionStepMs) return;
-    void this.take(job, entry, seenAt);
+    void this.take(job, entry, seenAt, rank > 0 ? order[0] : undefined);
   }
 
-  private async take(job: string, entry: TxnEntry | null, freeSeenAt: number): Promise<void> {
+  private async take(
+    job: string,
+    entry: TxnEntry | null,
+    freeSeenAt: number,
+    /** The instance whose turn it was, when this one takes the job out of turn. */
+    passedOver: string | undefined,
+  ): Promise<void> {
     const { clock, options, port } = this.ctx;
     const session = this.session!;
     const key = ownerKey(options.electionKey, job);
     const found = decodeLeaderValue(entry?.value ?? null);
     const waitMs = leaseWaitMs(options.leaseMs, Math.max(found?.leaseMs ?? 0, this.peerLeaseMs()));
+    const before = found?.metadata as { passedOver?: unknown; passes?: unknown } | undefined;
+    const passes =
+      passedOver && before?.passedOver === passedOver && typeof before.passes === 'number'
+        ? before.passes + 1
+        : 1;
+    const metadata = passedOver ? { passedOver, passes } : {};
     this.pending.add(job);
     const sent = instantOf(clock);
     try {
@@ -243,7 +255,7 @@ export class JobOwnership {
           sessionId: session,
           value: encodeLeaderValue({
             instanceId: options.instanceId,
-            metadata: {},
+            metadata,
             since: new Date(clock.wallNow()).toISOString(),
             leaseMs: Math.max(options.leaseMs, waitMs),
           }),
@@ -267,6 +279,7 @@ export class JobOwnership {
         options.leaseMs,
         sent,
       );
+      if (passedOver) hold.passedOver = { by: passedOver, passes, at: answeredAt };
       this.begin(hold);
     } catch {
       // Not known whether it went through: the next read shows it (adopted then) or not.
@@ -323,6 +336,14 @@ export class JobOwnership {
     const target = assignJobs(members, options.jobs, owners);
     const leaving = [...this.holds.values()]
       .filter((hold) => target.get(hold.job) !== options.instanceId)
+      .filter((hold) => {
+        // Not to the instance that let it pass last time, before a back-off that doubles per pass:
+        // a listed instance that never takes keys would otherwise make its jobs ping-pong.
+        const skipped = hold.passedOver;
+        if (!skipped || skipped.by !== target.get(hold.job)) return true;
+        const backOffMs = options.settleMs * 2 ** Math.min(skipped.passes, 8);
+        return this.ctx.clock.now() - skipped.at >= backOffMs;
+      })
       .sort(
         (a, b) => pairWeight(a.job, options.instanceId) - pairWeight(b.job, options.instanceId),
       );
@@ -361,7 +382,10 @@ export class JobOwnership {
           sessionId: hold.sessionId,
           value: encodeLeaderValue({
             instanceId: options.instanceId,
-            metadata: {},
+            // Carried on, so that the next taker out of turn counts one more pass.
+            metadata: hold.passedOver
+              ? { passedOver: hold.passedOver.by, passes: hold.passedOver.passes }
+              : {},
             since: now,
             leaseMs: options.leaseMs,
             ...(released ? { releasedAt: now, releasedBy: hold.sessionId } : { handedBackAt: now }),

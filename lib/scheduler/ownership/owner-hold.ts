@@ -14,6 +14,12 @@ export class OwnerHold {
   phase: 'waiting' | 'acting' | 'handing-over' = 'waiting';
   /** Whether a Lead was ever given on this hold: only then may its release say "released". */
   acted = false;
+  /**
+   * Taken out of turn: the instance whose turn it was did not take the job (`by`), for the
+   * `passes`-th time in a row (counted in the key's value, whoever took it). The job is not handed
+   * to it again before `settleMs × 2^passes` (job-ownership.ts, rebalance).
+   */
+  passedOver: { readonly by: string; readonly passes: number; readonly at: number } | null = null;
 
   constructor(
     readonly job: string,

@@ -104,6 +104,26 @@ describe('jobs spread over instances', () => {
     expect(world.actingOwners()).toEqual(before);
   });
 
+  it('does not hand jobs again and again to a listed instance that never takes them', async () => {
+    world = new OwnershipWorld(jobNames(12));
+    for (const id of ['a', 'b', 'c']) await world.add(id);
+    await world.until(() => settled(world), 30_000);
+    // The catalog lists an instance that runs no ownership (a version without spread, a stuck
+    // loop): the assignment gives it jobs, but it never takes a key.
+    world.membersOverride = ['a', 'b', 'c', 'silent'];
+    const releasedBefore = releasedCounts(world);
+    await world.clock.advance(120_000);
+    const released = releasedSince(world, releasedBefore);
+    process.stdout.write(`releases in 120 s with a silent member: ${released.length}\n`);
+    // Each of its jobs is handed to it, taken by the next in line, and handed to it again only
+    // after a back-off that doubles (10 s, 20 s, 40 s, 80 s…): at most 4 times each in 120 s.
+    // (Its quota, and one more: the loads of the moment while jobs go back and forth.)
+    const silentJobs = new Set(released);
+    expect(silentJobs.size).toBeLessThanOrEqual(Math.ceil(12 / 4) + 1);
+    expect(released.length).toBeLessThanOrEqual(4 * silentJobs.size);
+    for (const job of world.jobs) expect(world.actorsOf(job)).toHaveLength(1);
+  });
+
   it('sends the same requests per instance for 1 job and for 100: one owners read per interval', async () => {
     const counts: number[][] = [];
     for (const jobCount of [1, 100]) {
