@@ -6,7 +6,7 @@
 // its session). A sampler records, every few ms, which instances could act on each job.
 import { resolveElectionOptions } from '../../../../lib/election/options/resolve-election-options';
 import { CandidateSession } from '../../../../lib/election/session/candidate-session';
-import type { Clock, TimerHandle } from '../../../../lib/election';
+import type { Clock, NodeConsulPort, TimerHandle } from '../../../../lib/election';
 import {
   JobOwnership,
   type JobOwnershipOptions,
@@ -81,6 +81,9 @@ class PausableLink extends FaultyLink {
 export interface OwnershipInstance {
   readonly id: string;
   readonly link: FaultyLink;
+  readonly port: NodeConsulPort;
+  /** The shared clock as this process sees it (stopped with it). */
+  readonly clock: Clock;
   readonly pause: Pause;
   readonly ownership: JobOwnership;
   readonly session: CandidateSession;
@@ -180,6 +183,8 @@ export class OwnershipWorld {
     const added: OwnershipInstance = {
       id,
       link,
+      port,
+      clock,
       pause,
       ownership,
       session,
