@@ -9,10 +9,10 @@ import {
   vacancyOf,
 } from '../../election/protocol/takeover';
 import type { Clock, TimerHandle } from '../../election/time/clock';
-import { assignJobs, pairWeight, takeoverOrder } from './assignment';
 import { JobLeadership } from './job-leadership';
 import { OwnerHold } from './owner-hold';
 import { jobOfOwnerKey, ownerKey, ownersPrefix } from './owner-keys';
+import { nextHandover, turnToTake } from './owner-turns';
 
 /** What ownership needs of Consul: the owners read, and the election's acquire and release. */
 export type OwnershipPort = Pick<ConsulKeyPort, 'acquire' | 'release'> &
@@ -209,23 +209,22 @@ export class JobOwnership {
     const seenKey = `${job}@${entry?.modifyIndex ?? 0}`;
     const seenAt = seenBefore.get(seenKey) ?? answeredAt;
     this.freeSeen.set(seenKey, seenAt);
-    const previous = decodeLeaderValue(entry?.value ?? null)?.instanceId ?? null;
-    const vacancy = vacancyOf(entry);
-    // A holder whose session was invalidated is gone, whatever the catalog still says; one that
-    // released the key is alive, and keeps its share.
-    const eligible = vacancy === 'invalidated' ? members.filter((id) => id !== previous) : members;
-    const order = takeoverOrder(job, options.jobs, eligible, owners, previous);
-    const rank = order.includes(options.instanceId)
-      ? order.indexOf(options.instanceId)
-      : order.length;
-    // A key freed by an invalidation cannot be taken before its lock-delay ends; the ranks count
-    // from then, or rank 1 would try while rank 0's acquire is refused.
-    const opensAt = seenAt + (vacancy === 'invalidated' ? options.lockDelayMs : 0);
     // A key never held (first start, a new job) waits for a settled membership: taken by whoever is
     // first to start, every one of them would move again, one by one, once the others show up.
-    if (vacancy === 'absent' && answeredAt - this.membersSince < options.settleMs) return;
-    if (answeredAt < opensAt + rank * options.successionStepMs) return;
-    void this.take(job, entry, seenAt, rank > 0 ? order[0] : undefined);
+    if (!entry && answeredAt - this.membersSince < options.settleMs) return;
+    const turn = turnToTake({
+      job,
+      entry,
+      jobs: options.jobs,
+      members,
+      owners,
+      instanceId: options.instanceId,
+      seenAt,
+      lockDelayMs: options.lockDelayMs,
+      successionStepMs: options.successionStepMs,
+    });
+    if (answeredAt < turn.tryAt) return;
+    void this.take(job, entry, seenAt, turn.passedOver);
   }
 
   private async take(
@@ -325,29 +324,19 @@ export class JobOwnership {
     this.actTimers.set(hold.job, clock.setTimer(act, delay));
   }
 
-  /**
-   * Hands one job over once the membership settled: the one this instance owns but the assignment
-   * gives to another, with the lowest weight here. One at a time: the next waits for this release.
-   */
+  /** Hands one job over once the membership settled (owner-turns.ts, nextHandover). */
   private rebalance(members: readonly string[], owners: ReadonlyMap<string, string>): void {
     const { options } = this.ctx;
-    if (!members.includes(options.instanceId)) return;
-    if ([...this.holds.values()].some((hold) => hold.phase === 'handing-over')) return;
-    const target = assignJobs(members, options.jobs, owners);
-    const leaving = [...this.holds.values()]
-      .filter((hold) => target.get(hold.job) !== options.instanceId)
-      .filter((hold) => {
-        // Not to the instance that let it pass last time, before a back-off that doubles per pass:
-        // a listed instance that never takes keys would otherwise make its jobs ping-pong.
-        const skipped = hold.passedOver;
-        if (!skipped || skipped.by !== target.get(hold.job)) return true;
-        const backOffMs = options.settleMs * 2 ** Math.min(skipped.passes, 8);
-        return this.ctx.clock.now() - skipped.at >= backOffMs;
-      })
-      .sort(
-        (a, b) => pairWeight(a.job, options.instanceId) - pairWeight(b.job, options.instanceId),
-      );
-    if (leaving[0]) this.handOver(leaving[0]);
+    const hold = nextHandover({
+      holds: [...this.holds.values()],
+      members,
+      jobs: options.jobs,
+      owners,
+      instanceId: options.instanceId,
+      now: this.ctx.clock.now(),
+      settleMs: options.settleMs,
+    });
+    if (hold) this.handOver(hold);
   }
 
   /** Stops acting on the job at once; the key is released between fires (releaseWhenIdle). */
