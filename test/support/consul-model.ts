@@ -13,7 +13,8 @@
 //   of the store is held for the whole wait;
 // - `LockIndex` per key life (1 on the first lock after creation, +1 per new holder, kept by the
 //   holder's re-lock and by unlock, 0 after a plain PUT, which keeps the session);
-// - transactions: a pre-check (ACL, lock-delay) that answers 409 without applying, then every
+// - transactions: `get-tree` (every key under a prefix, in key order; none answers 200 with no
+//   results), a pre-check (ACL, lock-delay) that answers 409 without applying, then every
 //   operation in order against the state the previous ones left, every failure collected, all
 //   rolled back when any failed;
 // - sessions: TTL expiry at exactly 2 × TTL after the last renew (the server's multiplier), checks
@@ -329,9 +330,10 @@ export class ConsulModel {
     const errors: Array<{ OpIndex: number; What: string }> = [];
     ops.forEach((op, i) => {
       if (op.KV.Verb === 'get-tree') {
-        // Every key under the prefix, in key order; none is not an error (seen on 1.8.7).
-        const keys = [...scratch.keys()].filter((key) => key.startsWith(op.KV.Key)).sort();
-        for (const key of keys) results.push({ KV: scratch.get(key)! });
+        // Every key under the prefix, in key order, with its value; none is not a failure.
+        const under = [...scratch.values()].filter((entry) => entry.Key.startsWith(op.KV.Key));
+        under.sort((a, b) => (a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0));
+        for (const entry of under) results.push({ KV: { ...entry } });
         return;
       }
       const outcome = this.applyTxnOp(scratch, op.KV, index);

@@ -153,7 +153,9 @@ export function modelClient(model: ConsulModel, transport: ModelTransport, token
       create: (operations: TxnOp[], options: Options) =>
         call(
           'Transaction.create',
-          operations.some((op) => !['get', 'check-index', 'check-session'].includes(op.KV.Verb)),
+          operations.some(
+            (op) => !['get', 'get-tree', 'check-index', 'check-session'].includes(op.KV.Verb),
+          ),
           options,
           () => model.txn(operations, token),
         ),

@@ -172,6 +172,12 @@ export interface ConsulTxnPort {
   transact(operations: readonly TxnOperation[], timeoutMs: number): Promise<TxnOutcome>;
   /** True while Consul knows the session (`GET /v1/session/info/<id>`). */
   sessionAlive(sessionId: string, timeoutMs: number): Promise<boolean>;
+  /**
+   * Every key under `prefix`, with its value and holder, in one consistent read (a read-only
+   * transaction of one `get-tree`, `?consistent`): the Raft leader confirms it still leads before
+   * answering, so a deposed one cannot answer from stale state. In key order; empty when none.
+   */
+  readTree(prefix: string, timeoutMs: number): Promise<readonly TxnEntry[]>;
 }
 
 /** The KV transaction operations the scheduler uses, by Consul's verbs. */

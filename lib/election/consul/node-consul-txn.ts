@@ -76,6 +76,23 @@ export async function sessionAlive(
   return typeof body?.ID === 'string';
 }
 
+export async function readTree(
+  client: ConsulClient,
+  prefix: string,
+  timeoutMs: number,
+): Promise<readonly TxnEntry[]> {
+  // Consistent, as the hold's confirmation (node-consul-keys.ts): a read-only transaction is
+  // otherwise answered by whichever server gets it, from its own, possibly stale, state.
+  const answer = await send('tree read', timeoutMs, undefined, (options) =>
+    client.transaction.create(
+      [{ KV: { Verb: 'get-tree', Key: prefix } }] as never,
+      { consistent: true, ...options } as never,
+    ),
+  );
+  const results = expect(answer, 'tree read', 200, isTxnAnswer).Results ?? [];
+  return results.map((result) => toTxnEntry(result.KV));
+}
+
 function toRawOperation(operation: TxnOperation): { KV: Record<string, unknown> } {
   switch (operation.verb) {
     case 'check-session':

@@ -12,6 +12,7 @@ import type {
   ReadKeyRequest,
   ReleaseRequest,
   TtlCheck,
+  TxnEntry,
   TxnOperation,
   TxnOutcome,
 } from './consul-port';
@@ -86,6 +87,10 @@ export class NodeConsulPort implements ConsulPort, ConsulTxnPort {
 
   sessionAlive(sessionId: string, timeoutMs: number): Promise<boolean> {
     return this.namingNode(() => txnCalls.sessionAlive(this.client, sessionId, timeoutMs));
+  }
+
+  readTree(prefix: string, timeoutMs: number): Promise<readonly TxnEntry[]> {
+    return this.namingNode(() => txnCalls.readTree(this.client, prefix, timeoutMs));
   }
 
   registerService(service: CandidateService, timeoutMs: number): Promise<void> {

@@ -869,6 +869,70 @@ describe('the Consul model against a real agent', () => {
     process.stdout.write(`conformance (fire claim): ${scenario.compared} answers compared\n`);
   }, 30_000);
 
+  it("answers a tree read of the jobs' owner keys as Consul does: every key under the prefix, in key order, each with its value and holder, and none when the prefix is empty", async () => {
+    const scenario = new Scenario('owner keys tree read');
+    const { model, port: inModel } = modelSide(107);
+    const port = { consul: consulPort, model: inModel };
+    const owners = `conformance/${process.pid}/spread/leader/owners/`;
+    const session = (side: 'consul' | 'model', n: number): string => scenario.sessions[side][n];
+    const tree = (what: string, prefix = owners): Promise<[unknown, unknown]> =>
+      scenario.both(what, port, (side) => (side as NodeConsulPort).readTree(prefix, 5_000));
+    try {
+      await tree('no owner key yet: an empty answer, not an error');
+      await sessionStep(scenario, port, "create instance a's session", {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+      });
+      await sessionStep(scenario, port, "create instance b's session", {
+        ttlMs: 60_000,
+        lockDelayMs: 0,
+      });
+      // Acquired out of key order, so that the answer's order is Consul's, not the writes'.
+      for (const [job, n] of [
+        ['reports', 1],
+        ['billing', 0],
+        ['cleanup', 0],
+      ] as const) {
+        await scenario.both(`session ${n} acquires ${job}`, port, (side, which) =>
+          side.acquire(
+            {
+              key: `${owners}${job}`,
+              sessionId: session(which, n),
+              value: `{"instanceId":"${n}"}`,
+              expectedModifyIndex: 0,
+            },
+            5_000,
+          ),
+        );
+      }
+      // A key that only shares the prefix's text without its slash is not under it.
+      await scenario.step(
+        'a sibling key beside the prefix',
+        async () => {
+          const response = await fetch(`${agent.address}/v1/kv/${owners.replace(/\/$/, '-x')}`, {
+            method: 'PUT',
+            body: 'other',
+            signal: AbortSignal.timeout(5_000),
+          });
+          return response.json();
+        },
+        () => Promise.resolve(model.kvPut(owners.replace(/\/$/, '-x'), 'other').body),
+      );
+      await tree('three owner keys, in key order, with values and sessions');
+      await scenario.both(
+        'b destroys its session: reports is freed, value kept',
+        port,
+        (side, which) => side.destroySession(session(which, 1), 5_000),
+      );
+      await tree('reports free (no session), the others still held');
+    } finally {
+      for (const id of scenario.sessions.consul)
+        await consulPort.destroySession(id, 5_000).catch(() => undefined);
+      model.dispose();
+    }
+    process.stdout.write(`conformance (owners tree): ${scenario.compared} answers compared\n`);
+  }, 30_000);
+
   // Last: it wipes the agent every other test here uses.
   it('forgets every session and key when a dev agent restarts, and its indexes start over, as Consul does', async () => {
     const scenario = new Scenario('agent restart');
