@@ -144,6 +144,10 @@ export class JobRunner {
   /** One look at the record and one decision; returns how long to wait before the next look. */
   private async step(lead: Lead): Promise<number> {
     const read = await readRecord(this.access);
+    // A term that ended while the read was on its way leaves nothing here to act on: a lost claim
+    // it shows is no longer ours to run (the next leader may have orphaned it, and re-run it), so
+    // the loop, no longer leading, records it orphaned instead (giveUpClaim).
+    if (lead.signal.aborted || this.state !== 'running') return 0;
     // A claim of ours whose answer was lost shows in this read, and is handled below.
     this.unresolvedClaim = null;
     const run = read.record?.run ?? null;
