@@ -151,6 +151,8 @@ export interface PublishedHistory {
   readonly settleMs: number;
 }
 
+import type { CronRule } from './cron-checker';
+
 export interface Violation {
   readonly rule:
     | 'safety'
@@ -162,7 +164,8 @@ export interface Violation {
     | 'fencing'
     | 'signal'
     | 'herd'
-    | 'published-state';
+    | 'published-state'
+    | CronRule;
   readonly message: string;
 }
 
