@@ -70,6 +70,14 @@ export class JobRunner {
   private lastStartedToken = 0;
   /** A claim sent on this session whose answer was lost: the record may show it, unstarted. */
   private unresolvedClaim: { sessionId: string } | null = null;
+  /**
+   * The skips of a decision (a skip, or a claim that skipped missed fires) whose answer was lost:
+   * reported once a read shows the decision applied, so that no skip goes unlogged.
+   */
+  private unreportedSkips: {
+    readonly plan: FirePlan | null;
+    readonly overlapping: readonly number[];
+  } | null = null;
 
   constructor(private readonly ctx: JobRunnerContext) {
     this.schedule = new FireSchedule(ctx.job.cronTime, ctx.job.timeZone);
@@ -144,6 +152,7 @@ export class JobRunner {
   /** One look at the record and one decision; returns how long to wait before the next look. */
   private async step(lead: Lead): Promise<number> {
     const read = await readRecord(this.access);
+    this.reportIfApplied(read);
     // A term that ended while the read was on its way leaves nothing here to act on: a lost claim
     // it shows is no longer ours to run (the next leader may have orphaned it, and re-run it), so
     // the loop, no longer leading, records it orphaned instead (giveUpClaim).
@@ -207,7 +216,11 @@ export class JobRunner {
       },
       { fireTimes: plan.skipped, by: this.ctx.instanceId },
     );
-    const written = await this.claiming(lead, () => writeRecord(this.access, read, claim, lead));
+    const written = await this.claiming(
+      lead,
+      () => writeRecord(this.access, read, claim, lead),
+      plan,
+    );
     if (!written.written) return written.reason === 'moved' ? 0 : NOT_LEADER_RETRY_MS;
     this.reportMisfires(plan);
     this.begin(lead, next, written.modifyIndex, 1);
@@ -223,11 +236,13 @@ export class JobRunner {
     reason: 'overlap' | 'misfire',
   ): Promise<number> {
     const fireTimes = [...plan.skipped, ...overlapping];
-    const written = await writeRecord(
-      this.access,
-      read,
-      skippedRecord(read, fireTimes, reason, this.ctx.instanceId),
-      lead,
+    const written = await this.lostAnswerReported({ plan, overlapping }, () =>
+      writeRecord(
+        this.access,
+        read,
+        skippedRecord(read, fireTimes, reason, this.ctx.instanceId),
+        lead,
+      ),
     );
     if (!written.written) return written.reason === 'moved' ? 0 : NOT_LEADER_RETRY_MS;
     this.reportMisfires(plan);
@@ -286,13 +301,47 @@ export class JobRunner {
   }
 
   /** Sends a claim; when its answer is lost, remembers that the record may hold a claim of ours. */
-  private async claiming(lead: Lead, send: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+  private async claiming(
+    lead: Lead,
+    send: () => Promise<WriteOutcome>,
+    plan: FirePlan | null = null,
+  ): Promise<WriteOutcome> {
     try {
-      return await send();
+      return await this.lostAnswerReported({ plan, overlapping: [] }, send);
     } catch (error) {
       this.unresolvedClaim = { sessionId: lead.sessionId };
       throw error;
     }
+  }
+
+  /** Sends a decision; when its answer is lost, keeps its skips to report once it shows applied. */
+  private async lostAnswerReported(
+    skips: { plan: FirePlan | null; overlapping: readonly number[] },
+    send: () => Promise<WriteOutcome>,
+  ): Promise<WriteOutcome> {
+    try {
+      return await send();
+    } catch (error) {
+      const listed = [...(skips.plan?.skipped ?? []), ...skips.overlapping];
+      if (listed.length > 0) this.unreportedSkips = skips;
+      throw error;
+    }
+  }
+
+  /**
+   * Reports the skips of a decision whose answer was lost when `read` shows it applied: the
+   * record's last skip is ours, of that decision's latest skipped fire (no later decision can have
+   * replaced it: this is the first read since).
+   */
+  private reportIfApplied(read: ReadRecord): void {
+    const pending = this.unreportedSkips;
+    if (!pending) return;
+    this.unreportedSkips = null;
+    const last = Math.max(...(pending.plan?.skipped ?? []), ...pending.overlapping);
+    const skip = read.record?.lastSkip;
+    if (skip?.by !== this.ctx.instanceId || skip.fireTime !== last) return;
+    if (pending.plan) this.reportMisfires(pending.plan);
+    for (const fireTime of pending.overlapping) this.reportSkip(fireTime, 'overlap', 1);
   }
 
   /**
@@ -302,6 +351,7 @@ export class JobRunner {
    */
   private async giveUpClaim(claim: { sessionId: string }): Promise<void> {
     const read = await readRecord(this.access);
+    this.reportIfApplied(read);
     const run = read.record?.run;
     const token = run ? tokenOf(run, read.modifyIndex) : 0;
     if (
