@@ -303,8 +303,10 @@ export function checkTiming(ledger: CronLedger): CronViolation[] {
       violations.push({ rule: 'cron-timing', message: `${what}: before T on its clock` });
       continue;
     }
-    if (lateMs <= job.graceMs + claimMs(ledger)) continue;
-    const plannedBy = run.startWall - claimMs(ledger);
+    // How late its claim was: a claim whose answer was lost begins only once a read shows it.
+    const claimLateMs = lateMs - (run.startTrue - (run.claimTrue ?? run.startTrue));
+    if (claimLateMs <= job.graceMs + claimMs(ledger)) continue;
+    const plannedBy = run.fireTime + claimLateMs - claimMs(ledger);
     const laterDue = new FireSchedule(job.cronTime).between(run.fireTime, plannedBy, 1_000);
     const newer = laterDue.times.length + laterDue.earlier;
     const policy = job.misfire;
@@ -317,7 +319,7 @@ export function checkTiming(ledger: CronLedger): CronViolation[] {
       });
     else if (typeof policy === 'object') {
       const window = Math.max(policy.withinMs, job.graceMs) + claimMs(ledger);
-      if (lateMs > window || newer >= policy.catchUp)
+      if (claimLateMs > window || newer >= policy.catchUp)
         violations.push({
           rule: 'cron-timing',
           message: `${what}: outside catchUp ${policy.catchUp} within ${policy.withinMs} ms (${newer} later due)`,

@@ -71,6 +71,8 @@ export class CronJobs {
     { trueMs: number; mono: number; wallGap: number }
   >();
   private readonly open = new Map<SimProcess, CronInterruption>();
+  /** The model's Raft index as each look found it: when a token's claim was applied. */
+  private readonly indexes: Array<{ index: number; trueMs: number }> = [];
 
   constructor(
     readonly jobs: readonly CronJobSpec[],
@@ -78,6 +80,7 @@ export class CronJobs {
     private readonly now: () => number,
     wipes: readonly number[],
     private readonly log: (line: string) => void,
+    private readonly raftIndex: () => number,
   ) {
     // The longest requestTimeout of the run is known at its end: the checker is given it then.
     this.ledger = emptyLedger(jobs, wipes, 0);
@@ -149,6 +152,8 @@ export class CronJobs {
   /** After every event: notes a process paused, catching up, or whose clocks stood or jumped. */
   sample(): void {
     const trueMs = this.now();
+    const index = this.raftIndex();
+    if (index !== this.indexes.at(-1)?.index) this.indexes.push({ index, trueMs });
     for (const process of this.byProcess.keys()) {
       if (process.crashed) {
         // A crashed process leads no more, whatever its runners last believed.
@@ -183,6 +188,18 @@ export class CronJobs {
   /** Closes leads still open at the run's end. */
   finish(): void {
     for (const process of this.byProcess.keys()) this.endLead(process);
+  }
+
+  /** The first look at which the index had reached `token`, since the last wipe. */
+  private claimedAt(token: number): number {
+    const since = this.ledger.wipes.at(-1) ?? -Infinity;
+    let at = this.now();
+    for (let i = this.indexes.length - 1; i >= 0; i -= 1) {
+      const look = this.indexes[i]!;
+      if (look.index < token || look.trueMs < since) break;
+      at = look.trueMs;
+    }
+    return at;
   }
 
   private endLead(process: SimProcess): void {
@@ -229,6 +246,7 @@ export class CronJobs {
       instance: process.name,
       startTrue: this.now(),
       startWall: process.wallNow(),
+      claimTrue: this.claimedAt(context.fencingToken),
       endTrue: null as number | null,
       outcome: null as 'done' | 'failed' | 'aborted' | null,
     };

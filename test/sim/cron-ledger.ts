@@ -32,6 +32,11 @@ export interface CronRun {
   /** True time the work began, and the process's wall clock then (what the work read). */
   readonly startTrue: number;
   readonly startWall: number;
+  /**
+   * True time Consul applied the write whose index is the token (the claim), from the model's
+   * index: later than it by at most one event. Absent in a hand-built ledger: taken as the start.
+   */
+  readonly claimTrue?: number;
   endTrue: number | null;
   /** `aborted`: the work obeyed its signal and stopped early; null: it never ended (a crash). */
   outcome: 'done' | 'failed' | 'aborted' | null;

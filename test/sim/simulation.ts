@@ -972,7 +972,14 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const sink = fencedSink(() => scheduler.now, log);
   const cronJobs = options.leaveOut?.includes('cron') ? null : drawCronJobs(cronRandom);
   const cron = cronJobs
-    ? new CronJobs(cronJobs, cronRandom.fork(), () => scheduler.now, wipes, log)
+    ? new CronJobs(
+        cronJobs,
+        cronRandom.fork(),
+        () => scheduler.now,
+        wipes,
+        log,
+        () => model.lastIndex(),
+      )
     : null;
   const failovers: Failover[] = [];
   const stopLeftovers: Array<{ process: string; at: number; leftovers: string[] }> = [];
