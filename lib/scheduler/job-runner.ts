@@ -73,6 +73,14 @@ export class JobRunner {
   private unresolvedClaim: { sessionId: string } | null = null;
   /** Manual fires asked for, claimed one per step once the scheduled fires due are decided. */
   private readonly triggers: PendingTrigger[] = [];
+  /**
+   * The skips of a decision (a skip, or a claim that skipped missed fires) whose answer was lost:
+   * reported once a read shows the decision applied, so that no skip goes unlogged.
+   */
+  private unreportedSkips: {
+    readonly plan: FirePlan | null;
+    readonly overlapping: readonly number[];
+  } | null = null;
 
   constructor(private readonly ctx: JobRunnerContext) {
     this.schedule = new FireSchedule(ctx.job.cronTime, ctx.job.timeZone);
@@ -164,7 +172,9 @@ export class JobRunner {
           for (const run of this.runs.unrecorded()) await this.runs.finish(run);
           if (this.unresolvedClaim) {
             const { lastStartedToken } = this.runs;
-            if (await giveUpClaim(this.orphans, this.unresolvedClaim, lastStartedToken))
+            const claim = this.unresolvedClaim;
+            const onRead = (read: ReadRecord): void => this.reportIfApplied(read);
+            if (await giveUpClaim(this.orphans, claim, lastStartedToken, onRead))
               this.unresolvedClaim = null;
           }
           failures = 0;
@@ -192,6 +202,11 @@ export class JobRunner {
   /** One look at the record and one decision; returns how long to wait before the next look. */
   private async step(lead: Lead): Promise<number> {
     const read = await readRecord(this.access);
+    this.reportIfApplied(read);
+    // A term that ended while the read was on its way leaves nothing here to act on: a lost claim
+    // it shows is no longer ours to run (the next leader may have orphaned it, and re-run it), so
+    // the loop, no longer leading, records it orphaned instead (giveUpClaim).
+    if (lead.signal.aborted || this.state !== 'running') return 0;
     // A claim of ours whose answer was lost shows in this read, and is handled below.
     this.unresolvedClaim = null;
     const run = read.record?.run ?? null;
@@ -248,7 +263,7 @@ export class JobRunner {
       if (runningHere && now - next > this.ctx.job.graceMs) return Infinity;
       return this.skip(lead, read, plan, plan.run, 'overlap');
     }
-    const written = await this.claim(lead, read, next, plan.skipped);
+    const written = await this.claim(lead, read, next, plan);
     if (!written.written) return this.afterRefusal(written);
     this.reports.misfires(plan);
     this.runs.begin(lead, next, written.modifyIndex, 1);
@@ -269,7 +284,7 @@ export class JobRunner {
     const fireTime = Math.max(now, (read.record?.decidedThrough ?? 0) + 1);
     let written: WriteOutcome;
     try {
-      written = await this.claim(lead, read, fireTime, []);
+      written = await this.claim(lead, read, fireTime, null);
     } catch (error) {
       this.rejectTriggers(
         SchedulerMessages.triggerAnswerLost(this.ctx.job.name, messageOf(error)),
@@ -285,12 +300,12 @@ export class JobRunner {
     return 0;
   }
 
-  /** Claims `fireTime`, deciding the misfires `skipped` before it in the same write. */
+  /** Claims `fireTime`, deciding the misfires the plan skipped before it in the same write. */
   private claim(
     lead: Lead,
     read: ReadRecord,
     fireTime: number,
-    skipped: readonly number[],
+    plan: FirePlan | null,
   ): Promise<WriteOutcome> {
     const claim = claimedRecord(
       read,
@@ -301,9 +316,9 @@ export class JobRunner {
         session: lead.sessionId,
         startedAt: this.ctx.clock.wallNow(),
       },
-      { fireTimes: skipped, by: this.ctx.instanceId },
+      { fireTimes: plan?.skipped ?? [], by: this.ctx.instanceId },
     );
-    return this.claiming(lead, () => writeRecord(this.access, read, claim, lead));
+    return this.claiming(lead, () => writeRecord(this.access, read, claim, lead), plan);
   }
 
   /** Decides `plan.skipped` (misfire) and `overlapping` (overlap) as skipped, in one write. */
@@ -315,11 +330,13 @@ export class JobRunner {
     reason: 'overlap' | 'misfire',
   ): Promise<number> {
     const fireTimes = [...plan.skipped, ...overlapping];
-    const written = await writeRecord(
-      this.access,
-      read,
-      skippedRecord(read, fireTimes, reason, this.ctx.instanceId),
-      lead,
+    const written = await this.lostAnswerReported({ plan, overlapping }, () =>
+      writeRecord(
+        this.access,
+        read,
+        skippedRecord(read, fireTimes, reason, this.ctx.instanceId),
+        lead,
+      ),
     );
     if (!written.written) return this.afterRefusal(written);
     this.reports.misfires(plan);
@@ -332,13 +349,47 @@ export class JobRunner {
   }
 
   /** Sends a claim; when its answer is lost, remembers that the record may hold a claim of ours. */
-  private async claiming(lead: Lead, send: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+  private async claiming(
+    lead: Lead,
+    send: () => Promise<WriteOutcome>,
+    plan: FirePlan | null = null,
+  ): Promise<WriteOutcome> {
     try {
-      return await send();
+      return await this.lostAnswerReported({ plan, overlapping: [] }, send);
     } catch (error) {
       this.unresolvedClaim = { sessionId: lead.sessionId };
       throw error;
     }
+  }
+
+  /** Sends a decision; when its answer is lost, keeps its skips to report once it shows applied. */
+  private async lostAnswerReported(
+    skips: { plan: FirePlan | null; overlapping: readonly number[] },
+    send: () => Promise<WriteOutcome>,
+  ): Promise<WriteOutcome> {
+    try {
+      return await send();
+    } catch (error) {
+      const listed = [...(skips.plan?.skipped ?? []), ...skips.overlapping];
+      if (listed.length > 0) this.unreportedSkips = skips;
+      throw error;
+    }
+  }
+
+  /**
+   * Reports the skips of a decision whose answer was lost when `read` shows it applied: the
+   * record's last skip is ours, of that decision's latest skipped fire (no later decision can have
+   * replaced it: this is the first read since).
+   */
+  private reportIfApplied(read: ReadRecord): void {
+    const pending = this.unreportedSkips;
+    if (!pending) return;
+    this.unreportedSkips = null;
+    const last = Math.max(...(pending.plan?.skipped ?? []), ...pending.overlapping);
+    const skip = read.record?.lastSkip;
+    if (skip?.by !== this.ctx.instanceId || skip.fireTime !== last) return;
+    if (pending.plan) this.reports.misfires(pending.plan);
+    for (const fireTime of pending.overlapping) this.reports.skip(fireTime, 'overlap');
   }
 
   private rejectTriggers(message: string, count = Infinity): void {

@@ -96,8 +96,11 @@ export async function giveUpClaim(
   ctx: OrphanContext,
   claim: { sessionId: string },
   lastStartedToken: number,
+  /** Sees the read first (the skips of a decision whose answer was lost are reported from it). */
+  onRead: (read: ReadRecord) => void = () => undefined,
 ): Promise<boolean> {
   const read = await readRecord(ctx.access);
+  onRead(read);
   const run = read.record?.run;
   const token = run ? tokenOf(run, read.modifyIndex) : 0;
   if (run?.state !== 'running' || run.session !== claim.sessionId || token <= lastStartedToken) {

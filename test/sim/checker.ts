@@ -157,6 +157,8 @@ export interface PublishedHistory {
   readonly settleMs: number;
 }
 
+import type { CronRule } from './cron-checker';
+
 export interface Violation {
   readonly rule:
     | 'safety'
@@ -168,7 +170,8 @@ export interface Violation {
     | 'fencing'
     | 'signal'
     | 'herd'
-    | 'published-state';
+    | 'published-state'
+    | CronRule;
   readonly message: string;
 }
 

@@ -31,6 +31,8 @@ import { SimProcess } from './sim-process';
 import { drawLeaseChains, type LeaseChainDetail } from './lease-chain';
 import type { AnswerFaults, IndexFault } from './answer-faults';
 import { requestsPerSecondPerLoopInTrueTime, requestsPerSecondPerProcess } from './load-bound';
+import { CronJobs, drawCronJobs } from './cron-jobs';
+import { checkCron } from './cron-checker';
 
 export const SIM_KEY = 'service/sim/leader';
 
@@ -856,6 +858,8 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const workRandom = random.fork();
   // Then the lease chains (lease-chain.ts), timed into the rolling deploys drawn before.
   const leaseChainRandom = random.fork();
+  // ClusterCron jobs (issue 19) after every other stream: `cron` in leaveOut runs the election alone.
+  const cronRandom = random.fork();
   const electionOptions = drawOptions(optionsRandom);
   const resolved = resolveElectionOptions({ key: SIM_KEY, ...electionOptions });
   const ids = Array.from({ length: scheduleRandom.int(2, 7) }, (_, i) => `c${i + 1}`);
@@ -982,6 +986,17 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const clockStops: ClockStop[] = [];
   const leaderWork: LeaderWork[] = [];
   const sink = fencedSink(() => scheduler.now, log);
+  const cronJobs = options.leaveOut?.includes('cron') ? null : drawCronJobs(cronRandom);
+  const cron = cronJobs
+    ? new CronJobs(
+        cronJobs,
+        cronRandom.fork(),
+        () => scheduler.now,
+        wipes,
+        log,
+        () => model.lastIndex(),
+      )
+    : null;
   const failovers: Failover[] = [];
   const stopLeftovers: Array<{ process: string; at: number; leftovers: string[] }> = [];
   /** Per process, the services (with their checks) it registered: what its stop() must remove. */
@@ -1263,6 +1278,15 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
         logger: logger(`${name}[${key}]`),
       }),
     }));
+    // The jobs' own Consul client on the process's network path, with the same ACL token.
+    const startJobs = cron?.attach(
+      process,
+      election,
+      modelPort(model, process.applicationTransport, candidate.instanceId),
+      SIM_KEY,
+      candidate.resolved.requestTimeoutMs,
+      logger(`${name}[cron]`),
+    );
     candidate.process = process;
     candidate.election = election;
     candidate.state = 'running';
@@ -1275,6 +1299,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     process.deliver(() => {
       void election.start();
       for (const other of others) void other.election.start();
+      startJobs?.();
     });
   };
   const trackSessions = (process: SimProcess) => ({
@@ -1372,24 +1397,26 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     const cleanOnReturn = healedAt !== null && !inCalm;
     log(`${processName(candidate)} stop()`);
     const others = candidate.others;
-    process.deliver(
-      () =>
-        void (
-          others.length === 0
-            ? election.stop()
-            : Promise.all([election.stop(), ...others.map((o) => o.election.stop())])
-        ).then(() => {
-          if (candidate.election === election) candidate.state = 'stopped';
-          log(`${processName(candidate)} stopped`);
-          const left = cleanOnReturn && model.up ? leftAtStop(process) : [];
-          if (left.length > 0)
-            stopLeftovers.push({
-              process: processName(candidate),
-              at: scheduler.now,
-              leftovers: left,
-            });
-        }),
-    );
+    const stopElections = (): Promise<unknown> =>
+      others.length === 0
+        ? election.stop()
+        : Promise.all([election.stop(), ...others.map((o) => o.election.stop())]);
+    process.deliver(() => {
+      // The jobs stop beside the election (their runs drain on their own; the election's handoff
+      // bounds are not theirs to stretch).
+      void cron?.stopRunners(process);
+      void stopElections().then(() => {
+        if (candidate.election === election) candidate.state = 'stopped';
+        log(`${processName(candidate)} stopped`);
+        const left = cleanOnReturn && model.up ? leftAtStop(process) : [];
+        if (left.length > 0)
+          stopLeftovers.push({
+            process: processName(candidate),
+            at: scheduler.now,
+            leftovers: left,
+          });
+      });
+    });
   };
   const crash = (candidate: Candidate): void => {
     if (candidate.state !== 'running' && candidate.state !== 'stopping') return;
@@ -2048,6 +2075,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   };
   const afterEach = (): void => {
     sample();
+    cron?.sample();
     noteHolders();
     trackFailovers();
     // In the calm at least one candidate runs: one whose stop() was still under way at the heal is
@@ -2353,6 +2381,10 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
         rule: 'cleanliness' as const,
         message: `${processName(c)}: stop() never returned`,
       })),
+      ...(cron
+        ? (cron.finish(),
+          checkCron({ ...cron.ledger, requestTimeoutMs: longest((o) => o.requestTimeoutMs) }))
+        : []),
       ...check({
         intervals,
         requests,

@@ -76,7 +76,7 @@ function runMutant(patch: string, seeds: number): Outcome {
         '--no-regression',
         '--quiet',
       ]);
-      const failure = /seed (\d+) FAILED: (\w+)/.exec(run.stdout);
+      const failure = /seed (\d+) FAILED: ([\w-]+)/.exec(run.stdout);
       if (!failure) {
         return {
           mutant,

@@ -135,6 +135,30 @@ describe('claiming a fire', () => {
     ]);
   });
 
+  it('does not run its lost claim when the read that shows it is answered after its term ended (found by the simulator, seed 7)', async () => {
+    const a = await world.instance('a');
+    const b = await world.instance('b');
+    await world.lead(a);
+    world.run(a);
+    world.run(b);
+    await world.until(at(4.9));
+    a.link.loseNextClaimAnswer = true;
+    await world.until(at(5.05));
+    // A reads its record back to learn what became of the claim; the answer is slow…
+    a.link.holdReadAnswers = true;
+    await world.until(at(5.5));
+    // …and before it arrives A's term ends and B leads.
+    await world.stepDown(a);
+    await world.lead(b);
+    a.link.releaseHeldAnswers();
+    await world.until(at(16));
+    // The claim was A's, but A no longer owns the job: it records the claim orphaned, never runs it.
+    expect(world.started().filter(({ by }) => by === 'a')).toEqual([]);
+    expect(world.events.filter((event) => event.kind === 'orphaned')).toMatchObject([
+      { fireTime: at(5), owner: 'a', instanceId: 'a' },
+    ]);
+  });
+
   it('runs each fire once across a handoff between clocks 6 s apart: the fast one fires early, the slow one waits', async () => {
     const fast = await world.instance('fast', 3_000);
     const slow = await world.instance('slow', -3_000);

@@ -32,6 +32,44 @@ describe('overlapping runs', () => {
     expect(world.record()?.lastSkip).toEqual({ fireTime: at(10), reason: 'overlap', by: 'a' });
   });
 
+  it('logs and counts a skip whose write was applied but whose answer was lost (found by the simulator, seed 33)', async () => {
+    const a = await world.instance('a');
+    await world.lead(a);
+    world.run(a, {}, firstRunBlocks());
+    await world.until(at(9.9));
+    // The skip of 10 s reaches Consul; its answer does not come back.
+    a.link.loseNextClaimAnswer = true;
+    await world.until(at(12));
+    world.blocker.releaseAll();
+    await world.until(at(16));
+    expect(world.record()?.decidedThrough).toBeGreaterThanOrEqual(at(15));
+    expect(world.skipped()).toEqual([{ fire: 10, reason: 'overlap', count: 1 }]);
+    expect(
+      a.logs.lines.some((line) => line.includes('00:00:10.000Z') && line.includes('overlap')),
+    ).toBe(true);
+  });
+
+  it('logs and counts the missed fires a claim decided when the claim was applied but its answer lost', async () => {
+    const a = await world.instance('a');
+    const b = await world.instance('b');
+    await world.lead(a);
+    world.run(a);
+    await world.until(at(6));
+    // A dies; B leads at 16.5 s: 10 and 15 were missed, 15 is run late (run-once) and 10 skipped,
+    // in one claim whose answer is lost.
+    world.crash(a);
+    await world.until(at(16.5));
+    await world.lead(b);
+    b.link.loseNextClaimAnswer = true;
+    world.run(b);
+    await world.until(at(19));
+    expect(world.started().map(({ fire, by }) => [fire, by])).toEqual([
+      [5, 'a'],
+      [15, 'b'],
+    ]);
+    expect(world.skipped()).toEqual([{ fire: 10, reason: 'misfire', count: 1 }]);
+  });
+
   it('skips and counts a fire whose previous run still runs on the instance that led before a graceful handoff', async () => {
     const a = await world.instance('a');
     const b = await world.instance('b');
