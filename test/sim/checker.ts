@@ -171,6 +171,8 @@ export interface Violation {
     | 'signal'
     | 'herd'
     | 'published-state'
+    /** A leak warning Node printed while the seed ran (run.ts). */
+    | 'process-warning'
     | CronRule;
   readonly message: string;
 }

@@ -132,7 +132,19 @@ async function runSeeds(
   let events = 0;
   let simulatedMs = 0;
   for (const seed of seeds) {
-    const result = await simulateSeed(seed, !!options.asRegression);
+    const simulated = await simulateSeed(seed, !!options.asRegression);
+    // Node emits its warnings on a later tick: let the ones this seed caused arrive.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const warnings = leakWarnings.splice(0);
+    const result: SimResult = warnings.length
+      ? {
+          ...simulated,
+          violations: [
+            ...simulated.violations,
+            ...warnings.map((message) => ({ rule: 'process-warning' as const, message })),
+          ],
+        }
+      : simulated;
     ran += 1;
     events += result.events;
     simulatedMs += result.simulatedMs;
@@ -150,6 +162,18 @@ async function runSeeds(
   }
   return { failed, ran, events, simulatedMs };
 }
+
+/**
+ * Warnings the library makes Node print in a user's app: MaxListenersExceededWarning on the
+ * term's signal, which every job and run listens to, was one (seeds with four jobs and more).
+ * Counted against the seed during which they arrived.
+ */
+const leakWarnings: string[] = [];
+process.on('warning', (warning) => {
+  if (warning.name === 'MaxListenersExceededWarning') {
+    leakWarnings.push(`${warning.name}: ${warning.message}`);
+  }
+});
 
 function* range(from: number, count: number, step = 1, offset = 0): Iterable<number> {
   for (let seed = from + offset; seed < from + count; seed += step) yield seed;

@@ -1,4 +1,5 @@
 import type { HoldHost } from './hold-host';
+import { setMaxListeners } from 'node:events';
 import { LeadershipLostError, type Holding, type StepDownReason, type Takeover } from './holding';
 import { classify } from '../consul/consul-request.error';
 import type { TimerSlot } from '../time/election-timers';
@@ -167,6 +168,13 @@ export class Hold {
     this.host.successors.termBegan(holding);
     this.host.onTermBegan();
     const controller = new AbortController();
+    // Every @ClusterCron job, run and @LeaderOnly call of the term listens to its signal: no limit
+    // (Node warns past 10 listeners on an EventTarget, as a leak, which here it is not).
+    try {
+      setMaxListeners(0, controller.signal);
+    } catch {
+      // A sandbox whose AbortSignal is not Node's EventTarget (a jest or vm realm) has no limit.
+    }
     this.termCount += 1;
     holding.term = {
       fencingToken: holding.fencingToken,
