@@ -5,7 +5,7 @@ import { SchedulerMessages } from '../../../lib/scheduler/scheduler.messages';
 
 const T0 = Date.UTC(2026, 11, 8, 3, 0, 0);
 const at = (s: number): number => T0 + s * 1_000;
-const ran = (s: number, token: number, instance = 'a', attempt = 1): string =>
+const ran = (s: number, token: number, attempt = 1): string =>
   `fire heartbeat ${new Date(at(s)).toISOString()} ran (fencing token ${token}, attempt ${attempt})`;
 
 function notes(lines: Array<[string, string]>): FireNote[] {
@@ -63,8 +63,8 @@ describe('the demo fire ledger', () => {
         ['b', SchedulerMessages.orphaned('heartbeat', at(2), 14, 'a', false)],
         ['b', SchedulerMessages.skipped('heartbeat', at(3), 'misfire')],
         ['b', SchedulerMessages.skipped('heartbeat', at(4), 'misfire')],
-        ['b', ran(5, 20, 'b')],
-        ['b', ran(6, 22, 'b')],
+        ['b', ran(5, 20)],
+        ['b', ran(6, 22)],
       ]),
     );
     expect(ledger).toMatchObject({
@@ -86,8 +86,8 @@ describe('the demo fire ledger', () => {
       notes([
         ['a', ran(0, 10)],
         ['a', ran(1, 12)],
-        ['b', ran(1, 13, 'b')],
-        ['b', ran(3, 11, 'b')],
+        ['b', ran(1, 13)],
+        ['b', ran(3, 11)],
       ]),
     );
     expect(ledger.doubled).toEqual([at(1)]);
@@ -102,7 +102,7 @@ describe('the demo fire ledger', () => {
       notes([
         ['a', ran(0, 10)],
         ['b', SchedulerMessages.orphaned('heartbeat', at(0), 10, 'a', true)],
-        ['b', ran(0, 15, 'b', 2)],
+        ['b', ran(0, 15, 2)],
       ]),
     );
     expect(ledger.doubled).toEqual([]);
@@ -116,7 +116,7 @@ describe('the demo fire ledger', () => {
       notes([
         ['a', ran(0, 10)],
         ['b', SchedulerMessages.skippedEarlier('heartbeat', 2, true)],
-        ['b', ran(3, 20, 'b')],
+        ['b', ran(3, 20)],
       ]),
     );
     expect(ledger.lost).toEqual([]);
