@@ -49,7 +49,12 @@ export class FireSchedule {
     for (let density = first.density; ;) {
       // Twice the span that should hold `limit` fires at the density seen, never less than a step.
       const span = Math.max(((limit + 1) / density) * 2, 1);
-      const nextFrom = Math.max(from, Math.floor(until - span));
+      // Always closer to `until`: for a limit above half a walk the span reached back past `from`,
+      // and the same walk began again for ever (a hung event loop). Halving what is left ends it.
+      const nextFrom = Math.max(
+        Math.floor(until - span),
+        from + Math.max(1, Math.floor((until - from) / 2)),
+      );
       estimated += Math.round((nextFrom - from) * density);
       from = nextFrom;
       const walk = this.walk(from, until, limit);

@@ -38,6 +38,16 @@ describe('fire times', () => {
     const minute = everySecond.between(T0, s(60), 3);
     expect(minute).toEqual({ times: [s(58), s(59), s(60)], earlier: 57, exact: true });
   });
+
+  it('ends for any limit: a limit above half a walk once restarted the walk where it began, for ever', () => {
+    // The simulator's checker asks for up to 5,000 fires; 700 s of one-second fires overflow one
+    // walk (500 steps), and the restart point computed for 5,001 fires lay before the start.
+    const everySecond = new FireSchedule('* * * * * *');
+    const long = everySecond.between(T0, s(700), 5_000);
+    expect(long.times.length + long.earlier).toBeGreaterThan(700 * 0.9);
+    expect(long.times.at(-1)).toBe(s(700));
+    expect(long.times.length).toBeLessThanOrEqual(5_000);
+  });
 });
 
 describe('the misfire plan', () => {
