@@ -164,10 +164,13 @@ export class JobRunner {
       const lead = this.ctx.leadership.current();
       let delay = Infinity;
       if (!lead) this.rejectTriggers(SchedulerMessages.triggerNotLeading(this.ctx.job.name));
-      if (!lead && (this.runs.unrecorded().length > 0 || this.unresolvedClaim)) {
-        // Outcomes are written, and unknown claims resolved, whoever leads: a run left `running`
-        // in the record with its owner's session alive would make the next leader skip every
-        // fire as an overlap.
+      const unsettled =
+        this.runs.unrecorded().length > 0 || this.unresolvedClaim || this.unreportedSkips;
+      if (!lead && unsettled) {
+        // Outcomes are written, unknown claims resolved, and the skips of a decision whose answer
+        // was lost reported, whoever leads: a run left `running` in the record with its owner's
+        // session alive would make the next leader skip every fire as an overlap, and a skip
+        // decided here is this instance's to report (the next leader reads it as decided).
         try {
           for (const run of this.runs.unrecorded()) await this.runs.finish(run);
           if (this.unresolvedClaim) {
@@ -176,6 +179,8 @@ export class JobRunner {
             const onRead = (read: ReadRecord): void => this.reportIfApplied(read);
             if (await giveUpClaim(this.orphans, claim, lastStartedToken, onRead))
               this.unresolvedClaim = null;
+          } else if (this.unreportedSkips) {
+            this.reportIfApplied(await readRecord(this.access));
           }
           failures = 0;
           if (this.unresolvedClaim) delay = 0;

@@ -185,6 +185,35 @@ describe('the ClusterCron checker', () => {
       ]);
     });
 
+    it('accepts run-once misfires whose decision’s claim its claimer gave up (seed 830)', () => {
+      // The claim of 30 s (skipping 10–25 s) was applied, its answer lost, and leadership moved
+      // before it was read back: the read reports the skips, and the claimer records 30 s orphaned,
+      // not run (cluster-cron.md, "A lost answer").
+      const skips = [10, 15, 20, 25].map((fire) => ({
+        job: 'job-1',
+        fireTime: t(fire),
+        count: 1,
+        reason: 'misfire' as const,
+        instance: 'c2.1',
+        atTrue: 31_000,
+        atWall: t(31),
+      }));
+      const orphan = (instance: string) => ({
+        job: 'job-1',
+        fireTime: t(30),
+        token: 20,
+        instance,
+        atTrue: 31_002,
+      });
+      const runs = [run(5, 10, 5_000)];
+      expect(checkLost(ledger({ runs, skips, orphans: [orphan('c2.1')] }))).toEqual([]);
+      // Another instance's orphan of that fire is no part of this decision.
+      const other = checkLost(ledger({ runs, skips, orphans: [orphan('c3.1')] }));
+      expect(other.map((v) => v.message)).toEqual(
+        [10, 15, 20, 25].map(() => expect.stringContaining('run-once, yet no later fire ran')),
+      );
+    });
+
     it('reports an overlap skip under overlap allow', () => {
       const skips = [
         {

@@ -141,7 +141,7 @@ function claimMs(ledger: CronLedger): number {
  * a skip's reason fits the policy: `overlap` only with `overlap: 'skip'` and a run begun before it;
  * `misfire` only for a fire that was late when decided, or older than the fire run in the same
  * decision; with `run-once`, a misfire skip always comes with the latest due fire run (or skipped
- * for overlap) in the same decision.
+ * for overlap, or recorded orphaned by a claimer that gave its claim up) in the same decision.
  */
 export function checkLost(ledger: CronLedger): CronViolation[] {
   const violations: CronViolation[] = [];
@@ -239,17 +239,34 @@ function skipReason(
         s.fireTime !== null &&
         s.fireTime > T,
     );
+  // A claim whose answer was lost, once leadership moved before it was read back, is recorded
+  // orphaned by its claimer, not run (cluster-cron.md, "A lost answer"): the skips of its decision
+  // are reported from that read, the orphan once written. The decision's claim is the fire right
+  // after its latest skip.
+  const decisionSkips = skips.filter(
+    (s) => s.instance === skip.instance && s.atTrue === skip.atTrue && s.fireTime !== null,
+  );
+  const claimed = new FireSchedule(job.cronTime).next(
+    Math.max(...decisionSkips.map((s) => s.fireTime!)),
+  );
+  const givenUp = ledger.orphans.some(
+    (o) =>
+      o.job === job.name &&
+      o.instance === skip.instance &&
+      o.fireTime === claimed &&
+      o.atTrue >= skip.atTrue,
+  );
   const calm = !disturbed(
     ledger,
     skip.instance,
     skip.atTrue - claimMs(ledger) - 1_000,
     skip.atTrue,
   );
-  if (job.misfire === 'run-once' && !laterInDecision && calm)
+  if (job.misfire === 'run-once' && !laterInDecision && !givenUp && calm)
     return [
       { rule: 'cron-lost', message: `${what}: run-once, yet no later fire ran in that decision` },
     ];
-  if (!laterInDecision && skip.atWall - T <= job.graceMs && calm)
+  if (!laterInDecision && !givenUp && skip.atWall - T <= job.graceMs && calm)
     return [
       {
         rule: 'cron-lost',

@@ -44,4 +44,20 @@ describe('fires skipped in a write whose answer was lost', () => {
     expect(world.record()?.decidedThrough).toBe(at(10));
     expect(world.skipped()).toEqual([{ fire: 10, reason: 'overlap', count: 1 }]);
   });
+
+  it('are reported when the term ends before the record is read again', async () => {
+    // The simulator's seed 178: a leader's overlap skip (and the misfires of its decision) was
+    // applied, its answer lost, and the term ended before the next read. Not leading, the runner
+    // read the record only for an unknown claim or an unrecorded outcome, so six fires went silent.
+    const a = await world.instance('a');
+    await world.lead(a);
+    world.run(a, {}, () => world.blocker.wait());
+    await world.until(at(9.9));
+    a.link.loseNextClaimAnswer = true;
+    await world.until(at(10.1));
+    await world.stepDown(a);
+    await world.until(at(12));
+    expect(world.record()?.decidedThrough).toBe(at(10));
+    expect(world.skipped()).toEqual([{ fire: 10, reason: 'overlap', count: 1 }]);
+  });
 });
