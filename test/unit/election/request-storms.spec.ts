@@ -99,26 +99,27 @@ describe('request storms (virtual clock, Consul model; issue 18, defects 3 and 4
   });
 
   it('backs the hold’s confirmation off, up to renewInterval, while consistent reads answer 500', async () => {
-    const aLink = link();
-    aLink.latencyMs = 1;
-    const leader = elect('a', aLink, {
-      leaseDuration: '30s',
-      lockDelay: '30s',
-      retry: { initialDelay: '10ms', maxDelay: '2s' },
-    });
-    leader.start();
-    await until(() => leader.isLeader(), 60_000);
     // The jitter's draws decide the count; each draw at its median makes it the same every run
-    // (with Math.random, 11 to 14 were seen, and a bound of 12 failed one CI run in several).
+    // (with Math.random, 11 to 14 were seen, and a bound of 12 failed a clean-clone CI run). Set
+    // before the election exists: its backoffs keep the function they were given.
     const random = jest.spyOn(Math, 'random').mockReturnValue(0.5);
     try {
+      const aLink = link();
+      aLink.latencyMs = 1;
+      const leader = elect('a', aLink, {
+        leaseDuration: '30s',
+        lockDelay: '30s',
+        retry: { initialDelay: '10ms', maxDelay: '2s' },
+      });
+      leader.start();
+      await until(() => leader.isLeader(), 60_000);
       aLink.fate = (request) => (confirmation(request) ? refusedWith(500) : null);
       const from = world.clock.now();
       await world.clock.advance(25_000);
       const confirmations = aLink.sentBetween(from, from + 25_000, confirmation);
       // Delays from a 10 ms initial delay, doubling up to renewInterval (15 s), half of each: six
-      // under the 250 ms floor (375 ms each), then 320, 640, 1,280, 2,560, 5,120 and 7,500 ms: 11
-      // tries in these 25 s — not one per 10 ms (2,500).
+      // under the 250 ms floor (375 ms each), then 320, 640, 1,280, 2,560, 5,120 and 7,500 ms —
+      // 11 tries in these 25 s, not one per 10 ms (2,500).
       expect(confirmations).toBeLessThanOrEqual(11);
     } finally {
       random.mockRestore();
