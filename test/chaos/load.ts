@@ -51,6 +51,12 @@ export function callOf(request: Pick<SeenRequest, 'method' | 'path' | 'query' | 
   return { name: `${request.method} ${request.path}`, write: request.method !== 'GET' };
 }
 
+/** A request of a ClusterCron runner: it reads or writes a job's record under `<key>/jobs/`. */
+function isJobRequest(request: Pick<SeenRequest, 'path' | 'body'>): boolean {
+  if (request.path.includes('/jobs/')) return true;
+  return request.path === '/v1/txn' && request.body.includes('/jobs/');
+}
+
 /**
  * Each candidate's requests by process, in the run's monotonic time (`offset` added), with each
  * process's bounds from the options it ran with.
@@ -78,6 +84,9 @@ export function chaosLoad(
       load.loopRequests.set(start.name, new Map());
     }
     for (const request of seen) {
+      // The ClusterCron runners' requests (their records under `<key>/jobs/`) are not the
+      // election's: the bound is the election's, as the simulator counts it (sim-process.ts).
+      if (isJobRequest(request)) continue;
       const start = [...starts].reverse().find((s) => s.at <= request.at) ?? starts[0];
       if (!start) continue;
       const at = request.at + offset;
